@@ -1,0 +1,31 @@
+# The two things people do here: run the server, and run every check.
+# Each target makes its own virtualenv (.venv) and installs socialhub into it (a regular install,
+# so twistd finds the plugin).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint typecheck trial install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet '.[dev]'
+
+run: install
+	$(BIN)/twistd -n --pidfile= socialhub $(ARGS)
+
+lint: install
+	$(BIN)/ruff check socialhub trial_tests twisted setup.py
+	$(BIN)/ruff format --check socialhub trial_tests twisted setup.py
+
+typecheck: install
+	$(BIN)/mypy
+
+trial: install
+	$(BIN)/python -m twisted.trial $(TRIAL_ARGS) trial_tests
+
+test: lint typecheck trial

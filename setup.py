@@ -1,0 +1,30 @@
+"""Packaging for socialhub: the package, its schema files and the twistd plugin dropin."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="socialhub",
+    version="0.1.0",
+    description="A self-hostable, real-time social network server on Twisted",
+    python_requires=">=3.11",
+    packages=[*find_packages(exclude=["trial_tests*"]), "twisted.plugins"],
+    package_data={
+        "socialhub.storage": ["schema/*.sql"],
+        "twisted.plugins": ["socialhub_plugin.py"],
+    },
+    install_requires=[
+        "Twisted[tls]>=24.7,<27",
+        "autobahn>=24.4,<27",
+        "klein>=24.8,<25",
+        "txpostgres>=1.7,<2",
+        "psycopg2-binary>=2.9.9,<3",
+        "txredisapi>=1.4.10,<2",
+        "treq>=24.9,<27",
+        "argon2-cffi>=23.1,<26",
+        "prometheus-client>=0.20,<1",
+        "orjson>=3.10,<4",
+    ],
+    extras_require={
+        "dev": ["ruff>=0.6,<1", "mypy>=1.11,<3", "mypy-zope>=1.0,<2", "coverage>=7,<8"],
+    },
+)

@@ -1,0 +1,1 @@
+"""socialhub: a self-hostable, real-time social network server on Twisted."""

@@ -1,0 +1,1 @@
+"""Who the caller is: password hashing, sessions and the login failure limit."""

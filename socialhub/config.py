@@ -1,0 +1,68 @@
+"""The server's settings: parsed and checked once at start, then one frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+DEFAULT_LISTEN = "tcp:9000:interface=127.0.0.1:backlog=1024"
+DEFAULT_DATABASE = "sqlite:socialhub.sqlite3"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of a socialhub process (section 8 of the contract, plus hashing cost)."""
+
+    listen: str = DEFAULT_LISTEN
+    database: str = DEFAULT_DATABASE
+    redis: str | None = None
+    admins: frozenset[str] = frozenset()
+    allowed_origins: tuple[str, ...] = ()
+    secure_cookies: bool = False
+    media_dir: str = "media"
+    rate_limit: int = 20
+    session_ttl_days: int = 30
+    reuse_port: bool = False
+    trusted_proxy: str | None = None
+    password_time_cost: int = 3
+    password_memory_kib: int = 65536
+    password_threads: int = 2
+
+    @property
+    def session_ttl_seconds(self) -> int:
+        return self.session_ttl_days * 86400
+
+    def __post_init__(self) -> None:
+        if not (self.database.startswith("sqlite:") or self.is_postgres):
+            raise ConfigError(
+                "--database must be sqlite:PATH or postgresql://user:password@host:port/dbname"
+            )
+        if self.rate_limit < 0:
+            raise ConfigError("--rate-limit must be 0 (off) or a positive number")
+        if self.session_ttl_days < 1:
+            raise ConfigError("--session-ttl must be at least 1 day")
+        if self.password_time_cost < 1 or self.password_memory_kib < 8 or self.password_threads < 1:
+            raise ConfigError("password hashing costs must be positive (memory at least 8 KiB)")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database.startswith(("postgresql://", "postgres://"))
+
+
+def env_value(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The `SOCIALHUB_<OPTION>` fallback of a command-line option, if set."""
+    environ = os.environ if environ is None else environ
+    return environ.get("SOCIALHUB_" + name.upper().replace("-", "_"))
+
+
+def env_flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_list(value: str) -> Sequence[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]

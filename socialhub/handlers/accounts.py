@@ -1,0 +1,134 @@
+"""Accounts and sessions: registering, logging in and out, changing a password, who is calling."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from twisted.internet.interfaces import IReactorTime
+
+from socialhub.auth.login_limiter import LoginLimiter
+from socialhub.auth.passwords import PasswordHasher
+from socialhub.auth.tokens import new_token, token_hash
+from socialhub.errors import Conflict, Forbidden, InvalidRequest, RateLimited, Unauthorized
+from socialhub.storage.stores.sessions import SessionsStore
+from socialhub.storage.stores.users import User, UsersStore, username_key
+from socialhub.validation import text
+
+_USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,32}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The authenticated caller of a request or owner of a WebSocket: a user and a session."""
+
+    user: User
+    session_id: int
+
+
+@dataclass(frozen=True)
+class Login:
+    """A session just opened: the user and the token for their cookie."""
+
+    user: User
+    token: str
+
+
+def _password(body: Mapping[str, object], field: str) -> str:
+    return text(body.get(field), field, min_length=8, max_length=1024)
+
+
+class Accounts:
+    """The rules of section 1 of the contract."""
+
+    def __init__(
+        self,
+        clock: IReactorTime,
+        users: UsersStore,
+        sessions: SessionsStore,
+        hasher: PasswordHasher,
+        admins: frozenset[str],
+        session_ttl: int,
+        sessions_revoked: Callable[[list[int]], None],
+    ) -> None:
+        self._clock = clock
+        self._users = users
+        self._sessions = sessions
+        self._hasher = hasher
+        self._admins = admins
+        self._session_ttl = session_ttl
+        self._sessions_revoked = sessions_revoked
+        self._limiter = LoginLimiter(clock)
+
+    def _now(self) -> int:
+        return int(self._clock.seconds())
+
+    async def register(self, body: Mapping[str, object]) -> Login:
+        username = body.get("username")
+        if not isinstance(username, str) or not _USERNAME.fullmatch(username):
+            raise InvalidRequest("username must be 3 to 32 of A-Z, a-z, 0-9, '_', '.', '-'")
+        email = text(body.get("email"), "email", min_length=3, max_length=254)
+        if not _EMAIL.fullmatch(email):
+            raise InvalidRequest("email must be one '@' between two non-empty parts")
+        password = _password(body, "password")
+        display_name = body.get("display_name", username)
+        display_name = text(display_name, "display_name", min_length=1, max_length=64)
+        password_hash = await self._hasher.hash(password)
+        user = await self._users.create(
+            username,
+            email,
+            password_hash,
+            display_name,
+            is_admin=username_key(username) in self._admins,
+            now=self._now(),
+        )
+        if user is None:
+            raise Conflict("username or email is already taken")
+        return await self._open_session(user)
+
+    async def login(self, body: Mapping[str, object], address: str) -> Login:
+        field = "username" if "username" in body else "email"
+        login = text(body.get(field), field, min_length=1, max_length=254)
+        password = text(body.get("password"), "password", min_length=1, max_length=1024)
+        key = (login.casefold(), address)
+        retry_after = self._limiter.retry_after(key)
+        if retry_after is not None:
+            raise RateLimited("too many failed logins; try again later", retry_after)
+        found = await self._users.credentials(login)
+        stored_hash = found[1] if found else None
+        if found is None or not await self._hasher.verify(stored_hash, password):
+            self._limiter.record_failure(key)
+            raise Unauthorized("wrong username, email or password")
+        self._limiter.reset(key)
+        user, stored = found
+        if self._hasher.needs_rehash(stored):
+            await self._users.set_password_hash(user.id, await self._hasher.hash(password))
+        return await self._open_session(user)
+
+    async def authenticate(self, token: str | None) -> Viewer | None:
+        """The viewer a session token belongs to, or None when it is missing, unknown or expired."""
+        if not token:
+            return None
+        found = await self._sessions.lookup(token_hash(token), self._now(), self._session_ttl)
+        return Viewer(user=found[1], session_id=found[0]) if found else None
+
+    async def logout(self, viewer: Viewer) -> None:
+        await self._sessions.revoke(viewer.session_id)
+        self._sessions_revoked([viewer.session_id])
+
+    async def change_password(self, viewer: Viewer, body: Mapping[str, object]) -> None:
+        old_password = text(body.get("old_password"), "old_password", max_length=1024)
+        new_password = _password(body, "new_password")
+        stored = await self._users.password_hash(viewer.user.id)
+        if not await self._hasher.verify(stored, old_password):
+            raise Forbidden("old_password is wrong")
+        await self._users.set_password_hash(viewer.user.id, await self._hasher.hash(new_password))
+        revoked = await self._sessions.revoke_others(viewer.user.id, viewer.session_id)
+        self._sessions_revoked(revoked)
+
+    async def _open_session(self, user: User) -> Login:
+        token = new_token()
+        await self._sessions.create(user.id, token_hash(token), self._now())
+        return Login(user=user, token=token)

@@ -1,0 +1,1 @@
+"""The HTTP side: the Site, the root resource and the Klein API."""

@@ -1,0 +1,206 @@
+"""The HTTP conventions of the contract, in one place, for every /api route.
+
+`Api.route` wraps a handler so that, in the contract's order of precedence, the caller is
+authenticated (401), the body is JSON (415/400), and whatever the handler raises becomes a JSON
+error body: SocialHubError with its status, an unreachable database as 503, anything else as a
+logged 500 without the traceback. Routing's own 404 and 405 are JSON too.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from klein import Klein
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.iweb import IRequest
+from twisted.web.server import Request
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed as RoutingMethodNotAllowed
+
+from socialhub.auth.tokens import COOKIE_NAME
+from socialhub.errors import (
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    RateLimited,
+    SocialHubError,
+    Unauthorized,
+    Unavailable,
+    UnsupportedMediaType,
+)
+from socialhub.handlers.accounts import Accounts, Viewer
+from socialhub.storage.database import DatabaseUnavailable
+
+_STATE_CHANGING = {b"POST", b"PATCH", b"PUT", b"DELETE"}
+log = Logger(namespace="socialhub.http")
+
+
+@dataclass
+class Call:
+    """What a route handler gets: the parsed request, never the raw one."""
+
+    request: Request
+    viewer: Viewer | None
+    body: Mapping[str, Any]
+    query: Mapping[str, str]
+    path: Mapping[str, str]
+    address: str
+
+    @property
+    def user_viewer(self) -> Viewer:
+        """The viewer of a route that requires a session (set by the route wrapper)."""
+        assert self.viewer is not None
+        return self.viewer
+
+
+@dataclass
+class Reply:
+    """A handler's answer when it is not a plain 200 with a JSON body (bytes go out as they are)."""
+
+    body: object = None
+    status: int = 200
+    cookie: tuple[str, int] | None = None  # (token, max-age); an empty token clears it
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Call], Awaitable[object]]
+
+
+def client_address(request: Request, trusted_proxy: str | None) -> str:
+    """The caller's address; X-Forwarded-For is believed only from the trusted proxy."""
+    peer = getattr(request.getClientAddress(), "host", "unknown")
+    if trusted_proxy and peer == trusted_proxy:
+        forwarded = request.getHeader(b"x-forwarded-for")
+        if forwarded:
+            return forwarded.decode("latin-1").split(",")[-1].strip() or peer
+    return str(peer)
+
+
+def _query(request: Request) -> dict[str, str]:
+    try:
+        return {
+            key.decode("utf-8"): values[0].decode("utf-8")
+            for key, values in (request.args or {}).items()
+            if values
+        }
+    except UnicodeDecodeError:
+        raise InvalidRequest("the query string is not valid UTF-8") from None
+
+
+def _body(request: Request) -> dict[str, Any]:
+    """The JSON object body of a state-changing request ({} when there is none)."""
+    if request.method not in _STATE_CHANGING or request.content is None:
+        return {}
+    raw = request.content.read()
+    if not raw:
+        return {}
+    media_type = (request.getHeader(b"content-type") or b"").split(b";")[0].strip().lower()
+    if media_type != b"application/json":
+        raise UnsupportedMediaType("the body must be application/json")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidRequest("the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    return body
+
+
+def _write_error(request: IRequest, error: SocialHubError) -> bytes:
+    request.setResponseCode(error.status)
+    if isinstance(error, RateLimited):
+        request.setHeader(b"retry-after", str(error.retry_after).encode())
+    request.setHeader(b"content-type", b"application/json")
+    return orjson.dumps({"error": error.code, "message": error.message})
+
+
+def _write_reply(request: Request, reply: Reply, secure_cookies: bool) -> bytes:
+    request.setResponseCode(reply.status)
+    for name, value in reply.headers.items():
+        request.setHeader(name.encode(), value.encode())
+    if reply.cookie is not None:
+        token, max_age = reply.cookie
+        request.addCookie(
+            COOKIE_NAME.encode(),
+            token.encode(),
+            max_age=str(max_age).encode(),
+            path=b"/",
+            httpOnly=True,
+            secure=secure_cookies,
+            sameSite="lax",
+        )
+    if reply.body is None:
+        return b""
+    if isinstance(reply.body, bytes):  # already encoded; its type is in reply.headers
+        return reply.body
+    request.setHeader(b"content-type", b"application/json")
+    return orjson.dumps(reply.body)
+
+
+class Api:
+    """The Klein application of /api, /healthz and /metrics."""
+
+    def __init__(self, accounts: Accounts, trusted_proxy: str | None, secure_cookies: bool) -> None:
+        self.app = Klein()
+        self._accounts = accounts
+        self._trusted_proxy = trusted_proxy
+        self._secure_cookies = secure_cookies
+        self.app.handle_errors(HTTPException)(self._routing_error)
+
+    def resource(self) -> Any:
+        return self.app.resource()
+
+    def route(self, path: str, method: str, *, auth: bool = True) -> Callable[[Handler], Handler]:
+        """Register `handler` for METHOD path, with the contract's checks around it."""
+
+        def register(handler: Handler) -> Handler:
+            @functools.wraps(handler)
+            async def endpoint(request: Request, **path_args: str) -> bytes:
+                request.setHeader(b"x-content-type-options", b"nosniff")
+                request.setHeader(b"cache-control", b"no-store")
+                try:
+                    result = await handler(await self._call(request, path_args, auth))
+                except SocialHubError as error:
+                    return _write_error(request, error)
+                except DatabaseUnavailable:
+                    log.warn("database unavailable for {method} {path}", method=method, path=path)
+                    return _write_error(request, Unavailable("the database is unreachable"))
+                except Exception:
+                    log.failure("unexpected error in {method} {path}", method=method, path=path)
+                    return _write_error(request, SocialHubError("internal server error"))
+                reply = result if isinstance(result, Reply) else Reply(body=result)
+                return _write_reply(request, reply, self._secure_cookies)
+
+            self.app.route(path, methods=[method])(endpoint)
+            return handler
+
+        return register
+
+    async def _call(self, request: Request, path_args: Mapping[str, str], auth: bool) -> Call:
+        viewer = None
+        if auth:
+            token = request.getCookie(COOKIE_NAME.encode())
+            viewer = await self._accounts.authenticate(token.decode("latin-1") if token else None)
+            if viewer is None:
+                raise Unauthorized("a valid session is required")
+        return Call(
+            request=request,
+            viewer=viewer,
+            body=_body(request),
+            query=_query(request),
+            path=path_args,
+            address=client_address(request, self._trusted_proxy),
+        )
+
+    def _routing_error(self, request: IRequest, failure: Failure) -> bytes:
+        """Routing's 404 and 405 in the contract's JSON shape."""
+        if isinstance(failure.value, RoutingMethodNotAllowed):
+            allowed = failure.value.valid_methods or []
+            request.setHeader(b"allow", ", ".join(allowed).encode())
+            return _write_error(request, MethodNotAllowed("method not allowed on this path"))
+        return _write_error(request, NotFound("no such path"))

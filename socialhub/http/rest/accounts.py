@@ -1,0 +1,39 @@
+"""Routes of section 1: register, login, logout, me, password change."""
+
+from __future__ import annotations
+
+from socialhub.handlers.accounts import Accounts, Login
+from socialhub.http.api import Api, Call, Reply
+from socialhub.http.views import user_object
+
+
+def register_routes(api: Api, accounts: Accounts, session_ttl: int) -> None:
+    def signed_in(login: Login, status: int) -> Reply:
+        return Reply(
+            body=user_object(login.user, login.user.id),
+            status=status,
+            cookie=(login.token, session_ttl),
+        )
+
+    @api.route("/api/auth/register", "POST", auth=False)
+    async def register(call: Call) -> Reply:
+        return signed_in(await accounts.register(call.body), 201)
+
+    @api.route("/api/auth/login", "POST", auth=False)
+    async def login(call: Call) -> Reply:
+        return signed_in(await accounts.login(call.body, call.address), 200)
+
+    @api.route("/api/auth/logout", "POST")
+    async def logout(call: Call) -> Reply:
+        await accounts.logout(call.user_viewer)
+        return Reply(status=204, cookie=("", 0))
+
+    @api.route("/api/auth/me", "GET")
+    async def me(call: Call) -> object:
+        user = call.user_viewer.user
+        return user_object(user, user.id)
+
+    @api.route("/api/auth/password", "POST")
+    async def change_password(call: Call) -> Reply:
+        await accounts.change_password(call.user_viewer, call.body)
+        return Reply(status=204)

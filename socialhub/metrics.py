@@ -1,0 +1,49 @@
+"""Prometheus metrics of one server, in a registry of its own (several servers may share a test)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    """Every metric socialhub exports at /metrics."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.http_responses = Counter(
+            "socialhub_http_responses",
+            "HTTP responses by status code",
+            ["status"],
+            registry=self.registry,
+        )
+        self.open_connections = Gauge(
+            "socialhub_websocket_connections", "Open WebSocket connections", registry=self.registry
+        )
+        self.frames_in = Counter(
+            "socialhub_frames_in",
+            "Client frames received, by type",
+            ["type"],
+            registry=self.registry,
+        )
+        self.frames_out = Counter(
+            "socialhub_frames_out",
+            "Frames sent to clients, by type",
+            ["type"],
+            registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "socialhub_deliveries", "Frames delivered to connections", registry=self.registry
+        )
+        self.rate_limited = Counter(
+            "socialhub_rate_limited_frames",
+            "Client frames refused by the rate limit",
+            registry=self.registry,
+        )
+        self.persistence_latency = Histogram(
+            "socialhub_persistence_seconds",
+            "Time from receiving a frame to its commit",
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,1 @@
+"""Persistence: one async transaction API over SQLite and PostgreSQL."""

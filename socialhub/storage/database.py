@@ -1,0 +1,63 @@
+"""The one transaction API that the stores are written against.
+
+A store method hands `Database.interaction` an async function; the function gets a
+`Transaction` and awaits its statements. The whole function is one database transaction:
+committed when it returns, rolled back when it raises. SQL is written once with `?`
+placeholders; each engine converts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+Args = Sequence[object]
+
+
+class Transaction(Protocol):
+    """Statements inside one open transaction."""
+
+    async def fetch(self, sql: str, args: Args = ()) -> list[Row]:
+        """Run a statement and return its rows (SELECT, or anything with RETURNING)."""
+
+    async def fetchone(self, sql: str, args: Args = ()) -> Row | None:
+        """Run a statement and return its first row, or None."""
+
+    async def run(self, sql: str, args: Args = ()) -> int:
+        """Run a statement for its effect; returns the number of rows it changed."""
+
+
+class Database(Protocol):
+    """A connection (pool) to one database, SQLite or PostgreSQL."""
+
+    engine_name: str
+
+    async def open(self) -> None:
+        """Connect; raises DatabaseUnavailable when the database cannot be reached."""
+
+    async def close(self) -> None:
+        """Release connections and threads."""
+
+    async def interaction(self, description: str, body: Callable[[Transaction], Awaitable[T]]) -> T:
+        """Run `body` in one transaction and return what it returns.
+
+        Raises DatabaseUnavailable when the database cannot be reached (nothing was written).
+        """
+
+    async def lock_for_migrations(self, txn: Transaction) -> None:
+        """Serialise schema migrations between processes starting at once."""
+
+    def translate_ddl(self, sql: str) -> str:
+        """Adapt a migration statement, written for PostgreSQL, to this engine."""
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or failed underneath us; the transaction did not commit."""
+
+
+async def fetchone(txn: Transaction, sql: str, args: Args) -> Row | None:
+    """The first row of a statement's result, shared by both engines' `fetchone`."""
+    rows = await txn.fetch(sql, args)
+    return rows[0] if rows else None

@@ -1,0 +1,105 @@
+"""PostgreSQL through txpostgres: asynchronous sockets on the reactor, no threads.
+
+Each pooled connection carries a DeadConnectionDetector, so after PostgreSQL restarts (or
+terminates our backends) the pool reconnects by itself instead of failing forever. Until it
+has, interactions raise DatabaseUnavailable and the callers answer 503 / `unavailable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import psycopg2
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorCore
+from txpostgres import reconnection, txpostgres
+
+from socialhub.storage.database import Args, DatabaseUnavailable, Row, Transaction, fetchone
+
+T = TypeVar("T")
+_MIGRATION_LOCK = 0x50C1A1  # pg_advisory_xact_lock key shared by every socialhub process
+_UNREACHABLE = (psycopg2.OperationalError, psycopg2.InterfaceError, reconnection.ConnectionDead)
+
+
+def convert_placeholders(sql: str) -> str:
+    """`?` placeholders to psycopg2's `%s` (a literal `%` must be doubled for psycopg2)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PostgresTransaction:
+    """Statements on the txpostgres cursor of one interaction."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    async def fetch(self, sql: str, args: Args = ()) -> list[Row]:
+        await self._cursor.execute(convert_placeholders(sql), tuple(args))
+        if self._cursor.description is None:
+            return []
+        rows: list[Row] = self._cursor.fetchall()
+        return rows
+
+    async def fetchone(self, sql: str, args: Args = ()) -> Row | None:
+        return await fetchone(self, sql, args)
+
+    async def run(self, sql: str, args: Args = ()) -> int:
+        await self._cursor.execute(convert_placeholders(sql), tuple(args))
+        count: int = self._cursor.rowcount
+        return count
+
+
+class _ReconnectingConnection(txpostgres.Connection):
+    """A pooled connection that reconnects by itself once it finds it has died."""
+
+    def __init__(self, reactor: Any = None, cooperator: Any = None) -> None:
+        detector = reconnection.DeadConnectionDetector(reactor=reactor)
+        super().__init__(reactor=reactor, cooperator=cooperator, detector=detector)
+
+
+class _Pool(txpostgres.ConnectionPool):
+    connectionFactory = _ReconnectingConnection
+
+    def __init__(self, reactor: IReactorCore, dsn: str, connections: int) -> None:
+        self.reactor = reactor
+        super().__init__(None, dsn, min=connections)
+
+
+class PostgresDatabase:
+    """The PostgreSQL engine of the Database interface."""
+
+    engine_name = "postgres"
+
+    def __init__(self, reactor: IReactorCore, dsn: str, connections: int = 4) -> None:
+        self._pool = _Pool(reactor, dsn, connections)
+
+    async def open(self) -> None:
+        try:
+            await self._pool.start()
+        except Exception as error:  # DeferredList wraps the first connection's failure
+            raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {error}") from error
+
+    async def close(self) -> None:
+        self._pool.close()
+
+    async def interaction(self, description: str, body: Callable[[Transaction], Awaitable[T]]) -> T:
+        def run(cursor: Any) -> Deferred[T]:
+            return Deferred.fromCoroutine(_as_coroutine(body(PostgresTransaction(cursor))))
+
+        try:
+            result: T = await self._pool.runInteraction(run)
+        except _UNREACHABLE as error:
+            raise DatabaseUnavailable(f"{description}: {error}") from error
+        except txpostgres.RollbackFailed as error:
+            raise DatabaseUnavailable(f"{description}: rollback failed") from error
+        return result
+
+    async def lock_for_migrations(self, txn: Transaction) -> None:
+        await txn.fetch("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+
+    def translate_ddl(self, sql: str) -> str:
+        return sql
+
+
+async def _as_coroutine(awaitable: Awaitable[T]) -> T:
+    return await awaitable

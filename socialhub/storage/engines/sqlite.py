@@ -1,0 +1,119 @@
+"""SQLite: one connection on one dedicated thread, so the reactor never waits on the disk.
+
+Statements of a transaction run one by one on that thread; a lock keeps transactions from
+interleaving on the single connection. WAL journal, synchronous=FULL: a commit that returned
+is on disk, which is what an acknowledgement promises.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from twisted.internet.defer import DeferredLock
+from twisted.internet.interfaces import IReactorThreads
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.threadpool import ThreadPool
+
+from socialhub.storage.database import Args, DatabaseUnavailable, Row, Transaction, fetchone
+
+T = TypeVar("T")
+
+
+class SqliteTransaction:
+    """Statements of one transaction, each run on the database thread."""
+
+    def __init__(self, database: SqliteDatabase) -> None:
+        self._database = database
+
+    async def fetch(self, sql: str, args: Args = ()) -> list[Row]:
+        rows: list[Row] = await self._database.on_thread(_fetch, sql, args)
+        return rows
+
+    async def fetchone(self, sql: str, args: Args = ()) -> Row | None:
+        return await fetchone(self, sql, args)
+
+    async def run(self, sql: str, args: Args = ()) -> int:
+        count: int = await self._database.on_thread(_run, sql, args)
+        return count
+
+
+class SqliteDatabase:
+    """The SQLite engine of the Database interface."""
+
+    engine_name = "sqlite"
+
+    def __init__(self, reactor: IReactorThreads, path: str) -> None:
+        self._reactor = reactor
+        self._path = path
+        self._pool = ThreadPool(minthreads=1, maxthreads=1, name="sqlite")
+        self._lock = DeferredLock()
+        self._connection: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        self._pool.start()
+        self._connection = await self.on_thread(_connect, self._path)
+
+    async def close(self) -> None:
+        await self._lock.acquire()
+        try:
+            if self._connection is not None:
+                await self.on_thread(lambda connection: connection.close())
+                self._connection = None
+        finally:
+            self._lock.release()
+            self._pool.stop()
+
+    async def on_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """Run `function(connection, *args)` on the database thread."""
+        connection = self._connection
+        try:
+            result: T = await deferToThreadPool(
+                self._reactor, self._pool, function, connection, *args
+            )
+        except sqlite3.OperationalError as error:
+            raise DatabaseUnavailable(str(error)) from error
+        return result
+
+    async def interaction(self, description: str, body: Callable[[Transaction], Awaitable[T]]) -> T:
+        if self._connection is None:
+            raise DatabaseUnavailable("the database is closed")
+        await self._lock.acquire()
+        try:
+            await self.on_thread(_run, "BEGIN IMMEDIATE", ())
+            try:
+                result = await body(SqliteTransaction(self))
+                await self.on_thread(_run, "COMMIT", ())
+            except BaseException:
+                await self.on_thread(_rollback)
+                raise
+            return result
+        finally:
+            self._lock.release()
+
+    async def lock_for_migrations(self, txn: Transaction) -> None:
+        """BEGIN IMMEDIATE already holds the database's write lock."""
+
+    def translate_ddl(self, sql: str) -> str:
+        return sql.replace("BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT")
+
+
+def _connect(_: None, path: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=5000"):
+        connection.execute("PRAGMA " + pragma)
+    return connection
+
+
+def _fetch(connection: sqlite3.Connection, sql: str, args: Args) -> list[Row]:
+    return connection.execute(sql, tuple(args)).fetchall()
+
+
+def _run(connection: sqlite3.Connection, sql: str, args: Args) -> int:
+    return connection.execute(sql, tuple(args)).rowcount
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:
+        connection.execute("ROLLBACK")

@@ -1,0 +1,52 @@
+"""Numbered schema migrations, applied at start in one transaction.
+
+Files are `schema/NNNN_name.sql`, written in PostgreSQL's dialect; the engine adapts the few
+phrases SQLite spells differently. Each file is applied once, in order, and recorded in
+`schema_version`. A released file is never edited: the schema grows by adding files.
+PostgreSQL takes an advisory lock first, so several processes may start at once.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+from socialhub.storage.database import Database, Transaction
+
+_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
+
+
+def migration_files() -> list[tuple[int, str]]:
+    """(version, SQL text) of every migration shipped with the package, in order."""
+    found = []
+    for entry in resources.files("socialhub.storage").joinpath("schema").iterdir():
+        match = _NAME.fullmatch(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def statements(sql: str) -> list[str]:
+    """Split a migration into statements (migrations keep `;` out of string literals)."""
+    without_comments = re.sub(r"--[^\n]*", "", sql)
+    return [part.strip() for part in without_comments.split(";") if part.strip()]
+
+
+async def migrate(database: Database, up_to: int | None = None) -> int:
+    """Bring the schema up to date (or up to version `up_to`); returns the version reached."""
+
+    async def apply(txn: Transaction) -> int:
+        await database.lock_for_migrations(txn)
+        await txn.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = await txn.fetchone("SELECT MAX(version) FROM schema_version")
+        current = row[0] if row and row[0] is not None else 0
+        for version, sql in migration_files():
+            if version <= current or (up_to is not None and version > up_to):
+                continue
+            for statement in statements(sql):
+                await txn.run(database.translate_ddl(statement))
+            await txn.run("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            current = version
+        return int(current)
+
+    return await database.interaction("migrate", apply)

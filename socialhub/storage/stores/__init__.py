@@ -1,0 +1,1 @@
+"""The SQL, one store class per area, written once for both engines."""

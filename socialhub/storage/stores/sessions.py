@@ -1,0 +1,70 @@
+"""The SQL of sessions: a token's hash, its user, and when it was last used."""
+
+from __future__ import annotations
+
+from socialhub.storage.database import Database, Transaction
+from socialhub.storage.stores.users import USER_COLUMNS, User
+
+# Last use is written at most this often, so reading a session is usually a single SELECT.
+TOUCH_INTERVAL = 3600
+
+
+class SessionsStore:
+    """Sessions live until they go unused for the TTL, or are revoked."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def create(self, user_id: int, token_hash: str, now: int) -> int:
+        async def insert(txn: Transaction) -> int:
+            row = await txn.fetchone(
+                "INSERT INTO sessions (token_hash, user_id, created_at, last_used_at)"
+                " VALUES (?, ?, ?, ?) RETURNING id",
+                (token_hash, user_id, now, now),
+            )
+            assert row is not None
+            return int(row[0])
+
+        return await self._db.interaction("create_session", insert)
+
+    async def lookup(self, token_hash: str, now: int, ttl: int) -> tuple[int, User] | None:
+        """(session id, user) for a live session; an expired one is deleted and not returned."""
+        columns = ", ".join("u." + column.strip() for column in USER_COLUMNS.split(","))
+
+        async def select(txn: Transaction) -> tuple[int, User] | None:
+            row = await txn.fetchone(
+                f"SELECT s.id, s.last_used_at, {columns} FROM sessions s"
+                " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+                (token_hash,),
+            )
+            if row is None:
+                return None
+            session_id, last_used = row[0], row[1]
+            if now - last_used >= ttl:
+                await txn.run("DELETE FROM sessions WHERE id = ?", (session_id,))
+                return None
+            if now - last_used >= TOUCH_INTERVAL:
+                await txn.run(
+                    "UPDATE sessions SET last_used_at = ? WHERE id = ?", (now, session_id)
+                )
+            return session_id, User.from_row(row[2:])
+
+        return await self._db.interaction("lookup_session", select)
+
+    async def revoke(self, session_id: int) -> None:
+        async def delete(txn: Transaction) -> None:
+            await txn.run("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+        await self._db.interaction("revoke_session", delete)
+
+    async def revoke_others(self, user_id: int, keep_session_id: int) -> list[int]:
+        """Revoke every session of the user but one; returns the revoked ids."""
+
+        async def delete(txn: Transaction) -> list[int]:
+            rows = await txn.fetch(
+                "DELETE FROM sessions WHERE user_id = ? AND id <> ? RETURNING id",
+                (user_id, keep_session_id),
+            )
+            return [row[0] for row in rows]
+
+        return await self._db.interaction("revoke_other_sessions", delete)

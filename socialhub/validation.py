@@ -1,0 +1,87 @@
+"""Checks for values that come from clients: ids, text fields and list parameters.
+
+Every id and text passes through here before it reaches SQL, because the drivers reject some
+values outright (integers beyond 64 bits, NUL, unpaired surrogates) and the contract wants a
+clear 400 for them instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from socialhub.errors import InvalidRequest, NotFound
+
+MAX_ID = 2**63 - 1
+_DIGITS = re.compile(r"[0-9]{1,19}")
+# C0 controls except tab, newline and carriage return; DEL and C1 controls; lone surrogates.
+_FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def parse_id(value: object, field: str) -> int:
+    """An id given as an integer or a string of digits; anything else is a 400."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _DIGITS.fullmatch(value):
+        number = int(value)
+    if number is None or not 1 <= number <= MAX_ID:
+        raise InvalidRequest(f"{field} must be a positive integer id")
+    return number
+
+
+def parse_path_id(value: str) -> int:
+    """An id taken from a URL path: anything that is not a valid id names no resource."""
+    if not _DIGITS.fullmatch(value) or not 1 <= int(value) <= MAX_ID:
+        raise NotFound("no such resource")
+    return int(value)
+
+
+def text(
+    value: object, field: str, *, min_length: int = 0, max_length: int, content: bool = False
+) -> str:
+    """A text field, kept verbatim; length counts code points.
+
+    `content` marks message-like fields, where whitespace alone is not content.
+    """
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{field} must be a string")
+    if _FORBIDDEN_CHARS.search(value):
+        raise InvalidRequest(f"{field} contains a forbidden control character")
+    if not min_length <= len(value) <= max_length:
+        raise InvalidRequest(f"{field} must be {min_length} to {max_length} characters long")
+    if content and not value.strip():
+        raise InvalidRequest(f"{field} must not be empty")
+    return value
+
+
+def optional_text(
+    body: Mapping[str, object], field: str, *, max_length: int, min_length: int = 0
+) -> str | None:
+    """A text field that may be absent (None) from a request body."""
+    if field not in body or body[field] is None:
+        return None
+    return text(body[field], field, min_length=min_length, max_length=max_length)
+
+
+def boolean(value: object, field: str) -> bool:
+    """A JSON boolean, nothing else (no 0/1, no strings)."""
+    if not isinstance(value, bool):
+        raise InvalidRequest(f"{field} must be true or false")
+    return value
+
+
+def non_negative_int(value: str, field: str) -> int:
+    """A query parameter that must be a whole number >= 0."""
+    if not _DIGITS.fullmatch(value):
+        raise InvalidRequest(f"{field} must be a non-negative integer")
+    return int(value)
+
+
+def page(query: Mapping[str, str], default_limit: int, max_limit: int = 100) -> tuple[int, int]:
+    """`limit` (clamped to `max_limit`) and `offset` from a query string."""
+    limit = default_limit
+    if "limit" in query:
+        limit = min(non_negative_int(query["limit"], "limit"), max_limit)
+    offset = non_negative_int(query["offset"], "offset") if "offset" in query else 0
+    return limit, offset

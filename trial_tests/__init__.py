@@ -1,0 +1,1 @@
+"""twisted.trial tests for socialhub."""
