@@ -18,6 +18,7 @@ from socialhub.http.api import Api
 from socialhub.http.rest import accounts as accounts_routes
 from socialhub.http.rest import operations as operations_routes
 from socialhub.metrics import Metrics
+from socialhub.router.registry import Router
 from socialhub.storage.database import DatabaseUnavailable, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
@@ -34,6 +35,7 @@ class Server:
         self.config = config
         self.reactor = reactor
         self.metrics = Metrics()
+        self.router = Router(self.metrics)
         self.database = open_database(reactor, config.database)
         self.hasher = PasswordHasher(
             reactor, config.password_time_cost, config.password_memory_kib, config.password_threads
@@ -47,12 +49,15 @@ class Server:
             self.hasher,
             admins=config.admins,
             session_ttl=config.session_ttl_seconds,
-            sessions_revoked=lambda session_ids: None,
+            sessions_revoked=self._close_revoked_sessions,
         )
         self.api = Api(self.accounts, config.trusted_proxy, config.secure_cookies)
         accounts_routes.register_routes(self.api, self.accounts, config.session_ttl_seconds)
         operations_routes.register_routes(self.api, self.check_health, self.metrics)
         self.site = site.make_site(site.Root(self.api.resource()), reactor, self.metrics)
+
+    def _close_revoked_sessions(self, session_ids: list[int]) -> None:
+        self.router.close_sessions(session_ids, 4001, "session revoked")
 
     async def start(self) -> None:
         """Connect to the database, bring its schema up to date, apply the --admin list."""

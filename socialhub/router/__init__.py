@@ -1,0 +1,1 @@
+"""Live delivery: which connections are open for which user, and getting frames to them."""

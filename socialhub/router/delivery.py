@@ -1,0 +1,42 @@
+"""What handlers call to get a frame to people: the one interface between rules and sockets.
+
+Handlers call it only after their write has committed. The frame is serialized once, by the
+implementation, however many connections receive it. In one process the Router implements it
+directly; with Redis, the bus does (same interface, same handler code).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any, Protocol
+
+
+class Connection(Protocol):
+    """An open, authenticated WebSocket as the router sees it."""
+
+    user_id: int
+    session_id: int
+
+    def send_payload(self, payload: bytes) -> None:
+        """Send an already serialized JSON text frame."""
+
+    def close_with(self, code: int, reason: str) -> None:
+        """Close the connection with this WebSocket close code."""
+
+
+class Delivery(Protocol):
+    """Frames to users' open connections."""
+
+    def to_users(
+        self,
+        user_ids: Collection[int],
+        frame: Mapping[str, Any],
+        exclude: Connection | None = None,
+    ) -> None:
+        """Send `frame` to every open connection of each user, except `exclude`."""
+
+    def to_everyone(self, frame: Mapping[str, Any], exclude: Connection | None = None) -> None:
+        """Send `frame` to every open connection (broadcasts)."""
+
+    def close_sessions(self, session_ids: Collection[int], code: int, reason: str) -> None:
+        """Close every connection opened with one of these sessions (logout: 4001)."""
