@@ -8,28 +8,47 @@ from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort
+from twisted.internet.task import LoopingCall, deferLater
 from twisted.logger import Logger
 
 from socialhub.auth.passwords import PasswordHasher
 from socialhub.config import Config
 from socialhub.handlers.accounts import Accounts
+from socialhub.handlers.chat import Chat
+from socialhub.handlers.groups import Groups
+from socialhub.handlers.membership import Membership
+from socialhub.handlers.notifications import Notifications
+from socialhub.handlers.policy import Policy
 from socialhub.http import site
 from socialhub.http.api import Api
 from socialhub.http.rest import accounts as accounts_routes
+from socialhub.http.rest import groups as groups_routes
+from socialhub.http.rest import messages as messages_routes
+from socialhub.http.rest import notifications as notifications_routes
 from socialhub.http.rest import operations as operations_routes
 from socialhub.metrics import Metrics
+from socialhub.router.dispatch import Dispatcher
+from socialhub.router.rate_limit import RateLimiter
 from socialhub.router.registry import Router
 from socialhub.storage.database import DatabaseUnavailable, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
+from socialhub.storage.stores.groups import GroupsStore
+from socialhub.storage.stores.messages import MessagesStore
+from socialhub.storage.stores.notifications import NotificationsStore
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.users import UsersStore
+from socialhub.ws.protocol import Hub, websocket_resource
 
 HEALTH_TIMEOUT = 2.0
+CLIENT_ID_SWEEP_SECONDS = 3600
+SHUTDOWN_CLOSE_SECONDS = 2.0
 
 
 class Server:
     """Everything one socialhub process is made of."""
+
+    log = Logger()
 
     def __init__(self, config: Config, reactor: Any) -> None:
         self.config = config
@@ -42,6 +61,15 @@ class Server:
         )
         self.users = UsersStore(self.database)
         self.sessions = SessionsStore(self.database)
+        self.groups = GroupsStore(self.database)
+        self.notifications = NotificationsStore(self.database)
+        self.membership = Membership(self.groups)
+        self.notification_handler = Notifications(self.notifications, self.router)
+        self.group_handler = Groups(
+            reactor, self.groups, self.users, self.membership, self.notification_handler
+        )
+        self.messages = MessagesStore(self.database)
+        self.policy = Policy(self.users)
         self.accounts = Accounts(
             reactor,
             self.users,
@@ -51,10 +79,22 @@ class Server:
             session_ttl=config.session_ttl_seconds,
             sessions_revoked=self._close_revoked_sessions,
         )
+        self.chat = Chat(reactor, self.messages, self.policy, None, self.router)
+        self.dispatcher = Dispatcher(
+            self.chat, RateLimiter(reactor, config.rate_limit), self.metrics
+        )
         self.api = Api(self.accounts, config.trusted_proxy, config.secure_cookies)
         accounts_routes.register_routes(self.api, self.accounts, config.session_ttl_seconds)
+        messages_routes.register_routes(self.api, self.messages, self.users)
+        groups_routes.register_routes(self.api, self.group_handler)
+        notifications_routes.register_routes(self.api, self.notification_handler)
         operations_routes.register_routes(self.api, self.check_health, self.metrics)
-        self.site = site.make_site(site.Root(self.api.resource()), reactor, self.metrics)
+        origins = frozenset(origin.rstrip("/").lower() for origin in config.allowed_origins)
+        hub = Hub(self.accounts, self.router, self.dispatcher, origins)
+        root = site.Root(self.api.resource(), websocket_resource(hub, reactor))
+        self.site = site.make_site(root, reactor, self.metrics)
+        self._client_id_sweep = LoopingCall(self._forget_client_ids)
+        self._client_id_sweep.clock = reactor
 
     def _close_revoked_sessions(self, session_ids: list[int]) -> None:
         self.router.close_sessions(session_ids, 4001, "session revoked")
@@ -65,10 +105,24 @@ class Server:
         await self.database.open()
         await migrate(self.database)
         await self.users.sync_admins(self.config.admins)
+        self._client_id_sweep.start(CLIENT_ID_SWEEP_SECONDS, now=True)
 
     async def stop(self) -> None:
+        """Close every WebSocket with 1001, finish the frames in flight, then disconnect."""
+        if self._client_id_sweep.running:
+            self._client_id_sweep.stop()
+        self.router.close_all(1001, "server shutting down")
+        await self.dispatcher.drain()
+        if self.router.connection_count():
+            await deferLater(self.reactor, SHUTDOWN_CLOSE_SECONDS, lambda: None)
         await self.database.close()
         self.hasher.stop()
+
+    async def _forget_client_ids(self) -> None:
+        try:
+            await self.messages.forget_client_ids(int(self.reactor.seconds()))
+        except Exception:
+            self.log.failure("forgetting old client ids")
 
     async def check_health(self) -> dict[str, str]:
         """The state of each backing service, as /healthz reports it."""

@@ -34,6 +34,15 @@ class Router:
     def is_online(self, user_id: int) -> bool:
         return user_id in self._by_user
 
+    def connection_count(self) -> int:
+        return sum(len(connections) for connections in self._by_user.values())
+
+    def close_all(self, code: int, reason: str) -> None:
+        """Close every open connection (shutdown: 1001)."""
+        for connections in list(self._by_user.values()):
+            for connection in list(connections):
+                connection.close_with(code, reason)
+
     def to_users(
         self,
         user_ids: Collection[int],

@@ -57,6 +57,11 @@ class DatabaseUnavailable(Exception):
     """The database could not be reached or failed underneath us; the transaction did not commit."""
 
 
+def qualify(columns: str, alias: str) -> str:
+    """Prefix each column of a list with a table alias, for joins (RETURNING takes it bare)."""
+    return ", ".join(f"{alias}.{column.strip()}" for column in columns.split(","))
+
+
 async def fetchone(txn: Transaction, sql: str, args: Args) -> Row | None:
     """The first row of a statement's result, shared by both engines' `fetchone`."""
     rows = await txn.fetch(sql, args)

@@ -7,6 +7,7 @@ is on disk, which is what an acknowledgement promises.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -19,6 +20,8 @@ from twisted.python.threadpool import ThreadPool
 from socialhub.storage.database import Args, DatabaseUnavailable, Row, Transaction, fetchone
 
 T = TypeVar("T")
+# OperationalErrors that mean the file cannot be used right now, as opposed to a bad statement.
+_UNREACHABLE = re.compile(r"locked|busy|disk I/O|unable to open|readonly|disk is full|closed")
 
 
 class SqliteTransaction:
@@ -73,7 +76,9 @@ class SqliteDatabase:
                 self._reactor, self._pool, function, connection, *args
             )
         except sqlite3.OperationalError as error:
-            raise DatabaseUnavailable(str(error)) from error
+            if _UNREACHABLE.search(str(error)):
+                raise DatabaseUnavailable(str(error)) from error
+            raise
         return result
 
     async def interaction(self, description: str, body: Callable[[Transaction], Awaitable[T]]) -> T:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from socialhub.storage.database import Database, Transaction
+from socialhub.storage.database import Database, Transaction, qualify
 from socialhub.storage.stores.users import USER_COLUMNS, User
 
 # Last use is written at most this often, so reading a session is usually a single SELECT.
@@ -29,7 +29,7 @@ class SessionsStore:
 
     async def lookup(self, token_hash: str, now: int, ttl: int) -> tuple[int, User] | None:
         """(session id, user) for a live session; an expired one is deleted and not returned."""
-        columns = ", ".join("u." + column.strip() for column in USER_COLUMNS.split(","))
+        columns = qualify(USER_COLUMNS, "u")
 
         async def select(txn: Transaction) -> tuple[int, User] | None:
             row = await txn.fetchone(

@@ -1,0 +1,108 @@
+"""Chat: private, group and broadcast frames. Store first, then deliver: ack after commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from twisted.internet.interfaces import IReactorTime
+
+from socialhub.errors import Forbidden, NotFound
+from socialhub.handlers.accounts import Viewer
+from socialhub.handlers.policy import Policy
+from socialhub.router.delivery import Connection, Delivery
+from socialhub.storage.stores.messages import Message, MessagesStore
+from socialhub.ws.frames import BroadcastFrame, GroupFrame, PrivateFrame
+
+
+class GroupMembers(Protocol):
+    """What chat needs to know of groups (the membership rules live with the groups)."""
+
+    async def chat_recipients(self, group_id: int, sender_id: int) -> list[int]:
+        """Accepted members of the group; raises NotFound / Forbidden for a non-member."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What the sender's ack says: the stored message id (None for broadcasts) and its time."""
+
+    message_id: int | None
+    timestamp: int
+
+
+def message_frame(message: Message) -> dict[str, Any]:
+    """A stored message as the reference's frame, with `id` and `from` (also its history shape)."""
+    if message.group_id is not None:
+        return {
+            "type": "group",
+            "id": message.id,
+            "from": message.sender_id,
+            "group_id": str(message.group_id),
+            "content": message.content,
+            "timestamp": message.created_at,
+        }
+    return {
+        "type": "private",
+        "id": message.id,
+        "from": message.sender_id,
+        "to": message.recipient_id,
+        "content": message.content,
+        "timestamp": message.created_at,
+    }
+
+
+class Chat:
+    """The rules of section 7's client frames."""
+
+    def __init__(
+        self,
+        clock: IReactorTime,
+        messages: MessagesStore,
+        policy: Policy,
+        groups: GroupMembers | None,
+        delivery: Delivery,
+    ) -> None:
+        self._clock = clock
+        self._messages = messages
+        self._policy = policy
+        self._groups = groups
+        self._delivery = delivery
+
+    def _now(self) -> int:
+        return int(self._clock.seconds())
+
+    async def private(
+        self, sender: Connection, viewer: Viewer, frame: PrivateFrame, client_id: str | None
+    ) -> Sent:
+        await self._policy.check_may_message(viewer.user.id, frame.to)
+        message, new = await self._messages.store(
+            viewer.user.id, frame.content, self._now(), client_id, recipient_id=frame.to
+        )
+        if new:
+            self._delivery.to_users(
+                [frame.to, viewer.user.id], message_frame(message), exclude=sender
+            )
+        return Sent(message.id, message.created_at)
+
+    async def group(
+        self, sender: Connection, viewer: Viewer, frame: GroupFrame, client_id: str | None
+    ) -> Sent:
+        if self._groups is None:
+            raise NotFound("no such group")
+        members = await self._groups.chat_recipients(frame.group_id, viewer.user.id)
+        message, new = await self._messages.store(
+            viewer.user.id, frame.content, self._now(), client_id, group_id=frame.group_id
+        )
+        if new:
+            self._delivery.to_users(members, message_frame(message), exclude=sender)
+        return Sent(message.id, message.created_at)
+
+    async def broadcast(
+        self, sender: Connection, viewer: Viewer, frame: BroadcastFrame, client_id: str | None
+    ) -> Sent:
+        if not viewer.user.is_admin:
+            raise Forbidden("only administrators may broadcast")
+        now = self._now()
+        body = {"type": "broadcast", "from": viewer.user.id, "content": frame.content}
+        self._delivery.to_everyone({**body, "timestamp": now}, exclude=sender)
+        return Sent(None, now)

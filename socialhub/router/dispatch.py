@@ -1,0 +1,110 @@
+"""From a client's text message to its handler, and the answer: an ack or an error frame.
+
+Every failure becomes an `error` frame and the connection stays open; nothing the client sent
+can raise past this point. Frames of one connection are handled one after another, so a
+sender's messages are stored and delivered in the order sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import orjson
+from twisted.internet.defer import Deferred, DeferredList
+from twisted.logger import Logger
+
+from socialhub.errors import SocialHubError
+from socialhub.handlers.accounts import Viewer
+from socialhub.handlers.chat import Chat, Sent
+from socialhub.metrics import Metrics
+from socialhub.router.delivery import Connection
+from socialhub.router.rate_limit import RateLimiter
+from socialhub.storage.database import DatabaseUnavailable
+from socialhub.ws.frames import (
+    BroadcastFrame,
+    ClientFrame,
+    FrameError,
+    GroupFrame,
+    PrivateFrame,
+    decode,
+)
+
+log = Logger(namespace="socialhub.dispatch")
+
+# HTTP-style errors raised by handlers, as the WebSocket error codes of section 7.
+_FRAME_CODES = {"invalid_request": "invalid_frame"}
+
+
+class Sender(Connection, Protocol):
+    """A connection that frames come from: it knows its viewer."""
+
+    viewer: Viewer
+
+
+Handler = Callable[[Sender, Viewer, Any, "str | None"], Awaitable[Sent]]
+
+
+def error_frame(code: str, message: str, client_id: str | None) -> bytes:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if client_id is not None:
+        frame["id"] = client_id
+    return orjson.dumps(frame)
+
+
+def ack_frame(client_id: str, sent: Sent) -> bytes:
+    return orjson.dumps(
+        {"type": "ack", "id": client_id, "message_id": sent.message_id, "timestamp": sent.timestamp}
+    )
+
+
+class Dispatcher:
+    """The dispatch table, the rate limit, and the bookkeeping of frames in flight."""
+
+    def __init__(self, chat: Chat, limiter: RateLimiter, metrics: Metrics) -> None:
+        self._handlers: dict[type[ClientFrame], Handler] = {
+            PrivateFrame: chat.private,
+            GroupFrame: chat.group,
+            BroadcastFrame: chat.broadcast,
+        }
+        self._limiter = limiter
+        self._metrics = metrics
+        self._in_flight: set[Deferred[None]] = set()
+
+    def handle(self, sender: Sender, payload: bytes) -> Deferred[None]:
+        """Handle one text message; the Deferred fires when it is answered (never fails)."""
+        work = Deferred.fromCoroutine(self._handle(sender, payload))
+        self._in_flight.add(work)
+        work.addBoth(lambda _: self._in_flight.discard(work))
+        return work
+
+    async def drain(self) -> None:
+        """Wait for every frame in flight to be stored and answered (shutdown)."""
+        while self._in_flight:
+            await DeferredList(list(self._in_flight))
+
+    async def _handle(self, sender: Sender, payload: bytes) -> None:
+        client_id = None
+        allowed = self._limiter.allow(sender.user_id)  # every frame counts, valid or not
+        try:
+            client_id, frame = decode(payload)
+            self._metrics.frames_in.labels(frame.kind).inc()
+            if not allowed:
+                self._metrics.rate_limited.inc()
+                raise FrameError("rate_limited", "too many frames; slow down", client_id)
+            with self._metrics.persistence_latency.time():
+                sent = await self._handlers[type(frame)](sender, sender.viewer, frame, client_id)
+        except FrameError as error:
+            sender.send_payload(error_frame(error.code, error.message, error.client_id))
+        except SocialHubError as error:
+            code = _FRAME_CODES.get(error.code, error.code)
+            sender.send_payload(error_frame(code, error.message, client_id))
+        except DatabaseUnavailable:
+            message = "the database is unreachable: nothing was stored, send again later"
+            sender.send_payload(error_frame("unavailable", message, client_id))
+        except Exception:
+            log.failure("unexpected error handling a frame")
+            sender.send_payload(error_frame("internal_error", "internal server error", client_id))
+        else:
+            if client_id is not None:
+                sender.send_payload(ack_frame(client_id, sent))

@@ -1,0 +1,1 @@
+"""The WebSocket endpoint: the Autobahn protocol and the frames it speaks."""

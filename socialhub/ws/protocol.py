@@ -1,0 +1,144 @@
+"""The Autobahn protocol of /ws: authenticate the upgrade, then hand frames to the dispatcher.
+
+Autobahn turns an exception in onConnect into a 500 that quotes it, so everything there is
+caught: a refused upgrade carries only its status line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from autobahn.twisted.resource import WebSocketResource
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
+from twisted.internet.defer import Deferred, DeferredLock
+from twisted.logger import Logger
+
+from socialhub.auth.tokens import COOKIE_NAME
+from socialhub.handlers.accounts import Accounts, Viewer
+from socialhub.router.dispatch import Dispatcher
+from socialhub.router.registry import Router
+from socialhub.storage.database import DatabaseUnavailable
+
+MAX_MESSAGE = 64 * 1024
+PING_INTERVAL = 30
+PING_TIMEOUT = 60
+_log = Logger(namespace="socialhub.ws")
+
+
+@dataclass(frozen=True)
+class Hub:
+    """What every connection of this process shares."""
+
+    accounts: Accounts
+    router: Router
+    dispatcher: Dispatcher
+    allowed_origins: frozenset[str]
+
+
+def session_token(cookie_header: str) -> str | None:
+    """The session token from a Cookie header, if present."""
+    for part in cookie_header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE_NAME and value:
+            return value
+    return None
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: frozenset[str]) -> bool:
+    """No Origin (not a browser), the server's own host[:port], or a listed origin."""
+    if origin is None:
+        return True
+    if origin.rstrip("/").lower() in allowed:
+        return True
+    return bool(host) and urlsplit(origin).netloc.lower() == (host or "").lower()
+
+
+class ChatProtocol(WebSocketServerProtocol):
+    """One client's WebSocket connection."""
+
+    factory: ChatFactory
+    viewer: Viewer
+    user_id: int
+    session_id: int
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        # Autobahn tries to set TCP_NODELAY before its options are applied and hides the error.
+        transport: Any = self.transport
+        transport.setTcpNoDelay(True)
+        self._frames = DeferredLock()
+
+    # Autobahn accepts a Deferred from onConnect, though its annotation does not say so.
+    def onConnect(self, request: ConnectionRequest) -> Deferred[None]:  # type: ignore[override]
+        return Deferred.fromCoroutine(self._authorize(request))
+
+    async def _authorize(self, request: ConnectionRequest) -> None:
+        hub = self.factory.hub
+        if request.path != "/ws":
+            raise ConnectionDeny(404, "Not Found")
+        if not origin_allowed(
+            request.headers.get("origin"), request.headers.get("host"), hub.allowed_origins
+        ):
+            raise ConnectionDeny(403, "Forbidden")
+        try:
+            viewer = await hub.accounts.authenticate(
+                session_token(request.headers.get("cookie", ""))
+            )
+        except DatabaseUnavailable:
+            raise ConnectionDeny(503, "Service Unavailable") from None
+        except Exception:
+            _log.failure("authenticating a WebSocket upgrade")
+            raise ConnectionDeny(500, "Internal Server Error") from None
+        if viewer is None:
+            raise ConnectionDeny(401, "Unauthorized")
+        self.viewer = viewer
+        self.user_id = viewer.user.id
+        self.session_id = viewer.session_id
+
+    def onOpen(self) -> None:
+        # twisted.web registered the HTTP channel as this transport's producer; drop it so the
+        # connection's own flow control is not blocked by a finished HTTP request.
+        transport: Any = self.transport
+        transport.unregisterProducer()
+        self.factory.hub.router.add(self)
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        if isBinary:
+            self.close_with(1003, "binary frames are not supported")
+            return
+        self._frames.run(self.factory.hub.dispatcher.handle, self, payload)
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        if hasattr(self, "viewer"):
+            self.factory.hub.router.remove(self)
+
+    def send_payload(self, payload: bytes) -> None:
+        if self.state == WebSocketServerProtocol.STATE_OPEN:
+            self.sendMessage(payload, isBinary=False)
+
+    def close_with(self, code: int, reason: str) -> None:
+        # sendCloseFrame, not sendClose: the latter refuses 1001, 1003 and 1009.
+        self.sendCloseFrame(code=code, reasonUtf8=reason.encode("utf-8"), isReply=False)
+
+
+class ChatFactory(WebSocketServerFactory):
+    protocol = ChatProtocol  # type: ignore[assignment]
+
+    def __init__(self, hub: Hub, reactor: Any) -> None:
+        super().__init__(reactor=reactor)
+        self.hub = hub
+        self.setProtocolOptions(
+            webStatus=False,
+            maxMessagePayloadSize=MAX_MESSAGE,
+            maxFramePayloadSize=MAX_MESSAGE,
+            failByDrop=False,
+            autoPingInterval=PING_INTERVAL,
+            autoPingTimeout=PING_TIMEOUT,
+        )
+
+
+def websocket_resource(hub: Hub, reactor: Any) -> WebSocketResource:
+    return WebSocketResource(ChatFactory(hub, reactor))

@@ -1,0 +1,108 @@
+"""A real Autobahn WebSocket client for end-to-end tests: frames arrive in a queue to await."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, DeferredQueue
+from twisted.internet.endpoints import TCP4ClientEndpoint
+
+FRAME_TIMEOUT = 10.0
+
+
+class WsRefused(Exception):
+    """The server refused the upgrade with this HTTP status."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"upgrade refused with {status}")
+        self.status = status
+
+
+class _Protocol(WebSocketClientProtocol):
+    factory: _Factory
+
+    def onOpen(self) -> None:
+        self.factory.opened.callback(self)
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        self.factory.client.frames.put(orjson.loads(payload))
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        client = self.factory.client
+        if not self.factory.opened.called:
+            match = re.search(r"upgrade failed \[(\d{3})\]", self.wasNotCleanReason or "")
+            self.factory.opened.errback(WsRefused(int(match.group(1)) if match else 0))
+        if not client.closed.called:
+            client.closed.callback(code)
+
+
+class _Factory(WebSocketClientFactory):
+    protocol = _Protocol  # type: ignore[assignment]
+
+    def __init__(self, client: WsClient, url: str, headers: dict[str, str]) -> None:
+        super().__init__(url, headers=headers, reactor=reactor)
+        self.client = client
+        self.opened: Deferred[_Protocol] = Deferred()
+
+
+class WsClient:
+    """One WebSocket connection: `send`, `next` (the next frame), `closed` (fires with the code)."""
+
+    def __init__(self) -> None:
+        self.frames: DeferredQueue[Any] = DeferredQueue()
+        self.closed: Deferred[int | None] = Deferred()
+        self.protocol: Any = None
+
+    def send(self, frame: Any) -> None:
+        self.send_raw(orjson.dumps(frame))
+
+    def send_raw(self, payload: bytes, binary: bool = False) -> None:
+        self.protocol.sendMessage(payload, isBinary=binary)
+
+    async def next(self, timeout: float = FRAME_TIMEOUT) -> Any:
+        frame = self.frames.get()
+        frame.addTimeout(timeout, reactor)
+        return await frame
+
+    async def next_of(self, kind: str, timeout: float = FRAME_TIMEOUT) -> Any:
+        """The next frame of this type, skipping others."""
+        while True:
+            frame = await self.next(timeout)
+            if frame.get("type") == kind:
+                return frame
+
+    def pending(self) -> list[Any]:
+        """Frames received and not yet taken."""
+        return list(self.frames.pending)
+
+    async def close(self) -> None:
+        if not self.closed.called:
+            self.protocol.sendClose()
+            await self.closed
+
+
+async def connect(
+    base_url: str,
+    token: str | None,
+    origin: str | None = None,
+    path: str = "/ws",
+    extra_headers: dict[str, str] | None = None,
+) -> WsClient:
+    """Open a WebSocket to the server at `base_url` with this session token."""
+    parts = urlsplit(base_url)
+    headers = dict(extra_headers or {})
+    if token is not None:
+        headers["Cookie"] = f"socialhub_session={token}"
+    if origin is not None:
+        headers["Origin"] = origin
+    client = WsClient()
+    factory = _Factory(client, f"ws://{parts.netloc}{path}", headers)
+    endpoint = TCP4ClientEndpoint(reactor, parts.hostname or "127.0.0.1", parts.port or 80)
+    await endpoint.connect(factory)
+    client.protocol = await factory.opened
+    return client
