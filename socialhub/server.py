@@ -8,7 +8,7 @@ from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort
-from twisted.internet.task import LoopingCall, deferLater
+from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from socialhub.auth.passwords import PasswordHasher
@@ -113,8 +113,8 @@ class Server:
             self._client_id_sweep.stop()
         self.router.close_all(1001, "server shutting down")
         await self.dispatcher.drain()
-        if self.router.connection_count():
-            await deferLater(self.reactor, SHUTDOWN_CLOSE_SECONDS, lambda: None)
+        closed = self.router.emptied().addTimeout(SHUTDOWN_CLOSE_SECONDS, self.reactor)
+        await closed.addErrback(lambda _: None)  # clients that never answer are cut anyway
         await self.database.close()
         self.hasher.stop()
 

@@ -69,7 +69,7 @@ def fresh_postgres_url() -> str:
 
 def database_url(testcase: TestCase, engine: str) -> str:
     if engine == "sqlite":
-        return "sqlite:" + os.path.join(testcase.mktemp() + ".sqlite3")
+        return "sqlite:" + os.path.abspath(testcase.mktemp() + ".sqlite3")
     return fresh_postgres_url()
 
 

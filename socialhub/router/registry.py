@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 import orjson
+from twisted.internet.defer import Deferred
 
 from socialhub.metrics import Metrics
 from socialhub.router.delivery import Connection
@@ -17,6 +18,7 @@ class Router:
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
         self._by_user: dict[int, set[Connection]] = {}
+        self._waiting_for_empty: list[Deferred[None]] = []
 
     def add(self, connection: Connection) -> None:
         self._by_user.setdefault(connection.user_id, set()).add(connection)
@@ -30,12 +32,22 @@ class Router:
         if not connections:
             del self._by_user[connection.user_id]
         self._metrics.open_connections.dec()
+        if not self._by_user:
+            waiting, self._waiting_for_empty = self._waiting_for_empty, []
+            for empty in waiting:
+                empty.callback(None)
 
     def is_online(self, user_id: int) -> bool:
         return user_id in self._by_user
 
-    def connection_count(self) -> int:
-        return sum(len(connections) for connections in self._by_user.values())
+    def emptied(self) -> Deferred[None]:
+        """Fires once no connection is open (at once if none is)."""
+        empty: Deferred[None] = Deferred()
+        if self._by_user:
+            self._waiting_for_empty.append(empty)
+        else:
+            empty.callback(None)
+        return empty
 
     def close_all(self, code: int, reason: str) -> None:
         """Close every open connection (shutdown: 1001)."""
