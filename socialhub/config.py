@@ -42,6 +42,10 @@ class Config:
             raise ConfigError(
                 "--database must be sqlite:PATH or postgresql://user:password@host:port/dbname"
             )
+        if self.reuse_port and not self.redis:
+            raise ConfigError("--reuse-port needs --redis: processes sharing a port share a bus")
+        if self.redis and not self.is_postgres:
+            raise ConfigError("--redis needs a PostgreSQL --database: SQLite serves one process")
         if self.rate_limit < 0:
             raise ConfigError("--rate-limit must be 0 (off) or a positive number")
         if self.session_ttl_days < 1:
