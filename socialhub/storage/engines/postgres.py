@@ -72,6 +72,9 @@ class PostgresDatabase:
 
     def __init__(self, reactor: IReactorCore, dsn: str, connections: int = 4) -> None:
         self._pool = _Pool(reactor, dsn, connections)
+        self._closed = False
+        self._in_flight = 0
+        self._idle: list[Deferred[None]] = []
 
     async def open(self) -> None:
         try:
@@ -80,18 +83,37 @@ class PostgresDatabase:
             raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {error}") from error
 
     async def close(self) -> None:
+        """Disconnect once the transactions in flight have finished.
+
+        Their callers may have promised the write, and a query whose socket is closed under it
+        never finishes.
+        """
+        self._closed = True
+        if self._in_flight:
+            idle: Deferred[None] = Deferred()
+            self._idle.append(idle)
+            await idle
         self._pool.close()
 
     async def interaction(self, description: str, body: Callable[[Transaction], Awaitable[T]]) -> T:
         def run(cursor: Any) -> Deferred[T]:
             return Deferred.fromCoroutine(_as_coroutine(body(PostgresTransaction(cursor))))
 
+        if self._closed:  # a closed connection would look dead and start reconnecting
+            raise DatabaseUnavailable(f"{description}: the database is closed")
+        self._in_flight += 1
         try:
             result: T = await self._pool.runInteraction(run)
         except _UNREACHABLE as error:
             raise DatabaseUnavailable(f"{description}: {error}") from error
         except txpostgres.RollbackFailed as error:
             raise DatabaseUnavailable(f"{description}: rollback failed") from error
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                idle, self._idle = self._idle, []
+                for waiter in idle:
+                    waiter.callback(None)
         return result
 
     async def lock_for_migrations(self, txn: Transaction) -> None:
