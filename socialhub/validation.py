@@ -14,6 +14,7 @@ from socialhub.errors import InvalidRequest, NotFound
 
 MAX_ID = 2**63 - 1
 _DIGITS = re.compile(r"[0-9]{1,19}")
+_ANY_DIGITS = re.compile(r"[0-9]+")
 # C0 controls except tab, newline and carriage return; DEL and C1 controls; lone surrogates.
 _FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -78,10 +79,16 @@ def non_negative_int(value: str, field: str) -> int:
     return int(value)
 
 
+def _limit(value: str, max_limit: int) -> int:
+    """A `limit` of any size is clamped, not refused: only non-integers and negatives are 400."""
+    if not _ANY_DIGITS.fullmatch(value):
+        raise InvalidRequest("limit must be a non-negative integer")
+    digits = value.lstrip("0") or "0"
+    return max_limit if len(digits) > len(str(max_limit)) else min(int(digits), max_limit)
+
+
 def page(query: Mapping[str, str], default_limit: int, max_limit: int = 100) -> tuple[int, int]:
     """`limit` (clamped to `max_limit`) and `offset` from a query string."""
-    limit = default_limit
-    if "limit" in query:
-        limit = min(non_negative_int(query["limit"], "limit"), max_limit)
+    limit = _limit(query["limit"], max_limit) if "limit" in query else default_limit
     offset = non_negative_int(query["offset"], "offset") if "offset" in query else 0
     return limit, offset
