@@ -57,7 +57,8 @@ class Accounts:
         self._users = users
         self._sessions = sessions
         self._hasher = hasher
-        self._admins = admins
+        # Keyed like usernames: --admin Alice applies to the account registered as "alice".
+        self._admins = frozenset(username_key(name) for name in admins)
         self._session_ttl = session_ttl
         self._sessions_revoked = sessions_revoked
         self._limiter = LoginLimiter(clock)
