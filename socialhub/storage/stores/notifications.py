@@ -1,0 +1,146 @@
+"""The SQL of notifications: storing them for many users at once, listing and marking them read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from socialhub.storage.database import Database, Row, Transaction
+
+NOTIFICATION_COLUMNS = (
+    "id, user_id, type, message, is_read, created_at, actor_id, group_id, post_id, event_id"
+)
+# Recipients per INSERT: one statement per chunk keeps far below SQLite's limit on parameters.
+CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notification to store for some users: what the rules decide, before it has ids."""
+
+    user_ids: Sequence[int]
+    subtype: str
+    message: str
+    actor_id: int | None = None
+    group_id: int | None = None
+    post_id: int | None = None
+    event_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One stored notification of one user."""
+
+    id: int
+    user_id: int
+    type: str
+    message: str
+    is_read: bool
+    created_at: int
+    actor_id: int | None
+    group_id: int | None
+    post_id: int | None
+    event_id: int | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> Notification:
+        return cls(
+            id=row[0],
+            user_id=row[1],
+            type=row[2],
+            message=row[3],
+            is_read=bool(row[4]),
+            created_at=row[5],
+            actor_id=row[6],
+            group_id=row[7],
+            post_id=row[8],
+            event_id=row[9],
+        )
+
+    def references(self) -> dict[str, int]:
+        """The ids it refers to that are set: the REST object and the frame omit nulls."""
+        named = {
+            "actor_id": self.actor_id,
+            "group_id": self.group_id,
+            "post_id": self.post_id,
+            "event_id": self.event_id,
+        }
+        return {name: value for name, value in named.items() if value is not None}
+
+
+def placeholders(count: int, each: str = "?") -> str:
+    """`?, ?, ?` for an IN list or VALUES rows (both engines take `?`)."""
+    return ", ".join([each] * count)
+
+
+class NotificationsStore:
+    """A user's notifications, newest first; `add` also runs inside other stores' transactions."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    @staticmethod
+    async def add(txn: Transaction, notice: Notice, now: int) -> list[Notification]:
+        """Store `notice` for each of its users inside `txn`, so it commits with the action.
+
+        Set-based: one multi-row INSERT per CHUNK recipients, never one statement per recipient.
+        """
+        stored: list[Notification] = []
+        user_ids = list(notice.user_ids)
+        for start in range(0, len(user_ids), CHUNK):
+            chunk = user_ids[start : start + CHUNK]
+            rows = await txn.fetch(
+                f"WITH recipients (user_id) AS (VALUES {placeholders(len(chunk), '(?)')})"
+                " INSERT INTO notifications (user_id, type, message, created_at,"
+                " actor_id, group_id, post_id, event_id)"
+                " SELECT user_id, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT),"
+                " CAST(? AS BIGINT), CAST(? AS BIGINT) FROM recipients"
+                f" RETURNING {NOTIFICATION_COLUMNS}",
+                (
+                    *chunk,
+                    notice.subtype,
+                    notice.message,
+                    now,
+                    notice.actor_id,
+                    notice.group_id,
+                    notice.post_id,
+                    notice.event_id,
+                ),
+            )
+            stored.extend(Notification.from_row(row) for row in rows)
+        return sorted(stored, key=lambda notification: notification.id)
+
+    async def page(self, user_id: int, limit: int, offset: int) -> list[Notification]:
+        async def select(txn: Transaction) -> list[Notification]:
+            rows = await txn.fetch(
+                f"SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE user_id = ?"
+                " ORDER BY id DESC LIMIT ? OFFSET ?",
+                (user_id, limit, offset),
+            )
+            return [Notification.from_row(row) for row in rows]
+
+        return await self._db.interaction("list_notifications", select)
+
+    async def unread_count(self, user_id: int) -> int:
+        async def select(txn: Transaction) -> int:
+            row = await txn.fetchone(
+                "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND NOT is_read", (user_id,)
+            )
+            return int(row[0]) if row else 0
+
+        return await self._db.interaction("count_unread_notifications", select)
+
+    async def mark_read(self, user_id: int, ids: Sequence[int] | None) -> None:
+        """Mark the user's notifications read: all, or those of `ids` that are theirs."""
+        if ids is not None and not ids:
+            return
+        sql = "UPDATE notifications SET is_read = TRUE WHERE user_id = ? AND NOT is_read"
+        args: list[object] = [user_id]
+        if ids is not None:
+            sql += f" AND id IN ({placeholders(len(ids))})"
+            args.extend(ids)
+
+        async def update(txn: Transaction) -> None:
+            await txn.run(sql, args)
+
+        await self._db.interaction("mark_notifications_read", update)
