@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from socialhub.handlers.membership import role
+from socialhub.storage.stores.groups import Group
+from socialhub.storage.stores.notifications import Notification
 from socialhub.storage.stores.users import User
 
 
@@ -31,3 +34,42 @@ def user_object(user: User, viewer_id: int) -> dict[str, Any]:
     else:
         body["follow_status"] = "none"
     return body
+
+
+def user_summary(user: User) -> dict[str, Any]:
+    """The short form of a user inside other objects (avatars come with media uploads)."""
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "avatar_url": None,
+    }
+
+
+def group_object(group: Group, viewer_id: int) -> dict[str, Any]:
+    """The group object; `membership` is the viewer's, so `group` must be read for them."""
+    return {
+        "id": group.id,
+        "name": group.name,
+        "description": group.description,
+        "owner_id": group.owner_id,
+        "member_count": group.member_count,
+        "created_at": rfc3339(group.created_at),
+        "membership": role(group, viewer_id),
+    }
+
+
+def join_request_object(user: User, requested_at: int) -> dict[str, Any]:
+    return {"user": user_summary(user), "created_at": rfc3339(requested_at)}
+
+
+def notification_object(notification: Notification) -> dict[str, Any]:
+    """The notification object; the ids it refers to appear only when set."""
+    return {
+        "id": notification.id,
+        "type": notification.type,
+        "message": notification.message,
+        "is_read": notification.is_read,
+        "created_at": rfc3339(notification.created_at),
+        **notification.references(),
+    }

@@ -1,0 +1,187 @@
+"""Groups (section 4 of the contract, events aside): creating, finding, changing, and the
+membership lifecycle of invitations and join requests.
+
+Authorization goes through handlers.membership; every notification is stored by the store in
+the transaction of its action, then pushed by Notifications.notify once that has committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from twisted.internet.interfaces import IReactorTime
+
+from socialhub.errors import Conflict, InvalidRequest, NotFound, SocialHubError
+from socialhub.handlers.membership import Membership, check_member, is_owner
+from socialhub.handlers.notifications import Notifications
+from socialhub.storage.stores.groups import INVITED, MEMBER, REQUESTED, Group, GroupsStore
+from socialhub.storage.stores.notifications import Notice, Notification
+from socialhub.storage.stores.users import User, UsersStore
+from socialhub.validation import optional_text, parse_id, text
+
+NAME_MAX = 100
+DESCRIPTION_MAX = 2000
+QUERY_MAX = 1000
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """The outcome of an invite: `invited`, or `member` when it answered a pending join request."""
+
+    group_id: int
+    user_id: int
+    status: str
+
+
+def _accepted_notice(group: Group, user_id: int, actor_id: int) -> Notice:
+    message = f"Your request to join group '{group.name}' was accepted"
+    return Notice([user_id], "group_join_accept", message, actor_id=actor_id, group_id=group.id)
+
+
+class Groups:
+    """The rules of groups and their memberships."""
+
+    def __init__(
+        self,
+        clock: IReactorTime,
+        groups: GroupsStore,
+        users: UsersStore,
+        membership: Membership,
+        notifications: Notifications,
+    ) -> None:
+        self._clock = clock
+        self._groups = groups
+        self._users = users
+        self._membership = membership
+        self._notifications = notifications
+
+    def _now(self) -> int:
+        return int(self._clock.seconds())
+
+    def _push(self, stored: list[Notification] | None, missing: SocialHubError) -> None:
+        """Push what a conditional write stored; raise `missing` when it did not apply."""
+        if stored is None:
+            raise missing
+        self._notifications.notify(stored)
+
+    async def create(self, viewer: User, body: Mapping[str, object]) -> Group:
+        name = text(body.get("name"), "name", min_length=1, max_length=NAME_MAX)
+        description = optional_text(body, "description", max_length=DESCRIPTION_MAX) or ""
+        return await self._groups.create(name, description, viewer.id, self._now())
+
+    async def search(self, viewer: User, query: str, limit: int, offset: int) -> list[Group]:
+        """Every group is discoverable; `query` is a case-insensitive substring of the name."""
+        query = text(query, "q", max_length=QUERY_MAX)
+        return await self._groups.search(query, viewer.id, limit, offset)
+
+    async def get(self, viewer: User, group_id: int) -> Group:
+        return await self._membership.require_group(group_id, viewer.id)
+
+    async def members(self, viewer: User, group_id: int, limit: int, offset: int) -> list[User]:
+        await self._membership.require_member(group_id, viewer.id)
+        rows = await self._groups.users_with_status(group_id, MEMBER, limit, offset)
+        return [user for user, _ in rows]
+
+    async def join_requests(
+        self, viewer: User, group_id: int, limit: int, offset: int
+    ) -> list[tuple[User, int]]:
+        """Pending join requests: (user, requested at)."""
+        await self._membership.require_owner(group_id, viewer.id)
+        return await self._groups.users_with_status(group_id, REQUESTED, limit, offset)
+
+    async def invite(self, viewer: User, body: Mapping[str, object]) -> Invitation:
+        """Invite a user; inviting someone who asked to join accepts their request instead.
+
+        `group_name` of the reference is ignored: the notification names the stored group.
+        """
+        group_id = parse_id(body.get("group_id"), "group_id")
+        user_id = parse_id(body.get("user_id"), "user_id")
+        group = await self._membership.require_group(group_id, viewer.id)
+        if await self._users.get(user_id) is None:
+            raise NotFound("no such user")
+        check_member(group)
+        status = await self._groups.status(group_id, user_id)
+        if status == REQUESTED:
+            notice = _accepted_notice(group, user_id, viewer.id)
+            stored = await self._groups.accept(group_id, user_id, REQUESTED, self._now(), notice)
+            self._push(stored, Conflict("the join request changed meanwhile; try again"))
+            return Invitation(group_id, user_id, MEMBER)
+        if status is not None:
+            raise Conflict("the user is already a member of or invited to this group")
+        message = f"You were invited to join group '{group.name}'"
+        notice = Notice([user_id], "group_invite", message, actor_id=viewer.id, group_id=group_id)
+        stored = await self._groups.add(group_id, user_id, INVITED, self._now(), notice)
+        self._push(stored, Conflict("the user is already a member of or invited to this group"))
+        return Invitation(group_id, user_id, INVITED)
+
+    async def join(self, viewer: User, group_id: int) -> str:
+        """Ask to join (`requested`, the owner is notified), or accept a pending invitation."""
+        group = await self._membership.require_group(group_id, viewer.id)
+        if group.viewer_status == INVITED:
+            stored = await self._groups.accept(group_id, viewer.id, INVITED, self._now(), None)
+            self._push(stored, Conflict("the invitation was withdrawn meanwhile"))
+            return MEMBER
+        if group.viewer_status is not None:
+            raise Conflict(f"already {group.viewer_status} in this group")
+        message = f"{viewer.username} asked to join group '{group.name}'"
+        notice = Notice(
+            [group.owner_id], "group_join_request", message, actor_id=viewer.id, group_id=group_id
+        )
+        stored = await self._groups.add(group_id, viewer.id, REQUESTED, self._now(), notice)
+        self._push(stored, Conflict("already in this group"))
+        return REQUESTED
+
+    async def accept_request(self, viewer: User, group_id: int, user_id: int) -> None:
+        group = await self._membership.require_owner(group_id, viewer.id)
+        notice = _accepted_notice(group, user_id, viewer.id)
+        stored = await self._groups.accept(group_id, user_id, REQUESTED, self._now(), notice)
+        self._push(stored, NotFound("no such join request"))
+
+    async def decline_request(self, viewer: User, group_id: int, user_id: int) -> None:
+        await self._membership.require_owner(group_id, viewer.id)
+        if not await self._groups.remove(group_id, user_id, [REQUESTED]):
+            raise NotFound("no such join request")
+
+    async def remove_member(self, viewer: User, group_id: int, user_id: int) -> None:
+        """Remove a member or withdraw an invitation; the owner cannot remove themself (409)."""
+        group = await self._membership.require_owner(group_id, viewer.id)
+        if is_owner(group, user_id):
+            raise Conflict("the owner cannot be removed; transfer the ownership first")
+        if not await self._groups.remove(group_id, user_id, [MEMBER, INVITED]):
+            raise NotFound("no such member or invitation")
+
+    async def update(self, viewer: User, group_id: int, body: Mapping[str, object]) -> Group:
+        """Rename, describe, or hand the group over to another accepted member."""
+        await self._membership.require_owner(group_id, viewer.id)
+        name = optional_text(body, "name", min_length=1, max_length=NAME_MAX)
+        description = optional_text(body, "description", max_length=DESCRIPTION_MAX)
+        owner_id = body.get("owner_id")
+        new_owner = None if owner_id is None else parse_id(owner_id, "owner_id")
+        not_member = InvalidRequest("owner_id must be an accepted member of the group")
+        if new_owner is not None and not await self._membership.is_member(group_id, new_owner):
+            raise not_member
+        if not await self._groups.update(group_id, name, description, new_owner):
+            raise not_member  # they left between the check and the update
+        return await self._membership.require_group(group_id, viewer.id)
+
+    async def delete(self, viewer: User, group_id: int) -> None:
+        """Delete the group with everything in it (rows that reference it cascade)."""
+        await self._membership.require_owner(group_id, viewer.id)
+        await self._groups.delete(group_id)
+
+    async def accept_invitation(self, viewer: User, group_id: int) -> None:
+        if await self._groups.accept(group_id, viewer.id, INVITED, self._now(), None) is None:
+            raise NotFound("no pending invitation to this group")
+
+    async def decline_invitation(self, viewer: User, group_id: int) -> None:
+        if not await self._groups.remove(group_id, viewer.id, [INVITED]):
+            raise NotFound("no pending invitation to this group")
+
+    async def leave(self, viewer: User, group_id: int) -> None:
+        """Leave the group, or withdraw one's pending join request; the owner cannot leave (409)."""
+        group = await self._membership.require_group(group_id, viewer.id)
+        if is_owner(group, viewer.id):
+            raise Conflict("the owner cannot leave; transfer the ownership first")
+        if not await self._groups.remove(group_id, viewer.id, [MEMBER, REQUESTED]):
+            raise NotFound("not a member of this group")

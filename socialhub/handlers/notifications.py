@@ -1,0 +1,64 @@
+"""Notifications: a user's list, read state and unread count, and the live push of new ones.
+
+Other handlers store notifications inside the transaction of the action that causes them, then
+hand the stored rows to `notify`, which pushes them only then: a notification seen live is
+always in the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from socialhub.errors import InvalidRequest
+from socialhub.router.delivery import Delivery
+from socialhub.storage.stores.notifications import Notification, NotificationsStore
+from socialhub.validation import parse_id
+
+# At most this many ids in one "mark read" body.
+MAX_READ_IDS = 1000
+
+
+def notification_frame(notification: Notification) -> dict[str, Any]:
+    """The live `notification` frame: the subtype, and `timestamp` in Unix seconds."""
+    return {
+        "type": "notification",
+        "id": notification.id,
+        "subtype": notification.type,
+        "message": notification.message,
+        "timestamp": notification.created_at,
+        **notification.references(),
+    }
+
+
+def _read_ids(body: Mapping[str, object]) -> list[int] | None:
+    """The ids of a "mark read" body, or None (every notification) when the body names none."""
+    if "ids" not in body:
+        return None
+    ids = body["ids"]
+    if not isinstance(ids, list) or len(ids) > MAX_READ_IDS:
+        raise InvalidRequest(f"ids must be a list of at most {MAX_READ_IDS} notification ids")
+    return [parse_id(value, "ids") for value in ids]
+
+
+class Notifications:
+    """The rules of section 6 of the contract."""
+
+    def __init__(self, store: NotificationsStore, delivery: Delivery) -> None:
+        self._store = store
+        self._delivery = delivery
+
+    async def page(self, user_id: int, limit: int, offset: int) -> list[Notification]:
+        return await self._store.page(user_id, limit, offset)
+
+    async def mark_read(self, user_id: int, body: Mapping[str, object]) -> None:
+        """Mark read every notification of the user, or those `ids` of the body that are theirs."""
+        await self._store.mark_read(user_id, _read_ids(body))
+
+    async def unread_count(self, user_id: int) -> int:
+        return await self._store.unread_count(user_id)
+
+    def notify(self, notifications: Iterable[Notification]) -> None:
+        """Push each stored (committed) notification to its user's open connections."""
+        for notification in notifications:
+            self._delivery.to_users([notification.user_id], notification_frame(notification))
