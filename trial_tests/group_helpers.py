@@ -1,0 +1,98 @@
+"""What the group and notification tests share: people with their own browser, groups, and
+a stand-in WebSocket connection to watch live pushes until /ws tests can use a real one."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import orjson
+
+from trial_tests.harness import Client, Response, RunningServer, start_server
+from trial_tests.mixins import EngineTestMixin
+
+RFC3339 = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
+
+
+@dataclasses.dataclass(frozen=True)
+class Person:
+    """A registered user and the client (cookie jar) they use."""
+
+    client: Client
+    id: int
+    username: str
+
+
+class FakeConnection:
+    """An open connection as the router sees it, recording the frames sent to it."""
+
+    def __init__(self, user_id: int, session_id: int = 0) -> None:
+        self.user_id = user_id
+        self.session_id = session_id
+        self.frames: list[dict[str, Any]] = []
+        self.closed: list[tuple[int, str]] = []
+
+    def send_payload(self, payload: bytes) -> None:
+        self.frames.append(orjson.loads(payload))
+
+    def close_with(self, code: int, reason: str) -> None:
+        self.closed.append((code, reason))
+
+
+class SocialTestMixin(EngineTestMixin):
+    """Starting a server with some people in it, and checking answers tersely."""
+
+    running: RunningServer
+
+    async def start(self, *names: str) -> list[Person]:
+        """A fresh server on this test's engine, with one registered person per name."""
+        self.running = await start_server(self, self.engine)
+        found = []
+        for name in names:
+            client = self.running.client()
+            user = await client.register(name)
+            found.append(Person(client, user["id"], name))
+        return found
+
+    def expect(self, response: Response, status: int) -> Any:
+        """The JSON body (or None when empty) of a response that must have `status`."""
+        self.assertEqual(response.status, status, response.raw)
+        return response.json if response.raw else None
+
+    def expect_error(self, response: Response, status: int, code: str) -> None:
+        """A contract error: the status and `{"error": code, "message": ...}`."""
+        body = self.expect(response, status)
+        self.assertEqual(body["error"], code)
+        self.assertIsInstance(body["message"], str)
+
+    def watch(self, person: Person) -> FakeConnection:
+        """A stand-in open connection of `person`, registered with the server's router."""
+        connection = FakeConnection(person.id)
+        router = self.running.server.router
+        router.add(connection)
+        self.addCleanup(router.remove, connection)
+        return connection
+
+    async def create_group(self, owner: Person, name: str = "Developers", **fields: Any) -> Any:
+        response = await owner.client.post("/api/groups", {"name": name, **fields})
+        return self.expect(response, 201)
+
+    async def invite(self, inviter: Person, group_id: int, invitee: Person) -> Response:
+        body = {"group_id": group_id, "user_id": invitee.id}
+        return await inviter.client.post("/api/groups/invite", body)
+
+    async def add_member(self, owner: Person, group_id: int, person: Person) -> None:
+        """Invite `person` and have them accept: an accepted member."""
+        self.expect(await self.invite(owner, group_id, person), 201)
+        accepted = await person.client.post(f"/api/groups/{group_id}/invitation/accept")
+        self.expect(accepted, 200)
+
+    async def request_to_join(self, person: Person, group_id: int) -> None:
+        self.expect(await person.client.post(f"/api/groups/{group_id}/join"), 202)
+
+    async def membership(self, person: Person, group_id: int) -> Any:
+        """The `membership` of the group as `person` sees it."""
+        return self.expect(await person.client.get(f"/api/groups/{group_id}"), 200)["membership"]
+
+    async def notifications(self, person: Person, query: str = "") -> Any:
+        return self.expect(await person.client.get("/api/notifications" + query), 200)
