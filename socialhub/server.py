@@ -79,13 +79,13 @@ class Server:
             session_ttl=config.session_ttl_seconds,
             sessions_revoked=self._close_revoked_sessions,
         )
-        self.chat = Chat(reactor, self.messages, self.policy, None, self.router)
+        self.chat = Chat(reactor, self.messages, self.policy, self.membership, self.router)
         self.dispatcher = Dispatcher(
             self.chat, RateLimiter(reactor, config.rate_limit), self.metrics
         )
         self.api = Api(self.accounts, config.trusted_proxy, config.secure_cookies)
         accounts_routes.register_routes(self.api, self.accounts, config.session_ttl_seconds)
-        messages_routes.register_routes(self.api, self.messages, self.users)
+        messages_routes.register_routes(self.api, self.messages, self.users, self.membership)
         groups_routes.register_routes(self.api, self.group_handler)
         notifications_routes.register_routes(self.api, self.notification_handler)
         operations_routes.register_routes(self.api, self.check_health, self.metrics)

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from twisted.internet.interfaces import IReactorTime
 
-from socialhub.errors import Forbidden, NotFound
+from socialhub.errors import Forbidden
 from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.policy import Policy
 from socialhub.router.delivery import Connection, Delivery
@@ -59,7 +59,7 @@ class Chat:
         clock: IReactorTime,
         messages: MessagesStore,
         policy: Policy,
-        groups: GroupMembers | None,
+        groups: GroupMembers,
         delivery: Delivery,
     ) -> None:
         self._clock = clock
@@ -87,8 +87,6 @@ class Chat:
     async def group(
         self, sender: Connection, viewer: Viewer, frame: GroupFrame, client_id: str | None
     ) -> Sent:
-        if self._groups is None:
-            raise NotFound("no such group")
         members = await self._groups.chat_recipients(frame.group_id, viewer.user.id)
         message, new = await self._messages.store(
             viewer.user.id, frame.content, self._now(), client_id, group_id=frame.group_id

@@ -176,7 +176,9 @@ class Api:
                 reply = result if isinstance(result, Reply) else Reply(body=result)
                 return _write_reply(request, reply, self._secure_cookies)
 
-            self.app.route(path, methods=[method])(endpoint)
+            # Klein names routes after the function unless told: two handlers named alike
+            # would silently replace each other.
+            self.app.route(path, methods=[method], endpoint=f"{method} {path}")(endpoint)
             return handler
 
         return register

@@ -6,8 +6,8 @@ answers with an `error` frame and stays open.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import orjson

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from socialhub.errors import InvalidRequest, NotFound
 from socialhub.handlers.chat import message_frame
+from socialhub.handlers.membership import Membership
 from socialhub.http.api import Api, Call
 from socialhub.storage.stores.messages import MessagesStore, Page
 from socialhub.storage.stores.users import UsersStore
@@ -26,7 +27,9 @@ def required_id(query: Mapping[str, str], name: str) -> int:
     return parse_id(query[name], name)
 
 
-def register_routes(api: Api, messages: MessagesStore, users: UsersStore) -> None:
+def register_routes(
+    api: Api, messages: MessagesStore, users: UsersStore, membership: Membership
+) -> None:
     @api.route("/api/messages/private", "GET")
     async def private_history(call: Call) -> object:
         other = required_id(call.query, "user")
@@ -34,4 +37,12 @@ def register_routes(api: Api, messages: MessagesStore, users: UsersStore) -> Non
         if await users.get(other) is None:
             raise NotFound("no such user")
         found = await messages.private_history(call.user_viewer.user.id, other, cursor)
+        return [message_frame(message) for message in found]
+
+    @api.route("/api/messages/group", "GET")
+    async def group_history(call: Call) -> object:
+        group_id = required_id(call.query, "group")
+        cursor = history_page(call.query)
+        await membership.require_member(group_id, call.user_viewer.user.id)
+        found = await messages.group_history(group_id, cursor)
         return [message_frame(message) for message in found]
