@@ -7,12 +7,12 @@ has, interactions raise DatabaseUnavailable and the callers answer 503 / `unavai
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import psycopg2
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorCore
+from twisted.internet.interfaces import IDelayedCall, IReactorCore
 from txpostgres import reconnection, txpostgres
 
 from socialhub.storage.database import Args, DatabaseUnavailable, Row, Transaction, fetchone
@@ -49,12 +49,48 @@ class PostgresTransaction:
         return count
 
 
+class _Detector(reconnection.DeadConnectionDetector):
+    """txpostgres's detector, with reconnection attempts that stop when the pool is closed.
+
+    The stock one retries forever on timers nobody can cancel, so a pool closed while
+    PostgreSQL was down would open its connections again afterwards.
+    """
+
+    def __init__(self, reactor: Any) -> None:
+        super().__init__(reactor=reactor)
+        self._delays: Iterator[float] = iter(())
+        self._timer: IDelayedCall | None = None
+        self._stopped = False
+
+    def startReconnecting(self, failure: Any) -> None:
+        self._delays = self.reconnectionIterator()
+        self._schedule()
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+
+    def _schedule(self, _: object = None) -> None:
+        if not self._stopped:
+            self._timer = self.reactor.callLater(next(self._delays), self._attempt)
+
+    def _attempt(self) -> None:
+        self._timer = None
+        self.reconnect().addCallbacks(self._connected, self._schedule)
+
+    def _connected(self, _: object) -> None:
+        if self._stopped:  # closed while this attempt was connecting
+            self.reconnectable.close()
+        else:
+            self.connectionRecovered()
+
+
 class _ReconnectingConnection(txpostgres.Connection):
     """A pooled connection that reconnects by itself once it finds it has died."""
 
     def __init__(self, reactor: Any = None, cooperator: Any = None) -> None:
-        detector = reconnection.DeadConnectionDetector(reactor=reactor)
-        super().__init__(reactor=reactor, cooperator=cooperator, detector=detector)
+        super().__init__(reactor=reactor, cooperator=cooperator, detector=_Detector(reactor))
 
 
 class _Pool(txpostgres.ConnectionPool):
@@ -63,6 +99,11 @@ class _Pool(txpostgres.ConnectionPool):
     def __init__(self, reactor: IReactorCore, dsn: str, connections: int) -> None:
         self.reactor = reactor
         super().__init__(None, dsn, min=connections)
+
+    def close(self) -> None:
+        for connection in self.connections:
+            connection.detector.stop()
+        super().close()
 
 
 class PostgresDatabase:

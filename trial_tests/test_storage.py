@@ -1,0 +1,365 @@
+"""The storage layer on both engines, used directly: transactions, migrations, placeholders.
+
+PostgreSQL also gets its backends terminated under a live pool, which must then reconnect by
+itself; end to end, the server answers 503 while the database is unreachable and recovers.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from typing import Any
+
+import psycopg2
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.task import deferLater
+from twisted.trial.unittest import TestCase
+
+from socialhub.storage.database import Database, DatabaseUnavailable, Transaction
+from socialhub.storage.engines import open_database
+from socialhub.storage.migrations import migrate, migration_files
+from trial_tests.harness import (
+    PG_ADMIN_DSN,
+    PostgresEngine,
+    RunningServer,
+    SqliteEngine,
+    database_url,
+    start_server,
+)
+from trial_tests.mixins import EngineTestMixin
+
+LATEST = migration_files()[-1][0]
+# Waiting for the pool to reconnect: at most RETRIES tries, RETRY_DELAY seconds apart.
+RETRIES = 150
+RETRY_DELAY = 0.2
+
+
+async def insert_user(txn: Transaction, name: str) -> int:
+    row = await txn.fetchone(
+        "INSERT INTO users (username, username_key, email, email_key, password_hash,"
+        " display_name, created_at) VALUES (?, ?, ?, ?, 'x', ?, 0) RETURNING id",
+        (name, name, f"{name}@example.org", f"{name}@example.org", name),
+    )
+    assert row is not None
+    return int(row[0])
+
+
+async def usernames(database: Database) -> list[str]:
+    async def select(txn: Transaction) -> list[str]:
+        return [row[0] for row in await txn.fetch("SELECT username FROM users ORDER BY id")]
+
+    return await database.interaction("test", select)
+
+
+async def schema_versions(database: Database) -> list[int]:
+    async def select(txn: Transaction) -> list[int]:
+        rows = await txn.fetch("SELECT version FROM schema_version ORDER BY version")
+        return [int(row[0]) for row in rows]
+
+    return await database.interaction("test", select)
+
+
+def admin_sql(statement: str, dsn: str = PG_ADMIN_DSN) -> list[tuple[Any, ...]]:
+    """One statement on a separate, synchronous psycopg2 connection (autocommit)."""
+    connection = psycopg2.connect(dsn)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        connection.close()
+
+
+def terminate_backends(application_name: str) -> int:
+    """Kill every server backend of connections named `application_name`; how many."""
+    rows = admin_sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        f" WHERE application_name = '{application_name}' AND pid <> pg_backend_pid()"
+    )
+    return len(rows)
+
+
+class StorageTests(EngineTestMixin):
+    """The Database interface, the same on both engines."""
+
+    async def _database(self, url: str | None = None, migrated: bool = True) -> Database:
+        database = open_database(reactor, url or database_url(self, self.engine))
+        await database.open()
+        self.addCleanup(database.close)
+        if migrated:
+            await migrate(database)
+        return database
+
+    async def test_interaction_results(self) -> None:
+        """An interaction returns its body's result; fetch, fetchone and run report rows."""
+        database = await self._database()
+
+        async def body(txn: Transaction) -> tuple[Any, ...]:
+            first = await insert_user(txn, "alice")
+            await insert_user(txn, "bob")
+            changed = await txn.run("UPDATE users SET about = 'hi'")
+            unchanged = await txn.run("UPDATE users SET about = 'no' WHERE id = ?", (0,))
+            rows = await txn.fetch("SELECT username, about FROM users ORDER BY id")
+            missing = await txn.fetchone("SELECT id FROM users WHERE username = ?", ("carol",))
+            return first, changed, unchanged, rows, missing
+
+        first, changed, unchanged, rows, missing = await database.interaction("test", body)
+        self.assertIsInstance(first, int)
+        self.assertEqual((changed, unchanged), (2, 0))
+        self.assertEqual([tuple(row) for row in rows], [("alice", "hi"), ("bob", "hi")])
+        self.assertIsNone(missing)
+
+    async def test_raising_interaction_rolls_back(self) -> None:
+        """A body that raises after writing leaves nothing behind, and its error propagates."""
+        database = await self._database()
+
+        async def body(txn: Transaction) -> None:
+            await insert_user(txn, "alice")
+            await insert_user(txn, "bob")
+            raise RuntimeError("changed my mind")
+
+        with self.assertRaises(RuntimeError):
+            await database.interaction("test", body)
+        self.assertEqual(await usernames(database), [])
+
+    async def test_failing_statement_rolls_back(self) -> None:
+        """A statement that fails (a unique violation) undoes the earlier ones of the
+        transaction, and is not mistaken for an unreachable database."""
+        database = await self._database()
+
+        async def body(txn: Transaction) -> None:
+            await insert_user(txn, "alice")
+            await insert_user(txn, "alice")
+
+        with self.assertRaises((sqlite3.IntegrityError, psycopg2.IntegrityError)):
+            await database.interaction("test", body)
+        self.assertEqual(await usernames(database), [])
+        await database.interaction("test", lambda txn: insert_user(txn, "alice"))
+        self.assertEqual(await usernames(database), ["alice"])
+
+    async def test_concurrent_interactions_all_commit(self) -> None:
+        """Interactions started together each run as one transaction, and all commit."""
+        database = await self._database()
+
+        async def add(name: str) -> int:
+            return await database.interaction("test", lambda txn: insert_user(txn, name))
+
+        names = [f"user{index}" for index in range(12)]
+        await gatherResults([Deferred.fromCoroutine(add(name)) for name in names])
+        self.assertEqual(sorted(await usernames(database)), sorted(names))
+
+    async def test_migrate_is_idempotent(self) -> None:
+        """Migrating twice changes nothing and records each version once."""
+        database = await self._database(migrated=False)
+        self.assertEqual(await migrate(database), LATEST)
+        self.assertEqual(await migrate(database), LATEST)
+        expected = [version for version, _ in migration_files()]
+        self.assertEqual(await schema_versions(database), expected)
+
+    async def test_migrate_up_to(self) -> None:
+        """migrate(up_to=N) stops at version N; a later migrate() goes the rest of the way."""
+        database = await self._database(migrated=False)
+        self.assertEqual(await migrate(database, up_to=0), 0)
+        self.assertEqual(await schema_versions(database), [])
+        with self.assertRaises((sqlite3.OperationalError, psycopg2.ProgrammingError)):
+            await usernames(database)  # no users table yet
+        self.assertEqual(await migrate(database, up_to=1), 1)
+        self.assertEqual(await schema_versions(database), [1])
+        self.assertEqual(await usernames(database), [])
+        self.assertEqual(await migrate(database), LATEST)
+        self.assertEqual((await schema_versions(database))[-1:], [LATEST])
+
+    async def test_concurrent_migrations(self) -> None:
+        """Two processes migrating one fresh database at once both succeed, each version once."""
+        url = database_url(self, self.engine)
+        first = await self._database(url, migrated=False)
+        second = await self._database(url, migrated=False)
+        reached = await gatherResults(
+            [Deferred.fromCoroutine(migrate(first)), Deferred.fromCoroutine(migrate(second))]
+        )
+        self.assertEqual(reached, [LATEST, LATEST])
+        expected = [version for version, _ in migration_files()]
+        self.assertEqual(await schema_versions(first), expected)
+
+    async def test_literal_percent_and_placeholders(self) -> None:
+        """A literal '%' survives the `?` placeholder conversion, with and without arguments."""
+        database = await self._database()
+
+        async def body(txn: Transaction) -> list[Any]:
+            return [
+                await txn.fetchone("SELECT '100%' || ?", ("x",)),
+                await txn.fetchone("SELECT '100%'"),
+                await txn.fetchone("SELECT ? || '%s' || ?", ("a", "b")),
+                await txn.fetchone("SELECT CASE WHEN 'abc' LIKE ? THEN 1 ELSE 0 END", ("a%",)),
+            ]
+
+        rows = await database.interaction("test", body)
+        self.assertEqual([row[0] for row in rows], ["100%x", "100%", "a%sb", 1])
+
+    async def test_closed_database_is_unavailable(self) -> None:
+        """An interaction on a closed database raises DatabaseUnavailable."""
+        database = open_database(reactor, database_url(self, self.engine))
+        await database.open()
+        await database.close()
+        with self.assertRaises(DatabaseUnavailable):
+            await database.interaction("test", lambda txn: txn.fetch("SELECT 1"))
+
+
+class StorageSqliteTests(SqliteEngine, StorageTests, TestCase):
+    pass
+
+
+class StoragePostgresTests(PostgresEngine, StorageTests, TestCase):
+    pass
+
+
+class PostgresRecoveryTests(TestCase):
+    """The txpostgres pool after PostgreSQL has dropped its connections."""
+
+    def _named_url(self) -> tuple[str, str]:
+        """A fresh database URL whose connections carry a name of their own, to kill them."""
+        name = "socialhub_test_" + secrets.token_hex(4)
+        return database_url(self, "postgres") + f"&application_name={name}", name
+
+    async def _until_ok(self, database: Database) -> int:
+        """Retry an interaction until it succeeds; the number of DatabaseUnavailable first."""
+        unavailable = 0
+        for _ in range(RETRIES):
+            try:
+                await database.interaction("test", lambda txn: txn.fetch("SELECT 1"))
+                return unavailable
+            except DatabaseUnavailable:
+                unavailable += 1
+            await deferLater(reactor, RETRY_DELAY, lambda: None)
+        self.fail(f"the pool did not recover within {RETRIES * RETRY_DELAY} s")
+
+    async def test_pool_reconnects_after_backends_are_terminated(self) -> None:
+        """After every backend is killed, interactions fail only with DatabaseUnavailable, then
+        succeed again on every pooled connection, and the data is still there."""
+        url, name = self._named_url()
+        database = open_database(reactor, url)
+        await database.open()
+        self.addCleanup(database.close)
+        await migrate(database)
+        await database.interaction("test", lambda txn: insert_user(txn, "alice"))
+        self.assertEqual(terminate_backends(name), 4)
+        await self._until_ok(database)
+        for _ in range(RETRIES):  # every connection of the pool, not just one, comes back
+            results = await gatherResults(
+                [
+                    Deferred.fromCoroutine(self._try(database))
+                    for _ in range(8)  # twice the pool's size
+                ]
+            )
+            if all(results):
+                break
+            await deferLater(reactor, RETRY_DELAY, lambda: None)
+        else:
+            self.fail("some pooled connections never came back")
+        self.assertEqual(await usernames(database), ["alice"])
+        self.flushLoggedErrors(psycopg2.OperationalError, psycopg2.InterfaceError)
+
+    async def test_close_while_reconnecting(self) -> None:
+        """Closing the pool while its connections are trying to reconnect stops them: nothing
+        is left running (trial fails the test on a leftover timer or socket)."""
+        url, name = database_of_its_own(self)
+        database = open_database(reactor, url)
+        await database.open()
+        await migrate(database)
+        cut_off(name)
+        for _ in range(8):
+            with self.assertRaises(DatabaseUnavailable):
+                await usernames(database)
+        await database.close()
+        with self.assertRaises(DatabaseUnavailable):
+            await usernames(database)
+        self.flushLoggedErrors(psycopg2.OperationalError, psycopg2.InterfaceError)
+
+    async def _try(self, database: Database) -> bool:
+        try:
+            await usernames(database)
+        except DatabaseUnavailable:
+            return False
+        return True
+
+
+def database_of_its_own(testcase: TestCase) -> tuple[str, str]:
+    """A new PostgreSQL database (URL, name) whose connections can be refused without
+    touching other tests; dropped when the test ends."""
+    name = "socialhub_test_down_" + secrets.token_hex(4)
+    admin_sql(f'CREATE DATABASE "{name}"')
+    testcase.addCleanup(admin_sql, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    testcase.addCleanup(set_allowed, name, True)
+    return PG_ADMIN_DSN.rsplit("/", 1)[0] + "/" + name, name
+
+
+def set_allowed(name: str, allowed: bool) -> None:
+    """Let PostgreSQL accept or refuse (even a superuser's) connections to database `name`."""
+    admin_sql(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(allowed).lower()}')
+
+
+def cut_off(name: str) -> None:
+    """Refuse new connections to database `name` and terminate the open ones."""
+    set_allowed(name, False)
+    admin_sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        f" WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    )
+
+
+class DatabaseOutageTests(TestCase):
+    """End to end: the server while its PostgreSQL database refuses connections, and after."""
+
+    async def _until_healthy(self, running: RunningServer) -> None:
+        client = running.client()
+        for _ in range(RETRIES):
+            health = await client.get("/healthz")
+            if health.status == 200:
+                self.assertEqual(health.json["database"], "ok")
+                return
+            self.assertEqual(health.status, 503, health.raw)
+            await deferLater(reactor, RETRY_DELAY, lambda: None)
+        self.fail("/healthz never came back to 200")
+
+    async def test_unavailable_then_recovered(self) -> None:
+        """While PostgreSQL refuses connections: /healthz and API calls answer 503 with the
+        `unavailable` body. Once it accepts them again, both recover, sessions intact."""
+        url, name = database_of_its_own(self)
+        running = await start_server(self, "postgres", database=url)
+        client = running.client()
+        await client.register("alice")
+        cut_off(name)
+        for _ in range(3):
+            me = await client.get("/api/auth/me")
+            self.assertEqual(me.status, 503, me.raw)
+            self.assertEqual(me.json["error"], "unavailable")
+            self.assertEqual(set(me.json), {"error", "message"})
+        register = await running.client().post(
+            "/api/auth/register",
+            {"username": "bob", "email": "bob@example.org", "password": "correct horse"},
+        )
+        self.assertEqual(register.status, 503, register.raw)
+        health = await client.get("/healthz")
+        self.assertEqual(health.status, 503)
+        self.assertEqual(
+            {key: value for key, value in health.json.items() if key != "message"},
+            {
+                "error": "unavailable",
+                "status": "unavailable",
+                "database": "down",
+                "bus": "disabled",
+            },
+        )
+        set_allowed(name, True)
+        await self._until_healthy(running)
+        for _ in range(RETRIES):
+            statuses = [(await client.get("/api/auth/me")).status for _ in range(8)]
+            if statuses == [200] * 8:
+                break
+            self.assertEqual(set(statuses) - {200, 503}, set())
+            await deferLater(reactor, RETRY_DELAY, lambda: None)
+        else:
+            self.fail("API calls never all succeeded again")
+        self.flushLoggedErrors(psycopg2.OperationalError, psycopg2.InterfaceError)
