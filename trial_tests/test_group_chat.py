@@ -22,11 +22,11 @@ class GroupChatTests(SocialTestMixin):
     ) -> None:
         """`watcher` (a socket of `person`) received nothing so far: the next frame is a marker."""
         marker_ws = await self.socket(marker)
-        marker = {"type": "private", "to": person.id, "content": "marker", "id": f"m{person.id}"}
-        marker_ws.send(marker)
+        frame = {"type": "private", "to": person.id, "content": "marker", "id": f"m{person.id}"}
+        marker_ws.send(frame)
         await marker_ws.next_of("ack")
-        frame = await watcher.next()
-        self.assertEqual((frame["type"], frame["content"]), ("private", "marker"))
+        received = await watcher.next()
+        self.assertEqual((received["type"], received["content"]), ("private", "marker"))
 
     async def group_with_everyone(self) -> tuple[list[Person], int]:
         """owner, member, invitee (pending), requester (pending), outsider, and a group."""
