@@ -19,8 +19,8 @@ run: install
 	$(BIN)/twistd -n --pidfile= socialhub $(ARGS)
 
 lint: install
-	$(BIN)/ruff check socialhub trial_tests twisted setup.py
-	$(BIN)/ruff format --check socialhub trial_tests twisted setup.py
+	$(BIN)/ruff check socialhub trial_tests twisted examples setup.py
+	$(BIN)/ruff format --check socialhub trial_tests twisted examples setup.py
 
 typecheck: install
 	$(BIN)/mypy
