@@ -94,7 +94,7 @@ async def start_process(
         *options,
     ]
     env = {**os.environ, "PYTHONPATH": REPO_ROOT}
-    reactor.spawnProcess(process, sys.executable, argv, env=env, path=REPO_ROOT)  # type: ignore[attr-defined]
+    reactor.spawnProcess(process, sys.executable, argv, env=env, path=REPO_ROOT)
     testcase.addCleanup(process.signal, "KILL")
     await process.wait_ready()
     return process
