@@ -7,6 +7,7 @@ socialhub/validation.py (no route takes a path id yet, so parse_path_id is teste
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import orjson
@@ -35,6 +36,7 @@ from trial_tests.harness import (
 from trial_tests.mixins import EngineTestMixin
 
 MIB = 1024 * 1024
+RAW_TIMEOUT = 10.0  # seconds; the server answers a refused body at once, or drains it for 2 s
 JSON = {"Content-Type": "application/json"}
 
 
@@ -48,11 +50,16 @@ def register_body(username: str = "alice", **fields: Any) -> dict[str, Any]:
 
 
 class _RawExchange(Protocol):
-    """Writes one request as given and collects everything until the server closes."""
+    """Writes one request as given and collects the answer until the connection closes.
 
-    def __init__(self, request: bytes) -> None:
+    With `hang_up`, the client closes as soon as a whole response has arrived, so a server
+    that answers before reading the body is told apart from one that waits for it.
+    """
+
+    def __init__(self, request: bytes, hang_up: bool) -> None:
         self._request = request
-        self._received: list[bytes] = []
+        self._hang_up = hang_up
+        self._received = b""
         self.done: Deferred[bytes] = Deferred()
 
     def connectionMade(self) -> None:
@@ -60,30 +67,48 @@ class _RawExchange(Protocol):
         self.transport.write(self._request)
 
     def dataReceived(self, data: bytes) -> None:
-        self._received.append(data)
+        self._received += data
+        if self._hang_up and _response_complete(self._received):
+            assert self.transport is not None
+            self.transport.loseConnection()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
-        self.done.callback(b"".join(self._received))
+        self.done.callback(self._received)
 
 
-async def raw_post(running: RunningServer, path: str, body: bytes, chunked: bool) -> Response:
+def _response_complete(raw: bytes) -> bool:
+    head, separator, content = raw.partition(b"\r\n\r\n")
+    match = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    return bool(separator and match and len(content) >= int(match.group(1)))
+
+
+async def raw_post(
+    running: RunningServer,
+    path: str,
+    body: bytes,
+    chunked: bool = False,
+    declared_length: int | None = None,
+) -> Response:
     """POST over a bare TCP connection and read until the server closes it.
 
     A refused body is answered 413 before the client finished sending, so waiting for the
     server to close (after it drained the rest) leaves no connection behind, unlike an agent.
+    With `declared_length`, Content-Length says that much but only `body` is sent, and the
+    client hangs up once the answer is in.
     """
     head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
     if chunked:
         chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
-        payload = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks) + b"0\r\n\r\n"
+        payload = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks)
+        payload += b"0\r\n\r\n"
         head += "Transfer-Encoding: chunked\r\n\r\n"
     else:
         payload = body
-        head += f"Content-Length: {len(body)}\r\n\r\n"
+        head += f"Content-Length: {declared_length or len(body)}\r\n\r\n"
     port = int(running.url.rsplit(":", 1)[1])
-    exchange = _RawExchange(head.encode() + payload)
+    exchange = _RawExchange(head.encode() + payload, hang_up=declared_length is not None)
     await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), exchange)
-    raw = await exchange.done
+    raw = await exchange.done.addTimeout(RAW_TIMEOUT, reactor)
     status_line, _, rest = raw.partition(b"\r\n")
     header_block, _, content = rest.partition(b"\r\n\r\n")
     headers = Headers()
@@ -214,8 +239,15 @@ class HttpConventionsTests(ErrorShapeMixin, TestCase):
     async def test_oversized_body_with_length(self) -> None:
         """A Content-Length above 1 MiB is 413."""
         running = await self._server()
-        response = await raw_post(running, "/api/auth/register", b" " * (MIB + 1), False)
+        response = await raw_post(running, "/api/auth/register", b" " * (MIB + 1))
         self.assertError(response, 413, "payload_too_large")
+
+    async def test_declared_length_refused_before_the_body(self) -> None:
+        """A Content-Length above 1 MiB is answered 413 before any of the body is sent."""
+        running = await self._server()
+        response = await raw_post(running, "/api/auth/register", b"", declared_length=MIB + 1)
+        self.assertError(response, 413, "payload_too_large")
+        self.assertEqual(response.headers.getRawHeaders(b"connection"), [b"close"])
 
     async def test_body_of_exactly_one_mib(self) -> None:
         """A body of exactly 1 MiB is read and validated (400 for the field), not refused."""
