@@ -1,0 +1,192 @@
+"""The Redis bus: pub/sub through txredisapi, one connection to subscribe and one to publish.
+
+Both connections run under ClientService, which reconnects with backoff after Redis restarts.
+txredisapi does not resubscribe by itself, so every new subscriber connection subscribes to all
+current channels before it counts as connected. While Redis is away publishing drops messages
+(counted) instead of queueing them: local delivery goes on, and the bus reports itself down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import txredisapi
+from twisted.application.internet import ClientService, backoffPolicy
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+
+from socialhub.bus.interface import MessageHandler
+from socialhub.metrics import Metrics
+
+REPLY_TIMEOUT = 5.0
+CONNECT_TIMEOUT = 5.0
+_log = Logger(namespace="socialhub.bus")
+
+
+def parse_redis_url(url: str) -> tuple[str, int]:
+    """(host, port) of a redis://host:port/db URL (pub/sub ignores the db number)."""
+    parts = urlsplit(url)
+    if parts.scheme != "redis" or not parts.hostname:
+        raise ValueError(f"--redis must be redis://host:port/db, not {url!r}")
+    return parts.hostname, parts.port or 6379
+
+
+class _Subscriber(txredisapi.SubscriberProtocol):
+    bus: RedisBus
+
+    def messageReceived(self, pattern: Any, channel: bytes, message: bytes) -> None:
+        self.bus.received(channel, message)
+
+    def connectionLost(self, reason: Any) -> None:
+        self.bus.lost(self)
+        super().connectionLost(reason)
+
+
+class _Publisher(txredisapi.RedisProtocol):
+    bus: RedisBus
+
+    def connectionLost(self, reason: Any) -> None:
+        self.bus.lost(self)
+        super().connectionLost(reason)
+
+
+class _ProtocolFactory(Factory):
+    """Builds txredisapi protocols that answer in bytes and time out unanswered commands."""
+
+    def __init__(self, bus: RedisBus, protocol: Callable[..., Any]) -> None:
+        self._bus = bus
+        self._protocol = protocol
+        self.isLazy = True  # txredisapi reads this on authentication failures
+
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = self._protocol(charset=None, replyTimeout=REPLY_TIMEOUT, convertNumbers=False)
+        protocol.factory = self
+        protocol.bus = self._bus
+        return protocol
+
+    def stopTrying(self) -> None:
+        """txredisapi calls this on authentication failures; ClientService keeps trying."""
+
+    def connectionError(self, message: str) -> None:
+        _log.error("{message}", message=message)
+
+
+class RedisBus:
+    """A Bus over Redis pub/sub."""
+
+    def __init__(self, reactor: Any, url: str, metrics: Metrics) -> None:
+        host, port = parse_redis_url(url)
+        endpoint = TCP4ClientEndpoint(reactor, host, port, timeout=CONNECT_TIMEOUT)
+        retry = backoffPolicy(initialDelay=0.2, maxDelay=5.0)
+        self._metrics = metrics
+        self._channels: set[bytes] = set()
+        self._handler: MessageHandler | None = None
+        self._subscriber: _Subscriber | None = None
+        self._publisher: _Publisher | None = None
+        self.reconnected: list[Callable[[], None]] = []
+        self._services = [
+            ClientService(
+                endpoint,
+                _ProtocolFactory(self, _Subscriber),
+                retryPolicy=retry,
+                prepareConnection=self._ready_subscriber,
+                clock=reactor,
+            ),
+            ClientService(
+                endpoint,
+                _ProtocolFactory(self, _Publisher),
+                retryPolicy=retry,
+                prepareConnection=self._ready_publisher,
+                clock=reactor,
+            ),
+        ]
+        self._reactor = reactor
+        self._was_down = False
+
+    def set_handler(self, handler: MessageHandler) -> None:
+        self._handler = handler
+
+    async def start(self) -> None:
+        for service in self._services:
+            service.startService()
+        waiting = [service.whenConnected() for service in self._services]
+        for connected in waiting:
+            try:
+                await connected.addTimeout(CONNECT_TIMEOUT, self._reactor)
+            except Exception:
+                _log.warn("Redis is not reachable yet; serving local connections meanwhile")
+                return
+
+    async def stop(self) -> None:
+        for service in self._services:
+            await service.stopService()
+
+    def subscribe(self, channel: bytes) -> None:
+        if channel in self._channels:
+            return
+        self._channels.add(channel)
+        if self._subscriber is not None:
+            self._subscriber.subscribe([channel]).addErrback(self._failed, "subscribe")
+
+    def unsubscribe(self, channel: bytes) -> None:
+        if channel not in self._channels:
+            return
+        self._channels.discard(channel)
+        if self._subscriber is not None:
+            self._subscriber.unsubscribe([channel]).addErrback(self._failed, "unsubscribe")
+
+    def publish(self, channel: bytes, message: bytes) -> None:
+        if self._publisher is None:
+            self._metrics.bus_dropped.inc()
+            return
+        self._metrics.bus_published.inc()
+        self._publisher.publish(channel, message).addErrback(self._failed, "publish")
+
+    def state(self) -> str:
+        return "ok" if self._subscriber is not None and self._publisher is not None else "down"
+
+    def received(self, channel: bytes, message: bytes) -> None:
+        if self._handler is not None:
+            self._handler(channel, message)
+
+    def lost(self, protocol: Any) -> None:
+        if protocol is self._subscriber:
+            self._subscriber = None
+        if protocol is self._publisher:
+            self._publisher = None
+        if not self._was_down:
+            _log.warn("lost the connection to Redis; reconnecting")
+        self._was_down = True
+
+    def _ready_subscriber(self, protocol: Any) -> Deferred[None]:
+        return Deferred.fromCoroutine(self._subscribe_all(protocol))
+
+    async def _subscribe_all(self, proxy: Any) -> None:
+        # ClientService hands over a proxy; whenConnected gives the protocol itself.
+        protocol = await proxy.whenConnected()
+        if self._channels:
+            await protocol.subscribe(sorted(self._channels))
+        self._subscriber = protocol
+        self._maybe_recovered()
+
+    def _ready_publisher(self, protocol: Any) -> Deferred[None]:
+        return Deferred.fromCoroutine(self._publish_ready(protocol))
+
+    async def _publish_ready(self, proxy: Any) -> None:
+        self._publisher = await proxy.whenConnected()
+        self._maybe_recovered()
+
+    def _maybe_recovered(self) -> None:
+        if self._was_down and self.state() == "ok":
+            self._was_down = False
+            _log.info("reconnected to Redis")
+            for callback in self.reconnected:
+                callback()
+
+    def _failed(self, failure: Any, what: str) -> None:
+        self._metrics.bus_dropped.inc()
+        _log.warn("Redis {what} failed: {error}", what=what, error=failure.getErrorMessage())
