@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
 
 from socialhub.errors import InvalidRequest, NotFound
 
@@ -17,6 +18,11 @@ _DIGITS = re.compile(r"[0-9]{1,19}")
 _ANY_DIGITS = re.compile(r"[0-9]+")
 # C0 controls except tab, newline and carriage return; DEL and C1 controls; lone surrogates.
 _FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# RFC 3339 date-time: date, T, time, optional fraction, Z or a numeric offset (ASCII digits only).
+_DATE_TIME = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?"
+    r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))"
+)
 
 
 def parse_id(value: object, field: str) -> int:
@@ -63,6 +69,35 @@ def optional_text(
     if field not in body or body[field] is None:
         return None
     return text(body[field], field, min_length=min_length, max_length=max_length)
+
+
+def _zone(sign: str | None, hours: str | None, minutes: str | None) -> timezone:
+    """The zone of an RFC 3339 offset (`Z` has no sign); ValueError when it is out of range."""
+    if sign is None or hours is None or minutes is None:
+        return UTC
+    if int(hours) > 23 or int(minutes) > 59:
+        raise ValueError("offset out of range")
+    offset = timedelta(hours=int(hours), minutes=int(minutes))
+    return timezone(-offset if sign == "-" else offset)
+
+
+def date_time(value: object, field: str) -> int:
+    """An RFC 3339 date-time as Unix seconds, e.g. `2030-01-01T12:00:00Z` or `...T14:00:00+02:00`.
+
+    Fractions of a second are dropped. It must name a real instant (no month 13, no February 30,
+    no leap second) that is between the years 1 and 9999 in UTC, so it can be rendered back.
+    """
+    match = _DATE_TIME.fullmatch(value) if isinstance(value, str) else None
+    problem = InvalidRequest(f"{field} must be an RFC 3339 date-time, e.g. 2030-01-01T12:00:00Z")
+    if match is None:
+        raise problem
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    try:
+        zone = _zone(*match.groups()[6:])
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=zone).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise problem from None
+    return int(moment.timestamp())
 
 
 def boolean(value: object, field: str) -> bool:
