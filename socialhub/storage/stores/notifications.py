@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from socialhub.storage.database import Database, Row, Transaction
+from socialhub.storage.database import Args, Database, Row, Transaction
 
 NOTIFICATION_COLUMNS = (
     "id, user_id, type, message, is_read, created_at, actor_id, group_id, post_id, event_id"
@@ -73,6 +73,31 @@ def placeholders(count: int, each: str = "?") -> str:
     return ", ".join([each] * count)
 
 
+async def _insert(
+    txn: Transaction, notice: Notice, recipients: str, args: Args, now: int
+) -> list[Notification]:
+    """One INSERT of `notice` for each user id that `recipients` (VALUES or a SELECT) yields."""
+    rows = await txn.fetch(
+        f"WITH recipients (user_id) AS ({recipients})"
+        " INSERT INTO notifications (user_id, type, message, created_at,"
+        " actor_id, group_id, post_id, event_id)"
+        " SELECT user_id, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT),"
+        " CAST(? AS BIGINT), CAST(? AS BIGINT) FROM recipients"
+        f" RETURNING {NOTIFICATION_COLUMNS}",
+        (
+            *args,
+            notice.subtype,
+            notice.message,
+            now,
+            notice.actor_id,
+            notice.group_id,
+            notice.post_id,
+            notice.event_id,
+        ),
+    )
+    return [Notification.from_row(row) for row in rows]
+
+
 class NotificationsStore:
     """A user's notifications, newest first; `add` also runs inside other stores' transactions."""
 
@@ -89,25 +114,18 @@ class NotificationsStore:
         user_ids = list(notice.user_ids)
         for start in range(0, len(user_ids), CHUNK):
             chunk = user_ids[start : start + CHUNK]
-            rows = await txn.fetch(
-                f"WITH recipients (user_id) AS (VALUES {placeholders(len(chunk), '(?)')})"
-                " INSERT INTO notifications (user_id, type, message, created_at,"
-                " actor_id, group_id, post_id, event_id)"
-                " SELECT user_id, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT),"
-                " CAST(? AS BIGINT), CAST(? AS BIGINT) FROM recipients"
-                f" RETURNING {NOTIFICATION_COLUMNS}",
-                (
-                    *chunk,
-                    notice.subtype,
-                    notice.message,
-                    now,
-                    notice.actor_id,
-                    notice.group_id,
-                    notice.post_id,
-                    notice.event_id,
-                ),
-            )
-            stored.extend(Notification.from_row(row) for row in rows)
+            values = f"VALUES {placeholders(len(chunk), '(?)')}"
+            stored.extend(await _insert(txn, notice, values, chunk, now))
+        return sorted(stored, key=lambda notification: notification.id)
+
+    @staticmethod
+    async def add_selected(
+        txn: Transaction, notice: Notice, recipients: str, args: Args, now: int
+    ) -> list[Notification]:
+        """Store `notice` inside `txn` for every user id the SELECT `recipients` yields (e.g. a
+        group's members), instead of `notice.user_ids`: one statement, however many there are,
+        and nobody who stopped qualifying since the caller last looked."""
+        stored = await _insert(txn, notice, recipients, args, now)
         return sorted(stored, key=lambda notification: notification.id)
 
     async def page(self, user_id: int, limit: int, offset: int) -> list[Notification]:
