@@ -45,6 +45,11 @@ def email_key(email: str) -> str:
     return email.casefold()
 
 
+def display_name_key(display_name: str) -> str:
+    """Display names are searched case-insensitively for all of Unicode: 'Straße' ~ 'STRASSE'."""
+    return display_name.casefold()
+
+
 class UsersStore:
     """Accounts: creating them, finding them by id or login, credentials, the admin role."""
 
@@ -65,7 +70,8 @@ class UsersStore:
         async def insert(txn: Transaction) -> User | None:
             row = await txn.fetchone(
                 "INSERT INTO users (username, username_key, email, email_key, password_hash,"
-                " display_name, is_admin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " display_name, display_name_key, is_admin, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 f" ON CONFLICT DO NOTHING RETURNING {USER_COLUMNS}",
                 (
                     username,
@@ -74,6 +80,7 @@ class UsersStore:
                     email_key(email),
                     password_hash,
                     display_name,
+                    display_name_key(display_name),
                     is_admin,
                     now,
                 ),
