@@ -111,6 +111,14 @@ class UpgradeTests(ChatTestMixin):
         handle = connections[0].transport.getHandle()
         self.assertTrue(handle.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 
+    async def test_keepalive(self) -> None:
+        """A live connection is pinged every 30 s and dropped when a ping goes unanswered for 60 s
+        (read from the server side of the connection: the timing itself is Autobahn's)."""
+        (alice,) = await self.start("alice")
+        await self.open(alice)
+        (connection,) = self.running.server.router._by_user[alice.id]
+        self.assertEqual((connection.autoPingInterval, connection.autoPingTimeout), (30, 60))
+
     async def test_no_status_page(self) -> None:
         """A plain GET /ws (no upgrade) does not get Autobahn's HTML status page."""
         (alice,) = await self.start("alice")
@@ -243,6 +251,10 @@ class FrameTests(ChatTestMixin):
         del frame["content"]
         await self.refuse(frame, "invalid_frame", "none")
         await self.refuse(self.private(content="a\x00b", id="nul"), "invalid_frame", "nul")
+        await self.refuse(self.private(content="a\x07b", id="bel"), "invalid_frame", "bel")
+        # An unpaired surrogate escape is not text: the JSON parser refuses the whole frame.
+        lone = b'{"type": "private", "to": %d, "content": "\\ud800"}' % self.bob.id
+        await self.refuse(lone, "invalid_json")
         await self.assert_nothing_stored()
 
     async def test_longest_content(self) -> None:
@@ -285,6 +297,22 @@ class FrameTests(ChatTestMixin):
         frame = orjson.dumps(self.private(id="big"))
         self.socket.send_raw(frame + b" " * (MAX_MESSAGE - len(frame)))
         await self.ack_of(self.socket, "big")
+
+    async def test_fragmented_message(self) -> None:
+        """The 64 KiB limit is on the whole message: 64 KiB in 1 KiB fragments is handled, one
+        byte more closes the connection with 1009."""
+        await self.setup_pair()
+        frame = orjson.dumps(self.private(id="parts"))
+        self.socket.protocol.sendMessage(
+            frame + b" " * (MAX_MESSAGE - len(frame)), isBinary=False, fragmentSize=1024
+        )
+        await self.ack_of(self.socket, "parts")
+        frame = orjson.dumps(self.private(id="too many parts"))
+        self.socket.protocol.sendMessage(
+            frame + b" " * (MAX_MESSAGE + 1 - len(frame)), isBinary=False, fragmentSize=1024
+        )
+        self.assertEqual(await self.socket.closed, 1009)
+        self.assertEqual(len(await self.history(self.alice, self.bob.id)), 1)
 
     async def test_too_large_text_message(self) -> None:
         """A text message of 64 KiB + 1 closes the connection with 1009; nothing is stored."""
