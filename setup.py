@@ -23,6 +23,7 @@ setup(
         "argon2-cffi>=23.1,<26",
         "prometheus-client>=0.20,<1",
         "orjson>=3.10,<4",
+        "Pillow>=10.4,<14",
     ],
     extras_require={
         "dev": ["ruff>=0.6,<1", "mypy>=1.11,<3", "mypy-zope>=1.0,<2", "coverage>=7,<8"],
