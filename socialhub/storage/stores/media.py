@@ -1,0 +1,155 @@
+"""The SQL of uploaded images: recording an upload, attaching it, and finding what is attached.
+
+Attaching runs inside the transaction of the post or comment it belongs to, so those functions
+take the caller's `Transaction` (as `NotificationsStore.add` does): a post is never stored with
+media it could not claim, and a claimed image never points at a post that was rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from socialhub.storage.database import Database, Row, Transaction
+from socialhub.storage.stores.notifications import placeholders
+
+MEDIA_COLUMNS = (
+    "id, owner_id, name, content_type, size, width, height, created_at, post_id, comment_id"
+)
+MAX_ATTACHED = 4
+# The two things an image can be attached to, and the column that says which.
+POST = "post_id"
+COMMENT = "comment_id"
+_OWNERS = (POST, COMMENT)
+
+
+@dataclass(frozen=True)
+class Media:
+    """One stored image."""
+
+    id: int
+    owner_id: int
+    name: str
+    content_type: str
+    size: int
+    width: int
+    height: int
+    created_at: int
+    post_id: int | None
+    comment_id: int | None
+
+    @property
+    def url(self) -> str:
+        return f"/media/{self.name}"
+
+    @classmethod
+    def from_row(cls, row: Row) -> Media:
+        return cls(*row)
+
+
+@dataclass(frozen=True)
+class NewMedia:
+    """What an upload stores about a file just written."""
+
+    name: str
+    content_type: str
+    size: int
+    width: int
+    height: int
+
+
+class MediaNotClaimable(Exception):
+    """Some ids are not the owner's own unattached uploads; the transaction must roll back."""
+
+
+class MediaStore:
+    """Uploads as rows; the files themselves are `socialhub.media.files`' business."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def create(self, owner_id: int, new: NewMedia, now: int) -> Media:
+        async def insert(txn: Transaction) -> Media:
+            row = await txn.fetchone(
+                "INSERT INTO media (owner_id, name, content_type, size, width, height, created_at)"
+                f" VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {MEDIA_COLUMNS}",
+                (owner_id, new.name, new.content_type, new.size, new.width, new.height, now),
+            )
+            assert row is not None
+            return Media.from_row(row)
+
+        return await self._db.interaction("create_media", insert)
+
+    async def get_owned(self, owner_id: int, media_id: int) -> Media | None:
+        """An upload of `owner_id` (attached or not), e.g. to become their avatar."""
+
+        async def select(txn: Transaction) -> Media | None:
+            row = await txn.fetchone(
+                f"SELECT {MEDIA_COLUMNS} FROM media WHERE id = ? AND owner_id = ?",
+                (media_id, owner_id),
+            )
+            return Media.from_row(row) if row else None
+
+        return await self._db.interaction("get_owned_media", select)
+
+
+def _check_column(column: str) -> None:
+    """`column` goes into SQL text, so it must be one of the two known names."""
+    if column not in _OWNERS:
+        raise ValueError(f"media attach to {_OWNERS}, not {column!r}")
+
+
+async def claim(
+    txn: Transaction, owner_id: int, media_ids: Sequence[int], column: str, target_id: int
+) -> list[Media]:
+    """Attach uploads to a post or comment (`column` is POST or COMMENT), in the given order.
+
+    Each id must be an unattached upload of `owner_id`, at most MAX_ATTACHED of them, without
+    repeats; otherwise MediaNotClaimable is raised so the caller's transaction rolls back.
+    """
+    _check_column(column)
+    if len(media_ids) > MAX_ATTACHED or len(set(media_ids)) != len(media_ids):
+        raise MediaNotClaimable(f"at most {MAX_ATTACHED} different media ids")
+    claimed = []
+    for ordinal, media_id in enumerate(media_ids):
+        row = await txn.fetchone(
+            f"UPDATE media SET {column} = ?, ordinal = ? WHERE id = ? AND owner_id = ?"
+            f" AND post_id IS NULL AND comment_id IS NULL RETURNING {MEDIA_COLUMNS}",
+            (target_id, ordinal, media_id, owner_id),
+        )
+        if row is None:
+            raise MediaNotClaimable(f"media {media_id} is not an unattached upload of the caller")
+        claimed.append(Media.from_row(row))
+    return claimed
+
+
+async def attached(
+    txn: Transaction, column: str, target_ids: Sequence[int]
+) -> dict[int, list[Media]]:
+    """The media of each of these posts or comments, in their order; ids without any are absent."""
+    _check_column(column)
+    if not target_ids:
+        return {}
+    rows = await txn.fetch(
+        f"SELECT {MEDIA_COLUMNS} FROM media WHERE {column} IN ({placeholders(len(target_ids))})"
+        " ORDER BY ordinal, id",
+        tuple(target_ids),
+    )
+    found: dict[int, list[Media]] = {}
+    for row in rows:
+        media = Media.from_row(row)
+        found.setdefault(getattr(media, column), []).append(media)
+    return found
+
+
+async def delete_attached(txn: Transaction, column: str, target_ids: Sequence[int]) -> list[str]:
+    """Delete the rows of these posts' or comments' media; returns the file names to remove
+    once the transaction has committed (`handlers.media.MediaUploads.discard`)."""
+    _check_column(column)
+    if not target_ids:
+        return []
+    rows = await txn.fetch(
+        f"DELETE FROM media WHERE {column} IN ({placeholders(len(target_ids))}) RETURNING name",
+        tuple(target_ids),
+    )
+    return [row[0] for row in rows]
