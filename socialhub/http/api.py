@@ -3,7 +3,8 @@
 `Api.route` wraps a handler so that, in the contract's order of precedence, the caller is
 authenticated (401), the body is JSON (415/400), and whatever the handler raises becomes a JSON
 error body: SocialHubError with its status, an unreachable database as 503, anything else as a
-logged 500 without the traceback. Routing's own 404 and 405 are JSON too.
+logged 500 without the traceback. Routing's own 404 and 405 are JSON too. A `raw_body` route
+(the one upload, `POST /api/media`) gets the body's bytes and Content-Type instead of JSON.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from klein import Klein
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
+from twisted.web.resource import IResource
 from twisted.web.server import Request
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as RoutingMethodNotAllowed
@@ -50,6 +52,8 @@ class Call:
     query: Mapping[str, str]
     path: Mapping[str, str]
     address: str
+    raw_body: bytes = b""  # only for routes registered with raw_body=True
+    content_type: str = ""
 
     @property
     def user_viewer(self) -> Viewer:
@@ -60,7 +64,8 @@ class Call:
 
 @dataclass
 class Reply:
-    """A handler's answer when it is not a plain 200 with a JSON body (bytes go out as they are)."""
+    """A handler's answer when it is not a plain 200 with a JSON body (bytes go out as they are,
+    and a resource, such as a static.File, renders itself after the status and headers)."""
 
     body: object = None
     status: int = 200
@@ -111,6 +116,12 @@ def _body(request: Request) -> dict[str, Any]:
     return body
 
 
+def _raw_body(request: Request) -> tuple[bytes, str]:
+    """The body's bytes and declared Content-Type, for a route that reads them itself."""
+    raw = request.content.read() if request.content is not None else b""
+    return raw, (request.getHeader(b"content-type") or b"").decode("latin-1")
+
+
 def _write_error(request: IRequest, error: SocialHubError) -> bytes:
     request.setResponseCode(error.status)
     if isinstance(error, RateLimited):
@@ -119,7 +130,7 @@ def _write_error(request: IRequest, error: SocialHubError) -> bytes:
     return orjson.dumps({"error": error.code, "message": error.message})
 
 
-def _write_reply(request: Request, reply: Reply, secure_cookies: bool) -> bytes:
+def _write_reply(request: Request, reply: Reply, secure_cookies: bool) -> bytes | IResource:
     request.setResponseCode(reply.status)
     for name, value in reply.headers.items():
         request.setHeader(name.encode(), value.encode())
@@ -136,8 +147,8 @@ def _write_reply(request: Request, reply: Reply, secure_cookies: bool) -> bytes:
         )
     if reply.body is None:
         return b""
-    if isinstance(reply.body, bytes):  # already encoded; its type is in reply.headers
-        return reply.body
+    if isinstance(reply.body, bytes) or IResource.providedBy(reply.body):
+        return reply.body  # already encoded (its type is in reply.headers), or a resource
     request.setHeader(b"content-type", b"application/json")
     return orjson.dumps(reply.body)
 
@@ -155,16 +166,22 @@ class Api:
     def resource(self) -> Any:
         return self.app.resource()
 
-    def route(self, path: str, method: str, *, auth: bool = True) -> Callable[[Handler], Handler]:
-        """Register `handler` for METHOD path, with the contract's checks around it."""
+    def route(
+        self, path: str, method: str, *, auth: bool = True, raw_body: bool = False
+    ) -> Callable[[Handler], Handler]:
+        """Register `handler` for METHOD path, with the contract's checks around it.
+
+        With `raw_body` the body is not parsed as JSON: the handler gets `call.raw_body` and
+        `call.content_type` and checks them itself (after the 401, as for JSON).
+        """
 
         def register(handler: Handler) -> Handler:
             @functools.wraps(handler)
-            async def endpoint(request: Request, **path_args: str) -> bytes:
+            async def endpoint(request: Request, **path_args: str) -> bytes | IResource:
                 request.setHeader(b"x-content-type-options", b"nosniff")
                 request.setHeader(b"cache-control", b"no-store")
                 try:
-                    result = await handler(await self._call(request, path_args, auth))
+                    result = await handler(await self._call(request, path_args, auth, raw_body))
                 except SocialHubError as error:
                     return _write_error(request, error)
                 except DatabaseUnavailable:
@@ -183,20 +200,25 @@ class Api:
 
         return register
 
-    async def _call(self, request: Request, path_args: Mapping[str, str], auth: bool) -> Call:
+    async def _call(
+        self, request: Request, path_args: Mapping[str, str], auth: bool, raw_body: bool
+    ) -> Call:
         viewer = None
         if auth:
             token = request.getCookie(COOKIE_NAME.encode())
             viewer = await self._accounts.authenticate(token.decode("latin-1") if token else None)
             if viewer is None:
                 raise Unauthorized("a valid session is required")
+        raw, content_type = _raw_body(request) if raw_body else (b"", "")
         return Call(
             request=request,
             viewer=viewer,
-            body=_body(request),
+            body={} if raw_body else _body(request),
             query=_query(request),
             path=path_args,
             address=client_address(request, self._trusted_proxy),
+            raw_body=raw,
+            content_type=content_type,
         )
 
     def _routing_error(self, request: IRequest, failure: Failure) -> bytes:

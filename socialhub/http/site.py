@@ -107,7 +107,11 @@ class CountingSite(Site):
     """A Site that counts its responses by status for /metrics."""
 
     def __init__(self, root: Resource, reactor: Any, metrics: Metrics) -> None:
-        super().__init__(root, requestFactory=LimitedRequest, reactor=reactor)
+        # No form parsing: the API takes JSON, and twisted.web would parse a multipart upload
+        # into request.args on the reactor thread (POST /api/media reads its own body).
+        super().__init__(
+            root, requestFactory=LimitedRequest, reactor=reactor, parsePOSTFormSubmission=False
+        )
         self.displayTracebacks = False
         self.noisy = False
         self._metrics = metrics
