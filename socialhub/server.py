@@ -19,6 +19,7 @@ from socialhub.handlers.groups import Groups
 from socialhub.handlers.membership import Membership
 from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy
+from socialhub.handlers.users import Users
 from socialhub.http import site
 from socialhub.http.api import Api
 from socialhub.http.rest import accounts as accounts_routes
@@ -26,6 +27,7 @@ from socialhub.http.rest import groups as groups_routes
 from socialhub.http.rest import messages as messages_routes
 from socialhub.http.rest import notifications as notifications_routes
 from socialhub.http.rest import operations as operations_routes
+from socialhub.http.rest import users as users_routes
 from socialhub.metrics import Metrics
 from socialhub.router.dispatch import Dispatcher
 from socialhub.router.rate_limit import RateLimiter
@@ -33,6 +35,7 @@ from socialhub.router.registry import Router
 from socialhub.storage.database import DatabaseUnavailable, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
+from socialhub.storage.stores.follows import FollowsStore
 from socialhub.storage.stores.groups import GroupsStore
 from socialhub.storage.stores.messages import MessagesStore
 from socialhub.storage.stores.notifications import NotificationsStore
@@ -69,7 +72,9 @@ class Server:
             reactor, self.groups, self.users, self.membership, self.notification_handler
         )
         self.messages = MessagesStore(self.database)
-        self.policy = Policy(self.users)
+        self.follows = FollowsStore(self.database)
+        self.policy = Policy(self.users, self.follows)
+        self.user_handler = Users(reactor, self.follows, self.policy, self.notification_handler)
         self.accounts = Accounts(
             reactor,
             self.users,
@@ -84,7 +89,10 @@ class Server:
             self.chat, RateLimiter(reactor, config.rate_limit), self.metrics
         )
         self.api = Api(self.accounts, config.trusted_proxy, config.secure_cookies)
-        accounts_routes.register_routes(self.api, self.accounts, config.session_ttl_seconds)
+        accounts_routes.register_routes(
+            self.api, self.accounts, config.session_ttl_seconds, self.user_handler
+        )
+        users_routes.register_routes(self.api, self.user_handler)
         messages_routes.register_routes(self.api, self.messages, self.users, self.membership)
         groups_routes.register_routes(self.api, self.group_handler)
         notifications_routes.register_routes(self.api, self.notification_handler)

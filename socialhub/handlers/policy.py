@@ -1,24 +1,51 @@
-"""Who may reach whom: each rule is one function here, used by every path that needs it."""
+"""Who may reach whom: each rule is one function here, used by every path that needs it.
+
+The follow graph's questions are asked here and nowhere else: the private-message rule (the
+WebSocket `private` frame), who may see a followers or following list (REST), and "is A an
+accepted follower of B", which posts on private profiles will need too. docs/privacy.md has
+the whole model as a table.
+"""
 
 from __future__ import annotations
 
-from socialhub.errors import InvalidRequest, NotFound
-from socialhub.storage.stores.users import UsersStore
+from socialhub.errors import Forbidden, InvalidRequest, NotFound
+from socialhub.storage.stores.follows import ACCEPTED, FollowsStore
+from socialhub.storage.stores.users import User, UsersStore
 
 
 class Policy:
     """The authorization rules between users."""
 
-    def __init__(self, users: UsersStore) -> None:
+    def __init__(self, users: UsersStore, follows: FollowsStore) -> None:
         self._users = users
+        self._follows = follows
+
+    async def is_accepted_follower(self, follower_id: int, followee_id: int) -> bool:
+        """Does `follower_id` follow `followee_id`, accepted (a pending request is not enough)?
+
+        This is what a private profile shares its content with: its followers list, and later
+        its posts.
+        """
+        return await self._follows.status(follower_id, followee_id) == ACCEPTED
+
+    async def may_see_follow_lists(self, viewer_id: int, owner: User) -> bool:
+        """May the viewer see `owner`'s followers and following lists? Everyone may for a public
+        profile; for a private one, the owner and their accepted followers only."""
+        if not owner.is_private or viewer_id == owner.id:
+            return True
+        return await self.is_accepted_follower(viewer_id, owner.id)
 
     async def check_may_message(self, sender_id: int, recipient_id: int) -> None:
         """May `sender_id` send a private message to `recipient_id`? Raises when not.
 
-        Until the follow graph exists every profile is public, so any existing user may be
-        messaged; oneself never.
+        Anyone may write to a public profile; to a private one only when either of the two
+        follows the other (accepted), so a private user can also answer their own followers.
+        Oneself never (invalid), an unknown recipient is not found.
         """
         if sender_id == recipient_id:
             raise InvalidRequest("you cannot send a message to yourself")
-        if await self._users.get(recipient_id) is None:
+        recipient = await self._users.get(recipient_id)
+        if recipient is None:
             raise NotFound("no such user")
+        if recipient.is_private and not await self._follows.connected(sender_id, recipient_id):
+            raise Forbidden("this profile is private: only its follows and followers may write")

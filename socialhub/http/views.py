@@ -6,9 +6,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from socialhub.handlers.membership import role
+from socialhub.storage.stores.follows import ACCEPTED, PENDING, Profile
 from socialhub.storage.stores.groups import Group
 from socialhub.storage.stores.notifications import Notification
 from socialhub.storage.stores.users import User
+
+# The viewer's follows row towards a user, as the user object's `follow_status`.
+FOLLOW_STATUS = {None: "none", PENDING: "pending", ACCEPTED: "following"}
 
 
 def rfc3339(timestamp: int) -> str:
@@ -16,8 +20,12 @@ def rfc3339(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def user_object(user: User, viewer_id: int) -> dict[str, Any]:
-    """The user object; `email` only for the user themself."""
+def user_object(profile: Profile, viewer_id: int) -> dict[str, Any]:
+    """The user object; `email` only for the user themself, `follow_status` for everyone else.
+
+    `profile` must have been read for this viewer (its follow status is theirs).
+    """
+    user = profile.user
     body: dict[str, Any] = {
         "id": user.id,
         "username": user.username,
@@ -26,14 +34,18 @@ def user_object(user: User, viewer_id: int) -> dict[str, Any]:
         "is_private": user.is_private,
         "is_admin": user.is_admin,
         "created_at": rfc3339(user.created_at),
-        "followers_count": 0,
-        "following_count": 0,
+        "followers_count": profile.followers_count,
+        "following_count": profile.following_count,
     }
     if user.id == viewer_id:
         body["email"] = user.email
     else:
-        body["follow_status"] = "none"
+        body["follow_status"] = FOLLOW_STATUS[profile.viewer_status]
     return body
+
+
+def follow_request_object(requester: Profile, requested_at: int, viewer_id: int) -> dict[str, Any]:
+    return {"user": user_object(requester, viewer_id), "created_at": rfc3339(requested_at)}
 
 
 def user_summary(user: User) -> dict[str, Any]:

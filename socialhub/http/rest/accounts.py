@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 from socialhub.handlers.accounts import Accounts, Login
+from socialhub.handlers.users import Users
 from socialhub.http.api import Api, Call, Reply
 from socialhub.http.views import user_object
 
 
-def register_routes(api: Api, accounts: Accounts, session_ttl: int) -> None:
-    def signed_in(login: Login, status: int) -> Reply:
+def register_routes(api: Api, accounts: Accounts, session_ttl: int, users: Users) -> None:
+    async def signed_in(login: Login, status: int) -> Reply:
+        profile = await users.profile(login.user.id, login.user.id)
         return Reply(
-            body=user_object(login.user, login.user.id),
+            body=user_object(profile, login.user.id),
             status=status,
             cookie=(login.token, session_ttl),
         )
 
     @api.route("/api/auth/register", "POST", auth=False)
     async def register(call: Call) -> Reply:
-        return signed_in(await accounts.register(call.body), 201)
+        return await signed_in(await accounts.register(call.body), 201)
 
     @api.route("/api/auth/login", "POST", auth=False)
     async def login(call: Call) -> Reply:
-        return signed_in(await accounts.login(call.body, call.address), 200)
+        return await signed_in(await accounts.login(call.body, call.address), 200)
 
     @api.route("/api/auth/logout", "POST")
     async def logout(call: Call) -> Reply:
@@ -31,7 +33,7 @@ def register_routes(api: Api, accounts: Accounts, session_ttl: int) -> None:
     @api.route("/api/auth/me", "GET")
     async def me(call: Call) -> object:
         user = call.user_viewer.user
-        return user_object(user, user.id)
+        return user_object(await users.profile(user.id, user.id), user.id)
 
     @api.route("/api/auth/password", "POST")
     async def change_password(call: Call) -> Reply:

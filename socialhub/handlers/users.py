@@ -1,0 +1,154 @@
+"""Users and follows (section 2 of the contract): profiles, search, profile edits, following,
+and the requests that follows of private profiles are.
+
+Who may see what is asked of handlers.policy. Every notification is stored by the store in the
+transaction of its action, then pushed by Notifications.notify once that has committed; it goes
+to the other party, never to the one who acted.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from twisted.internet.interfaces import IReactorTime
+
+from socialhub.errors import Forbidden, InvalidRequest, NotFound
+from socialhub.handlers.notifications import Notifications
+from socialhub.handlers.policy import Policy
+from socialhub.storage.stores.follows import PENDING, Followed, FollowsStore, Profile
+from socialhub.storage.stores.notifications import Notice
+from socialhub.storage.stores.users import User, display_name_key
+from socialhub.validation import boolean, text
+
+DISPLAY_NAME_MAX = 64
+ABOUT_MAX = 2000
+QUERY_MAX = 1000
+
+# A PATCH /api/users/me field -> the users columns it sets, from its (validated) value.
+# Adding an editable field is one line here (and its columns in follows.EDITABLE_COLUMNS).
+ProfileField = Callable[[Any], dict[str, object]]
+
+
+def _display_name(value: Any) -> dict[str, object]:
+    name = text(value, "display_name", min_length=1, max_length=DISPLAY_NAME_MAX)
+    return {"display_name": name, "display_name_key": display_name_key(name)}
+
+
+PROFILE_FIELDS: dict[str, ProfileField] = {
+    "display_name": _display_name,
+    "about": lambda value: {"about": text(value, "about", max_length=ABOUT_MAX)},
+    "is_private": lambda value: {"is_private": boolean(value, "is_private")},
+}
+
+
+def profile_columns(body: Mapping[str, object]) -> dict[str, object]:
+    """The columns a profile edit sets; fields it does not know are ignored."""
+    columns: dict[str, object] = {}
+    for field, columns_of in PROFILE_FIELDS.items():
+        if field in body:
+            columns.update(columns_of(body[field]))
+    return columns
+
+
+def follow_notice(actor: User, target_id: int, status: str) -> Notice:
+    """A follow tells its target: `friend_request` for a request, `new_follower` otherwise."""
+    if status == PENDING:
+        message = f"{actor.username} asked to follow you"
+        return Notice([target_id], "friend_request", message, actor_id=actor.id)
+    message = f"{actor.username} started following you"
+    return Notice([target_id], "new_follower", message, actor_id=actor.id)
+
+
+def accepted_notice(accepter: User, requester_ids: list[int]) -> Notice:
+    message = f"{accepter.username} accepted your follow request"
+    return Notice(requester_ids, "friend_accept", message, actor_id=accepter.id)
+
+
+class Users:
+    """The rules of section 2 of the contract."""
+
+    def __init__(
+        self,
+        clock: IReactorTime,
+        follows: FollowsStore,
+        policy: Policy,
+        notifications: Notifications,
+    ) -> None:
+        self._clock = clock
+        self._follows = follows
+        self._policy = policy
+        self._notifications = notifications
+
+    def _now(self) -> int:
+        return int(self._clock.seconds())
+
+    async def profile(self, viewer_id: int, user_id: int) -> Profile:
+        """The user as the viewer sees them; 404 when there is none."""
+        found = await self._follows.profile(viewer_id, user_id)
+        if found is None:
+            raise NotFound("no such user")
+        return found
+
+    async def search(self, viewer: User, query: str, limit: int, offset: int) -> list[Profile]:
+        """Every profile is discoverable, private ones too (their lists stay hidden)."""
+        query = text(query, "q", max_length=QUERY_MAX)
+        return await self._follows.search(viewer.id, query, limit, offset)
+
+    async def update_me(self, viewer: User, body: Mapping[str, object]) -> Profile:
+        """Edit one's profile. Going public accepts every pending request: on a public profile
+        a follow is immediate, so no one is left waiting for an answer that is no longer asked."""
+        columns = profile_columns(body)
+        notice = functools.partial(accepted_notice, viewer)
+        profile, stored = await self._follows.update_profile(
+            viewer.id, columns, self._now(), notice
+        )
+        self._notifications.notify(stored)
+        return profile
+
+    async def follow(self, viewer: User, user_id: int) -> Followed:
+        """Follow a public profile, or ask to follow a private one; a repeat changes nothing."""
+        if user_id == viewer.id:
+            raise InvalidRequest("you cannot follow yourself")
+        followed = await self._follows.follow(
+            viewer.id, user_id, self._now(), lambda status: follow_notice(viewer, user_id, status)
+        )
+        if followed is None:
+            raise NotFound("no such user")
+        self._notifications.notify(followed.notifications)
+        return followed
+
+    async def unfollow(self, viewer: User, user_id: int) -> None:
+        """Stop following, or withdraw a request; nothing to undo is fine too."""
+        await self.profile(viewer.id, user_id)
+        await self._follows.unfollow(viewer.id, user_id)
+
+    async def requests(self, viewer: User, limit: int, offset: int) -> list[tuple[Profile, int]]:
+        """Incoming pending requests: (requester, requested at)."""
+        return await self._follows.requests(viewer.id, limit, offset)
+
+    async def accept(self, viewer: User, requester_id: int) -> None:
+        notice = accepted_notice(viewer, [requester_id])
+        stored = await self._follows.accept(viewer.id, requester_id, self._now(), notice)
+        if stored is None:
+            raise NotFound("no such follow request")
+        self._notifications.notify(stored)
+
+    async def decline(self, viewer: User, requester_id: int) -> None:
+        """Refuse a request; the requester is not told (they see `none` again)."""
+        if not await self._follows.decline(viewer.id, requester_id):
+            raise NotFound("no such follow request")
+
+    async def followers(self, viewer: User, user_id: int, limit: int, offset: int) -> list[Profile]:
+        await self._check_lists_visible(viewer, user_id)
+        return await self._follows.followers(viewer.id, user_id, limit, offset)
+
+    async def following(self, viewer: User, user_id: int, limit: int, offset: int) -> list[Profile]:
+        await self._check_lists_visible(viewer, user_id)
+        return await self._follows.following(viewer.id, user_id, limit, offset)
+
+    async def _check_lists_visible(self, viewer: User, user_id: int) -> None:
+        owner = await self.profile(viewer.id, user_id)
+        if not await self._policy.may_see_follow_lists(viewer.id, owner.user):
+            raise Forbidden("this profile is private: only its followers see its follows")

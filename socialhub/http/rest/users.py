@@ -1,0 +1,98 @@
+"""Routes of section 2: profiles, search, profile edits, follows and follow requests.
+
+Route function names are unique across the whole Api: Klein keys its endpoints by them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from socialhub.handlers.users import Users
+from socialhub.http.api import Api, Call, Reply
+from socialhub.http.views import follow_request_object, user_object
+from socialhub.storage.stores.follows import PENDING, Followed, Profile
+from socialhub.storage.stores.users import User
+from socialhub.validation import page, parse_path_id
+
+DEFAULT_LIMIT = 20
+NO_CONTENT = Reply(status=204)
+
+ProfileList = Callable[[User, int, int, int], Awaitable[list[Profile]]]
+
+
+def _viewer(call: Call) -> User:
+    return call.user_viewer.user
+
+
+def _user_id(call: Call) -> int:
+    return parse_path_id(call.path["user_id"])
+
+
+def _follow_reply(followed: Followed) -> Reply:
+    """201 for a new follow, 202 for a new request, 200 with the current status for a repeat."""
+    pending = followed.status == PENDING
+    code = (202 if pending else 201) if followed.created else 200
+    return Reply(body={"status": "pending" if pending else "following"}, status=code)
+
+
+def _profiles(profiles: list[Profile], viewer: User) -> list[dict[str, object]]:
+    return [user_object(profile, viewer.id) for profile in profiles]
+
+
+def register_routes(api: Api, users: Users) -> None:
+    async def listed(call: Call, lister: ProfileList) -> object:
+        """A followers or following list: the path's user, a page, user objects."""
+        limit, offset = page(call.query, DEFAULT_LIMIT)
+        viewer = _viewer(call)
+        return _profiles(await lister(viewer, _user_id(call), limit, offset), viewer)
+
+    @api.route("/api/users", "GET")
+    async def search_users(call: Call) -> object:
+        limit, offset = page(call.query, DEFAULT_LIMIT)
+        viewer = _viewer(call)
+        found = await users.search(viewer, call.query.get("q", ""), limit, offset)
+        return _profiles(found, viewer)
+
+    @api.route("/api/users/me", "PATCH")
+    async def update_me(call: Call) -> object:
+        viewer = _viewer(call)
+        return user_object(await users.update_me(viewer, call.body), viewer.id)
+
+    @api.route("/api/users/<user_id>", "GET")
+    async def get_user(call: Call) -> object:
+        viewer = _viewer(call)
+        return user_object(await users.profile(viewer.id, _user_id(call)), viewer.id)
+
+    @api.route("/api/users/<user_id>/follow", "POST")
+    async def follow_user(call: Call) -> Reply:
+        return _follow_reply(await users.follow(_viewer(call), _user_id(call)))
+
+    @api.route("/api/users/<user_id>/follow", "DELETE")
+    async def unfollow_user(call: Call) -> Reply:
+        await users.unfollow(_viewer(call), _user_id(call))
+        return NO_CONTENT
+
+    @api.route("/api/users/<user_id>/followers", "GET")
+    async def list_followers(call: Call) -> object:
+        return await listed(call, users.followers)
+
+    @api.route("/api/users/<user_id>/following", "GET")
+    async def list_following(call: Call) -> object:
+        return await listed(call, users.following)
+
+    @api.route("/api/follow-requests", "GET")
+    async def list_follow_requests(call: Call) -> object:
+        limit, offset = page(call.query, DEFAULT_LIMIT)
+        viewer = _viewer(call)
+        found = await users.requests(viewer, limit, offset)
+        return [follow_request_object(profile, at, viewer.id) for profile, at in found]
+
+    @api.route("/api/follow-requests/<user_id>/accept", "POST")
+    async def accept_follow_request(call: Call) -> Reply:
+        await users.accept(_viewer(call), _user_id(call))
+        return NO_CONTENT
+
+    @api.route("/api/follow-requests/<user_id>/decline", "POST")
+    async def decline_follow_request(call: Call) -> Reply:
+        await users.decline(_viewer(call), _user_id(call))
+        return NO_CONTENT
