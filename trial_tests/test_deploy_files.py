@@ -35,7 +35,7 @@ class DeployFileTests(TestCase):
                 "events {}\n"
                 f"http {{\n access_log off;\n include {DEPLOY}/nginx-socialhub.conf;\n}}\n"
             )
-        out, err, code = await getProcessOutputAndValue(
+        _out, err, code = await getProcessOutputAndValue(
             nginx, ["-t", "-p", prefix, "-c", main], reactor=reactor
         )
         self.assertEqual(code, 0, err.decode())
@@ -57,7 +57,7 @@ class DeployFileTests(TestCase):
             copy.write(unit)
         instance = os.path.join(directory, "socialhub@9001.service")
         os.symlink(path, instance)
-        out, err, code = await getProcessOutputAndValue(
+        _out, err, _code = await getProcessOutputAndValue(
             analyze, ["verify", "--man=no", instance], reactor=reactor
         )
         problems = [
