@@ -16,6 +16,7 @@ from socialhub.config import Config
 from socialhub.handlers.accounts import Accounts
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.groups import Groups
+from socialhub.handlers.media import MediaUploads
 from socialhub.handlers.membership import Membership
 from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy
@@ -24,10 +25,12 @@ from socialhub.http import site
 from socialhub.http.api import Api
 from socialhub.http.rest import accounts as accounts_routes
 from socialhub.http.rest import groups as groups_routes
+from socialhub.http.rest import media as media_routes
 from socialhub.http.rest import messages as messages_routes
 from socialhub.http.rest import notifications as notifications_routes
 from socialhub.http.rest import operations as operations_routes
 from socialhub.http.rest import users as users_routes
+from socialhub.media.files import MediaFiles
 from socialhub.metrics import Metrics
 from socialhub.router.dispatch import Dispatcher
 from socialhub.router.rate_limit import RateLimiter
@@ -37,6 +40,7 @@ from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
 from socialhub.storage.stores.follows import FollowsStore
 from socialhub.storage.stores.groups import GroupsStore
+from socialhub.storage.stores.media import MediaStore
 from socialhub.storage.stores.messages import MessagesStore
 from socialhub.storage.stores.notifications import NotificationsStore
 from socialhub.storage.stores.sessions import SessionsStore
@@ -96,6 +100,8 @@ class Server:
         messages_routes.register_routes(self.api, self.messages, self.users, self.membership)
         groups_routes.register_routes(self.api, self.group_handler)
         notifications_routes.register_routes(self.api, self.notification_handler)
+        self.media = MediaUploads(reactor, MediaStore(self.database), MediaFiles(config.media_dir))
+        media_routes.register_routes(self.api, self.media)
         operations_routes.register_routes(self.api, self.check_health, self.metrics)
         origins = frozenset(origin.rstrip("/").lower() for origin in config.allowed_origins)
         hub = Hub(self.accounts, self.router, self.dispatcher, origins)
@@ -110,6 +116,7 @@ class Server:
     async def start(self) -> None:
         """Connect to the database, bring its schema up to date, apply the --admin list."""
         self.hasher.start()
+        self.media.start()
         await self.database.open()
         await migrate(self.database)
         await self.users.sync_admins(self.config.admins)
@@ -125,6 +132,7 @@ class Server:
         await closed.addErrback(lambda _: None)  # clients that never answer are cut anyway
         await self.database.close()
         self.hasher.stop()
+        self.media.stop()
 
     async def _forget_client_ids(self) -> None:
         try:
