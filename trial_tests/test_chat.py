@@ -476,18 +476,20 @@ class HistoryTests(ChatTestMixin):
             self.assertEqual(response.json["error"], "invalid_request")
 
     async def test_unknown_user(self) -> None:
-        """A user that does not exist is 404."""
+        """A user that does not exist is 404, also when a paging parameter is bad too."""
         alice, bob = await self.start("alice", "bob")
-        response = await history_of(alice, bob.id + 1000)
-        self.assertEqual(response.status, 404)
-        self.assertEqual(response.json["error"], "not_found")
+        for extra in ("", "&limit=x", "&offset=-1", "&before=abc"):
+            response = await history_of(alice, bob.id + 1000, extra)
+            self.assertEqual(response.status, 404, extra)  # an unknown resource before a bad field
+            self.assertEqual(response.json["error"], "not_found")
 
     async def test_without_session(self) -> None:
-        """Without a session the history is 401."""
+        """Without a session the history is 401, whatever the query."""
         (bob,) = await self.start("bob")
-        response = await self.running.client().get(f"/api/messages/private?user={bob.id}")
-        self.assertEqual(response.status, 401)
-        self.assertEqual(response.json["error"], "unauthorized")
+        for query in (f"?user={bob.id}", "", "?user=abc"):
+            response = await self.running.client().get("/api/messages/private" + query)
+            self.assertEqual(response.status, 401, query)
+            self.assertEqual(response.json["error"], "unauthorized")
 
 
 class HistorySqliteTests(SqliteEngine, HistoryTests, TestCase):

@@ -33,16 +33,16 @@ def register_routes(
     @api.route("/api/messages/private", "GET")
     async def private_history(call: Call) -> object:
         other = required_id(call.query, "user")
-        cursor = history_page(call.query)
         if await users.get(other) is None:
             raise NotFound("no such user")
+        cursor = history_page(call.query)  # after the 404 and 403: field errors come last
         found = await messages.private_history(call.user_viewer.user.id, other, cursor)
         return [message_frame(message) for message in found]
 
     @api.route("/api/messages/group", "GET")
     async def group_history(call: Call) -> object:
         group_id = required_id(call.query, "group")
-        cursor = history_page(call.query)
         await membership.require_member(group_id, call.user_viewer.user.id)
+        cursor = history_page(call.query)
         found = await messages.group_history(group_id, cursor)
         return [message_frame(message) for message in found]
