@@ -45,5 +45,19 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.bus_published = Counter(
+            "socialhub_bus_published", "Messages published on the bus", registry=self.registry
+        )
+        self.bus_dropped = Counter(
+            "socialhub_bus_dropped",
+            "Bus messages dropped or failed while the broker was unreachable",
+            registry=self.registry,
+        )
+        self.bus_lag = Histogram(
+            "socialhub_bus_lag_seconds",
+            "Time from publishing on the bus to receiving in another process",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -6,15 +6,17 @@ from typing import Any
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
-from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from socialhub.auth.passwords import PasswordHasher
+from socialhub.bus.interface import Bus
+from socialhub.bus.local import LocalBus
 from socialhub.config import Config
 from socialhub.handlers.accounts import Accounts
 from socialhub.handlers.chat import Chat
+from socialhub.handlers.events import Events
 from socialhub.handlers.groups import Groups
 from socialhub.handlers.media import MediaUploads
 from socialhub.handlers.membership import Membership
@@ -23,7 +25,9 @@ from socialhub.handlers.policy import Policy
 from socialhub.handlers.users import Users
 from socialhub.http import site
 from socialhub.http.api import Api
+from socialhub.http.listen import listen
 from socialhub.http.rest import accounts as accounts_routes
+from socialhub.http.rest import events as events_routes
 from socialhub.http.rest import groups as groups_routes
 from socialhub.http.rest import media as media_routes
 from socialhub.http.rest import messages as messages_routes
@@ -33,11 +37,13 @@ from socialhub.http.rest import users as users_routes
 from socialhub.media.files import MediaFiles
 from socialhub.metrics import Metrics
 from socialhub.router.dispatch import Dispatcher
+from socialhub.router.fanout import Fanout
 from socialhub.router.rate_limit import RateLimiter
 from socialhub.router.registry import Router
 from socialhub.storage.database import DatabaseUnavailable, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
+from socialhub.storage.stores.events import EventsStore
 from socialhub.storage.stores.follows import FollowsStore
 from socialhub.storage.stores.groups import GroupsStore
 from socialhub.storage.stores.media import MediaStore
@@ -71,9 +77,21 @@ class Server:
         self.groups = GroupsStore(self.database)
         self.notifications = NotificationsStore(self.database)
         self.membership = Membership(self.groups)
-        self.notification_handler = Notifications(self.notifications, self.router)
+        self.fanout = Fanout(
+            self.router,
+            make_bus(config, reactor, self.metrics),
+            self.groups.group_ids_of,
+            reactor,
+            self.metrics,
+        )
+        self.notification_handler = Notifications(self.notifications, self.fanout)
         self.group_handler = Groups(
-            reactor, self.groups, self.users, self.membership, self.notification_handler
+            reactor,
+            self.groups,
+            self.users,
+            self.membership,
+            self.notification_handler,
+            self.fanout,
         )
         self.messages = MessagesStore(self.database)
         self.follows = FollowsStore(self.database)
@@ -88,7 +106,7 @@ class Server:
             session_ttl=config.session_ttl_seconds,
             sessions_revoked=self._close_revoked_sessions,
         )
-        self.chat = Chat(reactor, self.messages, self.policy, self.membership, self.router)
+        self.chat = Chat(reactor, self.messages, self.policy, self.membership, self.fanout)
         self.dispatcher = Dispatcher(
             self.chat, RateLimiter(reactor, config.rate_limit), self.metrics
         )
@@ -99,19 +117,23 @@ class Server:
         users_routes.register_routes(self.api, self.user_handler)
         messages_routes.register_routes(self.api, self.messages, self.users, self.membership)
         groups_routes.register_routes(self.api, self.group_handler)
+        events = Events(
+            reactor, EventsStore(self.database), self.membership, self.notification_handler
+        )
+        events_routes.register_routes(self.api, events)
         notifications_routes.register_routes(self.api, self.notification_handler)
         self.media = MediaUploads(reactor, MediaStore(self.database), MediaFiles(config.media_dir))
         media_routes.register_routes(self.api, self.media)
         operations_routes.register_routes(self.api, self.check_health, self.metrics)
         origins = frozenset(origin.rstrip("/").lower() for origin in config.allowed_origins)
-        hub = Hub(self.accounts, self.router, self.dispatcher, origins)
+        hub = Hub(self.accounts, self.fanout, self.dispatcher, origins)
         root = site.Root(self.api.resource(), websocket_resource(hub, reactor))
         self.site = site.make_site(root, reactor, self.metrics)
         self._client_id_sweep = LoopingCall(self._forget_client_ids)
         self._client_id_sweep.clock = reactor
 
-    def _close_revoked_sessions(self, session_ids: list[int]) -> None:
-        self.router.close_sessions(session_ids, 4001, "session revoked")
+    def _close_revoked_sessions(self, user_id: int, session_ids: list[int]) -> None:
+        self.fanout.close_sessions(user_id, session_ids, 4001, "session revoked")
 
     async def start(self) -> None:
         """Connect to the database, bring its schema up to date, apply the --admin list."""
@@ -120,6 +142,7 @@ class Server:
         await self.database.open()
         await migrate(self.database)
         await self.users.sync_admins(self.config.admins)
+        await self.fanout.start()
         self._client_id_sweep.start(CLIENT_ID_SWEEP_SECONDS, now=True)
 
     async def stop(self) -> None:
@@ -130,6 +153,7 @@ class Server:
         await self.dispatcher.drain()
         closed = self.router.emptied().addTimeout(SHUTDOWN_CLOSE_SECONDS, self.reactor)
         await closed.addErrback(lambda _: None)  # clients that never answer are cut anyway
+        await self.fanout.stop()
         await self.database.close()
         self.hasher.stop()
         self.media.stop()
@@ -152,7 +176,16 @@ class Server:
             database = "ok"
         except Exception:
             database = "down"
-        return {"database": database, "bus": "disabled"}
+        return {"database": database, "bus": self.fanout.bus.state()}
+
+
+def make_bus(config: Config, reactor: Any, metrics: Metrics) -> Bus:
+    """Redis pub/sub with --redis; otherwise the in-process bus."""
+    if config.redis is None:
+        return LocalBus()
+    from socialhub.bus.redis import RedisBus  # txredisapi only where it is used
+
+    return RedisBus(reactor, config.redis, metrics)
 
 
 class SocialHubService(Service):
@@ -173,8 +206,10 @@ class SocialHubService(Service):
     async def _start(self) -> None:
         try:
             await self.server.start()
-            endpoint = serverFromString(self._reactor, self.server.config.listen)
-            self.port = await endpoint.listen(self.server.site)
+            config = self.server.config
+            self.port = await listen(
+                self._reactor, config.listen, self.server.site, config.reuse_port
+            )
         except DatabaseUnavailable as error:
             self.log.error("socialhub cannot start: {error}", error=error)
             self._reactor.stop()

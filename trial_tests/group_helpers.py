@@ -27,6 +27,7 @@ class FakeConnection:
     """An open connection as the router sees it, recording the frames sent to it."""
 
     def __init__(self, user_id: int, session_id: int = 0) -> None:
+        self.connection_id = f"fake-{id(self)}"
         self.user_id = user_id
         self.session_id = session_id
         self.frames: list[dict[str, Any]] = []

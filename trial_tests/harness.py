@@ -130,11 +130,15 @@ class Response:
 class Client:
     """A treq client with a cookie jar, talking to one server."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, cookies: CookieJar | None = None) -> None:
         self.url = url
-        self.cookies = CookieJar()
+        self.cookies = CookieJar() if cookies is None else cookies
         pool = HTTPConnectionPool(reactor, persistent=False)
         self._http = HTTPClient(Agent(reactor, pool=pool), cookiejar=self.cookies)  # type: ignore[arg-type]
+
+    def on(self, url: str) -> Client:
+        """The same browser (cookie jar) talking to another server of the deployment."""
+        return Client(url, self.cookies)
 
     async def request(
         self,

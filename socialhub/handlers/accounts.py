@@ -51,7 +51,7 @@ class Accounts:
         hasher: PasswordHasher,
         admins: frozenset[str],
         session_ttl: int,
-        sessions_revoked: Callable[[list[int]], None],
+        sessions_revoked: Callable[[int, list[int]], None],
     ) -> None:
         self._clock = clock
         self._users = users
@@ -117,7 +117,7 @@ class Accounts:
 
     async def logout(self, viewer: Viewer) -> None:
         await self._sessions.revoke(viewer.session_id)
-        self._sessions_revoked([viewer.session_id])
+        self._sessions_revoked(viewer.user.id, [viewer.session_id])
 
     async def change_password(self, viewer: Viewer, body: Mapping[str, object]) -> None:
         old_password = text(body.get("old_password"), "old_password", max_length=1024)
@@ -127,7 +127,7 @@ class Accounts:
             raise Forbidden("old_password is wrong")
         await self._users.set_password_hash(viewer.user.id, await self._hasher.hash(new_password))
         revoked = await self._sessions.revoke_others(viewer.user.id, viewer.session_id)
-        self._sessions_revoked(revoked)
+        self._sessions_revoked(viewer.user.id, revoked)
 
     async def _open_session(self, user: User) -> Login:
         token = new_token()

@@ -92,7 +92,7 @@ class Chat:
             viewer.user.id, frame.content, self._now(), client_id, group_id=frame.group_id
         )
         if new:
-            self._delivery.to_users(members, message_frame(message), exclude=sender)
+            self._delivery.to_group(frame.group_id, members, message_frame(message), exclude=sender)
         return Sent(message.id, message.created_at)
 
     async def broadcast(

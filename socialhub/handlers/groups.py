@@ -15,6 +15,7 @@ from twisted.internet.interfaces import IReactorTime
 from socialhub.errors import Conflict, InvalidRequest, NotFound, SocialHubError
 from socialhub.handlers.membership import Membership, check_member, is_owner
 from socialhub.handlers.notifications import Notifications
+from socialhub.router.delivery import Delivery
 from socialhub.storage.stores.groups import INVITED, MEMBER, REQUESTED, Group, GroupsStore
 from socialhub.storage.stores.notifications import Notice, Notification
 from socialhub.storage.stores.users import User, UsersStore
@@ -49,12 +50,14 @@ class Groups:
         users: UsersStore,
         membership: Membership,
         notifications: Notifications,
+        delivery: Delivery,
     ) -> None:
         self._clock = clock
         self._groups = groups
         self._users = users
         self._membership = membership
         self._notifications = notifications
+        self._delivery = delivery
 
     def _now(self) -> int:
         return int(self._clock.seconds())
@@ -65,10 +68,16 @@ class Groups:
             raise missing
         self._notifications.notify(stored)
 
+    def _joined(self, group_id: int, user_id: int, joined: bool = True) -> None:
+        """Tell every process that the user's sockets now do (not) hear the group's frames."""
+        self._delivery.membership_changed(user_id, group_id, joined)
+
     async def create(self, viewer: User, body: Mapping[str, object]) -> Group:
         name = text(body.get("name"), "name", min_length=1, max_length=NAME_MAX)
         description = optional_text(body, "description", max_length=DESCRIPTION_MAX) or ""
-        return await self._groups.create(name, description, viewer.id, self._now())
+        group = await self._groups.create(name, description, viewer.id, self._now())
+        self._joined(group.id, viewer.id)
+        return group
 
     async def search(self, viewer: User, query: str, limit: int, offset: int) -> list[Group]:
         """Every group is discoverable; `query` is a case-insensitive substring of the name."""
@@ -106,6 +115,7 @@ class Groups:
             notice = _accepted_notice(group, user_id, viewer.id)
             stored = await self._groups.accept(group_id, user_id, REQUESTED, self._now(), notice)
             self._push(stored, Conflict("the join request changed meanwhile; try again"))
+            self._joined(group_id, user_id)
             return Invitation(group_id, user_id, MEMBER)
         if status is not None:
             raise Conflict("the user is already a member of or invited to this group")
@@ -121,6 +131,7 @@ class Groups:
         if group.viewer_status == INVITED:
             stored = await self._groups.accept(group_id, viewer.id, INVITED, self._now(), None)
             self._push(stored, Conflict("the invitation was withdrawn meanwhile"))
+            self._joined(group_id, viewer.id)
             return MEMBER
         if group.viewer_status is not None:
             raise Conflict(f"already {group.viewer_status} in this group")
@@ -137,6 +148,7 @@ class Groups:
         notice = _accepted_notice(group, user_id, viewer.id)
         stored = await self._groups.accept(group_id, user_id, REQUESTED, self._now(), notice)
         self._push(stored, NotFound("no such join request"))
+        self._joined(group_id, user_id)
 
     async def decline_request(self, viewer: User, group_id: int, user_id: int) -> None:
         await self._membership.require_owner(group_id, viewer.id)
@@ -150,6 +162,7 @@ class Groups:
             raise Conflict("the owner cannot be removed; transfer the ownership first")
         if not await self._groups.remove(group_id, user_id, [MEMBER, INVITED]):
             raise NotFound("no such member or invitation")
+        self._joined(group_id, user_id, joined=False)
 
     async def update(self, viewer: User, group_id: int, body: Mapping[str, object]) -> Group:
         """Rename, describe, or hand the group over to another accepted member."""
@@ -168,11 +181,15 @@ class Groups:
     async def delete(self, viewer: User, group_id: int) -> None:
         """Delete the group with everything in it (rows that reference it cascade)."""
         await self._membership.require_owner(group_id, viewer.id)
+        members = await self._membership.member_ids(group_id)
         await self._groups.delete(group_id)
+        for user_id in members:
+            self._joined(group_id, user_id, joined=False)
 
     async def accept_invitation(self, viewer: User, group_id: int) -> None:
         if await self._groups.accept(group_id, viewer.id, INVITED, self._now(), None) is None:
             raise NotFound("no pending invitation to this group")
+        self._joined(group_id, viewer.id)
 
     async def decline_invitation(self, viewer: User, group_id: int) -> None:
         if not await self._groups.remove(group_id, viewer.id, [INVITED]):
@@ -185,3 +202,4 @@ class Groups:
             raise Conflict("the owner cannot leave; transfer the ownership first")
         if not await self._groups.remove(group_id, viewer.id, [MEMBER, REQUESTED]):
             raise NotFound("not a member of this group")
+        self._joined(group_id, viewer.id, joined=False)

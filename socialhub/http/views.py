@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from socialhub.handlers.membership import role
+from socialhub.storage.stores.events import Event
 from socialhub.storage.stores.follows import ACCEPTED, PENDING, Profile
 from socialhub.storage.stores.groups import Group
 from socialhub.storage.stores.notifications import Notification
@@ -84,4 +85,20 @@ def notification_object(notification: Notification) -> dict[str, Any]:
         "is_read": notification.is_read,
         "created_at": rfc3339(notification.created_at),
         **notification.references(),
+    }
+
+
+def event_object(event: Event) -> dict[str, Any]:
+    """The event object; `my_response` is the answer of the viewer it was read for, or None."""
+    return {
+        "id": event.id,
+        "group_id": event.group_id,
+        "creator_id": event.creator_id,
+        "title": event.title,
+        "description": event.description,
+        "starts_at": rfc3339(event.starts_at),
+        "created_at": rfc3339(event.created_at),
+        "going_count": event.going_count,
+        "not_going_count": event.not_going_count,
+        "my_response": event.my_response,
     }

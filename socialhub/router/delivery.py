@@ -1,8 +1,8 @@
 """What handlers call to get a frame to people: the one interface between rules and sockets.
 
 Handlers call it only after their write has committed. The frame is serialized once, by the
-implementation, however many connections receive it. In one process the Router implements it
-directly; with Redis, the bus does (same interface, same handler code).
+implementation, however many connections receive it. `router/fanout.py` implements it over the
+process's own sockets and the bus (in-process or Redis): the same handler code either way.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any, Protocol
 class Connection(Protocol):
     """An open, authenticated WebSocket as the router sees it."""
 
+    connection_id: str  # unique across every process of the deployment
     user_id: int
     session_id: int
 
@@ -25,7 +26,7 @@ class Connection(Protocol):
 
 
 class Delivery(Protocol):
-    """Frames to users' open connections."""
+    """Frames to users' open connections, wherever they are connected."""
 
     def to_users(
         self,
@@ -35,8 +36,22 @@ class Delivery(Protocol):
     ) -> None:
         """Send `frame` to every open connection of each user, except `exclude`."""
 
+    def to_group(
+        self,
+        group_id: int,
+        member_ids: Collection[int],
+        frame: Mapping[str, Any],
+        exclude: Connection | None = None,
+    ) -> None:
+        """Send `frame` to every open connection of these members of the group."""
+
     def to_everyone(self, frame: Mapping[str, Any], exclude: Connection | None = None) -> None:
         """Send `frame` to every open connection (broadcasts)."""
 
-    def close_sessions(self, session_ids: Collection[int], code: int, reason: str) -> None:
-        """Close every connection opened with one of these sessions (logout: 4001)."""
+    def close_sessions(
+        self, user_id: int, session_ids: Collection[int], code: int, reason: str
+    ) -> None:
+        """Close every connection opened with one of these sessions of the user (4001)."""
+
+    def membership_changed(self, user_id: int, group_id: int, joined: bool) -> None:
+        """A user became, or stopped being, an accepted member of a group."""

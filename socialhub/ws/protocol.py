@@ -6,7 +6,8 @@ caught: a refused upgrade carries only its status line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ from twisted.logger import Logger
 from socialhub.auth.tokens import COOKIE_NAME
 from socialhub.handlers.accounts import Accounts, Viewer
 from socialhub.router.dispatch import Dispatcher
-from socialhub.router.registry import Router
+from socialhub.router.fanout import Fanout
 from socialhub.storage.database import DatabaseUnavailable
 
 MAX_MESSAGE = 64 * 1024
@@ -33,9 +34,14 @@ class Hub:
     """What every connection of this process shares."""
 
     accounts: Accounts
-    router: Router
+    fanout: Fanout
     dispatcher: Dispatcher
     allowed_origins: frozenset[str]
+    serial: itertools.count[int] = field(default_factory=itertools.count)
+
+    def connection_id(self) -> str:
+        """An id no other connection of any process has: the process id and a counter."""
+        return f"{self.fanout.process_id}:{next(self.serial)}"
 
 
 def session_token(cookie_header: str) -> str | None:
@@ -61,6 +67,7 @@ class ChatProtocol(WebSocketServerProtocol):
 
     factory: ChatFactory
     viewer: Viewer
+    connection_id: str
     user_id: int
     session_id: int
 
@@ -95,6 +102,7 @@ class ChatProtocol(WebSocketServerProtocol):
         if viewer is None:
             raise ConnectionDeny(401, "Unauthorized")
         self.viewer = viewer
+        self.connection_id = hub.connection_id()
         self.user_id = viewer.user.id
         self.session_id = viewer.session_id
 
@@ -103,7 +111,8 @@ class ChatProtocol(WebSocketServerProtocol):
         # connection's own flow control is not blocked by a finished HTTP request.
         transport: Any = self.transport
         transport.unregisterProducer()
-        self.factory.hub.router.add(self)
+        opened = Deferred.fromCoroutine(self.factory.hub.fanout.opened(self))
+        opened.addErrback(lambda failure: _log.failure("registering a connection", failure))
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         if isBinary:
@@ -113,7 +122,7 @@ class ChatProtocol(WebSocketServerProtocol):
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
         if hasattr(self, "viewer"):
-            self.factory.hub.router.remove(self)
+            self.factory.hub.fanout.closed(self)
 
     def send_payload(self, payload: bytes) -> None:
         if self.state == WebSocketServerProtocol.STATE_OPEN:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from socialhub.storage.database import Database, Row, Transaction
+from socialhub.storage.stores.events import delete_group_events
 from socialhub.storage.stores.notifications import (
     Notice,
     Notification,
@@ -144,6 +145,18 @@ class GroupsStore:
 
         return await self._db.interaction("get_member_ids", select)
 
+    async def group_ids_of(self, user_id: int) -> list[int]:
+        """The groups the user is an accepted member of (whose channels their process hears)."""
+
+        async def select(txn: Transaction) -> list[int]:
+            rows = await txn.fetch(
+                "SELECT group_id FROM group_members WHERE user_id = ? AND is_accepted",
+                (user_id,),
+            )
+            return [row[0] for row in rows]
+
+        return await self._db.interaction("get_group_ids_of_user", select)
+
     async def users_with_status(
         self, group_id: int, status: str, limit: int, offset: int
     ) -> list[tuple[User, int]]:
@@ -247,9 +260,11 @@ class GroupsStore:
         return await self._db.interaction("update_group", write)
 
     async def delete(self, group_id: int) -> None:
-        """Delete the group; its memberships, notifications (and later messages) cascade."""
+        """Delete the group; its memberships, notifications (and later messages) cascade, and
+        its events go with every notification about them."""
 
         async def delete(txn: Transaction) -> None:
+            await delete_group_events(txn, group_id)
             await txn.run("DELETE FROM groups WHERE id = ?", (group_id,))
 
         await self._db.interaction("delete_group", delete)
