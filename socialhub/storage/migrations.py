@@ -2,7 +2,7 @@
 
 Files are `schema/NNNN_name.sql`, written in PostgreSQL's dialect; the engine adapts the few
 phrases SQLite spells differently. Each file is applied once, in order, and recorded in
-`schema_version`. A released file is never edited: the schema grows by adding files.
+`schema_version`; a file that was missing when a later one was applied is still applied. A released file is never edited: the schema grows by adding files.
 PostgreSQL takes an advisory lock first, so several processes may start at once.
 """
 
@@ -38,15 +38,14 @@ async def migrate(database: Database, up_to: int | None = None) -> int:
     async def apply(txn: Transaction) -> int:
         await database.lock_for_migrations(txn)
         await txn.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = await txn.fetchone("SELECT MAX(version) FROM schema_version")
-        current = row[0] if row and row[0] is not None else 0
+        applied = {row[0] for row in await txn.fetch("SELECT version FROM schema_version")}
         for version, sql in migration_files():
-            if version <= current or (up_to is not None and version > up_to):
+            if version in applied or (up_to is not None and version > up_to):
                 continue
             for statement in statements(sql):
                 await txn.run(database.translate_ddl(statement))
             await txn.run("INSERT INTO schema_version (version) VALUES (?)", (version,))
-            current = version
-        return int(current)
+            applied.add(version)
+        return max(applied, default=0)
 
     return await database.interaction("migrate", apply)
