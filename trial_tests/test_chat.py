@@ -7,6 +7,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import psycopg2
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from socialhub.storage.database import Transaction
@@ -18,7 +22,8 @@ from trial_tests.chat_helpers import (
     login,
 )
 from trial_tests.harness import PostgresEngine, SqliteEngine, database_url, start_server
-from trial_tests.wsclient import WsClient
+from trial_tests.test_storage import RETRIES, RETRY_DELAY, cut_off, database_of_its_own, set_allowed
+from trial_tests.wsclient import WsClient, WsRefused, connect
 
 BROADCAST_FIELDS = {"type", "from", "content", "timestamp"}
 
@@ -203,6 +208,48 @@ class PrivateSqliteTests(SqliteEngine, PrivateTests, TestCase):
 
 class PrivatePostgresTests(PostgresEngine, PrivateTests, TestCase):
     pass
+
+
+class OutageTests(PostgresEngine, ChatTestMixin, TestCase):
+    """While PostgreSQL refuses connections, /ws says so and stores nothing; then recovers."""
+
+    async def test_unavailable(self) -> None:
+        """A frame sent during an outage gets `unavailable` (with its client id), is neither
+        stored nor delivered, and the socket stays open; an upgrade is refused with 503. Once
+        the database is back, the same client id is stored and delivered once."""
+        url, name = database_of_its_own(self)
+        alice, bob = await self.start("alice", "bob", database=url)
+        a1, b1 = await self.open(alice), await self.open(bob)
+        await self.send_private(a1, bob.id, "before", "before")
+        self.assertEqual((await b1.next())["content"], "before")
+        cut_off(name)
+        a1.send({"type": "private", "to": bob.id, "content": "lost", "id": "outage"})
+        await self.error_of(a1, "unavailable", "outage")
+        upgrade = Deferred.fromCoroutine(connect(self.running.url, bob.token))
+        refusal: Any = await self.assertFailure(upgrade, WsRefused)
+        self.assertEqual(refusal.status, 503)
+        set_allowed(name, True)
+        for _ in range(RETRIES):
+            a1.send({"type": "private", "to": bob.id, "content": "back", "id": "outage"})
+            answer = await a1.next()
+            if answer["type"] == "ack":
+                break
+            self.assertEqual((answer["code"], answer["id"]), ("unavailable", "outage"))
+            await deferLater(reactor, RETRY_DELAY, lambda: None)
+        else:
+            self.fail("frames were never stored again")
+        self.assertEqual(answer["id"], "outage")
+        delivered = await b1.next()
+        self.assertEqual((delivered["id"], delivered["content"]), (answer["message_id"], "back"))
+        for _ in range(RETRIES):  # the pool's other connections may still be reconnecting
+            response = await history_of(alice, bob.id)
+            if response.status == 200:
+                break
+            self.assertEqual(response.status, 503, response.raw)
+            await deferLater(reactor, RETRY_DELAY, lambda: None)
+        self.assertEqual([m["content"] for m in response.json], ["back", "before"])
+        self.assertFalse(a1.closed.called or b1.closed.called)
+        self.flushLoggedErrors(psycopg2.OperationalError, psycopg2.InterfaceError)
 
 
 class BroadcastTests(ChatTestMixin):
