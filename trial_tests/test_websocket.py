@@ -10,7 +10,10 @@ import time
 from typing import Any
 
 import orjson
+from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.protocol import Protocol
 from twisted.trial.unittest import TestCase
 
 from socialhub.storage.database import Transaction
@@ -19,6 +22,36 @@ from trial_tests.harness import PostgresEngine, SqliteEngine
 from trial_tests.wsclient import WsClient, WsRefused, connect
 
 MAX_MESSAGE = 64 * 1024
+
+
+class _Raw(Protocol):
+    """Everything a server sends until it closes the connection."""
+
+    def __init__(self) -> None:
+        self.received = b""
+        self.done: Deferred[bytes] = Deferred()
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received += data
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.done.callback(self.received)
+
+
+async def raw_upgrade(url: str, headers: str) -> bytes:
+    """Send a WebSocket upgrade request by hand; the server's whole answer."""
+    port = int(url.rsplit(":", 1)[1])
+    endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
+    raw = await connectProtocol(endpoint, _Raw())
+    assert raw.transport is not None
+    raw.transport.write(
+        (
+            f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            f"Sec-WebSocket-Version: 13\r\n{headers}\r\n"
+        ).encode()
+    )
+    return await raw.done.addTimeout(10, reactor)
 
 
 class UpgradeTests(ChatTestMixin):
@@ -101,6 +134,20 @@ class UpgradeTests(ChatTestMixin):
         for path in ("/ws/anything", "/ws/", "/wsx"):
             status = await self.refused(alice.token, path=path)
             self.assertEqual(status, 404, path)
+
+    async def test_refusal_is_a_bare_status(self) -> None:
+        """A refused upgrade carries only its status line: no headers, no body, no reason."""
+        (alice,) = await self.start("alice")
+        cases = {
+            "": b"401 Unauthorized",
+            "Cookie: socialhub_session=nonsense\r\n": b"401 Unauthorized",
+            f"Cookie: socialhub_session={alice.token}\r\nOrigin: http://evil.example\r\n": (
+                b"403 Forbidden"
+            ),
+        }
+        for headers, status in cases.items():
+            answer = await raw_upgrade(self.running.url, headers)
+            self.assertEqual(answer, b"HTTP/1.1 " + status + b"\r\n\r\n")
 
     async def test_tcp_nodelay(self) -> None:
         """The server side of a live connection has Nagle's algorithm off (TCP_NODELAY)."""
