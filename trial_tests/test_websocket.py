@@ -153,7 +153,7 @@ class UpgradeTests(ChatTestMixin):
         """The server side of a live connection has Nagle's algorithm off (TCP_NODELAY)."""
         (alice,) = await self.start("alice")
         await self.open(alice)
-        connections = list(self.running.server.router._by_user[alice.id])
+        connections = list(self.running.server.router.connections_of(alice.id))
         self.assertEqual(len(connections), 1)
         handle = connections[0].transport.getHandle()
         self.assertTrue(handle.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
@@ -163,7 +163,7 @@ class UpgradeTests(ChatTestMixin):
         (read from the server side of the connection: the timing itself is Autobahn's)."""
         (alice,) = await self.start("alice")
         await self.open(alice)
-        (connection,) = self.running.server.router._by_user[alice.id]
+        (connection,) = self.running.server.router.connections_of(alice.id)
         self.assertEqual((connection.autoPingInterval, connection.autoPingTimeout), (30, 60))
 
     async def test_no_status_page(self) -> None:
