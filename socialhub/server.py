@@ -22,6 +22,7 @@ from socialhub.handlers.media import MediaUploads
 from socialhub.handlers.membership import Membership
 from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy
+from socialhub.handlers.replay import Replays
 from socialhub.handlers.users import Users
 from socialhub.http import site
 from socialhub.http.api import Api
@@ -50,6 +51,7 @@ from socialhub.storage.stores.media import MediaStore
 from socialhub.storage.stores.messages import MessagesStore
 from socialhub.storage.stores.notifications import NotificationsStore
 from socialhub.storage.stores.sessions import SessionsStore
+from socialhub.storage.stores.stream import StreamStore
 from socialhub.storage.stores.users import UsersStore
 from socialhub.ws.protocol import Hub, websocket_resource
 
@@ -81,6 +83,7 @@ class Server:
             self.router,
             make_bus(config, reactor, self.metrics),
             self.groups.group_ids_of,
+            Replays(StreamStore(self.database)),
             reactor,
             self.metrics,
         )

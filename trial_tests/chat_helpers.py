@@ -10,6 +10,13 @@ from trial_tests.mixins import EngineTestMixin
 from trial_tests.wsclient import WsClient, connect
 
 PRIVATE_FIELDS = {"type", "id", "from", "to", "content", "timestamp"}
+# A live stored frame also carries its stream cursor (section 7a); history objects do not.
+LIVE_PRIVATE_FIELDS = PRIVATE_FIELDS | {"cursor"}
+
+
+def stored_part(frame: dict[str, Any]) -> dict[str, Any]:
+    """A live frame without its cursor: what the history endpoint returns for it."""
+    return {key: value for key, value in frame.items() if key != "cursor"}
 ACK_FIELDS = {"type", "id", "message_id", "timestamp"}
 
 

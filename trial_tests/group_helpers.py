@@ -45,9 +45,10 @@ class SocialTestMixin(EngineTestMixin):
 
     running: RunningServer
 
-    async def start(self, *names: str) -> list[Person]:
-        """A fresh server on this test's engine, with one registered person per name."""
-        self.running = await start_server(self, self.engine)
+    async def start(self, *names: str, **overrides: Any) -> list[Person]:
+        """A fresh server on this test's engine (Config `overrides` applied), with one registered
+        person per name."""
+        self.running = await start_server(self, self.engine, **overrides)
         found = []
         for name in names:
             client = self.running.client()
@@ -66,12 +67,15 @@ class SocialTestMixin(EngineTestMixin):
         self.assertEqual(body["error"], code)
         self.assertIsInstance(body["message"], str)
 
-    def watch(self, person: Person) -> FakeConnection:
-        """A stand-in open connection of `person`, registered with the server's router."""
-        connection = FakeConnection(person.id)
-        router = self.running.server.router
-        router.add(connection)
-        self.addCleanup(router.remove, connection)
+    async def watch(self, person: Person) -> FakeConnection:
+        """A stand-in open connection of `person`, registered as a real socket would be."""
+        return await self.attach(FakeConnection(person.id))
+
+    async def attach(self, connection: FakeConnection) -> FakeConnection:
+        """Open a stand-in connection through the server's Fanout (subscriptions included)."""
+        fanout = self.running.server.fanout
+        await fanout.opened(connection)
+        self.addCleanup(fanout.closed, connection)
         return connection
 
     async def create_group(self, owner: Person, name: str = "Developers", **fields: Any) -> Any:

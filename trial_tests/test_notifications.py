@@ -145,7 +145,8 @@ class NotificationTests(SocialTestMixin):
 
     async def test_storing_for_many_users_is_one_statement_per_chunk(self) -> None:
         """NotificationsStore.add stores a notice for every recipient with one multi-row INSERT
-        per CHUNK recipients, not one round trip each."""
+        per CHUNK recipients (and one update of the stream counter each), not one round trip
+        per recipient."""
         (alice,) = await self.start("alice")
         count = CHUNK + 200
 
@@ -165,7 +166,7 @@ class NotificationTests(SocialTestMixin):
             return stored, counting.statements
 
         stored, statements = await self.running.server.database.interaction("bulk", bulk)
-        self.assertEqual(statements, 2)
+        self.assertEqual(statements, 4)
         self.assertEqual(len(stored), count)
         self.assertEqual(len({notification.user_id for notification in stored}), count)
         self.assertEqual(len({notification.id for notification in stored}), count)
@@ -241,8 +242,8 @@ class NotificationTests(SocialTestMixin):
         """The stored group_invite reaches each open connection of the invitee as a notification
         frame with the stored id; nobody else receives it."""
         alice, bob, carol = await self.start("alice", "bob", "carol")
-        phone, laptop = self.watch(bob), self.watch(bob)
-        others = [self.watch(alice), self.watch(carol)]
+        phone, laptop = await self.watch(bob), await self.watch(bob)
+        others = [await self.watch(alice), await self.watch(carol)]
         gid = (await self.create_group(alice, "Developers"))["id"]
         self.expect(await self.invite(alice, gid, bob), 201)
         (stored,) = await self.notifications(bob)
@@ -258,13 +259,14 @@ class NotificationTests(SocialTestMixin):
             (frame,) = connection.frames
             timestamp = frame.pop("timestamp")
             self.assertIsInstance(timestamp, int)
+            self.assertIsInstance(frame.pop("cursor"), str)  # section 7a: stored frames resume
             self.assertEqual(frame, expected)
         self.assertEqual([connection.frames for connection in others], [[], []])
 
     async def test_join_request_and_acceptance_are_pushed_live(self) -> None:
         """The owner is pushed group_join_request, the requester then group_join_accept."""
         alice, bob = await self.start("alice", "bob")
-        owner, requester = self.watch(alice), self.watch(bob)
+        owner, requester = await self.watch(alice), await self.watch(bob)
         gid = (await self.create_group(alice, "Developers"))["id"]
         await self.request_to_join(bob, gid)
         self.expect(await alice.client.post(f"/api/groups/{gid}/requests/{bob.id}/accept"), 204)
@@ -279,8 +281,7 @@ class NotificationTests(SocialTestMixin):
         database connection)."""
         alice, bob = await self.start("alice", "bob")
         witness = CommitWitness(bob.id, self.running.server.config.database)
-        self.running.server.router.add(witness)
-        self.addCleanup(self.running.server.router.remove, witness)
+        await self.attach(witness)
         gid = (await self.create_group(alice))["id"]
         self.expect(await self.invite(alice, gid, bob), 201)
         self.assertEqual(witness.committed_on_arrival, [True])
@@ -290,7 +291,11 @@ class NotificationTests(SocialTestMixin):
         alice, bob, carol = await self.start("alice", "bob", "carol")
         gid = (await self.create_group(alice))["id"]
         self.expect(await self.invite(alice, gid, bob), 201)
-        owner, invitee, stranger = self.watch(alice), self.watch(bob), self.watch(carol)
+        owner, invitee, stranger = (
+            await self.watch(alice),
+            await self.watch(bob),
+            await self.watch(carol),
+        )
         self.expect_error(await self.invite(alice, gid, bob), 409, "conflict")
         self.expect_error(await self.invite(bob, gid, carol), 403, "forbidden")
         self.expect_error(await alice.client.post(f"/api/groups/{gid}/join"), 409, "conflict")

@@ -14,6 +14,7 @@ import orjson
 FRAME = "frame"  # a frame for users' connections
 CLOSE = "close"  # close the connections of some sessions
 GROUPS = "groups"  # a user joined or left a group: (un)subscribe its channel
+TICK = "tick"  # stream positions a..b are committed and their frames were published
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from twisted.internet.defer import Deferred
+
 MessageHandler = Callable[[bytes, bytes], None]  # (channel, message)
 
 
@@ -25,14 +27,18 @@ class Bus(Protocol):
     async def stop(self) -> None:
         """Disconnect and stop reconnecting."""
 
-    def subscribe(self, channel: bytes) -> None:
-        """Receive this channel's messages from now on (also after reconnecting)."""
+    def subscribe(self, channel: bytes) -> Deferred[None]:
+        """Receive this channel's messages from now on (also after reconnecting); the Deferred
+        fires once the broker has confirmed it (it never fails)."""
 
     def unsubscribe(self, channel: bytes) -> None:
         """Stop receiving this channel's messages."""
 
     def publish(self, channel: bytes, message: bytes) -> None:
         """Send a message to every subscriber of the channel, this process included."""
+
+    def on_reconnect(self, callback: Callable[[], object]) -> None:
+        """Call `callback` each time the bus is back after an outage."""
 
     def state(self) -> str:
         """ "ok", "down", or "disabled" (the in-process bus), as /healthz reports it."""

@@ -6,6 +6,10 @@ in one; in production each process has a hub of its own, and the bus only loops 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from twisted.internet.defer import Deferred, succeed
+
 from socialhub.bus.interface import MessageHandler
 
 
@@ -33,8 +37,9 @@ class LocalBus:
         for subscribers in self._hub.subscribers.values():
             subscribers.discard(self)
 
-    def subscribe(self, channel: bytes) -> None:
+    def subscribe(self, channel: bytes) -> Deferred[None]:
         self._hub.subscribers.setdefault(channel, set()).add(self)
+        return succeed(None)
 
     def unsubscribe(self, channel: bytes) -> None:
         subscribers = self._hub.subscribers.get(channel)
@@ -47,6 +52,9 @@ class LocalBus:
         for bus in list(self._hub.subscribers.get(channel, ())):
             if bus._handler is not None:
                 bus._handler(channel, message)
+
+    def on_reconnect(self, callback: Callable[[], object]) -> None:
+        """The in-process bus is never away."""
 
     def state(self) -> str:
         return "disabled"

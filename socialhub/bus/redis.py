@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import txredisapi
 from twisted.application.internet import ClientService, backoffPolicy
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
@@ -87,7 +87,7 @@ class RedisBus:
         self._handler: MessageHandler | None = None
         self._subscriber: _Subscriber | None = None
         self._publisher: _Publisher | None = None
-        self.reconnected: list[Callable[[], None]] = []
+        self.reconnected: list[Callable[[], object]] = []
         self._services = [
             ClientService(
                 endpoint,
@@ -125,12 +125,15 @@ class RedisBus:
         for service in self._services:
             await service.stopService()
 
-    def subscribe(self, channel: bytes) -> None:
-        if channel in self._channels:
-            return
+    def subscribe(self, channel: bytes) -> Deferred[None]:
+        """Subscribe now if connected; a reconnecting subscriber subscribes every channel."""
+        if channel in self._channels or self._subscriber is None:
+            self._channels.add(channel)
+            return succeed(None)
         self._channels.add(channel)
-        if self._subscriber is not None:
-            self._subscriber.subscribe([channel]).addErrback(self._failed, "subscribe")
+        confirmed = self._subscriber.subscribe([channel])
+        confirmed.addCallbacks(lambda _: None, self._failed, errbackArgs=("subscribe",))
+        return confirmed
 
     def unsubscribe(self, channel: bytes) -> None:
         if channel not in self._channels:
@@ -145,6 +148,9 @@ class RedisBus:
             return
         self._metrics.bus_published.inc()
         self._publisher.publish(channel, message).addErrback(self._failed, "publish")
+
+    def on_reconnect(self, callback: Callable[[], object]) -> None:
+        self.reconnected.append(callback)
 
     def state(self) -> str:
         return "ok" if self._subscriber is not None and self._publisher is not None else "down"

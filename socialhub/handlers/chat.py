@@ -71,6 +71,10 @@ class Chat:
     def _now(self) -> int:
         return int(self._clock.seconds())
 
+    def _committed(self, message: Message) -> None:
+        if message.stream_pos is not None:
+            self._delivery.committed(message.stream_pos, message.stream_pos)
+
     async def private(
         self, sender: Connection, viewer: Viewer, frame: PrivateFrame, client_id: str | None
     ) -> Sent:
@@ -80,8 +84,12 @@ class Chat:
         )
         if new:
             self._delivery.to_users(
-                [frame.to, viewer.user.id], message_frame(message), exclude=sender
+                [frame.to, viewer.user.id],
+                message_frame(message),
+                exclude=sender,
+                position=message.stream_pos,
             )
+            self._committed(message)
         return Sent(message.id, message.created_at)
 
     async def group(
@@ -92,7 +100,14 @@ class Chat:
             viewer.user.id, frame.content, self._now(), client_id, group_id=frame.group_id
         )
         if new:
-            self._delivery.to_group(frame.group_id, members, message_frame(message), exclude=sender)
+            self._delivery.to_group(
+                frame.group_id,
+                members,
+                message_frame(message),
+                exclude=sender,
+                position=message.stream_pos,
+            )
+            self._committed(message)
         return Sent(message.id, message.created_at)
 
     async def broadcast(

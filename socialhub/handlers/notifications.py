@@ -59,6 +59,14 @@ class Notifications:
         return await self._store.unread_count(user_id)
 
     def notify(self, notifications: Iterable[Notification]) -> None:
-        """Push each stored (committed) notification to its user's open connections."""
+        """Push each stored (committed) notification of one transaction to its user's open
+        connections, then mark the transaction's stream positions as committed."""
+        positions = []
         for notification in notifications:
-            self._delivery.to_users([notification.user_id], notification_frame(notification))
+            frame = notification_frame(notification)
+            position = notification.stream_pos
+            self._delivery.to_users([notification.user_id], frame, position=position)
+            if position is not None:
+                positions.append(position)
+        if positions:
+            self._delivery.committed(min(positions), max(positions))

@@ -33,8 +33,10 @@ class Delivery(Protocol):
         user_ids: Collection[int],
         frame: Mapping[str, Any],
         exclude: Connection | None = None,
+        position: int | None = None,
     ) -> None:
-        """Send `frame` to every open connection of each user, except `exclude`."""
+        """Send `frame` to every open connection of each user, except `exclude`; a stored
+        frame gives its stream `position` (and `committed` must follow)."""
 
     def to_group(
         self,
@@ -42,8 +44,13 @@ class Delivery(Protocol):
         member_ids: Collection[int],
         frame: Mapping[str, Any],
         exclude: Connection | None = None,
+        position: int | None = None,
     ) -> None:
         """Send `frame` to every open connection of these members of the group."""
+
+    def committed(self, first: int, last: int) -> None:
+        """Stream positions first..last are committed and all their frames were handed over:
+        called once per writing transaction, after its frames."""
 
     def to_everyone(self, frame: Mapping[str, Any], exclude: Connection | None = None) -> None:
         """Send `frame` to every open connection (broadcasts)."""

@@ -1,4 +1,9 @@
-"""The connections of one process: user id -> that user's open sockets, and sending to them."""
+"""The connections of one process: user id -> that user's open sockets, and sending to them.
+
+Stored frames carry a stream position. The router remembers, per connection, the last position
+it sent, and never sends an older or equal one again; while a connection is being replayed to
+(resume), frames for it are held and sent after the replay.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,13 @@ class Router:
         self._metrics = metrics
         self._by_user: dict[int, set[Connection]] = {}
         self._waiting_for_empty: list[Deferred[None]] = []
+        self._last_position: dict[Connection, int] = {}
+        self._held: dict[Connection, list[tuple[int, bytes]]] = {}
 
-    def add(self, connection: Connection) -> bool:
-        """Register a connection; True when it is the user's first one here."""
+    def add(self, connection: Connection, position: int = 0) -> bool:
+        """Register a connection that has seen the stream up to `position`; True when it is the
+        user's first one here."""
+        self._last_position[connection] = position
         connections = self._by_user.setdefault(connection.user_id, set())
         connections.add(connection)
         self._metrics.open_connections.inc()
@@ -31,6 +40,8 @@ class Router:
         if connections is None or connection not in connections:
             return False
         connections.discard(connection)
+        self._last_position.pop(connection, None)
+        self._held.pop(connection, None)
         self._metrics.open_connections.dec()
         if connections:
             return False
@@ -47,12 +58,45 @@ class Router:
     def connections_of(self, user_id: int) -> set[Connection]:
         return set(self._by_user.get(user_id, ()))
 
-    def deliver(self, user_ids: Collection[int], payload: bytes, exclude: str | None) -> None:
+    def all_connections(self) -> list[Connection]:
+        return [c for connections in self._by_user.values() for c in connections]
+
+    def last_position(self, connection: Connection) -> int:
+        return self._last_position.get(connection, 0)
+
+    def deliver(
+        self,
+        user_ids: Collection[int],
+        payload: bytes,
+        exclude: str | None,
+        position: int | None = None,
+    ) -> None:
         """Send a serialized frame to every local connection of these users."""
         for user_id in user_ids:
             connections = self._by_user.get(user_id)
             if connections:
-                self._send(connections, payload, exclude)
+                self._send(connections, payload, exclude, position)
+
+    def send_at(self, connection: Connection, position: int, payload: bytes) -> bool:
+        """Send a stored frame unless the connection is past its position; True if sent."""
+        if position <= self._last_position.get(connection, position):
+            return False
+        self._last_position[connection] = position
+        connection.send_payload(payload)
+        self._metrics.deliveries.inc()
+        return True
+
+    def hold(self, connection: Connection) -> None:
+        """Keep stored frames for this connection aside until `release` (during a replay)."""
+        self._held[connection] = []
+
+    def release(self, connection: Connection, position: int) -> None:
+        """The connection has seen everything up to `position`: send what was held after it."""
+        if connection not in self._last_position:
+            return
+        self._last_position[connection] = max(self._last_position[connection], position)
+        for held_position, payload in sorted(self._held.pop(connection, [])):
+            self.send_at(connection, held_position, payload)
 
     def deliver_everyone(self, payload: bytes, exclude: str | None) -> None:
         for connections in list(self._by_user.values()):
@@ -81,9 +125,19 @@ class Router:
         return empty
 
     def _send(
-        self, connections: Collection[Connection], payload: bytes, exclude: str | None
+        self,
+        connections: Collection[Connection],
+        payload: bytes,
+        exclude: str | None,
+        position: int | None = None,
     ) -> None:
         for connection in list(connections):
-            if connection.connection_id != exclude:
+            if connection.connection_id == exclude:
+                continue
+            if position is None:
                 connection.send_payload(payload)
                 self._metrics.deliveries.inc()
+            elif connection in self._held:
+                self._held[connection].append((position, payload))
+            else:
+                self.send_at(connection, position, payload)

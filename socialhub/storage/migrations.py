@@ -2,8 +2,9 @@
 
 Files are `schema/NNNN_name.sql`, written in PostgreSQL's dialect; the engine adapts the few
 phrases SQLite spells differently. Each file is applied once, in order, and recorded in
-`schema_version`; a file that was missing when a later one was applied is still applied. A released file is never edited: the schema grows by adding files.
-PostgreSQL takes an advisory lock first, so several processes may start at once.
+`schema_version`; a file that was missing when a later one was applied is still applied.
+A released file is never edited: the schema grows by adding files. PostgreSQL takes an
+advisory lock first, so several processes may start at once.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerPr
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 from twisted.internet.defer import Deferred, DeferredLock
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from socialhub.auth.tokens import COOKIE_NAME
 from socialhub.handlers.accounts import Accounts, Viewer
@@ -67,6 +68,7 @@ class ChatProtocol(WebSocketServerProtocol):
 
     factory: ChatFactory
     viewer: Viewer
+    since: str | None  # the cursor of /ws?since=, to resume from
     connection_id: str
     user_id: int
     session_id: int
@@ -102,6 +104,7 @@ class ChatProtocol(WebSocketServerProtocol):
         if viewer is None:
             raise ConnectionDeny(401, "Unauthorized")
         self.viewer = viewer
+        self.since = (request.params.get("since") or [None])[0]
         self.connection_id = hub.connection_id()
         self.user_id = viewer.user.id
         self.session_id = viewer.session_id
@@ -111,8 +114,14 @@ class ChatProtocol(WebSocketServerProtocol):
         # connection's own flow control is not blocked by a finished HTTP request.
         transport: Any = self.transport
         transport.unregisterProducer()
-        opened = Deferred.fromCoroutine(self.factory.hub.fanout.opened(self))
-        opened.addErrback(lambda failure: _log.failure("registering a connection", failure))
+        opened = Deferred.fromCoroutine(self.factory.hub.fanout.opened(self, self.since))
+        opened.addErrback(self._not_opened)
+
+    def _not_opened(self, failure: Failure) -> None:
+        """The replay could not be read: the client should come back (1013), not miss frames."""
+        if not failure.check(DatabaseUnavailable):
+            _log.failure("registering a connection", failure)
+        self.close_with(1013, "try again later")
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         if isBinary:

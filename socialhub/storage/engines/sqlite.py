@@ -86,6 +86,8 @@ class SqliteDatabase:
             raise DatabaseUnavailable("the database is closed")
         await self._lock.acquire()
         try:
+            if self._connection is None:  # closed while this transaction waited for the lock
+                raise DatabaseUnavailable("the database is closed")
             await self.on_thread(_run, "BEGIN IMMEDIATE", ())
             try:
                 result = await body(SqliteTransaction(self))

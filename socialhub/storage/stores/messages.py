@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from socialhub.storage.database import Database, Row, Transaction, qualify
+from socialhub.storage.positions import advance
 
 CLIENT_ID_TTL = 24 * 3600
-_RETURNED = "id, sender_id, recipient_id, group_id, content, created_at"
-_COLUMNS = qualify(_RETURNED, "m")
+_RETURNED = "id, sender_id, recipient_id, group_id, content, created_at, stream_pos"
+MESSAGE_COLUMNS = qualify(_RETURNED, "m")
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,11 @@ class Message:
     group_id: int | None
     content: str
     created_at: int
+    stream_pos: int | None  # None only for messages stored before stream positions existed
 
     @classmethod
     def from_row(cls, row: Row) -> Message:
-        return cls(*row[:6])
+        return cls(*row[:7])
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,12 @@ class MessagesStore:
                 if original is not None:
                     return original, False
             pair = sorted((sender_id, recipient_id)) if recipient_id is not None else [None, None]
+            position = await advance(txn, 1)
             row = await txn.fetchone(
                 "INSERT INTO messages (sender_id, recipient_id, group_id, pair_low,"
-                " pair_high, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " pair_high, content, created_at, stream_pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 f" RETURNING {_RETURNED}",
-                (sender_id, recipient_id, group_id, pair[0], pair[1], content, now),
+                (sender_id, recipient_id, group_id, pair[0], pair[1], content, now, position),
             )
             assert row is not None
             message = Message.from_row(row)
@@ -89,7 +92,7 @@ class MessagesStore:
 
         async def select(txn: Transaction) -> list[Message]:
             rows = await txn.fetch(
-                f"SELECT {_COLUMNS} FROM messages m WHERE {where}"
+                f"SELECT {MESSAGE_COLUMNS} FROM messages m WHERE {where}"
                 " ORDER BY m.id DESC LIMIT ? OFFSET ?",
                 (*args, page.limit, page.offset),
             )
@@ -122,7 +125,7 @@ async def _claim_client_id(txn: Transaction, user_id: int, client_id: str, now: 
 
 async def _message_of_client_id(txn: Transaction, user_id: int, client_id: str) -> Message | None:
     row = await txn.fetchone(
-        f"SELECT {_COLUMNS} FROM client_message_ids c JOIN messages m ON m.id = c.message_id"
+        f"SELECT {MESSAGE_COLUMNS} FROM client_message_ids c JOIN messages m ON m.id = c.message_id"
         " WHERE c.user_id = ? AND c.client_id = ?",
         (user_id, client_id),
     )

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from socialhub.storage import positions
 from socialhub.storage.database import Args, Database, Row, Transaction
 
 NOTIFICATION_COLUMNS = (
-    "id, user_id, type, message, is_read, created_at, actor_id, group_id, post_id, event_id"
+    "id, user_id, type, message, is_read, created_at, actor_id, group_id, post_id, event_id,"
+    " stream_pos"
 )
 # Recipients per INSERT: one statement per chunk keeps far below SQLite's limit on parameters.
 CHUNK = 1000
@@ -41,6 +43,7 @@ class Notification:
     group_id: int | None
     post_id: int | None
     event_id: int | None
+    stream_pos: int | None  # None only for notifications stored before stream positions existed
 
     @classmethod
     def from_row(cls, row: Row) -> Notification:
@@ -55,6 +58,7 @@ class Notification:
             group_id=row[7],
             post_id=row[8],
             event_id=row[9],
+            stream_pos=row[10],
         )
 
     def references(self) -> dict[str, int]:
@@ -74,15 +78,22 @@ def placeholders(count: int, each: str = "?") -> str:
 
 
 async def _insert(
-    txn: Transaction, notice: Notice, recipients: str, args: Args, now: int
+    txn: Transaction, notice: Notice, recipients: str, args: Args, now: int, count: int | None
 ) -> list[Notification]:
-    """One INSERT of `notice` for each user id that `recipients` (VALUES or a SELECT) yields."""
+    """One INSERT of `notice` for each user id that `recipients` (VALUES or a SELECT) yields.
+
+    Each row takes the next stream position, numbered from the counter: when the number of
+    recipients is known (`count`) the positions are taken first, otherwise the counter is locked,
+    the rows inserted, and the counter moved past them.
+    """
+    last = await positions.base(txn) if count is None else await positions.advance(txn, count) - 1
     rows = await txn.fetch(
         f"WITH recipients (user_id) AS ({recipients})"
         " INSERT INTO notifications (user_id, type, message, created_at,"
-        " actor_id, group_id, post_id, event_id)"
+        " actor_id, group_id, post_id, event_id, stream_pos)"
         " SELECT user_id, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT),"
-        " CAST(? AS BIGINT), CAST(? AS BIGINT) FROM recipients"
+        " CAST(? AS BIGINT), CAST(? AS BIGINT),"
+        " CAST(? AS BIGINT) + ROW_NUMBER() OVER (ORDER BY user_id) FROM recipients"
         f" RETURNING {NOTIFICATION_COLUMNS}",
         (
             *args,
@@ -93,8 +104,11 @@ async def _insert(
             notice.group_id,
             notice.post_id,
             notice.event_id,
+            last,
         ),
     )
+    if rows and count is None:
+        await positions.advance(txn, len(rows))
     return [Notification.from_row(row) for row in rows]
 
 
@@ -115,7 +129,7 @@ class NotificationsStore:
         for start in range(0, len(user_ids), CHUNK):
             chunk = user_ids[start : start + CHUNK]
             values = f"VALUES {placeholders(len(chunk), '(?)')}"
-            stored.extend(await _insert(txn, notice, values, chunk, now))
+            stored.extend(await _insert(txn, notice, values, chunk, now, len(chunk)))
         return sorted(stored, key=lambda notification: notification.id)
 
     @staticmethod
@@ -125,7 +139,7 @@ class NotificationsStore:
         """Store `notice` inside `txn` for every user id the SELECT `recipients` yields (e.g. a
         group's members), instead of `notice.user_ids`: one statement, however many there are,
         and nobody who stopped qualifying since the caller last looked."""
-        stored = await _insert(txn, notice, recipients, args, now)
+        stored = await _insert(txn, notice, recipients, args, now, None)
         return sorted(stored, key=lambda notification: notification.id)
 
     async def page(self, user_id: int, limit: int, offset: int) -> list[Notification]:

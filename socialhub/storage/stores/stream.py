@@ -1,0 +1,71 @@
+"""The SQL of the stream as readers see it: its position and epoch, and what someone missed.
+
+Writers take positions with storage/positions.py inside their own transactions.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from socialhub.storage.database import Database, Transaction
+from socialhub.storage.stores.messages import MESSAGE_COLUMNS, Message
+from socialhub.storage.stores.notifications import NOTIFICATION_COLUMNS, Notification
+
+
+@dataclass(frozen=True)
+class Missed:
+    """What a user missed: messages and notifications, each with its stream position."""
+
+    messages: list[Message]
+    notifications: list[Notification]
+
+
+class StreamStore:
+    """The stream's current position, its epoch, and replays."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def position(self) -> tuple[str, int]:
+        """(epoch, last committed position); the epoch is created on first use."""
+
+        async def read(txn: Transaction) -> tuple[str, int]:
+            await txn.run(
+                "UPDATE stream_position SET epoch = ? WHERE id = 1 AND epoch IS NULL",
+                (secrets.token_hex(4),),
+            )
+            row = await txn.fetchone("SELECT epoch, position FROM stream_position WHERE id = 1")
+            assert row is not None
+            return str(row[0]), int(row[1])
+
+        return await self._db.interaction("stream_position", read)
+
+    async def missed(self, user_id: int, after: int, up_to: int, limit: int) -> Missed:
+        """The user's frames with positions in (after, up_to], at most `limit` of each kind."""
+        window = (after, up_to)
+
+        async def select(txn: Transaction) -> Missed:
+            messages = await txn.fetch(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages m"
+                " WHERE m.stream_pos > ? AND m.stream_pos <= ? AND m.group_id IS NULL"
+                " AND (m.recipient_id = ? OR m.sender_id = ?)"
+                " UNION ALL"
+                f" SELECT {MESSAGE_COLUMNS} FROM messages m JOIN group_members g"
+                " ON g.group_id = m.group_id AND g.user_id = ? AND g.is_accepted"
+                " WHERE m.stream_pos > ? AND m.stream_pos <= ?"
+                " ORDER BY 7 LIMIT ?",
+                (*window, user_id, user_id, user_id, *window, limit),
+            )
+            notifications = await txn.fetch(
+                f"SELECT {NOTIFICATION_COLUMNS} FROM notifications"
+                " WHERE user_id = ? AND stream_pos > ? AND stream_pos <= ?"
+                " ORDER BY stream_pos LIMIT ?",
+                (user_id, *window, limit),
+            )
+            return Missed(
+                [Message.from_row(row) for row in messages],
+                [Notification.from_row(row) for row in notifications],
+            )
+
+        return await self._db.interaction("missed_frames", select)
