@@ -23,6 +23,7 @@ from socialhub.handlers.accounts import Accounts, Viewer
 from socialhub.router.dispatch import Dispatcher
 from socialhub.router.fanout import Fanout
 from socialhub.storage.database import DatabaseUnavailable
+from socialhub.ws.backpressure import SlowReaderGuard
 
 MAX_MESSAGE = 64 * 1024
 PING_INTERVAL = 30
@@ -114,6 +115,7 @@ class ChatProtocol(WebSocketServerProtocol):
         # connection's own flow control is not blocked by a finished HTTP request.
         transport: Any = self.transport
         transport.unregisterProducer()
+        SlowReaderGuard(transport, self.close_with)
         opened = Deferred.fromCoroutine(self.factory.hub.fanout.opened(self, self.since))
         opened.addErrback(self._not_opened)
 
