@@ -22,6 +22,7 @@ from socialhub.handlers.media import MediaUploads
 from socialhub.handlers.membership import Membership
 from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy
+from socialhub.handlers.posts import Posts
 from socialhub.handlers.replay import Replays
 from socialhub.handlers.users import Users
 from socialhub.http import site
@@ -34,6 +35,7 @@ from socialhub.http.rest import media as media_routes
 from socialhub.http.rest import messages as messages_routes
 from socialhub.http.rest import notifications as notifications_routes
 from socialhub.http.rest import operations as operations_routes
+from socialhub.http.rest import posts as posts_routes
 from socialhub.http.rest import users as users_routes
 from socialhub.media.files import MediaFiles
 from socialhub.metrics import Metrics
@@ -50,6 +52,7 @@ from socialhub.storage.stores.groups import GroupsStore
 from socialhub.storage.stores.media import MediaStore
 from socialhub.storage.stores.messages import MessagesStore
 from socialhub.storage.stores.notifications import NotificationsStore
+from socialhub.storage.stores.posts import PostsStore
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.stream import StreamStore
 from socialhub.storage.stores.users import UsersStore
@@ -88,6 +91,7 @@ class Server:
             self.metrics,
         )
         self.notification_handler = Notifications(self.notifications, self.fanout)
+        self.media = MediaUploads(reactor, MediaStore(self.database), MediaFiles(config.media_dir))
         self.group_handler = Groups(
             reactor,
             self.groups,
@@ -95,6 +99,7 @@ class Server:
             self.membership,
             self.notification_handler,
             self.fanout,
+            self.media.discard,
         )
         self.messages = MessagesStore(self.database)
         self.follows = FollowsStore(self.database)
@@ -125,8 +130,15 @@ class Server:
         )
         events_routes.register_routes(self.api, events)
         notifications_routes.register_routes(self.api, self.notification_handler)
-        self.media = MediaUploads(reactor, MediaStore(self.database), MediaFiles(config.media_dir))
         media_routes.register_routes(self.api, self.media)
+        posts = Posts(
+            reactor,
+            PostsStore(self.database),
+            self.membership,
+            self.notification_handler,
+            self.media,
+        )
+        posts_routes.register_routes(self.api, posts)
         operations_routes.register_routes(self.api, self.check_health, self.metrics)
         origins = frozenset(origin.rstrip("/").lower() for origin in config.allowed_origins)
         hub = Hub(self.accounts, self.fanout, self.dispatcher, origins)

@@ -37,6 +37,21 @@ def parse_id(value: object, field: str) -> int:
     return number
 
 
+def optional_id(value: object, field: str) -> int | None:
+    """An id, or None for JSON null (a field that can be cleared)."""
+    return None if value is None else parse_id(value, field)
+
+
+def id_list(value: object, field: str, max_count: int) -> list[int]:
+    """A JSON list of at most `max_count` different ids, in the order given (400 otherwise)."""
+    if not isinstance(value, list) or len(value) > max_count:
+        raise InvalidRequest(f"{field} must be a list of at most {max_count} ids")
+    ids = [parse_id(item, field) for item in value]
+    if len(set(ids)) != len(ids):
+        raise InvalidRequest(f"{field} must not repeat an id")
+    return ids
+
+
 def parse_path_id(value: str) -> int:
     """An id taken from a URL path: anything that is not a valid id names no resource."""
     if not _DIGITS.fullmatch(value) or not 1 <= int(value) <= MAX_ID:

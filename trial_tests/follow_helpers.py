@@ -19,6 +19,7 @@ USER_KEYS = {
     "created_at",
     "followers_count",
     "following_count",
+    "avatar_url",
 }
 OWN_USER_KEYS = USER_KEYS | {"email"}
 OTHER_USER_KEYS = USER_KEYS | {"follow_status"}

@@ -34,6 +34,7 @@ USER_FIELDS = {
     "created_at",
     "followers_count",
     "following_count",
+    "avatar_url",
 }
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 

@@ -7,7 +7,7 @@ the transaction of its action, then pushed by Notifications.notify once that has
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from twisted.internet.interfaces import IReactorTime
@@ -21,6 +21,8 @@ from socialhub.storage.stores.notifications import Notice, Notification
 from socialhub.storage.stores.users import User, UsersStore
 from socialhub.validation import optional_text, parse_id, text
 
+# Removes the files of media rows a committed deletion took away (MediaUploads.discard).
+DiscardMedia = Callable[[Sequence[str]], Awaitable[None]]
 NAME_MAX = 100
 DESCRIPTION_MAX = 2000
 QUERY_MAX = 1000
@@ -51,6 +53,7 @@ class Groups:
         membership: Membership,
         notifications: Notifications,
         delivery: Delivery,
+        discard_media: DiscardMedia,
     ) -> None:
         self._clock = clock
         self._groups = groups
@@ -58,6 +61,7 @@ class Groups:
         self._membership = membership
         self._notifications = notifications
         self._delivery = delivery
+        self._discard_media = discard_media
 
     def _now(self) -> int:
         return int(self._clock.seconds())
@@ -179,12 +183,14 @@ class Groups:
         return await self._membership.require_group(group_id, viewer.id)
 
     async def delete(self, viewer: User, group_id: int) -> None:
-        """Delete the group with everything in it (rows that reference it cascade)."""
+        """Delete the group with everything in it (rows that reference it cascade), and the
+        image files of its posts."""
         await self._membership.require_owner(group_id, viewer.id)
         members = await self._membership.member_ids(group_id)
-        await self._groups.delete(group_id)
+        names = await self._groups.delete(group_id)
         for user_id in members:
             self._joined(group_id, user_id, joined=False)
+        await self._discard_media(names)
 
     async def accept_invitation(self, viewer: User, group_id: int) -> None:
         if await self._groups.accept(group_id, viewer.id, INVITED, self._now(), None) is None:

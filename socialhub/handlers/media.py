@@ -23,7 +23,7 @@ from socialhub.media import images, multipart
 from socialhub.media.files import MediaFiles
 from socialhub.media.images import ImageFormat
 from socialhub.storage.stores.media import MAX_ATTACHED, Media, MediaStore, NewMedia
-from socialhub.validation import parse_id
+from socialhub.validation import id_list
 
 T = TypeVar("T")
 DEFAULT_THREADS = 2
@@ -52,13 +52,7 @@ def upload_bytes(body: bytes, content_type: str) -> bytes:
 
 def media_ids(body: Mapping[str, object], field: str = "media_ids") -> list[int]:
     """The optional list of upload ids of a post or comment body: at most 4, no repeats (400)."""
-    value = body.get(field, [])
-    if not isinstance(value, list) or len(value) > MAX_ATTACHED:
-        raise InvalidRequest(f"{field} must be a list of at most {MAX_ATTACHED} ids")
-    ids = [parse_id(item, field) for item in value]
-    if len(set(ids)) != len(ids):
-        raise InvalidRequest(f"{field} must not repeat an id")
-    return ids
+    return id_list(body.get(field, []), field, MAX_ATTACHED)
 
 
 class MediaUploads:

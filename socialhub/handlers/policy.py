@@ -2,8 +2,9 @@
 
 The follow graph's questions are asked here and nowhere else: the private-message rule (the
 WebSocket `private` frame), who may see a followers or following list (REST), and "is A an
-accepted follower of B", which posts on private profiles will need too. docs/privacy.md has
-the whole model as a table.
+accepted follower of B". Who may see a post is the one rule of handlers/post_visibility.py,
+an SQL condition the stores apply to every read of posts. docs/privacy.md has the whole model
+as tables.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ class Policy:
     async def is_accepted_follower(self, follower_id: int, followee_id: int) -> bool:
         """Does `follower_id` follow `followee_id`, accepted (a pending request is not enough)?
 
-        This is what a private profile shares its content with: its followers list, and later
-        its posts.
+        This is what a private profile shares its content with: its followers list, and its
+        posts (that rule, for whole pages at once, is handlers/post_visibility.py's).
         """
         return await self._follows.status(follower_id, followee_id) == ACCEPTED
 

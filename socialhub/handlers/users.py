@@ -18,9 +18,10 @@ from socialhub.errors import Forbidden, InvalidRequest, NotFound
 from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy
 from socialhub.storage.stores.follows import PENDING, Followed, FollowsStore, Profile
+from socialhub.storage.stores.media import MediaNotClaimable
 from socialhub.storage.stores.notifications import Notice
 from socialhub.storage.stores.users import User, display_name_key
-from socialhub.validation import boolean, text
+from socialhub.validation import boolean, optional_id, text
 
 DISPLAY_NAME_MAX = 64
 ABOUT_MAX = 2000
@@ -40,6 +41,7 @@ PROFILE_FIELDS: dict[str, ProfileField] = {
     "display_name": _display_name,
     "about": lambda value: {"about": text(value, "about", max_length=ABOUT_MAX)},
     "is_private": lambda value: {"is_private": boolean(value, "is_private")},
+    "avatar_media_id": lambda value: {"avatar_media_id": optional_id(value, "avatar_media_id")},
 }
 
 
@@ -98,12 +100,17 @@ class Users:
 
     async def update_me(self, viewer: User, body: Mapping[str, object]) -> Profile:
         """Edit one's profile. Going public accepts every pending request: on a public profile
-        a follow is immediate, so no one is left waiting for an answer that is no longer asked."""
+        a follow is immediate, so no one is left waiting for an answer that is no longer asked.
+        An avatar is one's own upload that no post or comment holds (400 otherwise, and nothing
+        changes); null removes it."""
         columns = profile_columns(body)
         notice = functools.partial(accepted_notice, viewer)
-        profile, stored = await self._follows.update_profile(
-            viewer.id, columns, self._now(), notice
-        )
+        try:
+            profile, stored = await self._follows.update_profile(
+                viewer.id, columns, self._now(), notice
+            )
+        except MediaNotClaimable:
+            raise InvalidRequest("avatar_media_id must be an unattached upload of yours") from None
         self._notifications.notify(stored)
         return profile
 

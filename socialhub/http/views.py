@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from socialhub.handlers.membership import role
+from socialhub.http.rest.media import media_summary
 from socialhub.storage.stores.events import Event
 from socialhub.storage.stores.follows import ACCEPTED, PENDING, Profile
 from socialhub.storage.stores.groups import Group
 from socialhub.storage.stores.notifications import Notification
+from socialhub.storage.stores.posts import Comment, Post
 from socialhub.storage.stores.users import User
 
 # The viewer's follows row towards a user, as the user object's `follow_status`.
@@ -37,6 +39,7 @@ def user_object(profile: Profile, viewer_id: int) -> dict[str, Any]:
         "created_at": rfc3339(user.created_at),
         "followers_count": profile.followers_count,
         "following_count": profile.following_count,
+        "avatar_url": user.avatar_url,
     }
     if user.id == viewer_id:
         body["email"] = user.email
@@ -50,12 +53,40 @@ def follow_request_object(requester: Profile, requested_at: int, viewer_id: int)
 
 
 def user_summary(user: User) -> dict[str, Any]:
-    """The short form of a user inside other objects (avatars come with media uploads)."""
+    """The short form of a user inside other objects."""
     return {
         "id": user.id,
         "username": user.username,
         "display_name": user.display_name,
-        "avatar_url": None,
+        "avatar_url": user.avatar_url,
+    }
+
+
+def post_object(post: Post) -> dict[str, Any]:
+    """The post object; `liked_by_me` is the viewer's it was read for."""
+    return {
+        "id": post.id,
+        "author": user_summary(post.author),
+        "content": post.content,
+        "privacy": post.privacy,
+        "group_id": post.group_id,
+        "media": [media_summary(media) for media in post.media],
+        "created_at": rfc3339(post.created_at),
+        "like_count": post.like_count,
+        "comment_count": post.comment_count,
+        "liked_by_me": post.liked_by_me,
+    }
+
+
+def comment_object(comment: Comment) -> dict[str, Any]:
+    """The comment object, with its author as a user-summary."""
+    return {
+        "id": comment.id,
+        "post_id": comment.post_id,
+        "author": user_summary(comment.author),
+        "content": comment.content,
+        "media": [media_summary(media) for media in comment.media],
+        "created_at": rfc3339(comment.created_at),
     }
 
 

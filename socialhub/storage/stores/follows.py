@@ -15,6 +15,7 @@ from typing import Final
 
 from socialhub.storage.database import Database, Row, Transaction, qualify
 from socialhub.storage.stores.groups import substring_pattern
+from socialhub.storage.stores.media import use_as_avatar
 from socialhub.storage.stores.notifications import Notice, Notification, NotificationsStore
 from socialhub.storage.stores.users import USER_COLUMNS, User, display_name_key
 
@@ -22,7 +23,9 @@ PENDING: Final = "pending"
 ACCEPTED: Final = "accepted"
 
 # The users columns a profile update may set (the handler maps request fields onto them).
-EDITABLE_COLUMNS: Final = frozenset({"display_name", "display_name_key", "about", "is_private"})
+EDITABLE_COLUMNS: Final = frozenset(
+    {"display_name", "display_name_key", "about", "is_private", "avatar_media_id"}
+)
 
 # The user, the accepted follows to and from them, and the viewer's row to them (the first `?`).
 _PROFILE_COLUMNS = (
@@ -238,7 +241,8 @@ class FollowsStore:
         self, user_id: int, columns: Mapping[str, object], now: int, accepted: NoticeFor
     ) -> tuple[Profile, list[Notification]]:
         """Set `columns` of the user and return their profile. A profile made public accepts the
-        requests pending to it, storing `accepted(requester ids)` for them."""
+        requests pending to it, storing `accepted(requester ids)` for them. A new avatar must be
+        an unattached upload of the user (MediaNotClaimable otherwise: nothing changes)."""
         unknown = set(columns) - EDITABLE_COLUMNS
         assert not unknown, f"not editable: {unknown}"
         assignments = ", ".join(f"{column} = ?" for column in columns)
@@ -248,6 +252,8 @@ class FollowsStore:
                 await txn.run(
                     f"UPDATE users SET {assignments} WHERE id = ?", (*columns.values(), user_id)
                 )
+            if "avatar_media_id" in columns:
+                await use_as_avatar(txn, user_id)
             stored: list[Notification] = []
             if columns.get("is_private") is False:
                 stored = await _accept_pending(txn, user_id, now, accepted)

@@ -20,6 +20,7 @@ from socialhub.storage.stores.notifications import (
     NotificationsStore,
     placeholders,
 )
+from socialhub.storage.stores.posts import delete_group_posts
 from socialhub.storage.stores.users import USER_COLUMNS, User
 
 MEMBER: Final = "member"
@@ -259,12 +260,15 @@ class GroupsStore:
 
         return await self._db.interaction("update_group", write)
 
-    async def delete(self, group_id: int) -> None:
-        """Delete the group; its memberships, notifications (and later messages) cascade, and
-        its events go with every notification about them."""
+    async def delete(self, group_id: int) -> list[str]:
+        """Delete the group; its memberships, messages and notifications cascade, and its events
+        and posts go with every notification about them. Returns the file names of the posts'
+        media, to remove once this has committed."""
 
-        async def delete(txn: Transaction) -> None:
+        async def delete(txn: Transaction) -> list[str]:
             await delete_group_events(txn, group_id)
+            names = await delete_group_posts(txn, group_id)
             await txn.run("DELETE FROM groups WHERE id = ?", (group_id,))
+            return names
 
-        await self._db.interaction("delete_group", delete)
+        return await self._db.interaction("delete_group", delete)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from socialhub.storage.database import Database, Row, Transaction
+from socialhub.storage.database import Args, Database, Row, Transaction
 from socialhub.storage.stores.notifications import placeholders
 
 MEDIA_COLUMNS = (
@@ -104,8 +104,9 @@ async def claim(
 ) -> list[Media]:
     """Attach uploads to a post or comment (`column` is POST or COMMENT), in the given order.
 
-    Each id must be an unattached upload of `owner_id`, at most MAX_ATTACHED of them, without
-    repeats; otherwise MediaNotClaimable is raised so the caller's transaction rolls back.
+    Each id must be an unattached upload of `owner_id` that is not their avatar, at most
+    MAX_ATTACHED of them, without repeats; otherwise MediaNotClaimable is raised so the caller's
+    transaction rolls back. (An avatar stays unattached, so no deletion can take it away.)
     """
     _check_column(column)
     if len(media_ids) > MAX_ATTACHED or len(set(media_ids)) != len(media_ids):
@@ -114,7 +115,9 @@ async def claim(
     for ordinal, media_id in enumerate(media_ids):
         row = await txn.fetchone(
             f"UPDATE media SET {column} = ?, ordinal = ? WHERE id = ? AND owner_id = ?"
-            f" AND post_id IS NULL AND comment_id IS NULL RETURNING {MEDIA_COLUMNS}",
+            " AND post_id IS NULL AND comment_id IS NULL"
+            " AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar_media_id = media.id)"
+            f" RETURNING {MEDIA_COLUMNS}",
             (target_id, ordinal, media_id, owner_id),
         )
         if row is None:
@@ -145,11 +148,33 @@ async def attached(
 async def delete_attached(txn: Transaction, column: str, target_ids: Sequence[int]) -> list[str]:
     """Delete the rows of these posts' or comments' media; returns the file names to remove
     once the transaction has committed (`handlers.media.MediaUploads.discard`)."""
-    _check_column(column)
     if not target_ids:
         return []
+    return await delete_attached_to(
+        txn, column, f"VALUES {placeholders(len(target_ids), '(?)')}", target_ids
+    )
+
+
+async def delete_attached_to(txn: Transaction, column: str, targets: str, args: Args) -> list[str]:
+    """As `delete_attached`, for the posts or comments whose ids the query `targets` yields
+    (e.g. every post of a group): one statement, however many there are."""
+    _check_column(column)
     rows = await txn.fetch(
-        f"DELETE FROM media WHERE {column} IN ({placeholders(len(target_ids))}) RETURNING name",
-        tuple(target_ids),
+        f"DELETE FROM media WHERE {column} IN ({targets}) RETURNING name", tuple(args)
     )
     return [row[0] for row in rows]
+
+
+async def use_as_avatar(txn: Transaction, user_id: int) -> None:
+    """Record the file name of the upload the user's `avatar_media_id` now names (or clear it),
+    inside the transaction that set it. The upload must be the user's own and unattached;
+    otherwise MediaNotClaimable is raised so that transaction rolls back."""
+    row = await txn.fetchone(
+        "UPDATE users SET avatar_name = (SELECT m.name FROM media m"
+        " WHERE m.id = users.avatar_media_id AND m.owner_id = users.id"
+        " AND m.post_id IS NULL AND m.comment_id IS NULL)"
+        " WHERE id = ? RETURNING avatar_media_id, avatar_name",
+        (user_id,),
+    )
+    if row is not None and row[0] is not None and row[1] is None:
+        raise MediaNotClaimable(f"media {row[0]} is not an unattached upload of the caller")

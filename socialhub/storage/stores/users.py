@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from socialhub.storage.database import Database, Row, Transaction
 
-USER_COLUMNS = "id, username, email, display_name, about, is_private, is_admin, created_at"
+USER_COLUMNS = (
+    "id, username, email, display_name, about, is_private, is_admin, created_at, avatar_name"
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,12 @@ class User:
     is_private: bool
     is_admin: bool
     created_at: int
+    avatar_name: str | None = None  # the file name of the avatar upload, when one is set
+
+    @property
+    def avatar_url(self) -> str | None:
+        """Where the avatar is served (`/media/{name}`, as uploads are), or None."""
+        return None if self.avatar_name is None else f"/media/{self.avatar_name}"
 
     @classmethod
     def from_row(cls, row: Row) -> User:
@@ -33,6 +41,7 @@ class User:
             is_private=bool(row[5]),
             is_admin=bool(row[6]),
             created_at=row[7],
+            avatar_name=row[8],
         )
 
 
