@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Any
 
 from twisted.application.service import Service
@@ -194,6 +196,17 @@ class Server:
         return {"database": database, "bus": self.fanout.bus.state()}
 
 
+def exit_with_failure(reactor: Any) -> Callable[[], None]:
+    """Stop the reactor and exit 1, so that systemd (Restart=on-failure) sees the failure;
+    twistd alone would exit 0 after a stopped reactor."""
+
+    def fail() -> None:
+        reactor.addSystemEventTrigger("after", "shutdown", os._exit, 1)
+        reactor.stop()
+
+    return fail
+
+
 def make_bus(config: Config, reactor: Any, metrics: Metrics) -> Bus:
     """Redis pub/sub with --redis; otherwise the in-process bus."""
     if config.redis is None:
@@ -208,8 +221,11 @@ class SocialHubService(Service):
 
     log = Logger()
 
-    def __init__(self, config: Config, reactor: Any) -> None:
+    def __init__(
+        self, config: Config, reactor: Any, start_failed: Callable[[], None] = lambda: None
+    ) -> None:
         self.server = Server(config, reactor)
+        self._start_failed = start_failed
         self._reactor = reactor
         self.port: IListeningPort | None = None
         self.ready: Deferred[None] = Deferred()
@@ -227,11 +243,11 @@ class SocialHubService(Service):
             )
         except DatabaseUnavailable as error:
             self.log.error("socialhub cannot start: {error}", error=error)
-            self._reactor.stop()
+            self._start_failed()
             raise
         except Exception:
             self.log.failure("socialhub cannot start")
-            self._reactor.stop()
+            self._start_failed()
             raise
         self.log.info("socialhub listening on {address}", address=self.port.getHost())
 

@@ -17,6 +17,8 @@ LIVE_PRIVATE_FIELDS = PRIVATE_FIELDS | {"cursor"}
 def stored_part(frame: dict[str, Any]) -> dict[str, Any]:
     """A live frame without its cursor: what the history endpoint returns for it."""
     return {key: value for key, value in frame.items() if key != "cursor"}
+
+
 ACK_FIELDS = {"type", "id", "message_id", "timestamp"}
 
 
