@@ -91,18 +91,15 @@ class RedisBus:
         self._services = [
             ClientService(
                 endpoint,
-                _ProtocolFactory(self, _Subscriber),
+                _ProtocolFactory(self, protocol),
                 retryPolicy=retry,
-                prepareConnection=self._ready_subscriber,
+                prepareConnection=ready,
                 clock=reactor,
-            ),
-            ClientService(
-                endpoint,
-                _ProtocolFactory(self, _Publisher),
-                retryPolicy=retry,
-                prepareConnection=self._ready_publisher,
-                clock=reactor,
-            ),
+            )
+            for protocol, ready in (
+                (_Subscriber, self._ready_subscriber),
+                (_Publisher, self._ready_publisher),
+            )
         ]
         self._reactor = reactor
         self._was_down = False

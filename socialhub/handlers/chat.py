@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -71,44 +72,47 @@ class Chat:
     def _now(self) -> int:
         return int(self._clock.seconds())
 
-    def _committed(self, message: Message) -> None:
-        if message.stream_pos is not None:
-            self._delivery.committed(message.stream_pos, message.stream_pos)
+    async def _store(
+        self,
+        viewer: Viewer,
+        content: str,
+        client_id: str | None,
+        deliver: Callable[[dict[str, Any], int | None], None],
+        **target: int,
+    ) -> Sent:
+        """Store a message once per client id; a new one is delivered (by `deliver`, given the
+        frame and its stream position) and its position marked committed."""
+        message, new = await self._messages.store(
+            viewer.user.id, content, self._now(), client_id, **target
+        )
+        if new:
+            deliver(message_frame(message), message.stream_pos)
+            if message.stream_pos is not None:
+                self._delivery.committed(message.stream_pos, message.stream_pos)
+        return Sent(message.id, message.created_at)
 
     async def private(
         self, sender: Connection, viewer: Viewer, frame: PrivateFrame, client_id: str | None
     ) -> Sent:
         await self._policy.check_may_message(viewer.user.id, frame.to)
-        message, new = await self._messages.store(
-            viewer.user.id, frame.content, self._now(), client_id, recipient_id=frame.to
-        )
-        if new:
-            self._delivery.to_users(
-                [frame.to, viewer.user.id],
-                message_frame(message),
-                exclude=sender,
-                position=message.stream_pos,
-            )
-            self._committed(message)
-        return Sent(message.id, message.created_at)
+
+        def deliver(stored: dict[str, Any], position: int | None) -> None:
+            users = [frame.to, viewer.user.id]
+            self._delivery.to_users(users, stored, exclude=sender, position=position)
+
+        return await self._store(viewer, frame.content, client_id, deliver, recipient_id=frame.to)
 
     async def group(
         self, sender: Connection, viewer: Viewer, frame: GroupFrame, client_id: str | None
     ) -> Sent:
         members = await self._groups.chat_recipients(frame.group_id, viewer.user.id)
-        message, new = await self._messages.store(
-            viewer.user.id, frame.content, self._now(), client_id, group_id=frame.group_id
-        )
-        if new:
+
+        def deliver(stored: dict[str, Any], position: int | None) -> None:
             self._delivery.to_group(
-                frame.group_id,
-                members,
-                message_frame(message),
-                exclude=sender,
-                position=message.stream_pos,
+                frame.group_id, members, stored, exclude=sender, position=position
             )
-            self._committed(message)
-        return Sent(message.id, message.created_at)
+
+        return await self._store(viewer, frame.content, client_id, deliver, group_id=frame.group_id)
 
     async def broadcast(
         self, sender: Connection, viewer: Viewer, frame: BroadcastFrame, client_id: str | None
