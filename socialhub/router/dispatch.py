@@ -52,6 +52,14 @@ def error_frame(code: str, message: str, client_id: str | None) -> bytes:
     return orjson.dumps(frame)
 
 
+def _client_id_of(payload: bytes) -> str | None:
+    """The client id of a frame, if it has a usable one (to echo in an error)."""
+    try:
+        return decode(payload)[0]
+    except FrameError as error:
+        return error.client_id
+
+
 def ack_frame(client_id: str, sent: Sent) -> bytes:
     return orjson.dumps(
         {"type": "ack", "id": client_id, "message_id": sent.message_id, "timestamp": sent.timestamp}
@@ -71,6 +79,16 @@ class Dispatcher:
         self._metrics = metrics
         self._in_flight: set[Deferred[None]] = set()
 
+    def admit(self, sender: Sender, payload: bytes) -> bool:
+        """Count a frame against its sender's rate limit as it arrives (valid or not), and
+        refuse it at once when over: a flood is answered, never queued."""
+        if self._limiter.allow(sender.user_id):
+            return True
+        self._metrics.rate_limited.inc()
+        message = "too many frames; slow down"
+        sender.send_payload(error_frame("rate_limited", message, _client_id_of(payload)))
+        return False
+
     def handle(self, sender: Sender, payload: bytes) -> Deferred[None]:
         """Handle one text message; the Deferred fires when it is answered (never fails)."""
         work = Deferred.fromCoroutine(self._handle(sender, payload))
@@ -85,13 +103,9 @@ class Dispatcher:
 
     async def _handle(self, sender: Sender, payload: bytes) -> None:
         client_id = None
-        allowed = self._limiter.allow(sender.user_id)  # every frame counts, valid or not
         try:
             client_id, frame = decode(payload)
             self._metrics.frames_in.labels(frame.kind).inc()
-            if not allowed:
-                self._metrics.rate_limited.inc()
-                raise FrameError("rate_limited", "too many frames; slow down", client_id)
             with self._metrics.persistence_latency.time():
                 sent = await self._handlers[type(frame)](sender, sender.viewer, frame, client_id)
         except FrameError as error:
