@@ -3,6 +3,8 @@
 # so twistd finds the plugin).
 
 PYTHON ?= python3
+# Two trial workers: the machine has two cores, and most tests wait on sockets and databases.
+TRIAL_ARGS ?= -j2
 VENV ?= .venv
 BIN := $(VENV)/bin
 
