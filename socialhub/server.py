@@ -48,6 +48,7 @@ from socialhub.router.registry import Router
 from socialhub.storage.database import DatabaseUnavailable, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
+from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.events import EventsStore
 from socialhub.storage.stores.follows import FollowsStore
 from socialhub.storage.stores.groups import GroupsStore
@@ -94,6 +95,9 @@ class Server:
         )
         self.notification_handler = Notifications(self.notifications, self.fanout)
         self.media = MediaUploads(reactor, MediaStore(self.database), MediaFiles(config.media_dir))
+        self.follows = FollowsStore(self.database)
+        self.blocks = BlocksStore(self.database)
+        self.policy = Policy(self.users, self.follows, self.blocks)
         self.group_handler = Groups(
             reactor,
             self.groups,
@@ -102,11 +106,12 @@ class Server:
             self.notification_handler,
             self.fanout,
             self.media.discard,
+            self.policy,
         )
         self.messages = MessagesStore(self.database)
-        self.follows = FollowsStore(self.database)
-        self.policy = Policy(self.users, self.follows)
-        self.user_handler = Users(reactor, self.follows, self.policy, self.notification_handler)
+        self.user_handler = Users(
+            reactor, self.follows, self.policy, self.notification_handler, self.blocks
+        )
         self.accounts = Accounts(
             reactor,
             self.users,

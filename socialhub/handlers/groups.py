@@ -1,7 +1,8 @@
 """Groups (section 4 of the contract, events aside): creating, finding, changing, and the
 membership lifecycle of invitations and join requests.
 
-Authorization goes through handlers.membership; every notification is stored by the store in
+Authorization goes through handlers.membership (and handlers.policy for an invitation between
+two users, refused when either blocks the other); every notification is stored by the store in
 the transaction of its action, then pushed by Notifications.notify once that has committed.
 """
 
@@ -15,6 +16,7 @@ from twisted.internet.interfaces import IReactorTime
 from socialhub.errors import Conflict, InvalidRequest, NotFound, SocialHubError
 from socialhub.handlers.membership import Membership, check_member, is_owner
 from socialhub.handlers.notifications import Notifications
+from socialhub.handlers.policy import Policy
 from socialhub.router.delivery import Delivery
 from socialhub.storage.stores.groups import INVITED, MEMBER, REQUESTED, Group, GroupsStore
 from socialhub.storage.stores.notifications import Notice, Notification
@@ -54,6 +56,7 @@ class Groups:
         notifications: Notifications,
         delivery: Delivery,
         discard_media: DiscardMedia,
+        policy: Policy,
     ) -> None:
         self._clock = clock
         self._groups = groups
@@ -62,6 +65,7 @@ class Groups:
         self._notifications = notifications
         self._delivery = delivery
         self._discard_media = discard_media
+        self._policy = policy
 
     def _now(self) -> int:
         return int(self._clock.seconds())
@@ -105,6 +109,7 @@ class Groups:
 
     async def invite(self, viewer: User, body: Mapping[str, object]) -> Invitation:
         """Invite a user; inviting someone who asked to join accepts their request instead.
+        Refused (403) between two users when either blocks the other.
 
         `group_name` of the reference is ignored: the notification names the stored group.
         """
@@ -114,6 +119,7 @@ class Groups:
         if await self._users.get(user_id) is None:
             raise NotFound("no such user")
         check_member(group)
+        await self._policy.check_not_blocked(viewer.id, user_id)
         status = await self._groups.status(group_id, user_id)
         if status == REQUESTED:
             notice = _accepted_notice(group, user_id, viewer.id)

@@ -8,6 +8,7 @@ SQL rather than Python so that a page of posts is filtered in the query, not pos
 
 A post is visible to:
 - its author, always;
+- nobody the author blocks (section 3b), whatever follows below: not even in a group they share;
 - for a group post: the group's accepted members, and nobody else;
 - otherwise, when the author's profile is private: the author's accepted followers only, even
   for a `public` post (and, for `private`, only those of them it lists);
@@ -26,13 +27,15 @@ from dataclasses import dataclass
 # `{viewer}` is the viewing user's id: a `?` placeholder, or a column of the enclosing query.
 _RULE = (
     "(p.author_id = {viewer}"
-    " OR (p.group_id IS NOT NULL AND EXISTS (SELECT 1 FROM group_members vm"
+    " OR (NOT EXISTS (SELECT 1 FROM blocks vb"
+    " WHERE vb.blocker_id = p.author_id AND vb.blocked_id = {viewer})"
+    " AND ((p.group_id IS NOT NULL AND EXISTS (SELECT 1 FROM group_members vm"
     " WHERE vm.group_id = p.group_id AND vm.user_id = {viewer} AND vm.is_accepted))"
     " OR (p.group_id IS NULL AND ((p.privacy = 'public' AND NOT a.is_private)"
     " OR (EXISTS (SELECT 1 FROM follows vf WHERE vf.follower_id = {viewer}"
     " AND vf.followee_id = p.author_id AND vf.status = 'accepted')"
     " AND (p.privacy <> 'private' OR EXISTS (SELECT 1 FROM post_allowed_users va"
-    " WHERE va.post_id = p.id AND va.user_id = {viewer}))))))"
+    " WHERE va.post_id = p.id AND va.user_id = {viewer}))))))))"
 )
 _VIEWER_USES = _RULE.count("{viewer}")
 

@@ -1,7 +1,8 @@
 """Users and follows (section 2 of the contract): profiles, search, profile edits, following,
-and the requests that follows of private profiles are.
+and the requests that follows of private profiles are; and blocking (section 3b).
 
-Who may see what is asked of handlers.policy. Every notification is stored by the store in the
+Who may see what is asked of handlers.policy, which also refuses a follow between two users
+when either blocks the other. Every notification is stored by the store in the
 transaction of its action, then pushed by Notifications.notify once that has committed; it goes
 to the other party, never to the one who acted.
 """
@@ -17,6 +18,7 @@ from twisted.internet.interfaces import IReactorTime
 from socialhub.errors import Forbidden, InvalidRequest, NotFound
 from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy
+from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.follows import PENDING, Followed, FollowsStore, Profile
 from socialhub.storage.stores.media import MediaNotClaimable
 from socialhub.storage.stores.notifications import Notice
@@ -77,11 +79,13 @@ class Users:
         follows: FollowsStore,
         policy: Policy,
         notifications: Notifications,
+        blocks: BlocksStore,
     ) -> None:
         self._clock = clock
         self._follows = follows
         self._policy = policy
         self._notifications = notifications
+        self._blocks = blocks
 
     def _now(self) -> int:
         return int(self._clock.seconds())
@@ -115,9 +119,11 @@ class Users:
         return profile
 
     async def follow(self, viewer: User, user_id: int) -> Followed:
-        """Follow a public profile, or ask to follow a private one; a repeat changes nothing."""
+        """Follow a public profile, or ask to follow a private one; a repeat changes nothing.
+        Never between two users when either blocks the other (403)."""
         if user_id == viewer.id:
             raise InvalidRequest("you cannot follow yourself")
+        await self._policy.check_not_blocked(viewer.id, user_id)
         followed = await self._follows.follow(
             viewer.id, user_id, self._now(), lambda status: follow_notice(viewer, user_id, status)
         )
@@ -159,3 +165,20 @@ class Users:
         owner = await self.profile(viewer.id, user_id)
         if not await self._policy.may_see_follow_lists(viewer.id, owner.user):
             raise Forbidden("this profile is private: only its followers see its follows")
+
+    async def block(self, viewer: User, user_id: int) -> None:
+        """Block a user: the follows and requests between the two, both ways, go with the same
+        transaction; a repeat is fine. 400 for oneself, 404 for an unknown user."""
+        if user_id == viewer.id:
+            raise InvalidRequest("you cannot block yourself")
+        if not await self._blocks.block(viewer.id, user_id, self._now()):
+            raise NotFound("no such user")
+
+    async def unblock(self, viewer: User, user_id: int) -> None:
+        """Lift a block (nothing to lift is fine too); the removed follows are not restored."""
+        await self.profile(viewer.id, user_id)
+        await self._blocks.unblock(viewer.id, user_id)
+
+    async def blocked(self, viewer: User, limit: int, offset: int) -> list[User]:
+        """The users the viewer blocks, most recent block first."""
+        return await self._blocks.blocked_by(viewer.id, limit, offset)

@@ -26,3 +26,12 @@ async def advance(txn: Transaction, count: int) -> int:
     )
     assert row is not None
     return int(row[0]) - count + 1
+
+
+async def give_back(txn: Transaction, count: int) -> None:
+    """Return the last `count` positions this transaction took with `advance` and did not use.
+
+    Safe only because `advance` locked the counter until this transaction ends: nobody can
+    have taken a position after them, so lowering the counter leaves no gap and no repeat.
+    """
+    await txn.run("UPDATE stream_position SET position = position - ? WHERE id = 1", (count,))

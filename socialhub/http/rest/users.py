@@ -1,4 +1,5 @@
-"""Routes of section 2: profiles, search, profile edits, follows and follow requests.
+"""Routes of section 2: profiles, search, profile edits, follows and follow requests; and
+the blocks of section 3b.
 
 Route function names are unique across the whole Api: Klein keys its endpoints by them.
 """
@@ -9,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from socialhub.handlers.users import Users
 from socialhub.http.api import Api, Call, Reply
-from socialhub.http.views import follow_request_object, user_object
+from socialhub.http.views import follow_request_object, user_object, user_summary
 from socialhub.storage.stores.follows import PENDING, Followed, Profile
 from socialhub.storage.stores.users import User
 from socialhub.validation import page, parse_path_id
@@ -96,3 +97,18 @@ def register_routes(api: Api, users: Users) -> None:
     async def decline_follow_request(call: Call) -> Reply:
         await users.decline(_viewer(call), _user_id(call))
         return NO_CONTENT
+
+    @api.route("/api/users/<user_id>/block", "POST")
+    async def block_user(call: Call) -> Reply:
+        await users.block(_viewer(call), _user_id(call))
+        return NO_CONTENT
+
+    @api.route("/api/users/<user_id>/block", "DELETE")
+    async def unblock_user(call: Call) -> Reply:
+        await users.unblock(_viewer(call), _user_id(call))
+        return NO_CONTENT
+
+    @api.route("/api/blocks", "GET")
+    async def list_blocks(call: Call) -> object:
+        limit, offset = page(call.query, DEFAULT_LIMIT)
+        return [user_summary(user) for user in await users.blocked(_viewer(call), limit, offset)]

@@ -1,4 +1,8 @@
-"""The SQL of notifications: storing them for many users at once, listing and marking them read."""
+"""The SQL of notifications: storing them for many users at once, listing and marking them read.
+
+Every notification is stored through `_insert`, which leaves out the recipients who block the
+notice's actor (section 3b): that is the one place the rule lives.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,13 @@ NOTIFICATION_COLUMNS = (
 )
 # Recipients per INSERT: one statement per chunk keeps far below SQLite's limit on parameters.
 CHUNK = 1000
+# Blocking (section 3b): nobody is told of what a user they block did. One condition in the one
+# INSERT every notification goes through, so every path that notifies, now or later, obeys it.
+# `r` is the recipients row; the `?` is the notice's actor (NULL matches no block).
+_NOT_BLOCKING_ACTOR = (
+    "NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = r.user_id"
+    " AND b.blocked_id = CAST(? AS BIGINT))"
+)
 
 
 @dataclass(frozen=True)
@@ -80,11 +91,13 @@ def placeholders(count: int, each: str = "?") -> str:
 async def _insert(
     txn: Transaction, notice: Notice, recipients: str, args: Args, now: int, count: int | None
 ) -> list[Notification]:
-    """One INSERT of `notice` for each user id that `recipients` (VALUES or a SELECT) yields.
+    """One INSERT of `notice` for each user id that `recipients` (VALUES or a SELECT) yields,
+    except those who block its actor.
 
     Each row takes the next stream position, numbered from the counter: when the number of
-    recipients is known (`count`) the positions are taken first, otherwise the counter is locked,
-    the rows inserted, and the counter moved past them.
+    recipients is known (`count`) the positions are taken first (and those of recipients left
+    out for a block given back), otherwise the counter is locked, the rows inserted, and the
+    counter moved past them. Either way the positions stay without gaps.
     """
     last = await positions.base(txn) if count is None else await positions.advance(txn, count) - 1
     rows = await txn.fetch(
@@ -93,8 +106,8 @@ async def _insert(
         " actor_id, group_id, post_id, event_id, stream_pos)"
         " SELECT user_id, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT),"
         " CAST(? AS BIGINT), CAST(? AS BIGINT),"
-        " CAST(? AS BIGINT) + ROW_NUMBER() OVER (ORDER BY user_id) FROM recipients"
-        f" RETURNING {NOTIFICATION_COLUMNS}",
+        " CAST(? AS BIGINT) + ROW_NUMBER() OVER (ORDER BY user_id) FROM recipients r"
+        f" WHERE {_NOT_BLOCKING_ACTOR} RETURNING {NOTIFICATION_COLUMNS}",
         (
             *args,
             notice.subtype,
@@ -105,10 +118,13 @@ async def _insert(
             notice.post_id,
             notice.event_id,
             last,
+            notice.actor_id,
         ),
     )
     if rows and count is None:
         await positions.advance(txn, len(rows))
+    elif count is not None and len(rows) < count:
+        await positions.give_back(txn, count - len(rows))
     return [Notification.from_row(row) for row in rows]
 
 
@@ -120,7 +136,8 @@ class NotificationsStore:
 
     @staticmethod
     async def add(txn: Transaction, notice: Notice, now: int) -> list[Notification]:
-        """Store `notice` for each of its users inside `txn`, so it commits with the action.
+        """Store `notice` for each of its users (but those who block its actor) inside `txn`,
+        so it commits with the action.
 
         Set-based: one multi-row INSERT per CHUNK recipients, never one statement per recipient.
         """

@@ -1,0 +1,80 @@
+"""The SQL of blocking (section 3b): who blocked whom, and what a block takes away.
+
+A block and the removal of the follows and follow requests between the two, in both
+directions, are one transaction: nobody ever sees the block with a follow still in place.
+The rules that read blocks are elsewhere, each in one place: handlers/policy.py asks `between`
+(follows, messages, invitations), handlers/post_visibility.py hides the blocker's posts, and
+NotificationsStore's insert drops the notifications a blocked user would cause the blocker.
+"""
+
+from __future__ import annotations
+
+from socialhub.storage.database import Database, Transaction, qualify
+from socialhub.storage.stores.users import USER_COLUMNS, User
+
+
+class BlocksStore:
+    """Blocks between users."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def block(self, blocker_id: int, blocked_id: int, now: int) -> bool:
+        """Block `blocked_id` and remove every follow and request between the two; a repeat
+        keeps the first block (and clears the follows again). False when there is no such user."""
+
+        async def insert(txn: Transaction) -> bool:
+            exists = await txn.fetchone("SELECT 1 FROM users WHERE id = ?", (blocked_id,))
+            if exists is None:
+                return False
+            await txn.run(
+                "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (blocker_id, blocked_id, now),
+            )
+            await txn.run(
+                "DELETE FROM follows WHERE (follower_id = ? AND followee_id = ?)"
+                " OR (follower_id = ? AND followee_id = ?)",
+                (blocker_id, blocked_id, blocked_id, blocker_id),
+            )
+            return True
+
+        return await self._db.interaction("block_user", insert)
+
+    async def unblock(self, blocker_id: int, blocked_id: int) -> None:
+        """Lift the block, if any; the follows it removed stay removed."""
+
+        async def delete(txn: Transaction) -> None:
+            await txn.run(
+                "DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?",
+                (blocker_id, blocked_id),
+            )
+
+        await self._db.interaction("unblock_user", delete)
+
+    async def blocked_by(self, blocker_id: int, limit: int, offset: int) -> list[User]:
+        """The users `blocker_id` blocks, most recent block first."""
+
+        async def select(txn: Transaction) -> list[User]:
+            rows = await txn.fetch(
+                f"SELECT {qualify(USER_COLUMNS, 'u')} FROM blocks b"
+                " JOIN users u ON u.id = b.blocked_id WHERE b.blocker_id = ?"
+                " ORDER BY b.id DESC LIMIT ? OFFSET ?",
+                (blocker_id, limit, offset),
+            )
+            return [User.from_row(row) for row in rows]
+
+        return await self._db.interaction("list_blocks", select)
+
+    async def between(self, first_id: int, second_id: int) -> bool:
+        """Whether either of the two blocks the other."""
+
+        async def select(txn: Transaction) -> bool:
+            row = await txn.fetchone(
+                "SELECT 1 FROM blocks WHERE (blocker_id = ? AND blocked_id = ?)"
+                " OR (blocker_id = ? AND blocked_id = ?)",
+                (first_id, second_id, second_id, first_id),
+            )
+            return row is not None
+
+        return await self._db.interaction("get_block", select)
