@@ -11,9 +11,10 @@ left.
 Stored frames (messages, notifications) carry their stream position and a `cursor`. They reach
 sockets only through the Sequencer, in position order, also in the process that published them
 (the bus hands every process its own envelopes back). A connection that resumes with `since`
-gets what it missed from the database first. While the bus is down, a process delivers its own
-stored frames directly; when the bus returns, or when a gap in positions does not close, every
-open connection is caught up from the database.
+gets what it missed from the database first. While the bus is down, a process hands its own
+stored frames and ticks to its Sequencer itself, as the bus would have handed them back (so a
+position another process stored meanwhile is a gap, not skipped); when the bus returns, or when
+a gap in positions does not close, every open connection is caught up from the database.
 """
 
 from __future__ import annotations
@@ -219,7 +220,7 @@ class Fanout:
     def committed(self, first: int, last: int) -> None:
         """Positions first..last are committed and their frames handed over: tell everyone."""
         if self._direct():
-            self.sequencer.resolve_up_to(last)
+            self.sequencer.tick(first, last)
         else:
             self.bus.publish(TICKS, self._envelope(TICK, b"", a=first, b=last))
 
@@ -231,14 +232,17 @@ class Fanout:
         position: int | None,
         **fields: Any,
     ) -> None:
-        """Unstored frames go to local sockets at once; stored ones through the Sequencer, or
-        straight to local sockets while the bus is down."""
-        if position is None or self._direct():
-            self.router.deliver(user_ids, payload, fields.get("x"), position)
-        if position is not None:
+        """Unstored frames go to local sockets at once; stored ones through the Sequencer, which
+        this process feeds itself while the bus is down."""
+        if position is None:
+            self.router.deliver(user_ids, payload, fields.get("x"))
+        else:
             fields["p"] = position
         message = self._envelope(FRAME, payload, **fields)
+        direct = self._direct()
         for channel in channels:
+            if direct and position is not None:
+                self.sequencer.hold(position, channel, payload, fields)
             self.bus.publish(channel, message)
 
     def _direct(self) -> bool:
@@ -317,15 +321,31 @@ class Fanout:
 
     async def catch_up(self) -> None:
         """Fill every open connection in from the database up to the stream's current position
-        (after a bus outage, or a gap that did not close)."""
+        (after a bus outage, or a gap that did not close). Group subscriptions are brought up
+        to date first: a membership change published meanwhile may never have come."""
         self.sequencer.paused = True
         try:
+            await self._resubscribe_groups()
             _, position = await self._replays.position()
             for connection in self.router.all_connections():
                 await self._resume_quietly(connection, position)
             self.sequencer.resolve_up_to(position)
         finally:
             self.sequencer.resume()
+
+    async def _resubscribe_groups(self) -> None:
+        """Join and leave group channels as the database says each local user's groups are."""
+        waiting: list[Deferred[None]] = []
+        for user_id in list(self._groups_of_user):
+            current = set(await self._group_ids_of(user_id))
+            known = self._groups_of_user.get(user_id)
+            if known is None:  # their last connection closed meanwhile
+                continue
+            for group_id in current - known:
+                waiting.extend(self._join(user_id, group_id))
+            for group_id in known - current:
+                self._leave(user_id, group_id)
+        await gatherResults(waiting)
 
     async def _resume_quietly(self, connection: Connection, up_to: int) -> None:
         after = self.router.last_position(connection)
