@@ -70,6 +70,7 @@ class ChatProtocol(WebSocketServerProtocol):
     factory: ChatFactory
     viewer: Viewer
     since: str | None  # the cursor of /ws?since=, to resume from
+    _guard: SlowReaderGuard
     connection_id: str
     user_id: int
     session_id: int
@@ -115,9 +116,10 @@ class ChatProtocol(WebSocketServerProtocol):
         # connection's own flow control is not blocked by a finished HTTP request.
         transport: Any = self.transport
         transport.unregisterProducer()
-        SlowReaderGuard(transport, self.close_with)
+        self._guard = SlowReaderGuard(transport, self.close_with)
         opened = Deferred.fromCoroutine(self.factory.hub.fanout.opened(self, self.since))
         opened.addErrback(self._not_opened)
+        opened.addBoth(lambda _: self._guard.replayed())
 
     def _not_opened(self, failure: Failure) -> None:
         """The replay could not be read: the client should come back (1013), not miss frames."""
@@ -134,11 +136,14 @@ class ChatProtocol(WebSocketServerProtocol):
             self._frames.run(dispatcher.handle, self, payload)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        if hasattr(self, "_guard"):
+            self._guard.closed()
         if hasattr(self, "viewer"):
             self.factory.hub.fanout.closed(self)
 
     def send_payload(self, payload: bytes) -> None:
         if self.state == WebSocketServerProtocol.STATE_OPEN:
+            self._guard.sending(len(payload))
             self.sendMessage(payload, isBinary=False)
 
     def close_with(self, code: int, reason: str) -> None:
