@@ -157,6 +157,19 @@ class Server:
     def _close_revoked_sessions(self, user_id: int, session_ids: list[int]) -> None:
         self.fanout.close_sessions(user_id, session_ids, 4001, "session revoked")
 
+    async def _close_sessions_revoked_meanwhile(self) -> None:
+        """After a bus outage: a logout elsewhere could not reach this process's sockets, so
+        look up which of their sessions still exist and close the others with 4001."""
+        connections = self.router.all_connections()
+        live = await self.sessions.live(sorted({c.session_id for c in connections}))
+        for connection in connections:
+            if connection.session_id not in live:
+                connection.close_with(4001, "session revoked")
+
+    def _recheck_sessions(self) -> None:
+        checked = Deferred.fromCoroutine(self._close_sessions_revoked_meanwhile())
+        checked.addErrback(lambda failure: self.log.failure("rechecking sessions", failure))
+
     async def start(self) -> None:
         """Connect to the database, bring its schema up to date, apply the --admin list."""
         self.hasher.start()
@@ -165,6 +178,7 @@ class Server:
         await migrate(self.database)
         await self.users.sync_admins(self.config.admins)
         await self.fanout.start()
+        self.fanout.bus.on_reconnect(self._recheck_sessions)
         self._client_id_sweep.start(CLIENT_ID_SWEEP_SECONDS, now=True)
 
     async def stop(self) -> None:

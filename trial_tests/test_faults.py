@@ -255,6 +255,18 @@ class RedisOutageTests(TestCase):
         self.assertEqual((await carol_ws.next_of("group"))["content"], "live")
         await self.assert_quiet(carol_ws)
 
+    async def test_logout_during_outage_closes_sockets_elsewhere_after(self) -> None:
+        """alice logs out through A while Redis is down, so B never hears the 4001 close; once
+        the bus is back B looks its sockets' sessions up again and closes hers with 4001."""
+        redis, one, two = await self.start_cluster()
+        alice = await register(one.url, "alice")
+        alice_ws, _ = await open_socket(self, two.url, alice)
+        await self.stop_redis(redis, one, two)
+        self.assertEqual((await alice.client.post("/api/auth/logout")).status, 204)
+        self.assertFalse(alice_ws.closed.called)
+        await self.start_redis_again(redis, one, two)
+        self.assertEqual(await alice_ws.closed, 4001)
+
 
 def terminate_backends_of(name: str) -> int:
     """Kill every PostgreSQL backend connected to database `name` (only the test's own);

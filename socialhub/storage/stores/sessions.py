@@ -51,6 +51,18 @@ class SessionsStore:
 
         return await self._db.interaction("lookup_session", select)
 
+    async def live(self, session_ids: list[int]) -> set[int]:
+        """Which of these sessions still exist (the others were revoked)."""
+        if not session_ids:
+            return set()
+        marks = ", ".join("?" for _ in session_ids)
+
+        async def select(txn: Transaction) -> set[int]:
+            rows = await txn.fetch(f"SELECT id FROM sessions WHERE id IN ({marks})", session_ids)
+            return {row[0] for row in rows}
+
+        return await self._db.interaction("live_sessions", select)
+
     async def revoke(self, session_id: int) -> None:
         async def delete(txn: Transaction) -> None:
             await txn.run("DELETE FROM sessions WHERE id = ?", (session_id,))
