@@ -7,7 +7,7 @@ setup(
     version="0.1.0",
     description="A self-hostable, real-time social network server on Twisted",
     python_requires=">=3.11",
-    packages=[*find_packages(exclude=["trial_tests*"]), "twisted.plugins"],
+    packages=[*find_packages(exclude=["trial_tests*", "bench", "bench.*"]), "twisted.plugins"],
     package_data={
         "socialhub.storage": ["schema/*.sql"],
         "twisted.plugins": ["socialhub_plugin.py"],
@@ -27,5 +27,18 @@ setup(
     ],
     extras_require={
         "dev": ["ruff>=0.6,<1", "mypy>=1.11,<3", "mypy-zope>=1.0,<2", "coverage>=7,<8"],
+        # python -m bench (docs/performance.md): the load generator and the peers it compares.
+        "bench": [
+            "picows>=2.0,<3",
+            "uvloop>=0.19,<1",
+            "aiohttp>=3.9,<4",
+            "daphne>=4.1,<5",
+            "channels>=4.1,<5",
+            "channels-redis>=4.2,<5",
+            "python-socketio>=5.11,<6",
+            "fastapi>=0.110,<1",
+            "uvicorn[standard]>=0.30,<1",
+            "py-spy>=0.3.14,<1",
+        ],
     },
 )

@@ -1,0 +1,35 @@
+"""`python -m bench.loadgen SPEC.json`: run one measurement, print its figures as JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import uvloop
+
+from bench.loadgen import connections, groups, history, relay
+from bench.loadgen.spec import Spec
+from bench.procs import raise_open_file_limit
+
+WORKLOADS: dict[str, Callable[[Spec], Coroutine[Any, Any, dict[str, float]]]] = {
+    "private": relay.saturate,
+    "bus": relay.saturate,
+    "latency": relay.fixed_rate,
+    "broadcast": groups.broadcast,
+    "fanout": groups.fanout,
+    "connections": connections.idle_sockets,
+    "history": history.read_history,
+}
+
+
+def main() -> None:
+    spec = Spec.load(sys.argv[1])
+    raise_open_file_limit()
+    figures = uvloop.run(WORKLOADS[spec.workload](spec))
+    print(json.dumps(figures), flush=True)  # json, not orjson: it keeps inf (never arrived)
+
+
+if __name__ == "__main__":
+    main()
