@@ -21,8 +21,8 @@ run: install
 	$(BIN)/twistd -n --pidfile= socialhub $(ARGS)
 
 lint: install
-	$(BIN)/ruff check socialhub trial_tests twisted examples setup.py
-	$(BIN)/ruff format --check socialhub trial_tests twisted examples setup.py
+	$(BIN)/ruff check socialhub trial_tests twisted examples bench setup.py
+	$(BIN)/ruff format --check socialhub trial_tests twisted examples bench setup.py
 
 typecheck: install
 	$(BIN)/mypy
