@@ -108,7 +108,7 @@ class Server:
             self.media.discard,
             self.policy,
         )
-        self.messages = MessagesStore(self.database)
+        self.messages = MessagesStore(self.database, reactor)
         self.user_handler = Users(
             reactor, self.follows, self.policy, self.notification_handler, self.blocks
         )

@@ -400,7 +400,11 @@ class DatabaseOutageTests(TestCase):
 
     def assert_nothing_half_written(self, url: str, count: int) -> None:
         """No claimed client id lacks its message; positions are exactly 1..count."""
-        orphans = admin_sql("SELECT count(*) FROM client_message_ids WHERE message_id IS NULL", url)
+        orphans = admin_sql(
+            "SELECT count(*) FROM client_message_ids c WHERE NOT EXISTS (SELECT 1 FROM messages m"
+            " WHERE m.sender_id = c.user_id AND m.client_id = c.client_id)",
+            url,
+        )
         self.assertEqual(orphans, [(0,)])
         positions = admin_sql("SELECT stream_pos FROM messages ORDER BY stream_pos", url)
         self.assertEqual([row[0] for row in positions], list(range(1, count + 1)))

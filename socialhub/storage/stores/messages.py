@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from socialhub.storage.database import Database, Row, Transaction, qualify
-from socialhub.storage.positions import advance
+from twisted.internet.interfaces import IReactorTime
 
-CLIENT_ID_TTL = 24 * 3600
+from socialhub.storage.database import Database, Row, Transaction, qualify
+from socialhub.storage.stores.message_writer import CLIENT_ID_TTL, Draft, MessageWriter
+
 _RETURNED = "id, sender_id, recipient_id, group_id, content, created_at, stream_pos"
 MESSAGE_COLUMNS = qualify(_RETURNED, "m")
 
@@ -39,8 +40,9 @@ class Page:
 class MessagesStore:
     """Private and group messages."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, clock: IReactorTime) -> None:
         self._db = database
+        self._writer = MessageWriter(database, clock, MESSAGE_COLUMNS)
 
     async def store(
         self,
@@ -51,32 +53,11 @@ class MessagesStore:
         recipient_id: int | None = None,
         group_id: int | None = None,
     ) -> tuple[Message, bool]:
-        """Store a message; (message, True), or (the original, False) for a resent client id."""
-
-        async def insert(txn: Transaction) -> tuple[Message, bool]:
-            if client_id is not None and not await _claim_client_id(txn, sender_id, client_id, now):
-                original = await _message_of_client_id(txn, sender_id, client_id)
-                if original is not None:
-                    return original, False
-            pair = sorted((sender_id, recipient_id)) if recipient_id is not None else [None, None]
-            position = await advance(txn, 1)
-            row = await txn.fetchone(
-                "INSERT INTO messages (sender_id, recipient_id, group_id, pair_low,"
-                " pair_high, content, created_at, stream_pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                f" RETURNING {_RETURNED}",
-                (sender_id, recipient_id, group_id, pair[0], pair[1], content, now, position),
-            )
-            assert row is not None
-            message = Message.from_row(row)
-            if client_id is not None:
-                await txn.run(
-                    "UPDATE client_message_ids SET message_id = ?, acked_at = ?"
-                    " WHERE user_id = ? AND client_id = ?",
-                    (message.id, now, sender_id, client_id),
-                )
-            return message, True
-
-        return await self._db.interaction("store_message", insert)
+        """Store a message (with others of the same moment, in one transaction); (message,
+        True), or (the original, False) for a client id used in the last 24 hours."""
+        draft = Draft(sender_id, content, now, client_id, recipient_id, group_id)
+        row, new = await self._writer.write(draft)
+        return Message.from_row(row), new
 
     async def private_history(self, user_a: int, user_b: int, page: Page) -> list[Message]:
         low, high = sorted((user_a, user_b))
@@ -109,24 +90,3 @@ class MessagesStore:
             )
 
         return await self._db.interaction("forget_client_ids", delete)
-
-
-async def _claim_client_id(txn: Transaction, user_id: int, client_id: str, now: int) -> bool:
-    """Record a client id; False when it was already used in the last 24 hours."""
-    row = await txn.fetchone(
-        "INSERT INTO client_message_ids (user_id, client_id, message_id, acked_at)"
-        " VALUES (?, ?, NULL, ?) ON CONFLICT (user_id, client_id) DO UPDATE"
-        " SET message_id = NULL, acked_at = excluded.acked_at"
-        " WHERE client_message_ids.acked_at <= ? RETURNING user_id",
-        (user_id, client_id, now, now - CLIENT_ID_TTL),
-    )
-    return row is not None
-
-
-async def _message_of_client_id(txn: Transaction, user_id: int, client_id: str) -> Message | None:
-    row = await txn.fetchone(
-        f"SELECT {MESSAGE_COLUMNS} FROM client_message_ids c JOIN messages m ON m.id = c.message_id"
-        " WHERE c.user_id = ? AND c.client_id = ?",
-        (user_id, client_id),
-    )
-    return Message.from_row(row) if row else None

@@ -1,0 +1,186 @@
+"""Group commit: messages that arrive within a couple of milliseconds share one transaction.
+
+One INSERT per message costs several times the CPU of the rest of a relay, and every writing
+transaction holds the stream counter until it commits. So the writer collects the messages of
+WINDOW seconds (at most MAX_BATCH) and stores them together: one statement to claim their client
+ids, one to take their stream positions, one multi-row INSERT. Each caller gets its own result
+only after the batch has committed, so an ack still means "stored".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+
+from socialhub.storage.database import Database, Transaction
+from socialhub.storage.positions import advance
+
+WINDOW = 0.002
+MAX_BATCH = 256
+CLIENT_ID_TTL = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message to store: who, to whom (a user or a group), what, when, with which client id."""
+
+    sender_id: int
+    content: str
+    now: int
+    client_id: str | None
+    recipient_id: int | None
+    group_id: int | None
+
+    @property
+    def key(self) -> tuple[int, str] | None:
+        return None if self.client_id is None else (self.sender_id, self.client_id)
+
+    def values(self, position: int) -> tuple[object, ...]:
+        low, high = (None, None)
+        if self.recipient_id is not None:
+            low, high = sorted((self.sender_id, self.recipient_id))
+        return (
+            self.sender_id,
+            self.recipient_id,
+            self.group_id,
+            low,
+            high,
+            self.content,
+            self.now,
+            position,
+            self.client_id,
+        )
+
+
+# What the writer hands back per draft: the stored row (or the original one) and whether new.
+Stored = tuple[tuple[Any, ...], bool]
+
+
+class MessageWriter:
+    """Collects drafts for WINDOW seconds and stores each batch in one transaction."""
+
+    def __init__(self, database: Database, clock: IReactorTime, columns: str) -> None:
+        self._db = database
+        self._clock = clock
+        self._columns = columns  # the message columns each stored row is returned with
+        self._waiting: list[tuple[Draft, Deferred[Stored]]] = []
+        self._timer: IDelayedCall | None = None
+
+    def write(self, draft: Draft) -> Deferred[Stored]:
+        stored: Deferred[Stored] = Deferred()
+        self._waiting.append((draft, stored))
+        if len(self._waiting) >= MAX_BATCH:
+            self._flush()
+        elif self._timer is None:
+            self._timer = self._clock.callLater(WINDOW, self._flush)
+        return stored
+
+    def _flush(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        batch, self._waiting = self._waiting, []
+        if batch:
+            Deferred.fromCoroutine(self._store(batch))
+
+    async def _store(self, batch: list[tuple[Draft, Deferred[Stored]]]) -> None:
+        drafts = [draft for draft, _ in batch]
+
+        async def body(txn: Transaction) -> list[Stored]:
+            return await self._insert(txn, drafts)
+
+        try:
+            results = await self._db.interaction("store_messages", body)
+        except Exception as error:
+            for _, stored in batch:
+                stored.errback(error)
+            return
+        for (_, stored), result in zip(batch, results, strict=True):
+            stored.callback(result)
+
+    async def _insert(self, txn: Transaction, drafts: list[Draft]) -> list[Stored]:
+        """Store the drafts whose client id is new (once each); find the others' originals."""
+        first_of: dict[tuple[int, str], int] = {}
+        for index, draft in enumerate(drafts):
+            if draft.key is not None:
+                first_of.setdefault(draft.key, index)
+        claimed = await self._claim(txn, drafts, list(first_of))
+        originals = await self._originals(txn, [key for key in first_of if key not in claimed])
+        fresh = [
+            index
+            for index, draft in enumerate(drafts)
+            if draft.key is None or (first_of[draft.key] == index and draft.key not in originals)
+        ]
+        rows = await self._insert_rows(txn, [drafts[index] for index in fresh])
+        results: list[Stored | None] = [None] * len(drafts)
+        for index, row in zip(fresh, rows, strict=True):
+            results[index] = (row, True)
+        for index, draft in enumerate(drafts):
+            if results[index] is None:
+                assert draft.key is not None
+                original = originals.get(draft.key)
+                if original is None:  # the same client id twice in this batch: the first's
+                    first = results[first_of[draft.key]]
+                    assert first is not None
+                    original = first[0]
+                results[index] = (original, False)
+        return [result for result in results if result is not None]
+
+    async def _claim(
+        self, txn: Transaction, drafts: list[Draft], keys: list[tuple[int, str]]
+    ) -> set[tuple[int, str]]:
+        """Record new client ids; returns those not already used in the last 24 hours."""
+        if not keys:
+            return set()
+        now = drafts[0].now
+        values = ", ".join("(?, ?, NULL, ?)" for _ in keys)
+        args = [arg for user_id, client_id in keys for arg in (user_id, client_id, now)]
+        rows = await txn.fetch(
+            f"INSERT INTO client_message_ids (user_id, client_id, message_id, acked_at)"
+            f" VALUES {values} ON CONFLICT (user_id, client_id) DO UPDATE"
+            " SET acked_at = excluded.acked_at"
+            " WHERE client_message_ids.acked_at <= ? RETURNING user_id, client_id",
+            (*args, now - CLIENT_ID_TTL),
+        )
+        return {(row[0], row[1]) for row in rows}
+
+    async def _originals(
+        self, txn: Transaction, keys: list[tuple[int, str]]
+    ) -> dict[tuple[int, str], tuple[Any, ...]]:
+        """The stored messages of client ids used again within 24 hours."""
+        found: dict[tuple[int, str], tuple[Any, ...]] = {}
+        for user_id, client_id in keys:  # resends are rare: one lookup each
+            row = await txn.fetchone(
+                f"SELECT {self._columns} FROM messages m"
+                " WHERE m.sender_id = ? AND m.client_id = ? ORDER BY m.id DESC LIMIT 1",
+                (user_id, client_id),
+            )
+            if row is None:  # stored before messages remembered their client id (migration 0010)
+                row = await txn.fetchone(
+                    f"SELECT {self._columns} FROM client_message_ids c"
+                    " JOIN messages m ON m.id = c.message_id"
+                    " WHERE c.user_id = ? AND c.client_id = ?",
+                    (user_id, client_id),
+                )
+            if row is not None:
+                found[(user_id, client_id)] = row
+        return found
+
+    async def _insert_rows(self, txn: Transaction, drafts: list[Draft]) -> list[tuple[Any, ...]]:
+        """One multi-row INSERT, taking one stream position per message, in order."""
+        if not drafts:
+            return []
+        first = await advance(txn, len(drafts))
+        values = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in drafts)
+        args = [value for n, d in enumerate(drafts) for value in d.values(first + n)]
+        rows = await txn.fetch(
+            "INSERT INTO messages (sender_id, recipient_id, group_id, pair_low, pair_high,"
+            f" content, created_at, stream_pos, client_id) VALUES {values}"
+            f" RETURNING {self._columns.replace('m.', '')}",
+            args,
+        )
+        by_position = {row[6]: row for row in rows}  # stream_pos is the 7th column
+        return [by_position[first + n] for n in range(len(drafts))]
