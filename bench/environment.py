@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Collection
@@ -81,7 +82,7 @@ def _timed(
 ) -> None:
     began = time.monotonic()
     step(env)
-    print(f"# {what}: {time.monotonic() - began:.1f} s", flush=True)
+    print(f"# {what}: {time.monotonic() - began:.1f} s", file=sys.stderr, flush=True)
 
 
 def teardown(env: servers.Environment, postgres_admin: str, keep_workdir: bool = False) -> None:
@@ -93,8 +94,8 @@ def teardown(env: servers.Environment, postgres_admin: str, keep_workdir: bool =
         try:
             _admin(postgres_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         except psycopg2.Error as error:
-            print(f"# could not drop {name}: {error}", flush=True)
+            print(f"# could not drop {name}: {error}", file=sys.stderr, flush=True)
     if keep_workdir:
-        print(f"# logs kept in {env.workdir}", flush=True)
+        print(f"# logs kept in {env.workdir}", file=sys.stderr, flush=True)
     else:
         shutil.rmtree(env.workdir, ignore_errors=True)

@@ -35,7 +35,9 @@ def load_average() -> str:
         return "unknown"
 
 
-def section(rows: Sequence[report.Row], command: str, seconds: float, reps: int) -> str:
+def section(
+    rows: Sequence[report.Row], command: str, seconds: float, reps: int, notes: Sequence[str]
+) -> str:
     today = datetime.date.today().isoformat()
     return "\n".join(
         [
@@ -46,16 +48,22 @@ def section(rows: Sequence[report.Row], command: str, seconds: float, reps: int)
             f" load average at the end {load_average()}.",
             "",
             report.markdown_table(rows),
+            *([""] + [f"- {note}" for note in notes] if notes else []),
             END,
         ]
     )
 
 
 def markdown(
-    rows: Sequence[report.Row], command: str, seconds: float, reps: int, old: str = ""
+    rows: Sequence[report.Row],
+    command: str,
+    seconds: float,
+    reps: int,
+    old: str = "",
+    notes: Sequence[str] = (),
 ) -> str:
     """The page: `old` with its marked section replaced, or a new page holding the section."""
-    new = section(rows, command, seconds, reps)
+    new = section(rows, command, seconds, reps, notes)
     if BEGIN in old and END in old:
         head, rest = old.split(BEGIN, 1)
         return head + new + rest.split(END, 1)[1]

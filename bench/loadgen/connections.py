@@ -23,12 +23,17 @@ async def idle_sockets(spec: Spec) -> dict[str, float]:
     window.start()
     began = time.monotonic()
     clients = await wire.connect_many(
-        wire.CODECS[spec.protocol], spec.port, tokens, lambda c, f: None, spec.concurrency
+        wire.CODECS[spec.protocol],
+        spec.port,
+        tokens,
+        lambda c, f: None,
+        spec.concurrency,
+        spec.connect_budget,
     )
     took = time.monotonic() - began
     window.stop()
     opened = [c for c in clients if c is not None]
-    await asyncio.sleep(spec.settle + 1.0)
+    await asyncio.sleep(spec.settle * 2)  # the server finishes registering the last ones
     after = rss_bytes(spec.pids)
     await asyncio.sleep(spec.hold)
     dropped = sum(1 for c in opened if c.closed)

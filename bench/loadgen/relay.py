@@ -34,7 +34,7 @@ def seq_of(client_id: object) -> int | None:
     return int(number) if number.isdigit() else None
 
 
-GRACE = 2.0  # seconds to wait for the messages of the window after it closed
+GRACE = 1.0  # seconds to wait for the messages of the window after it closed
 TICK = 0.001  # uvloop timers have millisecond resolution; shorter sleeps spin
 
 

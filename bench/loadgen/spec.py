@@ -25,6 +25,7 @@ class Spec:
     group_id: int = 1
     concurrency: int = 100  # handshakes at once (connections)
     hold: float = 2.0  # seconds the idle sockets are held and watched (connections)
+    connect_budget: float = 90.0  # seconds for all handshakes; the rest count as errors
     layout: dict[str, int] = field(default_factory=dict)  # bench/fixtures.py Layout (history)
 
     def save(self, path: Path) -> None:

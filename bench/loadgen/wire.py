@@ -9,6 +9,7 @@ WebSocket message.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -123,14 +124,23 @@ class Client(WSListener):
 
 
 async def connect_many(
-    codec: Codec, port: int, tokens: Sequence[str], sink: Sink, concurrency: int = 100
+    codec: Codec,
+    port: int,
+    tokens: Sequence[str],
+    sink: Sink,
+    concurrency: int = 100,
+    budget: float = 60.0,
 ) -> list[Client | None]:
     """Open one client per token, at most `concurrency` handshakes at a time; None for each
-    that failed (refused, timed out, closed before it was ready)."""
+    that failed (refused, timed out, closed before it was ready) or was not started within
+    `budget` seconds (a server slowing down must not keep the run waiting)."""
     gate = asyncio.Semaphore(concurrency)
+    deadline = time.monotonic() + budget
 
     async def one(index: int, token: str) -> Client | None:
         async with gate:
+            if time.monotonic() > deadline:
+                return None
             client = Client(index, codec, sink)
             url, headers = codec.url(port, token)
             try:
