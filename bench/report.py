@@ -30,6 +30,7 @@ ALSO: dict[str, list[tuple[str, str]]] = {
     "latency": [
         ("p50_ms", "p50 {:.2f} ms"),
         ("offered_per_s", "{:,.0f} msg/s sent"),
+        ("delivered_per_s", "{:,.0f} delivered"),
         ("lost", "{:.0f} late/lost"),
     ],
     "broadcast": [("p50_ms", "p50 {:.2f} ms"), ("lost", "{:.0f} late/lost")],
@@ -133,7 +134,7 @@ def summarize(measurements: Sequence[Measurement], baselines: dict[str, str]) ->
         ratio = "—"
         if base_name is not None and (workload, base_name) in by_key and server != base_name:
             value = _ratio(reps, by_key[(workload, base_name)], key)
-            ratio = f"{value:.2f}x {base_name}"
+            ratio = f"∞ vs {base_name}" if math.isinf(value) else f"{value:.2f}x {base_name}"
         elif server == base_name:
             ratio = "1.00 (baseline)"
         also = ", ".join(_format(f, median[k]) for k, f in ALSO[workload] if _shown(median, k))

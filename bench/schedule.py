@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench import fixtures, procs, profiling, report, servers
+from bench.loadgen.meter import cpu_seconds
 from bench.loadgen.spec import Spec
 
 WORKLOADS = ("private", "latency", "fanout", "connections", "history", "bus")
@@ -24,6 +25,8 @@ SQLITE_WORKLOADS = ("private", "latency", "history")  # SQLite is reported for t
 BASELINES = {w: servers.BASELINE for w in (*WORKLOADS, "broadcast") if w != "history"}
 BASELINES["bus"] = "socialhub-pg"  # the Redis bus against the in-process one
 CONNECT_BUDGET = 90.0  # seconds for the 10,000 handshakes; those not done by then are errors
+IDLE_CPU = 0.10  # a server is idle below 10% of a core...
+IDLE_WAIT = 30.0  # ...and is waited for that long at most
 STARTED = time.monotonic()
 
 
@@ -35,8 +38,8 @@ class Failure:
 
 
 def log(text: str) -> None:
-    elapsed = time.monotonic() - STARTED
-    print(f"# [{elapsed // 60:02.0f}:{elapsed % 60:02.0f}] {text}", file=sys.stderr, flush=True)
+    minutes, seconds = divmod(int(time.monotonic() - STARTED), 60)
+    print(f"# [{minutes:02d}:{seconds:02d}] {text}", file=sys.stderr, flush=True)
 
 
 def specs_for(workload: str, base: Spec, sockets: int, layout: fixtures.Layout) -> list[Spec]:
@@ -71,10 +74,22 @@ def servers_for(workload: str, selected: list[str]) -> list[str]:
     return chosen
 
 
+def wait_idle(pids: list[int]) -> None:
+    """Wait until the server has worked off what an earlier measurement left it (an overloaded
+    server keeps storing and delivering a backlog for seconds after its clients are gone)."""
+    deadline = time.monotonic() + IDLE_WAIT
+    while time.monotonic() < deadline:
+        before = sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(0.25)
+        if sum(cpu_seconds(pid) for pid in pids) - before < IDLE_CPU * 0.25:
+            return
+
+
 def measure(
     spec: Spec, running: servers.Running, env: servers.Environment, profile: Path | None
 ) -> dict[str, float]:
-    """One generator run against one server: its figures."""
+    """One generator run against one server, once it is idle: its figures."""
+    wait_idle(running.pids)
     filled = replace(
         spec,
         protocol=running.protocol,
@@ -91,7 +106,8 @@ def measure(
     argv = [sys.executable, "-m", "bench.loadgen", str(path)]
     spies = []
     if profile is not None and running.protocol == servers.SOCIALHUB:
-        spies = profiling.start(profile, f"{spec.workload}-{running.name}", running.pids, spec)
+        name = f"{spec.workload}-{spec.clients}" if spec.workload == "history" else spec.workload
+        spies = profiling.start(profile, f"{name}-{running.name}", running.pids, spec)
     try:
         raw = json.loads(procs.run_json(argv, env.workdir / "loadgen.log", limit))
     finally:

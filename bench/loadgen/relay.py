@@ -10,6 +10,7 @@ message sent inside the window is its send -> receive time at the recipient.
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 import time
 from typing import Any
@@ -35,6 +36,7 @@ def seq_of(client_id: object) -> int | None:
 
 
 GRACE = 1.0  # seconds to wait for the messages of the window after it closed
+BEHIND = 1.0  # seconds of messages undelivered at which a server counts as overloaded
 TICK = 0.001  # uvloop timers have millisecond resolution; shorter sleeps spin
 
 
@@ -127,37 +129,50 @@ async def saturate(spec: Spec) -> dict[str, float]:
 
 
 async def fixed_rate(spec: Spec) -> dict[str, float]:
-    """Workload 2: p50/p99 send -> receive at `rate` messages/s offered."""
+    """Workload 2: p50/p99 send -> receive at `rate` messages/s offered.
+
+    A server more than BEHIND seconds of messages behind cannot keep up: the generator stops
+    offering (so that it is not left with a backlog of minutes) and reports p99 as infinite.
+    """
     load = PrivateLoad(list(range(1, spec.clients + 1)), saturate=False)
     load.clients = await connect(spec, load.sink, spec.clients)
     window = Window(spec.pids, spec.helper_pids)
     began = time.perf_counter()
     end = began + spec.warmup + spec.seconds
     opens = began + spec.warmup
-    sent = sent_before = 0
-    while (now := time.perf_counter()) < end:
+    sent = sent_before = delivered_before = 0
+    overloaded = False
+    while (now := time.perf_counter()) < end and not overloaded:
         if load.window == (0, 0) and now >= opens:
             window.start()
-            sent_before = sent
+            sent_before, delivered_before = sent, load.delivered
             opened = time.perf_counter_ns()
             load.window = (opened, opened + int(spec.seconds * 1e9))
         while sent < int((now - began) * spec.rate):
             load.send_from(sent % spec.clients)
             sent += 1
+        overloaded = len(load.pending) > spec.rate * BEHIND
         await asyncio.sleep(TICK)
+    if load.window == (0, 0):  # overloaded during the warm-up
+        window.start()
     window.stop()
-    offered = sent - sent_before
+    offered, delivered = sent - sent_before, load.delivered - delivered_before
     waited = 0.0
-    while load.in_window() and waited < GRACE:
+    while load.in_window() and waited < GRACE and not overloaded:
         await asyncio.sleep(0.05)
         waited += 0.05
     lost = load.in_window()
     wire.close_all(load.clients)
-    return {
+    figures = {
         # A message still missing after the grace period counts as infinitely late.
         **latency_figures(load.latencies, missing=lost),
         "offered_per_s": offered / window.seconds,
+        "delivered_per_s": delivered / window.seconds,
+        "overloaded": float(overloaded),
         "lost": lost,
         "errors": load.errors,
-        **window.figures(len(load.latencies)),
+        **window.figures(delivered),
     }
+    if overloaded:
+        figures["p99_ms"] = figures["max_ms"] = math.inf
+    return figures
