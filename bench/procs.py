@@ -68,15 +68,23 @@ def spawn(
 
 def stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM the process's group, SIGKILL it if it lingers."""
-    if process.poll() is None:
-        _signal_group(process, signal.SIGTERM)
+    stop_many([process])
+
+
+def stop_many(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Stop several at once: all are told first, then waited for (each takes a second or two
+    to shut down cleanly)."""
+    for process in processes:
+        if process.poll() is None:
+            _signal_group(process, signal.SIGTERM)
+    for process in processes:
         try:
             process.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             _signal_group(process, signal.SIGKILL)
             process.wait(STOP_TIMEOUT)
-    if process in _started:
-        _started.remove(process)
+        if process in _started:
+            _started.remove(process)
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:

@@ -153,8 +153,7 @@ class Execution:
                         if stopped is not None:
                             stopped.stop()
         finally:
-            for server in running.values():
-                server.stop()
+            procs.stop_many([p for server in running.values() for p in server.processes])
 
     def _start(self, name: str) -> servers.Running:
         return servers.start(name, self.env)

@@ -62,8 +62,7 @@ class Running:
         return [process.pid for process in self.processes]
 
     def stop(self) -> None:
-        for process in self.processes:
-            procs.stop(process)
+        procs.stop_many(self.processes)
 
 
 def start(name: str, env: Environment) -> Running:
