@@ -102,13 +102,16 @@ def kill_all() -> None:
 
 
 def install_cleanup() -> None:
-    """Kill the children at exit and on SIGTERM (Ctrl-C raises KeyboardInterrupt anyway)."""
+    """Kill the children at exit, on SIGTERM and on Ctrl-C: both signals raise
+    KeyboardInterrupt, which unwinds through the `finally` that stops everything. SIGINT is
+    set explicitly because a shell starting us in the background leaves it ignored."""
     atexit.register(kill_all)
 
     def terminated(signum: int, frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, terminated)
+    signal.signal(signal.SIGINT, terminated)
 
 
 def wait_listening(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
