@@ -120,10 +120,10 @@ class Fanout:
         try:
             await self._subscribed(connection.user_id)
             _, up_to = await self._replays.position()
-            if since == NOW:
-                self.router.release(connection, up_to)
-            missed = None
-            if position is not None:
+            missed: list[tuple[int, dict[str, Any]]] | None = []  # `now`: nothing before it
+            if position is None:
+                missed = None
+            elif since != NOW:
                 after = self.router.last_position(connection)
                 missed = await self._replays.missed(connection.user_id, after, up_to)
             self._replay(connection, missed, up_to, announce=since is not None)

@@ -52,9 +52,6 @@ class Router:
                 empty.callback(None)
         return True
 
-    def is_online(self, user_id: int) -> bool:
-        return user_id in self._by_user
-
     def connections_of(self, user_id: int) -> set[Connection]:
         return set(self._by_user.get(user_id, ()))
 
