@@ -97,7 +97,7 @@ class Server:
         self.media = MediaUploads(reactor, MediaStore(self.database), MediaFiles(config.media_dir))
         self.follows = FollowsStore(self.database)
         self.blocks = BlocksStore(self.database)
-        self.policy = Policy(self.users, self.follows, self.blocks)
+        self.policy = Policy(self.follows, self.blocks)
         self.group_handler = Groups(
             reactor,
             self.groups,
@@ -108,7 +108,9 @@ class Server:
             self.media.discard,
             self.policy,
         )
-        self.messages = MessagesStore(self.database, reactor)
+        self.messages = MessagesStore(
+            self.database, reactor, self.policy.message_refusals, self.fanout.committed
+        )
         self.user_handler = Users(
             reactor, self.follows, self.policy, self.notification_handler, self.blocks
         )
@@ -121,7 +123,7 @@ class Server:
             session_ttl=config.session_ttl_seconds,
             sessions_revoked=self._close_revoked_sessions,
         )
-        self.chat = Chat(reactor, self.messages, self.policy, self.membership, self.fanout)
+        self.chat = Chat(reactor, self.messages, self.membership, self.fanout)
         self.dispatcher = Dispatcher(
             self.chat, RateLimiter(reactor, config.rate_limit), self.metrics
         )

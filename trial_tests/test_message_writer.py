@@ -6,11 +6,15 @@ from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
+from socialhub.handlers.policy import Policy
 from socialhub.storage.database import Database, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
+from socialhub.storage.stores.blocks import BlocksStore
+from socialhub.storage.stores.follows import FollowsStore
 from socialhub.storage.stores.messages import Message, MessagesStore
 from trial_tests.harness import PostgresEngine, SqliteEngine, database_url
 from trial_tests.mixins import EngineTestMixin
@@ -25,12 +29,15 @@ class CountingDatabase:
     def __init__(self, database: Database) -> None:
         self._database = database
         self.transactions: list[str] = []
+        self.gate: Deferred[None] | None = None  # when set, transactions wait for it first
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._database, name)
 
     async def interaction(self, description: str, body: Any) -> Any:
         self.transactions.append(description)
+        if self.gate is not None:
+            await self.gate
         return await self._database.interaction(description, body)
 
 
@@ -45,8 +52,28 @@ class MessageWriterTests(EngineTestMixin):
             return [await insert_user(txn, f"user{n}") for n in range(6)]
 
         users = await database.interaction("people", people)
+        self.blocks = BlocksStore(database)
+        policy = Policy(FollowsStore(database), self.blocks)
         counting = CountingDatabase(database)
-        return MessagesStore(counting, reactor), counting, users
+        self.committed: list[tuple[int, int]] = []
+        self.events: list[str] = []
+
+        def committed(first: int, last: int) -> None:
+            self.committed.append((first, last))
+            self.events.append("committed")
+
+        return MessagesStore(counting, reactor, policy.message_refusals, committed), counting, users
+
+    def send(self, store: MessagesStore, sender: int, recipient: int, client_id: str) -> Any:
+        """Store a private message; its Deferred logs its outcome in self.events when it fires
+        (as a caller delivers in that callback)."""
+        stored = _deferred(store.store(sender, client_id, NOW, client_id, recipient_id=recipient))
+
+        def log(result: Any) -> Any:
+            self.events.append(client_id if isinstance(result, tuple) else f"{client_id}!")
+            return result
+
+        return stored.addBoth(log)
 
     async def test_messages_of_one_moment_share_one_transaction(self) -> None:
         """Messages sent together are stored by one transaction, each with its own id and the
@@ -64,6 +91,27 @@ class MessageWriterTests(EngineTestMixin):
         positions = [message.stream_pos or 0 for message, _ in results]
         self.assertEqual(positions, list(range(positions[0], positions[0] + 5)))
         self.assertEqual([m.content for m, _ in results], [f"m{n}" for n in range(5)])
+
+    async def test_one_batch_at_a_time(self) -> None:
+        """Messages that arrive while a batch is being written wait, then go together as the
+        next batch, after the first: two batches in flight could take their positions in
+        either order."""
+        store, counting, users = await self.store()
+        gate: Deferred[None] = Deferred()
+        counting.gate = gate
+        first = [self.send(store, users[0], users[1], f"a{n}") for n in range(2)]
+        await deferLater(reactor, 0.01)  # the first batch has started and waits at the gate
+        second = [self.send(store, users[0], users[1], f"b{n}") for n in range(3)]
+        await deferLater(reactor, 0.01)
+        self.assertEqual(counting.transactions, ["store_messages"])
+        counting.gate = None
+        gate.callback(None)
+        results = await gatherResults(first + second)
+        self.assertEqual(counting.transactions, ["store_messages"] * 2)
+        positions = [message.stream_pos or 0 for message, _ in results]
+        self.assertEqual(positions, sorted(positions))
+        await deferLater(reactor, 0)  # the test resumed in the last caller's callback
+        self.assertEqual(self.events, ["a0", "a1", "committed", "b0", "b1", "b2", "committed"])
 
     async def test_a_client_id_twice_in_one_batch_is_stored_once(self) -> None:
         """The same client id twice in one batch: one message; the second gets it, not new."""
@@ -89,6 +137,46 @@ class MessageWriterTests(EngineTestMixin):
         later, new = await store.store(users[0], "c", NOW + 86_401, "x", recipient_id=users[2])
         self.assertTrue(new)
         self.assertNotEqual(later.id, mine.id)
+
+    async def test_one_tick_per_batch_after_its_callers(self) -> None:
+        """`committed` hears a batch's range of new positions once, after every caller of the
+        batch has had its message (so frames are published before their tick); a batch that
+        stores nothing new is not announced."""
+        store, _, users = await self.store()
+        results = await gatherResults(
+            [self.send(store, users[n], users[n + 1], f"c{n}") for n in range(3)]
+        )
+        await deferLater(reactor, 0)  # the test resumed in the last caller's callback
+        positions = [message.stream_pos for message, _ in results]
+        self.assertEqual(self.committed, [(positions[0], positions[2])])
+        self.assertEqual(self.events, ["c0", "c1", "c2", "committed"])
+        await self.send(store, users[0], users[1], "c0")  # a resend: nothing new
+        self.assertEqual(len(self.committed), 1)
+
+    async def test_refused_messages_leave_the_rest_of_their_batch(self) -> None:
+        """In one batch, messages to oneself, to nobody and across a block get their refusal;
+        the others are stored, in one transaction; a refused client id stays free."""
+        store, counting, users = await self.store()
+        await self.blocks.block(users[3], users[0], NOW)
+        sends = [
+            self.send(store, users[0], users[1], "ok"),
+            self.send(store, users[0], users[0], "self"),
+            self.send(store, users[0], 999_999, "nobody"),
+            self.send(store, users[0], users[3], "blocked"),
+            self.send(store, users[1], users[0], "ok too"),
+        ]
+        outcomes = await gatherResults([send.addErrback(lambda f: f.value) for send in sends])
+        await deferLater(reactor, 0)  # the test resumed in the last caller's callback
+        self.assertEqual(counting.transactions, ["store_messages"])
+        self.assertEqual(
+            [type(o).__name__ for o in outcomes[1:4]], ["InvalidRequest", "NotFound", "Forbidden"]
+        )
+        self.assertEqual([outcomes[0][1], outcomes[4][1]], [True, True])
+        self.assertEqual(self.events, ["ok", "self!", "nobody!", "blocked!", "ok too", "committed"])
+        await self.blocks.unblock(users[3], users[0])
+        message, new = await self.send(store, users[0], users[3], "blocked")
+        self.assertTrue(new)
+        self.assertEqual(message.recipient_id, users[3])
 
 
 def _deferred(coroutine: Any) -> Any:

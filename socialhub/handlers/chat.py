@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 
 from socialhub.errors import Forbidden
 from socialhub.handlers.accounts import Viewer
-from socialhub.handlers.policy import Policy
 from socialhub.router.delivery import Connection, Delivery
 from socialhub.storage.stores.messages import Message, MessagesStore
 from socialhub.ws.frames import BroadcastFrame, GroupFrame, PrivateFrame
@@ -59,52 +59,52 @@ class Chat:
         self,
         clock: IReactorTime,
         messages: MessagesStore,
-        policy: Policy,
         groups: GroupMembers,
         delivery: Delivery,
     ) -> None:
         self._clock = clock
         self._messages = messages
-        self._policy = policy
         self._groups = groups
         self._delivery = delivery
 
     def _now(self) -> int:
         return int(self._clock.seconds())
 
-    async def _store(
+    def _store(
         self,
         viewer: Viewer,
         content: str,
         client_id: str | None,
         deliver: Callable[[dict[str, Any], int | None], None],
         **target: int,
-    ) -> Sent:
-        """Store a message once per client id; a new one is delivered (by `deliver`, given the
-        frame and its stream position) and its position marked committed."""
-        message, new = await self._messages.store(
-            viewer.user.id, content, self._now(), client_id, **target
+    ) -> Deferred[Sent]:
+        """Queue a message for storage, once per client id. Once stored, a new one is delivered
+        (by `deliver`, given the frame and its stream position) in the very callback that hands
+        it back, before the store marks its batch's positions committed."""
+
+        def delivered(result: tuple[Message, bool]) -> Sent:
+            message, new = result
+            if new:
+                deliver(message_frame(message), message.stream_pos)
+            return Sent(message.id, message.created_at)
+
+        stored = Deferred.fromCoroutine(
+            self._messages.store(viewer.user.id, content, self._now(), client_id, **target)
         )
-        if new:
-            deliver(message_frame(message), message.stream_pos)
-            if message.stream_pos is not None:
-                self._delivery.committed(message.stream_pos, message.stream_pos)
-        return Sent(message.id, message.created_at)
+        return stored.addCallback(delivered)
 
     async def private(
         self, sender: Connection, viewer: Viewer, frame: PrivateFrame, client_id: str | None
-    ) -> Sent:
-        await self._policy.check_may_message(viewer.user.id, frame.to)
-
+    ) -> Deferred[Sent]:
         def deliver(stored: dict[str, Any], position: int | None) -> None:
             users = [frame.to, viewer.user.id]
             self._delivery.to_users(users, stored, exclude=sender, position=position)
 
-        return await self._store(viewer, frame.content, client_id, deliver, recipient_id=frame.to)
+        return self._store(viewer, frame.content, client_id, deliver, recipient_id=frame.to)
 
     async def group(
         self, sender: Connection, viewer: Viewer, frame: GroupFrame, client_id: str | None
-    ) -> Sent:
+    ) -> Deferred[Sent]:
         members = await self._groups.chat_recipients(frame.group_id, viewer.user.id)
 
         def deliver(stored: dict[str, Any], position: int | None) -> None:
@@ -112,14 +112,14 @@ class Chat:
                 frame.group_id, members, stored, exclude=sender, position=position
             )
 
-        return await self._store(viewer, frame.content, client_id, deliver, group_id=frame.group_id)
+        return self._store(viewer, frame.content, client_id, deliver, group_id=frame.group_id)
 
     async def broadcast(
         self, sender: Connection, viewer: Viewer, frame: BroadcastFrame, client_id: str | None
-    ) -> Sent:
+    ) -> Deferred[Sent]:
         if not viewer.user.is_admin:
             raise Forbidden("only administrators may broadcast")
         now = self._now()
         body = {"type": "broadcast", "from": viewer.user.id, "content": frame.content}
         self._delivery.to_everyone({**body, "timestamp": now}, exclude=sender)
-        return Sent(None, now)
+        return succeed(Sent(None, now))

@@ -12,10 +12,14 @@ tables.
 
 from __future__ import annotations
 
-from socialhub.errors import Forbidden, InvalidRequest, NotFound
+from collections.abc import Sequence
+
+from socialhub.errors import Forbidden, InvalidRequest, NotFound, SocialHubError
+from socialhub.storage.database import Transaction
 from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.follows import ACCEPTED, FollowsStore
-from socialhub.storage.stores.users import User, UsersStore
+from socialhub.storage.stores.reach import Pair, Reach, reach_of
+from socialhub.storage.stores.users import User
 
 # What either side of a block hears when they try to reach the other. It never says "blocked":
 # the blocked user is not told, and the refusal reads as any other.
@@ -25,8 +29,7 @@ NOT_ALLOWED = "you are not allowed to do this with this user"
 class Policy:
     """The authorization rules between users."""
 
-    def __init__(self, users: UsersStore, follows: FollowsStore, blocks: BlocksStore) -> None:
-        self._users = users
+    def __init__(self, follows: FollowsStore, blocks: BlocksStore) -> None:
         self._follows = follows
         self._blocks = blocks
 
@@ -48,26 +51,41 @@ class Policy:
     async def check_not_blocked(self, actor_id: int, other_id: int) -> None:
         """Raise Forbidden when either of the two blocks the other (section 3b).
 
-        Used by every path by which one user reaches another directly: a follow, a private
-        message, a group invitation. A block works both ways for these, so that the blocker
-        cannot start what they refuse to receive either.
+        Used by every path by which one user reaches another directly: a follow, a group
+        invitation (a private message asks the same in message_refusals' one statement). A
+        block works both ways for these, so that the blocker cannot start what they refuse to
+        receive either.
         """
         if await self._blocks.between(actor_id, other_id):
             raise Forbidden(NOT_ALLOWED)
 
-    async def check_may_message(self, sender_id: int, recipient_id: int) -> None:
-        """May `sender_id` send a private message to `recipient_id`? Raises when not.
+    async def message_refusals(
+        self, txn: Transaction, pairs: Sequence[Pair | None]
+    ) -> dict[int, SocialHubError]:
+        """Why each refused (sender, recipient) pair may not send a private message, by index
+        (None stands for a message that is not private).
 
         Anyone may write to a public profile; to a private one only when either of the two
         follows the other (accepted), so a private user can also answer their own followers;
         never when either blocks the other. Oneself never (invalid), an unknown recipient is not
-        found.
+        found. Asked in the transaction that stores the messages, for a whole batch at once.
         """
-        if sender_id == recipient_id:
-            raise InvalidRequest("you cannot send a message to yourself")
-        recipient = await self._users.get(recipient_id)
-        if recipient is None:
-            raise NotFound("no such user")
-        await self.check_not_blocked(sender_id, recipient_id)
-        if recipient.is_private and not await self._follows.connected(sender_id, recipient_id):
-            raise Forbidden("this profile is private: only its follows and followers may write")
+        facts = await reach_of(txn, {pair for pair in pairs if pair and pair[0] != pair[1]})
+        refusals = {}
+        for index, pair in enumerate(pairs):
+            refusal = None if pair is None else _message_refusal(pair, facts.get(pair))
+            if refusal is not None:
+                refusals[index] = refusal
+        return refusals
+
+
+def _message_refusal(pair: Pair, reach: Reach | None) -> SocialHubError | None:
+    if pair[0] == pair[1]:
+        return InvalidRequest("you cannot send a message to yourself")
+    if reach is None or not reach.recipient_exists:
+        return NotFound("no such user")
+    if reach.blocked:
+        return Forbidden(NOT_ALLOWED)
+    if reach.recipient_private and not reach.connected:
+        return Forbidden("this profile is private: only its follows and followers may write")
+    return None

@@ -1,8 +1,10 @@
 """From a client's text message to its handler, and the answer: an ack or an error frame.
 
 Every failure becomes an `error` frame and the connection stays open; nothing the client sent
-can raise past this point. Frames of one connection are handled one after another, so a
-sender's messages are stored and delivered in the order sent.
+can raise past this point. Frames of one connection take their place one after another: each
+is checked and queued for storage before the next one starts, so a sender's messages are
+stored and delivered in the order sent, while the frames of one connection still share a
+group-commit batch instead of each waiting for the previous one's commit.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import orjson
-from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.defer import Deferred, DeferredList, DeferredLock
 from twisted.logger import Logger
 
 from socialhub.errors import SocialHubError
@@ -37,12 +39,15 @@ _FRAME_CODES = {"invalid_request": "invalid_frame"}
 
 
 class Sender(Connection, Protocol):
-    """A connection that frames come from: it knows its viewer."""
+    """A connection that frames come from: it knows its viewer, and its frames take turns."""
 
     viewer: Viewer
+    turn: DeferredLock
 
 
-Handler = Callable[[Sender, Viewer, Any, "str | None"], Awaitable[Sent]]
+# A handler returns once its frame has its place in the sender's order (checked, queued for
+# storage); what it returns fires when the frame is stored and delivered.
+Handler = Callable[[Sender, Viewer, Any, "str | None"], Awaitable[Deferred[Sent]]]
 
 
 def error_frame(code: str, message: str, client_id: str | None) -> bytes:
@@ -107,7 +112,7 @@ class Dispatcher:
             client_id, frame = decode(payload)
             self._metrics.frames_in.labels(frame.kind).inc()
             with self._metrics.persistence_latency.time():
-                sent = await self._handlers[type(frame)](sender, sender.viewer, frame, client_id)
+                sent = await self._placed(sender, frame, client_id)
         except FrameError as error:
             sender.send_payload(error_frame(error.code, error.message, error.client_id))
         except SocialHubError as error:
@@ -122,3 +127,12 @@ class Dispatcher:
         else:
             if client_id is not None:
                 sender.send_payload(ack_frame(client_id, sent))
+
+    async def _placed(self, sender: Sender, frame: ClientFrame, client_id: str | None) -> Sent:
+        """Check and queue the frame in its turn, then wait for it to be stored."""
+        await sender.turn.acquire()
+        try:
+            stored = await self._handlers[type(frame)](sender, sender.viewer, frame, client_id)
+        finally:
+            sender.turn.release()
+        return await stored

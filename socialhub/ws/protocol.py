@@ -80,7 +80,7 @@ class ChatProtocol(WebSocketServerProtocol):
         # Autobahn tries to set TCP_NODELAY before its options are applied and hides the error.
         transport: Any = self.transport
         transport.setTcpNoDelay(True)
-        self._frames = DeferredLock()
+        self.turn = DeferredLock()  # see router/dispatch.py
 
     # Autobahn accepts a Deferred from onConnect, though its annotation does not say so.
     def onConnect(self, request: ConnectionRequest) -> Deferred[None]:  # type: ignore[override]
@@ -133,7 +133,7 @@ class ChatProtocol(WebSocketServerProtocol):
             return
         dispatcher = self.factory.hub.dispatcher
         if dispatcher.admit(self, payload):
-            self._frames.run(dispatcher.handle, self, payload)
+            dispatcher.handle(self, payload)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
         if hasattr(self, "_guard"):

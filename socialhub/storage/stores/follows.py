@@ -160,19 +160,6 @@ class FollowsStore:
 
         return await self._db.interaction("get_follow", select)
 
-    async def connected(self, first_id: int, second_id: int) -> bool:
-        """Whether either of the two follows the other (accepted)."""
-
-        async def select(txn: Transaction) -> bool:
-            row = await txn.fetchone(
-                "SELECT 1 FROM follows WHERE status = 'accepted' AND ("
-                "(follower_id = ? AND followee_id = ?) OR (follower_id = ? AND followee_id = ?))",
-                (first_id, second_id, second_id, first_id),
-            )
-            return row is not None
-
-        return await self._db.interaction("get_connection", select)
-
     async def follow(
         self, follower_id: int, followee_id: int, now: int, notice: Callable[[str], Notice]
     ) -> Followed | None:

@@ -1,26 +1,38 @@
 """Group commit: messages that arrive within a couple of milliseconds share one transaction.
 
 One INSERT per message costs several times the CPU of the rest of a relay, and every writing
-transaction holds the stream counter until it commits. So the writer collects the messages of
-WINDOW seconds (at most MAX_BATCH) and stores them together: one statement to claim their client
-ids, one to take their stream positions, one multi-row INSERT. Each caller gets its own result
-only after the batch has committed, so an ack still means "stored".
+transaction holds the stream counter until it commits. So the writer collects messages (for
+WINDOW seconds, or while the previous batch is being written; at most MAX_BATCH) and stores them
+together: one statement to vet them (the private-message rule, asked by `vet`), one to claim
+their client ids, one to take their stream positions, one multi-row INSERT. Each caller gets
+its own result (or refusal) only after the batch has committed, so an ack still means "stored".
+
+One batch is written at a time: two in flight could take their stream positions in either
+order, and a sender's messages must keep the order they were sent in. Callers deliver a new
+message in the callback that hands it to them, before returning control; once every caller of
+a batch has had its result, `committed` is told the batch's positions (so one tick per batch
+tells the other processes that all its frames were published).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from socialhub.storage.database import Database, Transaction
 from socialhub.storage.positions import advance
+from socialhub.storage.stores.reach import Pair
 
 WINDOW = 0.002
 MAX_BATCH = 256
 CLIENT_ID_TTL = 24 * 3600
+_log = Logger(namespace="socialhub.messages")
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,10 @@ class Draft:
     client_id: str | None
     recipient_id: int | None
     group_id: int | None
+
+    @property
+    def pair(self) -> Pair | None:
+        return None if self.recipient_id is None else (self.sender_id, self.recipient_id)
 
     @property
     def key(self) -> tuple[int, str] | None:
@@ -57,22 +73,47 @@ class Draft:
 
 # What the writer hands back per draft: the stored row (or the original one) and whether new.
 Stored = tuple[tuple[Any, ...], bool]
+# Asked in a batch's transaction with each draft's (sender, recipient), None for a group message:
+# the refusal of each private message that may not be stored, by index.
+Vet = Callable[[Transaction, Sequence[Pair | None]], Awaitable[Mapping[int, Exception]]]
+# Told after a batch's callers have had their results: its first and last stream position.
+Committed = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """A batch's result per draft (a stored row or a refusal) and its range of new positions."""
+
+    results: list[Stored | Exception]
+    positions: tuple[int, int] | None
 
 
 class MessageWriter:
     """Collects drafts for WINDOW seconds and stores each batch in one transaction."""
 
-    def __init__(self, database: Database, clock: IReactorTime, columns: str) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: IReactorTime,
+        columns: str,
+        vet: Vet,
+        committed: Committed,
+    ) -> None:
         self._db = database
         self._clock = clock
         self._columns = columns  # the message columns each stored row is returned with
+        self._vet = vet
+        self._committed = committed
         self._waiting: list[tuple[Draft, Deferred[Stored]]] = []
         self._timer: IDelayedCall | None = None
+        self._writing = False
 
     def write(self, draft: Draft) -> Deferred[Stored]:
         stored: Deferred[Stored] = Deferred()
         self._waiting.append((draft, stored))
-        if len(self._waiting) >= MAX_BATCH:
+        if self._writing:
+            pass  # taken as soon as the batch being written is done
+        elif len(self._waiting) >= MAX_BATCH:
             self._flush()
         elif self._timer is None:
             self._timer = self._clock.callLater(WINDOW, self._flush)
@@ -82,24 +123,47 @@ class MessageWriter:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
-        batch, self._waiting = self._waiting, []
+        batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
         if batch:
-            Deferred.fromCoroutine(self._store(batch))
+            self._writing = True
+            Deferred.fromCoroutine(self._store(batch)).addBoth(self._written)
+
+    def _written(self, result: Failure | None) -> None:
+        self._writing = False
+        if isinstance(result, Failure):
+            _log.failure("answering a batch of messages", result)
+        if self._waiting:
+            self._flush()
 
     async def _store(self, batch: list[tuple[Draft, Deferred[Stored]]]) -> None:
         drafts = [draft for draft, _ in batch]
 
-        async def body(txn: Transaction) -> list[Stored]:
-            return await self._insert(txn, drafts)
+        async def body(txn: Transaction) -> _Outcome:
+            return await self._vetted(txn, drafts)
 
         try:
-            results = await self._db.interaction("store_messages", body)
+            outcome = await self._db.interaction("store_messages", body)
         except Exception as error:
             for _, stored in batch:
                 stored.errback(error)
             return
-        for (_, stored), result in zip(batch, results, strict=True):
-            stored.callback(result)
+        for (_, stored), result in zip(batch, outcome.results, strict=True):
+            if isinstance(result, Exception):
+                stored.errback(result)
+            else:
+                stored.callback(result)
+        if outcome.positions is not None:
+            self._committed(*outcome.positions)
+
+    async def _vetted(self, txn: Transaction, drafts: list[Draft]) -> _Outcome:
+        """Store the drafts that pass `vet`; the others get their refusal."""
+        refusals = await self._vet(txn, [draft.pair for draft in drafts])
+        accepted = [index for index in range(len(drafts)) if index not in refusals]
+        stored = await self._insert(txn, [drafts[index] for index in accepted])
+        in_order = iter(stored)
+        results = [refusals.get(index) or next(in_order) for index in range(len(drafts))]
+        fresh = [row[6] for row, new in stored if new]  # stream_pos is the 7th column
+        return _Outcome(results, (min(fresh), max(fresh)) if fresh else None)
 
     async def _insert(self, txn: Transaction, drafts: list[Draft]) -> list[Stored]:
         """Store the drafts whose client id is new (once each); find the others' originals."""

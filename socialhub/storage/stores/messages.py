@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from twisted.internet.interfaces import IReactorTime
 
 from socialhub.storage.database import Database, Row, Transaction, qualify
-from socialhub.storage.stores.message_writer import CLIENT_ID_TTL, Draft, MessageWriter
+from socialhub.storage.stores.message_writer import (
+    CLIENT_ID_TTL,
+    Committed,
+    Draft,
+    MessageWriter,
+    Vet,
+)
 
 _RETURNED = "id, sender_id, recipient_id, group_id, content, created_at, stream_pos"
 MESSAGE_COLUMNS = qualify(_RETURNED, "m")
@@ -40,9 +46,14 @@ class Page:
 class MessagesStore:
     """Private and group messages."""
 
-    def __init__(self, database: Database, clock: IReactorTime) -> None:
+    def __init__(
+        self, database: Database, clock: IReactorTime, vet: Vet, committed: Committed
+    ) -> None:
+        """`vet` refuses the private messages its rule forbids, in the storing transaction;
+        `committed` hears each batch's range of stream positions once its frames were handed
+        to their callers (see MessageWriter)."""
         self._db = database
-        self._writer = MessageWriter(database, clock, MESSAGE_COLUMNS)
+        self._writer = MessageWriter(database, clock, MESSAGE_COLUMNS, vet, committed)
 
     async def store(
         self,
@@ -54,7 +65,8 @@ class MessagesStore:
         group_id: int | None = None,
     ) -> tuple[Message, bool]:
         """Store a message (with others of the same moment, in one transaction); (message,
-        True), or (the original, False) for a client id used in the last 24 hours."""
+        True), or (the original, False) for a client id used in the last 24 hours. Raises the
+        refusal of `vet` for a private message it forbids."""
         draft = Draft(sender_id, content, now, client_id, recipient_id, group_id)
         row, new = await self._writer.write(draft)
         return Message.from_row(row), new

@@ -1,0 +1,47 @@
+"""The facts the private-message rule decides on, for many (sender, recipient) pairs at once.
+
+The rule itself is handlers/policy.py's. It is asked inside the transaction that stores a
+batch of messages (storage/stores/message_writer.py), so one statement answers it for the whole
+batch and no block or unfollow can slip in between the check and the write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from socialhub.storage.database import Transaction
+
+Pair = tuple[int, int]  # (sender id, recipient id)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What the database says about one sender and one recipient."""
+
+    recipient_exists: bool
+    recipient_private: bool
+    blocked: bool  # either of the two blocks the other
+    connected: bool  # either of the two follows the other, accepted
+
+
+async def reach_of(txn: Transaction, pairs: Collection[Pair]) -> dict[Pair, Reach]:
+    """The facts of each pair, read by one statement."""
+    if not pairs:
+        return {}
+    values = ", ".join("(?, ?)" for _ in pairs)
+    rows = await txn.fetch(
+        "SELECT p.column1, p.column2, u.id IS NOT NULL, COALESCE(u.is_private, FALSE),"
+        " EXISTS (SELECT 1 FROM blocks b WHERE"
+        "  (b.blocker_id = p.column1 AND b.blocked_id = p.column2)"
+        "  OR (b.blocker_id = p.column2 AND b.blocked_id = p.column1)),"
+        " EXISTS (SELECT 1 FROM follows f WHERE f.status = 'accepted' AND ("
+        "  (f.follower_id = p.column1 AND f.followee_id = p.column2)"
+        "  OR (f.follower_id = p.column2 AND f.followee_id = p.column1)))"
+        f" FROM (VALUES {values}) AS p LEFT JOIN users u ON u.id = p.column2",
+        [user_id for pair in pairs for user_id in pair],
+    )
+    return {
+        (row[0], row[1]): Reach(bool(row[2]), bool(row[3]), bool(row[4]), bool(row[5]))
+        for row in rows
+    }
