@@ -117,7 +117,7 @@ class CountingSite(Site):
         self._metrics = metrics
 
     def log(self, request: Any) -> None:
-        self._metrics.http_responses.labels(str(request.code)).inc()
+        self._metrics.http_responses.inc(str(request.code))
 
 
 def make_site(root: Resource, reactor: Any, metrics: Metrics) -> Site:

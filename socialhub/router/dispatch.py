@@ -110,7 +110,7 @@ class Dispatcher:
         client_id = None
         try:
             client_id, frame = decode(payload)
-            self._metrics.frames_in.labels(frame.kind).inc()
+            self._metrics.frames_in.inc(frame.kind)
             with self._metrics.persistence_latency.time():
                 sent = await self._placed(sender, frame, client_id)
         except FrameError as error:

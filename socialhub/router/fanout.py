@@ -356,7 +356,7 @@ class Fanout:
 
     def _stamped(self, frame: Mapping[str, Any], position: int | None) -> bytes:
         """Serialize a frame once, with its cursor when it is stored."""
-        self._metrics.frames_out.labels(frame["type"]).inc()
+        self._metrics.frames_out.inc(frame["type"])
         if position is None:
             return orjson.dumps(frame)
         return orjson.dumps({**frame, "cursor": self.cursor(position)})
