@@ -30,6 +30,7 @@ class CountingDatabase:
         self._database = database
         self.transactions: list[str] = []
         self.gate: Deferred[None] | None = None  # when set, transactions wait for it first
+        self.insert_gate: Deferred[None] | None = None  # ... their INSERT INTO messages does
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._database, name)
@@ -38,7 +39,28 @@ class CountingDatabase:
         self.transactions.append(description)
         if self.gate is not None:
             await self.gate
-        return await self._database.interaction(description, body)
+        inserts = self.insert_gate
+
+        async def gated(txn: Transaction) -> Any:
+            return await body(txn if inserts is None else _GatedInserts(txn, inserts))
+
+        return await self._database.interaction(description, gated)
+
+
+class _GatedInserts:
+    """A transaction whose INSERT INTO messages waits for a Deferred first."""
+
+    def __init__(self, txn: Transaction, gate: Deferred[None]) -> None:
+        self._txn = txn
+        self._gate = gate
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._txn, name)
+
+    async def fetch(self, sql: str, args: Any = ()) -> Any:
+        if sql.startswith("INSERT INTO messages"):
+            await self._gate
+        return await self._txn.fetch(sql, args)
 
 
 class MessageWriterTests(EngineTestMixin):
@@ -99,6 +121,7 @@ class MessageWriterTests(EngineTestMixin):
         store, counting, users = await self.store()
         gate: Deferred[None] = Deferred()
         counting.gate = gate
+        self.addCleanup(lambda: gate.called or gate.callback(None))  # if an assertion failed
         first = [self.send(store, users[0], users[1], f"a{n}") for n in range(2)]
         await deferLater(reactor, 0.01)  # the first batch has started and waits at the gate
         second = [self.send(store, users[0], users[1], f"b{n}") for n in range(3)]
@@ -108,6 +131,27 @@ class MessageWriterTests(EngineTestMixin):
         gate.callback(None)
         results = await gatherResults(first + second)
         self.assertEqual(counting.transactions, ["store_messages"] * 2)
+        positions = [message.stream_pos or 0 for message, _ in results]
+        self.assertEqual(positions, sorted(positions))
+        await deferLater(reactor, 0)  # the test resumed in the last caller's callback
+        self.assertEqual(self.events, ["a0", "a1", "committed", "b0", "b1", "b2", "committed"])
+
+    async def test_the_next_batch_starts_once_positions_are_taken(self) -> None:
+        """Once a batch holds its stream positions, the next one starts beside it; positions
+        still follow arrival, and callers hear back batch by batch."""
+        store, counting, users = await self.store()
+        gate: Deferred[None] = Deferred()
+        counting.insert_gate = gate
+        self.addCleanup(lambda: gate.called or gate.callback(None))  # if an assertion failed
+        first = [self.send(store, users[0], users[1], f"a{n}") for n in range(2)]
+        await deferLater(reactor, 0.05)  # the first batch has its positions, waits to insert
+        counting.insert_gate = None
+        second = [self.send(store, users[0], users[1], f"b{n}") for n in range(3)]
+        await deferLater(reactor, 0.05)
+        self.assertEqual(counting.transactions, ["store_messages"] * 2)
+        self.assertEqual(self.events, [])
+        gate.callback(None)
+        results = await gatherResults(first + second)
         positions = [message.stream_pos or 0 for message, _ in results]
         self.assertEqual(positions, sorted(positions))
         await deferLater(reactor, 0)  # the test resumed in the last caller's callback

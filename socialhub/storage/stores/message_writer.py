@@ -7,11 +7,13 @@ together: one statement to vet them (the private-message rule, asked by `vet`), 
 their client ids, one to take their stream positions, one multi-row INSERT. Each caller gets
 its own result (or refusal) only after the batch has committed, so an ack still means "stored".
 
-One batch is written at a time: two in flight could take their stream positions in either
-order, and a sender's messages must keep the order they were sent in. Callers deliver a new
-message in the callback that hands it to them, before returning control; once every caller of
-a batch has had its result, `committed` is told the batch's positions (so one tick per batch
-tells the other processes that all its frames were published).
+Two batches may be in flight, so that the database works on one while the process answers the
+other's callers, but a batch starts only once the previous one holds its stream positions: the
+stream counter's row lock then makes it wait for that commit before taking its own, so
+positions (and a sender's messages) keep the order messages arrived in. Callers hear back in
+batch order. A caller delivers a new message in the callback that hands it over, before
+returning control; once every caller of a batch has had its result, `committed` is told the
+batch's positions (one tick per batch tells the other processes its frames were published).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -31,6 +33,7 @@ from socialhub.storage.stores.reach import Pair
 
 WINDOW = 0.002
 MAX_BATCH = 256
+MAX_IN_FLIGHT = 2
 CLIENT_ID_TTL = 24 * 3600
 _log = Logger(namespace="socialhub.messages")
 
@@ -106,46 +109,69 @@ class MessageWriter:
         self._committed = committed
         self._waiting: list[tuple[Draft, Deferred[Stored]]] = []
         self._timer: IDelayedCall | None = None
-        self._writing = False
+        self._in_flight = 0
+        self._positioning = False  # the newest batch in flight has not taken its positions yet
+        self._answered: Deferred[None] = succeed(None)  # the newest batch's callers heard back
 
     def write(self, draft: Draft) -> Deferred[Stored]:
         stored: Deferred[Stored] = Deferred()
         self._waiting.append((draft, stored))
-        if self._writing:
-            pass  # taken as soon as the batch being written is done
+        if not self._may_start():
+            pass  # taken as soon as a batch in flight lets the next one start
         elif len(self._waiting) >= MAX_BATCH:
             self._flush()
         elif self._timer is None:
             self._timer = self._clock.callLater(WINDOW, self._flush)
         return stored
 
+    def _may_start(self) -> bool:
+        return self._in_flight < MAX_IN_FLIGHT and not self._positioning
+
     def _flush(self) -> None:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
+        if not (self._waiting and self._may_start()):
+            return
         batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-        if batch:
-            self._writing = True
-            Deferred.fromCoroutine(self._store(batch)).addBoth(self._written)
+        self._in_flight += 1
+        self._positioning = True
+        previous, answered = self._answered, Deferred[None]()
+        self._answered = answered
+        stored = Deferred.fromCoroutine(self._store(batch, previous))
+        stored.addBoth(self._written).chainDeferred(answered)
+
+    def _positioned(self) -> None:
+        """The newest batch holds its stream positions (or will take none): the next may start."""
+        self._positioning = False
+        self._flush()
 
     def _written(self, result: Failure | None) -> None:
-        self._writing = False
+        self._in_flight -= 1
         if isinstance(result, Failure):
             _log.failure("answering a batch of messages", result)
-        if self._waiting:
-            self._flush()
+        self._flush()
 
-    async def _store(self, batch: list[tuple[Draft, Deferred[Stored]]]) -> None:
+    async def _store(
+        self, batch: list[tuple[Draft, Deferred[Stored]]], previous: Deferred[None]
+    ) -> None:
+        """Store a batch, then answer its callers once the previous batch's have been."""
         drafts = [draft for draft, _ in batch]
+        positioned = _Once(self._positioned)
 
         async def body(txn: Transaction) -> _Outcome:
-            return await self._vetted(txn, drafts)
+            return await self._vetted(txn, drafts, positioned)
 
+        outcome: _Outcome | Exception
         try:
             outcome = await self._db.interaction("store_messages", body)
         except Exception as error:
+            outcome = error
+        positioned()
+        await previous
+        if isinstance(outcome, Exception):
             for _, stored in batch:
-                stored.errback(error)
+                stored.errback(outcome)
             return
         for (_, stored), result in zip(batch, outcome.results, strict=True):
             if isinstance(result, Exception):
@@ -155,17 +181,21 @@ class MessageWriter:
         if outcome.positions is not None:
             self._committed(*outcome.positions)
 
-    async def _vetted(self, txn: Transaction, drafts: list[Draft]) -> _Outcome:
+    async def _vetted(
+        self, txn: Transaction, drafts: list[Draft], positioned: Callable[[], None]
+    ) -> _Outcome:
         """Store the drafts that pass `vet`; the others get their refusal."""
         refusals = await self._vet(txn, [draft.pair for draft in drafts])
         accepted = [index for index in range(len(drafts)) if index not in refusals]
-        stored = await self._insert(txn, [drafts[index] for index in accepted])
+        stored = await self._insert(txn, [drafts[index] for index in accepted], positioned)
         in_order = iter(stored)
         results = [refusals.get(index) or next(in_order) for index in range(len(drafts))]
         fresh = [row[6] for row, new in stored if new]  # stream_pos is the 7th column
         return _Outcome(results, (min(fresh), max(fresh)) if fresh else None)
 
-    async def _insert(self, txn: Transaction, drafts: list[Draft]) -> list[Stored]:
+    async def _insert(
+        self, txn: Transaction, drafts: list[Draft], positioned: Callable[[], None]
+    ) -> list[Stored]:
         """Store the drafts whose client id is new (once each); find the others' originals."""
         first_of: dict[tuple[int, str], int] = {}
         for index, draft in enumerate(drafts):
@@ -178,7 +208,7 @@ class MessageWriter:
             for index, draft in enumerate(drafts)
             if draft.key is None or (first_of[draft.key] == index and draft.key not in originals)
         ]
-        rows = await self._insert_rows(txn, [drafts[index] for index in fresh])
+        rows = await self._insert_rows(txn, [drafts[index] for index in fresh], positioned)
         results: list[Stored | None] = [None] * len(drafts)
         for index, row in zip(fresh, rows, strict=True):
             results[index] = (row, True)
@@ -233,11 +263,14 @@ class MessageWriter:
                 found[(user_id, client_id)] = row
         return found
 
-    async def _insert_rows(self, txn: Transaction, drafts: list[Draft]) -> list[tuple[Any, ...]]:
+    async def _insert_rows(
+        self, txn: Transaction, drafts: list[Draft], positioned: Callable[[], None]
+    ) -> list[tuple[Any, ...]]:
         """One multi-row INSERT, taking one stream position per message, in order."""
         if not drafts:
             return []
         first = await advance(txn, len(drafts))
+        positioned()
         values = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in drafts)
         args = [value for n, d in enumerate(drafts) for value in d.values(first + n)]
         rows = await txn.fetch(
@@ -248,3 +281,15 @@ class MessageWriter:
         )
         by_position = {row[6]: row for row in rows}  # stream_pos is the 7th column
         return [by_position[first + n] for n in range(len(drafts))]
+
+
+class _Once:
+    """Calls a function the first time it is called, and never again."""
+
+    def __init__(self, function: Callable[[], None]) -> None:
+        self._function: Callable[[], None] | None = function
+
+    def __call__(self) -> None:
+        function, self._function = self._function, None
+        if function is not None:
+            function()
