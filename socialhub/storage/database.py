@@ -49,8 +49,9 @@ class Database(Protocol):
     async def lock_for_migrations(self, txn: Transaction) -> None:
         """Serialise schema migrations between processes starting at once."""
 
-    def translate_ddl(self, sql: str) -> str:
-        """Adapt a migration statement, written for PostgreSQL, to this engine."""
+    def translate_ddl(self, sql: str) -> str | None:
+        """Adapt a migration statement, written for PostgreSQL, to this engine; None when the
+        statement only informs PostgreSQL's planner and this engine has no counterpart."""
 
 
 class DatabaseUnavailable(Exception):

@@ -160,7 +160,7 @@ class PostgresDatabase:
     async def lock_for_migrations(self, txn: Transaction) -> None:
         await txn.fetch("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
 
-    def translate_ddl(self, sql: str) -> str:
+    def translate_ddl(self, sql: str) -> str | None:
         return sql
 
 
