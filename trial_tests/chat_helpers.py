@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable
 from typing import Any
 
 from trial_tests.harness import Client, Response, RunningServer, start_server
@@ -61,6 +62,24 @@ async def login(url: str, person: Person) -> Person:
 async def history_of(person: Person, other_id: int, query: str = "") -> Response:
     """GET /api/messages/private?user=other_id as `person`, with an optional extra query."""
     return await person.client.get(f"/api/messages/private?user={other_id}{query}")
+
+
+async def transactions_of(running: RunningServer, request: Awaitable[Response]) -> list[str]:
+    """The descriptions of the database transactions the server ran while `request` was served."""
+    database = running.server.database
+    original = database.interaction
+    seen: list[str] = []
+
+    def recording(description: str, body: Any) -> Any:
+        seen.append(description)
+        return original(description, body)
+
+    database.interaction = recording
+    try:
+        await request
+    finally:
+        database.interaction = original
+    return seen
 
 
 async def all_history(person: Person, other_id: int) -> list[dict[str, Any]]:

@@ -29,6 +29,11 @@ class Transaction(Protocol):
         """Run a statement for its effect; returns the number of rows it changed."""
 
 
+# A check run first inside another store's transaction (e.g. "is the reader a member"), so a
+# read and its authorization share one BEGIN and COMMIT; it raises to refuse.
+Guard = Callable[[Transaction], Awaitable[None]]
+
+
 class Database(Protocol):
     """A connection (pool) to one database, SQLite or PostgreSQL."""
 
