@@ -65,20 +65,26 @@ async def history_of(person: Person, other_id: int, query: str = "") -> Response
 
 
 async def transactions_of(running: RunningServer, request: Awaitable[Response]) -> list[str]:
-    """The descriptions of the database transactions the server ran while `request` was served."""
+    """The database calls the server made while `request` was served: the description of each
+    transaction, and of each single read (`Database.read`) as "read <description>"."""
     database = running.server.database
-    original = database.interaction
     seen: list[str] = []
 
-    def recording(description: str, body: Any) -> Any:
-        seen.append(description)
-        return original(description, body)
+    def recording(name: str, prefix: str) -> Any:
+        original = getattr(database, name)
 
-    database.interaction = recording
+        def call(description: str, *args: Any) -> Any:
+            seen.append(prefix + description)
+            return original(description, *args)
+
+        return call
+
+    database.interaction = recording("interaction", "")
+    database.read = recording("read", "read ")
     try:
         await request
     finally:
-        database.interaction = original
+        del database.interaction, database.read  # the class's methods again
     return seen
 
 

@@ -522,11 +522,11 @@ class HistoryTests(ChatTestMixin):
         ids = await self.conversation(3)
         self.assertEqual(
             await transactions_of(self.running, history_of(self.alice, self.bob.id)),
-            ["lookup_session", "message_history"],
+            ["read lookup_session", "message_history"],
         )
         missing = history_of(self.alice, self.carol.id + 1000)
         self.assertEqual(
-            await transactions_of(self.running, missing), ["lookup_session", "message_history"]
+            await transactions_of(self.running, missing), ["read lookup_session", "message_history"]
         )
         self.assertEqual(await self.page(""), ids)
 

@@ -114,7 +114,7 @@ class GroupChatTests(SocialTestMixin):
         # The membership check and the page share one transaction, after the session's.
         read = owner.client.get(path)
         self.assertEqual(
-            await transactions_of(self.running, read), ["lookup_session", "message_history"]
+            await transactions_of(self.running, read), ["read lookup_session", "message_history"]
         )
         self.expect_error(
             await owner.client.get("/api/messages/group?group=x"), 400, "invalid_request"

@@ -101,6 +101,20 @@ class SqliteDatabase:
         finally:
             self._lock.release()
 
+    async def read(self, description: str, sql: str, args: Args = ()) -> list[Row]:
+        """One hop to the database thread: outside BEGIN, SQLite runs the statement as a
+        transaction of its own (the lock still keeps it out of other transactions)."""
+        if self._connection is None:
+            raise DatabaseUnavailable("the database is closed")
+        await self._lock.acquire()
+        try:
+            if self._connection is None:  # closed while this read waited for the lock
+                raise DatabaseUnavailable("the database is closed")
+            rows: list[Row] = await self.on_thread(_fetch, sql, args)
+            return rows
+        finally:
+            self._lock.release()
+
     async def lock_for_migrations(self, txn: Transaction) -> None:
         """BEGIN IMMEDIATE already holds the database's write lock."""
 
