@@ -132,7 +132,7 @@ class Server:
             self.api, self.accounts, config.session_ttl_seconds, self.user_handler
         )
         users_routes.register_routes(self.api, self.user_handler)
-        messages_routes.register_routes(self.api, self.messages, self.users, self.membership)
+        messages_routes.register_routes(self.api, self.messages, self.policy, self.membership)
         groups_routes.register_routes(self.api, self.group_handler)
         events = Events(
             reactor, EventsStore(self.database), self.membership, self.notification_handler

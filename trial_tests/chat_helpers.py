@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable
 from typing import Any
 
 from trial_tests.harness import Client, Response, RunningServer, start_server
@@ -61,6 +62,30 @@ async def login(url: str, person: Person) -> Person:
 async def history_of(person: Person, other_id: int, query: str = "") -> Response:
     """GET /api/messages/private?user=other_id as `person`, with an optional extra query."""
     return await person.client.get(f"/api/messages/private?user={other_id}{query}")
+
+
+async def transactions_of(running: RunningServer, request: Awaitable[Response]) -> list[str]:
+    """The database calls the server made while `request` was served: the description of each
+    transaction, and of each single read (`Database.read`) as "read <description>"."""
+    database = running.server.database
+    seen: list[str] = []
+
+    def recording(name: str, prefix: str) -> Any:
+        original = getattr(database, name)
+
+        def call(description: str, *args: Any) -> Any:
+            seen.append(prefix + description)
+            return original(description, *args)
+
+        return call
+
+    database.interaction = recording("interaction", "")
+    database.read = recording("read", "read ")
+    try:
+        await request
+    finally:
+        del database.interaction, database.read  # the class's methods again
+    return seen
 
 
 async def all_history(person: Person, other_id: int) -> list[dict[str, Any]]:

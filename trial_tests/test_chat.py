@@ -22,6 +22,7 @@ from trial_tests.chat_helpers import (
     history_of,
     login,
     stored_part,
+    transactions_of,
 )
 from trial_tests.harness import PostgresEngine, SqliteEngine, database_url, start_server
 from trial_tests.test_storage import RETRIES, RETRY_DELAY, cut_off, database_of_its_own, set_allowed
@@ -515,6 +516,19 @@ class HistoryTests(ChatTestMixin):
             walked.extend(page)
             query = f"&limit=7&before={page[-1]}"
         self.assertEqual(walked, ids)
+
+    async def test_the_check_and_the_page_are_one_transaction(self) -> None:
+        """A page costs two transactions: the session, then the user check with the page."""
+        ids = await self.conversation(3)
+        self.assertEqual(
+            await transactions_of(self.running, history_of(self.alice, self.bob.id)),
+            ["read lookup_session", "message_history"],
+        )
+        missing = history_of(self.alice, self.carol.id + 1000)
+        self.assertEqual(
+            await transactions_of(self.running, missing), ["read lookup_session", "message_history"]
+        )
+        self.assertEqual(await self.page(""), ids)
 
     async def test_bad_query(self) -> None:
         """user missing or not an integer id, and bad limit/offset/before, are 400."""

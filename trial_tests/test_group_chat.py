@@ -7,6 +7,7 @@ from typing import Any
 from twisted.trial.unittest import TestCase
 
 from trial_tests import wsclient
+from trial_tests.chat_helpers import transactions_of
 from trial_tests.group_helpers import Person, SocialTestMixin
 from trial_tests.harness import PostgresEngine, SqliteEngine
 
@@ -104,6 +105,16 @@ class GroupChatTests(SocialTestMixin):
         self.expect_error(await outsider.client.get(path), 403, "forbidden")
         self.expect_error(
             await owner.client.get("/api/messages/group?group=99999"), 404, "not_found"
+        )
+        # An unknown group and a refused reader come before a bad paging field.
+        self.expect_error(await outsider.client.get(path + "&limit=x"), 403, "forbidden")
+        unknown = "/api/messages/group?group=99999&before=abc"
+        self.expect_error(await owner.client.get(unknown), 404, "not_found")
+        self.expect_error(await owner.client.get(path + "&offset=-1"), 400, "invalid_request")
+        # The membership check and the page share one transaction, after the session's.
+        read = owner.client.get(path)
+        self.assertEqual(
+            await transactions_of(self.running, read), ["read lookup_session", "message_history"]
         )
         self.expect_error(
             await owner.client.get("/api/messages/group?group=x"), 400, "invalid_request"

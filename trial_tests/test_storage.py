@@ -198,13 +198,30 @@ class StorageTests(EngineTestMixin):
         rows = await database.interaction("test", body)
         self.assertEqual([row[0] for row in rows], ["100%x", "100%", "a%sb", 1])
 
+    async def test_read_sees_committed_rows_between_transactions(self) -> None:
+        """A single read returns a SELECT's rows, with placeholders, and may run while other
+        interactions are queued: the engines order it among them."""
+        database = await self._database()
+        await database.interaction("add", lambda txn: insert_user(txn, "alice"))
+        adding = Deferred.fromCoroutine(
+            database.interaction("add", lambda txn: insert_user(txn, "bob"))
+        )
+        rows = await database.read("test", "SELECT username FROM users WHERE username <> ?", ("x",))
+        await adding
+        self.assertIn([row[0] for row in rows], (["alice"], ["alice", "bob"]))
+        self.assertEqual(await usernames(database), ["alice", "bob"])
+        missing = await database.read("test", "SELECT id FROM users WHERE id = ?", (0,))
+        self.assertEqual(missing, [])
+
     async def test_closed_database_is_unavailable(self) -> None:
-        """An interaction on a closed database raises DatabaseUnavailable."""
+        """An interaction or a read on a closed database raises DatabaseUnavailable."""
         database = open_database(reactor, database_url(self, self.engine))
         await database.open()
         await database.close()
         with self.assertRaises(DatabaseUnavailable):
             await database.interaction("test", lambda txn: txn.fetch("SELECT 1"))
+        with self.assertRaises(DatabaseUnavailable):
+            await database.read("test", "SELECT 1")
 
 
 class StorageSqliteTests(SqliteEngine, StorageTests, TestCase):

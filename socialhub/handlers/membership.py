@@ -1,15 +1,17 @@
 """Who may do what in a group: the one place each membership rule lives.
 
 Every path that needs "is A an accepted member of G" or "is A the owner of G" asks here: the
-REST group routes, the WebSocket `group` frame handler (`is_member`, `member_ids`), and later
-group posts and events. The `require_*` methods raise in the contract's order: an unknown group
-is 404 before a refused caller is 403.
+REST group routes, the WebSocket `group` frame handler (`is_member`, `member_ids`), group posts
+and events, and a group's history (`member_guard`: the same check, in the page's transaction).
+The `require_*` methods and the guard raise in the contract's order: an unknown group is 404
+before a refused caller is 403.
 """
 
 from __future__ import annotations
 
 from socialhub.errors import Forbidden, NotFound
-from socialhub.storage.stores.groups import MEMBER, Group, GroupsStore
+from socialhub.storage.database import Guard, Transaction
+from socialhub.storage.stores.groups import MEMBER, Group, GroupsStore, select_group
 
 
 def is_owner(group: Group, user_id: int) -> bool:
@@ -22,6 +24,13 @@ def role(group: Group, viewer_id: int) -> str | None:
     `group` must have been read for this viewer (its `viewer_status` is theirs).
     """
     return "owner" if is_owner(group, viewer_id) else group.viewer_status
+
+
+def existing(group: Group | None) -> Group:
+    """404 when there is no such group."""
+    if group is None:
+        raise NotFound("no such group")
+    return group
 
 
 def check_member(group: Group) -> None:
@@ -52,16 +61,21 @@ class Membership:
 
     async def require_group(self, group_id: int, viewer_id: int) -> Group:
         """The group as the viewer sees it; 404 when there is none."""
-        group = await self._groups.get(group_id, viewer_id)
-        if group is None:
-            raise NotFound("no such group")
-        return group
+        return existing(await self._groups.get(group_id, viewer_id))
 
     async def require_member(self, group_id: int, viewer_id: int) -> Group:
         """The group, when the viewer is an accepted member (404, else 403)."""
         group = await self.require_group(group_id, viewer_id)
         check_member(group)
         return group
+
+    def member_guard(self, group_id: int, viewer_id: int) -> Guard:
+        """require_member as the first step of another store's transaction (a history page)."""
+
+        async def guard(txn: Transaction) -> None:
+            check_member(existing(await select_group(txn, group_id, viewer_id)))
+
+        return guard
 
     async def require_owner(self, group_id: int, viewer_id: int) -> Group:
         """The group, when the viewer owns it (404, else 403)."""

@@ -1,7 +1,8 @@
 """Numbered schema migrations, applied at start in one transaction.
 
 Files are `schema/NNNN_name.sql`, written in PostgreSQL's dialect; the engine adapts the few
-phrases SQLite spells differently. Each file is applied once, in order, and recorded in
+phrases SQLite spells differently, and skips the statements that only inform PostgreSQL's
+planner (CREATE STATISTICS, ANALYZE). Each file is applied once, in order, and recorded in
 `schema_version`; a file that was missing when a later one was applied is still applied.
 A released file is never edited: the schema grows by adding files. PostgreSQL takes an
 advisory lock first, so several processes may start at once.
@@ -44,7 +45,9 @@ async def migrate(database: Database, up_to: int | None = None) -> int:
             if version in applied or (up_to is not None and version > up_to):
                 continue
             for statement in statements(sql):
-                await txn.run(database.translate_ddl(statement))
+                translated = database.translate_ddl(statement)
+                if translated is not None:
+                    await txn.run(translated)
             await txn.run("INSERT INTO schema_version (version) VALUES (?)", (version,))
             applied.add(version)
         return max(applied, default=0)

@@ -140,11 +140,25 @@ class PostgresDatabase:
         def run(cursor: Any) -> Deferred[T]:
             return Deferred.fromCoroutine(_as_coroutine(body(PostgresTransaction(cursor))))
 
+        return await self._on_pool(description, lambda: self._pool.runInteraction(run))
+
+    async def read(self, description: str, sql: str, args: Args = ()) -> list[Row]:
+        """One round trip: psycopg2's asynchronous connections are in autocommit mode, so a
+        statement sent without BEGIN is a transaction of its own."""
+        query = convert_placeholders(sql)
+        rows: list[Row] = await self._on_pool(
+            description, lambda: self._pool.runQuery(query, tuple(args))
+        )
+        return rows
+
+    async def _on_pool(self, description: str, start: Callable[[], Deferred[T]]) -> T:
+        """Run a pool operation, mapping an unreachable database to DatabaseUnavailable and
+        counting it in flight for `close`."""
         if self._closed:  # a closed connection would look dead and start reconnecting
             raise DatabaseUnavailable(f"{description}: the database is closed")
         self._in_flight += 1
         try:
-            result: T = await self._pool.runInteraction(run)
+            result: T = await start()
         except _UNREACHABLE as error:
             raise DatabaseUnavailable(f"{description}: {error}") from error
         except txpostgres.RollbackFailed as error:
@@ -160,7 +174,7 @@ class PostgresDatabase:
     async def lock_for_migrations(self, txn: Transaction) -> None:
         await txn.fetch("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
 
-    def translate_ddl(self, sql: str) -> str:
+    def translate_ddl(self, sql: str) -> str | None:
         return sql
 
 

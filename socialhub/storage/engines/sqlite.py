@@ -22,6 +22,8 @@ from socialhub.storage.database import Args, DatabaseUnavailable, Row, Transacti
 T = TypeVar("T")
 # OperationalErrors that mean the file cannot be used right now, as opposed to a bad statement.
 _UNREACHABLE = re.compile(r"locked|busy|disk I/O|unable to open|readonly|disk is full|closed")
+# Migration statements that only inform PostgreSQL's planner.
+_PLANNER_ONLY = ("CREATE STATISTICS ", "ANALYZE")
 
 
 class SqliteTransaction:
@@ -99,10 +101,32 @@ class SqliteDatabase:
         finally:
             self._lock.release()
 
+    async def read(self, description: str, sql: str, args: Args = ()) -> list[Row]:
+        """One hop to the database thread: outside BEGIN, SQLite runs the statement as a
+        transaction of its own (the lock still keeps it out of other transactions)."""
+        if self._connection is None:
+            raise DatabaseUnavailable("the database is closed")
+        await self._lock.acquire()
+        try:
+            if self._connection is None:  # closed while this read waited for the lock
+                raise DatabaseUnavailable("the database is closed")
+            rows: list[Row] = await self.on_thread(_fetch, sql, args)
+            return rows
+        finally:
+            self._lock.release()
+
     async def lock_for_migrations(self, txn: Transaction) -> None:
         """BEGIN IMMEDIATE already holds the database's write lock."""
 
-    def translate_ddl(self, sql: str) -> str:
+    def translate_ddl(self, sql: str) -> str | None:
+        """SQLite spells an auto-incrementing key differently, and skips planner statistics.
+
+        It has no CREATE STATISTICS, and its plans for socialhub's queries use the indexes
+        without sqlite_stat1; an ANALYZE run once by a migration would leave a sqlite_stat1
+        that nothing refreshes as the data grows.
+        """
+        if sql.startswith(_PLANNER_ONLY):
+            return None
         return sql.replace("BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT")
 
 

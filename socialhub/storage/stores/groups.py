@@ -72,6 +72,12 @@ def substring_pattern(query: str) -> str:
     return f"%{escaped}%"
 
 
+async def select_group(txn: Transaction, group_id: int, viewer_id: int) -> Group | None:
+    """The group as the viewer sees it, inside any transaction (a guard of another store's)."""
+    row = await txn.fetchone(f"{_SELECT_GROUP} WHERE g.id = ?", (viewer_id, group_id))
+    return Group.from_row(row) if row else None
+
+
 async def _notify(txn: Transaction, notice: Notice | None, now: int) -> list[Notification]:
     return await NotificationsStore.add(txn, notice, now) if notice else []
 
@@ -103,8 +109,7 @@ class GroupsStore:
 
     async def get(self, group_id: int, viewer_id: int) -> Group | None:
         async def select(txn: Transaction) -> Group | None:
-            row = await txn.fetchone(f"{_SELECT_GROUP} WHERE g.id = ?", (viewer_id, group_id))
-            return Group.from_row(row) if row else None
+            return await select_group(txn, group_id, viewer_id)
 
         return await self._db.interaction("get_group", select)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from twisted.internet.interfaces import IReactorTime
 
-from socialhub.storage.database import Database, Row, Transaction, qualify
+from socialhub.storage.database import Args, Database, Guard, Row, Transaction, qualify
 from socialhub.storage.stores.message_writer import (
     CLIENT_ID_TTL,
     Committed,
@@ -17,6 +17,7 @@ from socialhub.storage.stores.message_writer import (
 
 _RETURNED = "id, sender_id, recipient_id, group_id, content, created_at, stream_pos"
 MESSAGE_COLUMNS = qualify(_RETURNED, "m")
+Statement = tuple[str, Args]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,27 @@ class Page:
     limit: int
     offset: int = 0
     before: int | None = None
+
+
+def private_page(user_a: int, user_b: int, page: Page) -> Statement:
+    """The SELECT of a page of the private conversation between two users."""
+    low, high = sorted((user_a, user_b))
+    return _page("m.pair_low = ? AND m.pair_high = ?", [low, high], page)
+
+
+def group_page(group_id: int, page: Page) -> Statement:
+    """The SELECT of a page of a group's messages."""
+    return _page("m.group_id = ?", [group_id], page)
+
+
+def _page(where: str, args: list[object], page: Page) -> Statement:
+    """Newest first along the conversation's index (messages_by_pair or messages_by_group),
+    which ends in `id`: a page is the next `limit` entries walking it backwards."""
+    if page.before is not None:
+        where += " AND m.id < ?"
+        args.append(page.before)
+    sql = f"SELECT {MESSAGE_COLUMNS} FROM messages m WHERE {where} ORDER BY m.id DESC"
+    return sql + " LIMIT ? OFFSET ?", (*args, page.limit, page.offset)
 
 
 class MessagesStore:
@@ -71,24 +93,27 @@ class MessagesStore:
         row, new = await self._writer.write(draft)
         return Message.from_row(row), new
 
-    async def private_history(self, user_a: int, user_b: int, page: Page) -> list[Message]:
-        low, high = sorted((user_a, user_b))
-        return await self._history("m.pair_low = ? AND m.pair_high = ?", [low, high], page)
+    async def private_history(
+        self, user_a: int, user_b: int, page: Page, guard: Guard
+    ) -> list[Message]:
+        """A page of the two users' conversation, read once `guard` let the reader in."""
+        return await self._history(private_page(user_a, user_b, page), guard)
 
-    async def group_history(self, group_id: int, page: Page) -> list[Message]:
-        return await self._history("m.group_id = ?", [group_id], page)
+    async def group_history(self, group_id: int, page: Page, guard: Guard) -> list[Message]:
+        """A page of the group's messages, read once `guard` let the reader in."""
+        return await self._history(group_page(group_id, page), guard)
 
-    async def _history(self, where: str, args: list[object], page: Page) -> list[Message]:
-        if page.before is not None:
-            where += " AND m.id < ?"
-            args.append(page.before)
+    async def check(self, guard: Guard) -> None:
+        """Run a history guard alone: a request with a bad paging field gets the guard's 404 or
+        403 first, as the contract orders errors."""
+        await self._db.interaction("message_history_guard", guard)
+
+    async def _history(self, statement: Statement, guard: Guard) -> list[Message]:
+        """The check and the page in one transaction: one BEGIN and COMMIT fewer per page."""
 
         async def select(txn: Transaction) -> list[Message]:
-            rows = await txn.fetch(
-                f"SELECT {MESSAGE_COLUMNS} FROM messages m WHERE {where}"
-                " ORDER BY m.id DESC LIMIT ? OFFSET ?",
-                (*args, page.limit, page.offset),
-            )
+            await guard(txn)
+            rows = await txn.fetch(*statement)
             return [Message.from_row(row) for row in rows]
 
         return await self._db.interaction("message_history", select)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from socialhub.storage.database import Database, Transaction, qualify
+from socialhub.storage.database import Args, Database, Transaction, qualify
 from socialhub.storage.stores.users import USER_COLUMNS, User
 
 # Last use is written at most this often, so reading a session is usually a single SELECT.
@@ -28,28 +28,34 @@ class SessionsStore:
         return await self._db.interaction("create_session", insert)
 
     async def lookup(self, token_hash: str, now: int, ttl: int) -> tuple[int, User] | None:
-        """(session id, user) for a live session; an expired one is deleted and not returned."""
+        """(session id, user) for a live session; an expired one is deleted and not returned.
+
+        Every authenticated request asks, so the usual answer is one SELECT without BEGIN and
+        COMMIT around it; only an expiry or the hourly touch takes a transaction of its own.
+        """
         columns = qualify(USER_COLUMNS, "u")
+        rows = await self._db.read(
+            "lookup_session",
+            f"SELECT s.id, s.last_used_at, {columns} FROM sessions s"
+            " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+            (token_hash,),
+        )
+        if not rows:
+            return None
+        session_id, last_used = rows[0][0], rows[0][1]
+        if now - last_used >= ttl:
+            await self._write("expire_session", "DELETE FROM sessions WHERE id = ?", (session_id,))
+            return None
+        if now - last_used >= TOUCH_INTERVAL:
+            touch = "UPDATE sessions SET last_used_at = ? WHERE id = ?"
+            await self._write("touch_session", touch, (now, session_id))
+        return session_id, User.from_row(rows[0][2:])
 
-        async def select(txn: Transaction) -> tuple[int, User] | None:
-            row = await txn.fetchone(
-                f"SELECT s.id, s.last_used_at, {columns} FROM sessions s"
-                " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
-                (token_hash,),
-            )
-            if row is None:
-                return None
-            session_id, last_used = row[0], row[1]
-            if now - last_used >= ttl:
-                await txn.run("DELETE FROM sessions WHERE id = ?", (session_id,))
-                return None
-            if now - last_used >= TOUCH_INTERVAL:
-                await txn.run(
-                    "UPDATE sessions SET last_used_at = ? WHERE id = ?", (now, session_id)
-                )
-            return session_id, User.from_row(row[2:])
+    async def _write(self, description: str, sql: str, args: Args) -> None:
+        async def run(txn: Transaction) -> None:
+            await txn.run(sql, args)
 
-        return await self._db.interaction("lookup_session", select)
+        await self._db.interaction(description, run)
 
     async def live(self, session_ids: list[int]) -> set[int]:
         """Which of these sessions still exist (the others were revoked)."""

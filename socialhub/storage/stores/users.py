@@ -59,6 +59,12 @@ def display_name_key(display_name: str) -> str:
     return display_name.casefold()
 
 
+async def select_user(txn: Transaction, user_id: int) -> User | None:
+    """The user with this id, inside any transaction (a guard of another store's)."""
+    row = await txn.fetchone(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
+    return User.from_row(row) if row else None
+
+
 class UsersStore:
     """Accounts: creating them, finding them by id or login, credentials, the admin role."""
 
@@ -100,8 +106,7 @@ class UsersStore:
 
     async def get(self, user_id: int) -> User | None:
         async def select(txn: Transaction) -> User | None:
-            row = await txn.fetchone(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
-            return User.from_row(row) if row else None
+            return await select_user(txn, user_id)
 
         return await self._db.interaction("get_user", select)
 
