@@ -12,7 +12,7 @@ from collections.abc import Collection
 from twisted.internet.defer import Deferred
 
 from socialhub.metrics import Metrics
-from socialhub.router.delivery import Connection
+from socialhub.router.delivery import Connection, SharedFrame
 
 
 class Router:
@@ -69,10 +69,14 @@ class Router:
         position: int | None = None,
     ) -> None:
         """Send a serialized frame to every local connection of these users."""
+        frame = SharedFrame(payload)
+        by_user = self._by_user
+        sent = 0
         for user_id in user_ids:
-            connections = self._by_user.get(user_id)
+            connections = by_user.get(user_id)
             if connections:
-                self._send(connections, payload, exclude, position)
+                sent += self._send(connections, frame, exclude, position)
+        self._delivered(sent)
 
     def send_at(self, connection: Connection, position: int, payload: bytes) -> bool:
         """Send a stored frame unless the connection is past its position; True if sent."""
@@ -80,7 +84,7 @@ class Router:
             return False
         self._last_position[connection] = position
         connection.send_payload(payload)
-        self._metrics.deliveries.inc()
+        self._delivered(1)
         return True
 
     def hold(self, connection: Connection) -> None:
@@ -96,8 +100,11 @@ class Router:
             self.send_at(connection, held_position, payload)
 
     def deliver_everyone(self, payload: bytes, exclude: str | None) -> None:
+        frame = SharedFrame(payload)
+        sent = 0
         for connections in list(self._by_user.values()):
-            self._send(connections, payload, exclude)
+            sent += self._send(connections, frame, exclude, None)
+        self._delivered(sent)
 
     def close_sessions(self, session_ids: Collection[int], code: int, reason: str) -> None:
         wanted = set(session_ids)
@@ -124,17 +131,33 @@ class Router:
     def _send(
         self,
         connections: Collection[Connection],
-        payload: bytes,
+        frame: SharedFrame,
         exclude: str | None,
-        position: int | None = None,
-    ) -> None:
+        position: int | None,
+    ) -> int:
+        """Send to one user's connections but `exclude`; the number of copies sent."""
+        sent = 0
         for connection in list(connections):
             if connection.connection_id == exclude:
                 continue
-            if position is None:
-                connection.send_payload(payload)
-                self._metrics.deliveries.inc()
-            elif connection in self._held:
-                self._held[connection].append((position, payload))
-            else:
-                self.send_at(connection, position, payload)
+            if position is None or self._due(connection, position, frame.payload):
+                connection.send_shared(frame)
+                sent += 1
+        return sent
+
+    def _due(self, connection: Connection, position: int, payload: bytes) -> bool:
+        """Whether a stored frame goes to the connection now (which it then has seen): not
+        while the connection is held (the frame is kept for it), nor if it is past `position`."""
+        held = self._held.get(connection)
+        if held is not None:
+            held.append((position, payload))
+            return False
+        if position <= self._last_position.get(connection, position):
+            return False
+        self._last_position[connection] = position
+        return True
+
+    def _delivered(self, copies: int) -> None:
+        """Count copies once per fan-out: a Prometheus increment takes a lock."""
+        if copies:
+            self._metrics.deliveries.inc(copies)
