@@ -20,7 +20,9 @@ class Router:
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
-        self._by_user: dict[int, set[Connection]] = {}
+        # A tuple per user, replaced when a connection comes or goes: delivery iterates it
+        # without copying, however the set changes meanwhile.
+        self._by_user: dict[int, tuple[Connection, ...]] = {}
         self._waiting_for_empty: list[Deferred[None]] = []
         self._last_position: dict[Connection, int] = {}
         self._held: dict[Connection, list[tuple[int, bytes]]] = {}
@@ -29,21 +31,22 @@ class Router:
         """Register a connection that has seen the stream up to `position`; True when it is the
         user's first one here."""
         self._last_position[connection] = position
-        connections = self._by_user.setdefault(connection.user_id, set())
-        connections.add(connection)
+        connections = (*self._by_user.get(connection.user_id, ()), connection)
+        self._by_user[connection.user_id] = connections
         self._metrics.open_connections.inc()
         return len(connections) == 1
 
     def remove(self, connection: Connection) -> bool:
         """Forget a connection; True when it was the user's last one here."""
-        connections = self._by_user.get(connection.user_id)
-        if connections is None or connection not in connections:
+        connections = self._by_user.get(connection.user_id, ())
+        if connection not in connections:
             return False
-        connections.discard(connection)
         self._last_position.pop(connection, None)
         self._held.pop(connection, None)
         self._metrics.open_connections.dec()
-        if connections:
+        others = tuple(c for c in connections if c is not connection)
+        if others:
+            self._by_user[connection.user_id] = others
             return False
         del self._by_user[connection.user_id]
         if not self._by_user:
@@ -130,14 +133,14 @@ class Router:
 
     def _send(
         self,
-        connections: Collection[Connection],
+        connections: tuple[Connection, ...],
         frame: SharedFrame,
         exclude: str | None,
         position: int | None,
     ) -> int:
         """Send to one user's connections but `exclude`; the number of copies sent."""
         sent = 0
-        for connection in list(connections):
+        for connection in connections:
             if connection.connection_id == exclude:
                 continue
             if position is None or self._due(connection, position, frame.payload):
