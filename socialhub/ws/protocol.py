@@ -25,6 +25,7 @@ from socialhub.router.dispatch import Dispatcher
 from socialhub.router.fanout import Fanout
 from socialhub.storage.database import DatabaseUnavailable
 from socialhub.ws.backpressure import SlowReaderGuard
+from socialhub.ws.direct_write import SocketWriter
 
 MAX_MESSAGE = 64 * 1024
 PING_INTERVAL = 30
@@ -72,6 +73,7 @@ class ChatProtocol(WebSocketServerProtocol):
     viewer: Viewer
     since: str | None  # the cursor of /ws?since=, to resume from
     _guard: SlowReaderGuard
+    _writer: SocketWriter
     connection_id: str
     user_id: int
     session_id: int
@@ -118,6 +120,7 @@ class ChatProtocol(WebSocketServerProtocol):
         transport: Any = self.transport
         transport.unregisterProducer()
         self._guard = SlowReaderGuard(transport, self.close_with)
+        self._writer = SocketWriter(transport)
         opened = Deferred.fromCoroutine(self.factory.hub.fanout.opened(self, self.since))
         opened.addErrback(self._not_opened)
         opened.addBoth(lambda _: self._guard.replayed())
@@ -161,13 +164,12 @@ class ChatProtocol(WebSocketServerProtocol):
         """sendPreparedMessage for an uncompressed message, without what sendData adds per write
         and this server never uses: the arguments of a debug line (click styling, built even
         with debug off, costing more than the rest of a copy), Autobahn's traffic counters, and
-        its queue of chopped or synchronous writes (never asked for here, so always empty: a
-        direct write keeps the frames in order)."""
+        its queue of chopped or synchronous writes (never asked for here, so always empty). The
+        bytes then go to the socket at once when nothing is queued ahead (SocketWriter)."""
         if self.state != WebSocketServerProtocol.STATE_OPEN:
             return
         self._guard.sending(len(wire))
-        transport: Any = self.transport
-        transport.write(wire)
+        self._writer.write(wire)
 
     def close_with(self, code: int, reason: str) -> None:
         # sendCloseFrame, not sendClose: the latter refuses 1001, 1003 and 1009.
