@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from socialhub.router.delivery import SharedFrame
 from trial_tests.harness import Client, Response, RunningServer, start_server
 from trial_tests.mixins import EngineTestMixin
 
@@ -35,6 +36,9 @@ class FakeConnection:
 
     def send_payload(self, payload: bytes) -> None:
         self.frames.append(orjson.loads(payload))
+
+    def send_shared(self, frame: SharedFrame) -> None:
+        self.send_payload(frame.payload)
 
     def close_with(self, code: int, reason: str) -> None:
         self.closed.append((code, reason))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import orjson
 from twisted.trial.unittest import TestCase
 
+from socialhub.ws.protocol import ChatFactory, ChatProtocol
 from trial_tests import wsclient
 from trial_tests.chat_helpers import transactions_of
 from trial_tests.group_helpers import Person, SocialTestMixin
@@ -57,6 +60,43 @@ class GroupChatTests(SocialTestMixin):
         for person in (invitee, requester, outsider):
             await self.assert_silent(silent[person.username], person, owner)
         self.assertEqual([f for f in sending.pending() if f["type"] == "group"], [])
+
+    async def test_fan_out_is_framed_once_and_counted_per_copy(self) -> None:
+        """One group frame to several connections is encoded for the wire once, whatever the
+        number of copies, and written without Autobahn's sendData (whose debug line costs more
+        than the copy itself); /metrics still counts every copy delivered."""
+        owner, member, other = await self.start("owner", "member", "other")
+        group_id = (await self.create_group(owner, "Devs"))["id"]
+        for person in (member, other):
+            await self.add_member(owner, group_id, person)
+        sending = await self.socket(member)
+        receivers = [await self.socket(p) for p in (owner, owner, member, other)]
+        before = await self.deliveries(owner)
+        framed: list[bytes] = []
+        prepare = ChatFactory.prepareMessage
+
+        def counted(factory: ChatFactory, payload: bytes, *args: Any, **kwargs: Any) -> Any:
+            framed.append(payload)
+            return prepare(factory, payload, *args, **kwargs)
+
+        def refused(*args: Any, **kwargs: Any) -> None:
+            raise AssertionError("a frame went through Autobahn's sendData")
+
+        self.patch(ChatFactory, "prepareMessage", counted)
+        self.patch(ChatProtocol, "sendData", refused)
+        sending.send({"type": "group", "group_id": str(group_id), "content": "hi", "id": "g1"})
+        await sending.next_of("ack")
+        for ws in receivers:
+            self.assertEqual((await ws.next_of("group"))["content"], "hi")
+        self.assertEqual([orjson.loads(p)["type"] for p in framed].count("group"), 1)
+        self.assertEqual(await self.deliveries(owner) - before, len(receivers))
+
+    async def deliveries(self, person: Person) -> float:
+        """socialhub_deliveries_total from /metrics."""
+        text = (await person.client.get("/metrics")).raw.decode("utf-8")
+        found = re.search(r"^socialhub_deliveries_total (\S+)$", text, re.M)
+        assert found is not None
+        return float(found[1])
 
     async def test_group_id_as_integer_is_accepted(self) -> None:
         """`group_id` may be an integer too (an id given as digits or a number)."""

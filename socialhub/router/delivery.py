@@ -11,6 +11,21 @@ from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
 
+class SharedFrame:
+    """A serialized frame on its way to several connections (a fan-out).
+
+    The first connection that sends it encodes it for the wire and leaves the bytes in `wire`;
+    every later copy writes those same bytes. So a group message is framed once, not once per
+    member: per copy, framing cost more than everything else the router does.
+    """
+
+    __slots__ = ("payload", "wire")
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self.wire: bytes | None = None
+
+
 class Connection(Protocol):
     """An open, authenticated WebSocket as the router sees it."""
 
@@ -20,6 +35,9 @@ class Connection(Protocol):
 
     def send_payload(self, payload: bytes) -> None:
         """Send an already serialized JSON text frame."""
+
+    def send_shared(self, frame: SharedFrame) -> None:
+        """Send a frame other connections are sent too, encoding it only if no one has."""
 
     def close_with(self, code: int, reason: str) -> None:
         """Close the connection with this WebSocket close code."""

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from twisted.internet.defer import Deferred
 
 from socialhub.metrics import Metrics
-from socialhub.router.delivery import Connection
+from socialhub.router.delivery import Connection, SharedFrame
 
 
 class Router:
@@ -20,7 +20,9 @@ class Router:
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
-        self._by_user: dict[int, set[Connection]] = {}
+        # A tuple per user, replaced when a connection comes or goes: delivery iterates it
+        # without copying, however the set changes meanwhile.
+        self._by_user: dict[int, tuple[Connection, ...]] = {}
         self._waiting_for_empty: list[Deferred[None]] = []
         self._last_position: dict[Connection, int] = {}
         self._held: dict[Connection, list[tuple[int, bytes]]] = {}
@@ -29,21 +31,22 @@ class Router:
         """Register a connection that has seen the stream up to `position`; True when it is the
         user's first one here."""
         self._last_position[connection] = position
-        connections = self._by_user.setdefault(connection.user_id, set())
-        connections.add(connection)
+        connections = (*self._by_user.get(connection.user_id, ()), connection)
+        self._by_user[connection.user_id] = connections
         self._metrics.open_connections.inc()
         return len(connections) == 1
 
     def remove(self, connection: Connection) -> bool:
         """Forget a connection; True when it was the user's last one here."""
-        connections = self._by_user.get(connection.user_id)
-        if connections is None or connection not in connections:
+        connections = self._by_user.get(connection.user_id, ())
+        if connection not in connections:
             return False
-        connections.discard(connection)
         self._last_position.pop(connection, None)
         self._held.pop(connection, None)
         self._metrics.open_connections.dec()
-        if connections:
+        others = tuple(c for c in connections if c is not connection)
+        if others:
+            self._by_user[connection.user_id] = others
             return False
         del self._by_user[connection.user_id]
         if not self._by_user:
@@ -69,10 +72,14 @@ class Router:
         position: int | None = None,
     ) -> None:
         """Send a serialized frame to every local connection of these users."""
+        frame = SharedFrame(payload)
+        by_user = self._by_user
+        sent = 0
         for user_id in user_ids:
-            connections = self._by_user.get(user_id)
+            connections = by_user.get(user_id)
             if connections:
-                self._send(connections, payload, exclude, position)
+                sent += self._send(connections, frame, exclude, position)
+        self._delivered(sent)
 
     def send_at(self, connection: Connection, position: int, payload: bytes) -> bool:
         """Send a stored frame unless the connection is past its position; True if sent."""
@@ -80,7 +87,7 @@ class Router:
             return False
         self._last_position[connection] = position
         connection.send_payload(payload)
-        self._metrics.deliveries.inc()
+        self._delivered(1)
         return True
 
     def hold(self, connection: Connection) -> None:
@@ -96,8 +103,11 @@ class Router:
             self.send_at(connection, held_position, payload)
 
     def deliver_everyone(self, payload: bytes, exclude: str | None) -> None:
+        frame = SharedFrame(payload)
+        sent = 0
         for connections in list(self._by_user.values()):
-            self._send(connections, payload, exclude)
+            sent += self._send(connections, frame, exclude, None)
+        self._delivered(sent)
 
     def close_sessions(self, session_ids: Collection[int], code: int, reason: str) -> None:
         wanted = set(session_ids)
@@ -123,18 +133,34 @@ class Router:
 
     def _send(
         self,
-        connections: Collection[Connection],
-        payload: bytes,
+        connections: tuple[Connection, ...],
+        frame: SharedFrame,
         exclude: str | None,
-        position: int | None = None,
-    ) -> None:
-        for connection in list(connections):
+        position: int | None,
+    ) -> int:
+        """Send to one user's connections but `exclude`; the number of copies sent."""
+        sent = 0
+        for connection in connections:
             if connection.connection_id == exclude:
                 continue
-            if position is None:
-                connection.send_payload(payload)
-                self._metrics.deliveries.inc()
-            elif connection in self._held:
-                self._held[connection].append((position, payload))
-            else:
-                self.send_at(connection, position, payload)
+            if position is None or self._due(connection, position, frame.payload):
+                connection.send_shared(frame)
+                sent += 1
+        return sent
+
+    def _due(self, connection: Connection, position: int, payload: bytes) -> bool:
+        """Whether a stored frame goes to the connection now (which it then has seen): not
+        while the connection is held (the frame is kept for it), nor if it is past `position`."""
+        held = self._held.get(connection)
+        if held is not None:
+            held.append((position, payload))
+            return False
+        if position <= self._last_position.get(connection, position):
+            return False
+        self._last_position[connection] = position
+        return True
+
+    def _delivered(self, copies: int) -> None:
+        """Count copies once per fan-out: a Prometheus increment takes a lock."""
+        if copies:
+            self._metrics.deliveries.inc(copies)

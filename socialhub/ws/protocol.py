@@ -20,10 +20,12 @@ from twisted.python.failure import Failure
 
 from socialhub.auth.tokens import COOKIE_NAME
 from socialhub.handlers.accounts import Accounts, Viewer
+from socialhub.router.delivery import SharedFrame
 from socialhub.router.dispatch import Dispatcher
 from socialhub.router.fanout import Fanout
 from socialhub.storage.database import DatabaseUnavailable
 from socialhub.ws.backpressure import SlowReaderGuard
+from socialhub.ws.direct_write import SocketWriter
 
 MAX_MESSAGE = 64 * 1024
 PING_INTERVAL = 30
@@ -71,6 +73,7 @@ class ChatProtocol(WebSocketServerProtocol):
     viewer: Viewer
     since: str | None  # the cursor of /ws?since=, to resume from
     _guard: SlowReaderGuard
+    _writer: SocketWriter
     connection_id: str
     user_id: int
     session_id: int
@@ -117,6 +120,7 @@ class ChatProtocol(WebSocketServerProtocol):
         transport: Any = self.transport
         transport.unregisterProducer()
         self._guard = SlowReaderGuard(transport, self.close_with)
+        self._writer = SocketWriter(transport)
         opened = Deferred.fromCoroutine(self.factory.hub.fanout.opened(self, self.since))
         opened.addErrback(self._not_opened)
         opened.addBoth(lambda _: self._guard.replayed())
@@ -142,9 +146,30 @@ class ChatProtocol(WebSocketServerProtocol):
             self.factory.hub.fanout.closed(self)
 
     def send_payload(self, payload: bytes) -> None:
-        if self.state == WebSocketServerProtocol.STATE_OPEN:
-            self._guard.sending(len(payload))
-            self.sendMessage(payload, isBinary=False)
+        self._write_frame(self._framed(payload))
+
+    def send_shared(self, frame: SharedFrame) -> None:
+        if frame.wire is None:
+            frame.wire = self._framed(frame.payload)
+        self._write_frame(frame.wire)
+
+    def _framed(self, payload: bytes) -> bytes:
+        """A text frame's bytes on the wire: Autobahn's prepared message, never compressed
+        (this server negotiates no compression), so the same bytes suit every connection."""
+        prepared = self.factory.prepareMessage(payload, isBinary=False, doNotCompress=True)
+        wire: bytes = prepared.payloadHybi
+        return wire
+
+    def _write_frame(self, wire: bytes) -> None:
+        """sendPreparedMessage for an uncompressed message, without what sendData adds per write
+        and this server never uses: the arguments of a debug line (click styling, built even
+        with debug off, costing more than the rest of a copy), Autobahn's traffic counters, and
+        its queue of chopped or synchronous writes (never asked for here, so always empty). The
+        bytes then go to the socket at once when nothing is queued ahead (SocketWriter)."""
+        if self.state != WebSocketServerProtocol.STATE_OPEN:
+            return
+        self._guard.sending(len(wire))
+        self._writer.write(wire)
 
     def close_with(self, code: int, reason: str) -> None:
         # sendCloseFrame, not sendClose: the latter refuses 1001, 1003 and 1009.
