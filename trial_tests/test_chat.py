@@ -86,6 +86,16 @@ class PrivateTests(ChatTestMixin):
         await self.barrier(b1, alice, a1, "barrier for alice")
         await self.barrier(b1, carol, c1, "barrier for carol")
 
+    async def test_not_echoed_by_a_catch_up(self) -> None:
+        """A catch-up from the database (after a bus outage or a gap) never sends the sending
+        connection its own message: it had it, as its ack."""
+        alice, bob = await self.start("alice", "bob")
+        a1, b1 = await self.open(alice), await self.open(bob)
+        await self.send_private(a1, bob.id, "mine", "m1")
+        self.assertEqual((await b1.next())["content"], "mine")
+        await self.running.server.fanout.catch_up()
+        await self.barrier(b1, alice, a1, "barrier")
+
     async def test_without_client_id(self) -> None:
         """A message without `id` is stored and delivered, and no ack is sent for it."""
         alice, bob = await self.start("alice", "bob")

@@ -142,6 +142,8 @@ class Router:
         sent = 0
         for connection in connections:
             if connection.connection_id == exclude:
+                if position is not None:
+                    self._seen_own(connection, position)
                 continue
             if position is None or self._due(connection, position, frame.payload):
                 connection.send_shared(frame)
@@ -159,6 +161,13 @@ class Router:
             return False
         self._last_position[connection] = position
         return True
+
+    def _seen_own(self, connection: Connection, position: int) -> None:
+        """The sending connection has its own stored frame (as its ack): a later catch-up from
+        the database must not send it there. While the connection is held, frames before this
+        one are still to come, so it is then left to the replay's bookkeeping."""
+        if connection not in self._held and position > self._last_position.get(connection, 0):
+            self._last_position[connection] = position
 
     def _delivered(self, copies: int) -> None:
         """Count copies once per fan-out: a Prometheus increment takes a lock."""
