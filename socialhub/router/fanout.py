@@ -9,12 +9,13 @@ carry the member list, so a process whose subscription is stale never delivers t
 left.
 
 Stored frames (messages, notifications) carry their stream position and a `cursor`. They reach
-sockets only through the Sequencer, in position order, also in the process that published them
-(the bus hands every process its own envelopes back). A connection that resumes with `since`
-gets what it missed from the database first. While the bus is down, a process hands its own
-stored frames and ticks to its Sequencer itself, as the bus would have handed them back (so a
-position another process stored meanwhile is a gap, not skipped); when the bus returns, or when
-a gap in positions does not close, every open connection is caught up from the database.
+sockets only through the Sequencer, in position order. A process hands its own stored frames and
+ticks to its Sequencer itself, as it publishes them, and drops its own envelopes when the bus
+brings them back (recognized by their first bytes, undecoded): its own sockets never wait for a
+round trip through Redis, and a position another process stored in between is still a gap, not
+skipped, whether the bus is up or down. A connection that resumes with `since` gets what it
+missed from the database first; when the bus returns, or when a gap in positions does not close,
+every open connection is caught up from the database.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from socialhub.bus.envelope import CLOSE, FRAME, GROUPS, TICK, Envelope
+from socialhub.bus.envelope import CLOSE, FRAME, GROUPS, TICK, Envelope, origin_prefix
 from socialhub.bus.interface import Bus
 from socialhub.handlers.replay import Replays
 from socialhub.metrics import Metrics
@@ -69,6 +70,7 @@ class Fanout:
         self.router = router
         self.bus = bus
         self.process_id = secrets.token_hex(8)
+        self._own = origin_prefix(self.process_id)
         self._group_ids_of = group_ids_of
         self._replays = replays
         self._epoch = ""
@@ -219,10 +221,8 @@ class Fanout:
 
     def committed(self, first: int, last: int) -> None:
         """Positions first..last are committed and their frames handed over: tell everyone."""
-        if self._direct():
-            self.sequencer.tick(first, last)
-        else:
-            self.bus.publish(TICKS, self._envelope(TICK, b"", a=first, b=last))
+        self.sequencer.tick(first, last)
+        self.bus.publish(TICKS, self._envelope(TICK, b"", a=first, b=last))
 
     def _publish(
         self,
@@ -232,21 +232,16 @@ class Fanout:
         position: int | None,
         **fields: Any,
     ) -> None:
-        """Unstored frames go to local sockets at once; stored ones through the Sequencer, which
-        this process feeds itself while the bus is down."""
+        """Unstored frames go to local sockets at once, stored ones through the Sequencer."""
         if position is None:
             self.router.deliver(user_ids, payload, fields.get("x"))
         else:
             fields["p"] = position
         message = self._envelope(FRAME, payload, **fields)
-        direct = self._direct()
         for channel in channels:
-            if direct and position is not None:
+            if position is not None:
                 self.sequencer.hold(position, channel, payload, fields)
             self.bus.publish(channel, message)
-
-    def _direct(self) -> bool:
-        return self.bus.state() == "down"
 
     def to_everyone(self, frame: Mapping[str, Any], exclude: Connection | None = None) -> None:
         payload = self._stamped(frame, None)
@@ -277,6 +272,8 @@ class Fanout:
     # What other processes publish.
 
     def _received(self, channel: bytes, message: bytes) -> None:
+        if message.startswith(self._own):
+            return  # handled when it was published
         try:
             envelope = Envelope.decode(message)
         except ValueError:
@@ -287,10 +284,7 @@ class Fanout:
             self.sequencer.tick(fields["a"], fields["b"])
             return
         if envelope.kind == FRAME and "p" in fields:
-            if not (envelope.origin == self.process_id and self._direct()):
-                self.sequencer.hold(fields["p"], channel, envelope.payload, fields)
-            return
-        if envelope.origin == self.process_id:
+            self.sequencer.hold(fields["p"], channel, envelope.payload, fields)
             return
         self._metrics.bus_lag.observe(max(0.0, self._clock.seconds() - envelope.sent_at))
         if envelope.kind == FRAME:
