@@ -35,6 +35,26 @@ class _Ping(Protocol):
             self.transport.loseConnection()
 
 
+class _Info(Protocol):
+    """Asks INFO commandstats and reads the whole bulk reply."""
+
+    def __init__(self) -> None:
+        self.answered: Deferred[bytes] = Deferred()
+        self._data = b""
+
+    def connectionMade(self) -> None:
+        assert self.transport is not None
+        self.transport.write(b"INFO commandstats\r\n")
+
+    def dataReceived(self, data: bytes) -> None:
+        self._data += data
+        header, _, body = self._data.partition(b"\r\n")
+        if header.startswith(b"$") and len(body) >= int(header[1:]) and not self.answered.called:
+            self.answered.callback(body[: int(header[1:])])
+            assert self.transport is not None
+            self.transport.loseConnection()
+
+
 async def _answers(port: int) -> bool:
     try:
         endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port, timeout=1)
@@ -65,6 +85,18 @@ class RedisServer:
                 return
             await deferLater(reactor, 0.05, lambda: None)
         raise AssertionError("redis-server did not start: " + self._process.output.decode())
+
+    async def command_calls(self) -> dict[str, int]:
+        """How many times each command ran, from INFO commandstats (`cmdstat_eval:calls=1,...`)."""
+        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", self.port, timeout=1)
+        info = await connectProtocol(endpoint, _Info())
+        text = (await info.answered.addTimeout(START_TIMEOUT, reactor)).decode()
+        calls = {}
+        for line in text.splitlines():
+            if line.startswith("cmdstat_"):
+                name, _, stats = line[len("cmdstat_") :].partition(":")
+                calls[name] = int(stats.split(",")[0].partition("=")[2])
+        return calls
 
     async def stop(self) -> None:
         if self._process is not None:

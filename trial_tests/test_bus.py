@@ -80,6 +80,18 @@ class BusContract(EngineTestMixin):
         got = [(await b.next())[1] for _ in range(100)]
         self.assertEqual(got, [b"%d" % n for n in range(100)])
 
+    async def test_order_is_kept_across_channels(self) -> None:
+        """Messages of one publisher on several channels reach a subscriber of all of them in
+        the order published (a frame on a user's channel, then the tick that releases it)."""
+        a, b = await self.pair()
+        for channel in (b"x", b"y", b"z"):
+            b.bus.subscribe(channel)
+        await self.settle()
+        sent = [(b"xyz"[n % 3 : n % 3 + 1], b"%d" % n) for n in range(30)]
+        for channel, message in sent:
+            a.bus.publish(channel, message)
+        self.assertEqual([await b.next() for _ in sent], sent)
+
 
 class LocalBusTests(BusContract, TestCase):
     async def make_pair(self) -> tuple[Bus, Bus]:
@@ -95,10 +107,59 @@ class RedisBusTests(BusContract, TestCase):
     async def make_pair(self) -> tuple[Bus, Bus]:
         redis = await start_redis(self)
         self.redis = redis
-        return RedisBus(reactor, redis.url, Metrics()), RedisBus(reactor, redis.url, Metrics())
+        self.metrics = Metrics()  # the first bus's
+        return RedisBus(reactor, redis.url, self.metrics), RedisBus(reactor, redis.url, Metrics())
 
     async def settle(self) -> None:
         await deferLater(reactor, 0.1, lambda: None)
+
+    def counted(self, name: str) -> float | None:
+        return self.metrics.registry.get_sample_value(f"socialhub_bus_{name}_total")
+
+    async def test_publishes_of_one_turn_leave_as_one_command(self) -> None:
+        """What one turn of the reactor publishes reaches Redis as one command (a script that
+        publishes each message in order); a lone message as a plain PUBLISH."""
+        a, b = await self.pair()
+        b.bus.subscribe(b"x")
+        b.bus.subscribe(b"y")
+        await self.settle()
+        before = await self.redis.command_calls()
+        sent = [(b"x", b"1"), (b"y", b"2"), (b"x", b"3")]
+        for channel, message in sent:
+            a.bus.publish(channel, message)
+        self.assertEqual([await b.next() for _ in sent], sent)
+        a.bus.publish(b"y", b"alone")
+        self.assertEqual(await b.next(), (b"y", b"alone"))
+        after = await self.redis.command_calls()
+        self.assertEqual(after.get("eval", 0) - before.get("eval", 0), 1)
+        self.assertEqual(self.counted("published"), 4)
+
+    async def test_stop_sends_what_this_turn_published(self) -> None:
+        """Messages published in the turn that stops the bus still go out, and Redis answers
+        them before the bus disconnects: none counts as dropped."""
+        a, b = await self.pair()
+        b.bus.subscribe(b"last")
+        await self.settle()
+        a.bus.publish(b"last", b"1")
+        a.bus.publish(b"last", b"2")
+        await a.bus.stop()
+        self.assertEqual([await b.next() for _ in range(2)], [(b"last", b"1"), (b"last", b"2")])
+        self.assertEqual((self.counted("published"), self.counted("dropped")), (2, 0))
+
+    async def test_queued_messages_are_dropped_when_the_connection_is_lost(self) -> None:
+        """Messages queued in the turn the publishing connection is lost are dropped and
+        counted, every one of them, and never sent on the next connection."""
+        a, b = await self.pair()
+        b.bus.subscribe(b"gone")
+        await self.settle()
+        for n in range(3):
+            a.bus.publish(b"gone", b"%d" % n)
+        a.bus._publisher.transport.abortConnection()  # type: ignore[attr-defined]
+        await self.until(lambda: self.counted("dropped") == 3)
+        await self.until(lambda: a.bus.state() == "ok")
+        a.bus.publish(b"gone", b"after")
+        self.assertEqual(await b.next(), (b"gone", b"after"))
+        self.assertEqual(self.counted("dropped"), 3)
 
     async def test_resubscribes_after_redis_restarts(self) -> None:
         """Redis going away makes the bus report down and drop publishes; once Redis is back

@@ -35,7 +35,9 @@ class Bus(Protocol):
         """Stop receiving this channel's messages."""
 
     def publish(self, channel: bytes, message: bytes) -> None:
-        """Send a message to every subscriber of the channel, this process included."""
+        """Send a message to every subscriber of the channel, this process included. It may
+        leave at the end of the reactor's turn, but messages of one bus arrive in the order
+        they were published, across channels too."""
 
     def on_reconnect(self, callback: Callable[[], object]) -> None:
         """Call `callback` each time the bus is back after an outage."""

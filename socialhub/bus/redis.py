@@ -4,6 +4,15 @@ Both connections run under ClientService, which reconnects with backoff after Re
 txredisapi does not resubscribe by itself, so every new subscriber connection subscribes to all
 current channels before it counts as connected. While Redis is away publishing drops messages
 (counted) instead of queueing them: local delivery goes on, and the bus reports itself down.
+
+Publishing is the costly side of a client in pure Python (a command built argument by argument,
+a Deferred, a reply and a reply timer per command), and one stored message publishes several
+envelopes (its users' channels, its tick). So the messages published during one turn of the
+reactor leave together, at the end of the turn, as one command: PUBLISH for one message, else a
+tiny Lua script that publishes each in order. Redis runs a script atomically, so subscribers see
+them in the order they were published, as with separate commands. Messages still queued when
+the publishing connection is lost are dropped and counted like any other; `stop` sends what is
+queued and waits for Redis to answer before disconnecting.
 """
 
 from __future__ import annotations
@@ -16,13 +25,17 @@ import txredisapi
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.internet.interfaces import IDelayedCall
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from socialhub.bus.interface import MessageHandler
 from socialhub.metrics import Metrics
 
 REPLY_TIMEOUT = 5.0
+# ARGV: channel, message, channel, message, ... published in that order.
+PUBLISH_ALL = "for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end"
 CONNECT_TIMEOUT = 5.0
 _log = Logger(namespace="socialhub.bus")
 
@@ -125,6 +138,9 @@ class RedisBus:
         ]
         self._reactor = reactor
         self._was_down = False
+        self._outgoing: list[bytes] = []  # channel, message, channel, message, ...
+        self._flushing: IDelayedCall | None = None
+        self._last_sent: Deferred[None] = succeed(None)
 
     def set_handler(self, handler: MessageHandler) -> None:
         self._handler = handler
@@ -141,6 +157,11 @@ class RedisBus:
                 return
 
     async def stop(self) -> None:
+        """Send what this turn queued, wait for Redis to answer it, then disconnect."""
+        if self._flushing is not None:
+            self._flushing.cancel()
+            self._flush()
+        await self._last_sent  # replies come in order: the last one answers them all
         for service in self._services:
             await service.stopService()
 
@@ -162,11 +183,34 @@ class RedisBus:
             self._subscriber.unsubscribe([channel]).addErrback(self._failed, "unsubscribe")
 
     def publish(self, channel: bytes, message: bytes) -> None:
+        """Queue the message for the end of this reactor turn (see the module's docstring)."""
         if self._publisher is None:
             self._metrics.bus_dropped.inc()
             return
-        self._metrics.bus_published.inc()
-        self._publisher.publish(channel, message).addErrback(self._failed, "publish")
+        self._outgoing += (channel, message)
+        if self._flushing is None:
+            self._flushing = self._reactor.callLater(0, self._flush)
+
+    def _flush(self) -> None:
+        """Send the messages queued this turn, in one command."""
+        self._flushing = None
+        outgoing, self._outgoing = self._outgoing, []
+        count = len(outgoing) // 2
+        if self._publisher is None:  # lost since they were queued
+            self._metrics.bus_dropped.inc(count)
+            return
+        try:
+            if count == 1:
+                sent = self._publisher.execute_command("PUBLISH", *outgoing)
+            else:
+                sent = self._publisher.execute_command("EVAL", PUBLISH_ALL, 0, *outgoing)
+        except Exception as error:  # txredisapi raises at once on a connection it knows lost
+            self._failed(Failure(error), "publish", count)
+            return
+        self._metrics.bus_published.inc(count)
+        self._last_sent = sent.addCallbacks(
+            lambda _: None, self._failed, errbackArgs=("publish", count)
+        )
 
     def on_reconnect(self, callback: Callable[[], object]) -> None:
         self.reconnected.append(callback)
@@ -212,6 +256,6 @@ class RedisBus:
             for callback in self.reconnected:
                 callback()
 
-    def _failed(self, failure: Any, what: str) -> None:
-        self._metrics.bus_dropped.inc()
+    def _failed(self, failure: Any, what: str, count: int = 1) -> None:
+        self._metrics.bus_dropped.inc(count)
         _log.warn("Redis {what} failed: {error}", what=what, error=failure.getErrorMessage())
