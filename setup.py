@@ -19,6 +19,7 @@ setup(
         "txpostgres>=1.7,<2",
         "psycopg2-binary>=2.9.9,<3",
         "txredisapi>=1.4.10,<2",
+        "hiredis>=3.0,<4",  # txredisapi parses replies with it when it is installed
         "treq>=24.9,<27",
         "argon2-cffi>=23.1,<26",
         "prometheus-client>=0.20,<1",

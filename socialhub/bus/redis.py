@@ -1,5 +1,9 @@
 """The Redis bus: pub/sub through txredisapi, one connection to subscribe and one to publish.
 
+Replies are parsed by hiredis, in C: txredisapi uses it when it is installed, and socialhub
+depends on it (txredisapi's own parser pauses the socket and schedules a call for each bulk
+string followed by more data, that is for nearly every message a subscriber receives).
+
 Both connections run under ClientService, which reconnects with backoff after Redis restarts.
 txredisapi does not resubscribe by itself, so every new subscriber connection subscribes to all
 current channels before it counts as connected. While Redis is away publishing drops messages
