@@ -96,28 +96,6 @@ class PrivateTests(ChatTestMixin):
         await self.running.server.fanout.catch_up()
         await self.barrier(b1, alice, a1, "barrier")
 
-    async def test_not_echoed_by_a_catch_up_when_sent_while_registering(self) -> None:
-        """The same when the message is stored while the server still reads what the new
-        connection missed (its frames are held then)."""
-        alice, bob = await self.start("alice", "bob")
-        b1 = await self.open(bob)
-        replays = self.running.server.fanout._replays
-        gate: Deferred[None] = Deferred()
-        read_missed = replays.missed
-
-        async def missed_after_gate(user_id: int, *args: Any) -> Any:
-            if user_id == alice.id:  # bob's own registration may still be reading
-                await gate
-            return await read_missed(user_id, *args)
-
-        replays.missed = missed_after_gate
-        a1 = await self.open(alice)  # its registration waits at the gate, frames held
-        await self.send_private(a1, bob.id, "mine", "m1")
-        self.assertEqual((await b1.next())["content"], "mine")
-        gate.callback(None)
-        await self.running.server.fanout.catch_up()
-        await self.barrier(b1, alice, a1, "barrier")
-
     async def test_without_client_id(self) -> None:
         """A message without `id` is stored and delivered, and no ack is sent for it."""
         alice, bob = await self.start("alice", "bob")

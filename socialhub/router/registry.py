@@ -14,9 +14,6 @@ from twisted.internet.defer import Deferred
 from socialhub.metrics import Metrics
 from socialhub.router.delivery import Connection, SharedFrame
 
-# In a held connection's list: its own frame at that position, seen (as its ack), not to send.
-_SEEN = b""
-
 
 class Router:
     """Open connections by user, and local delivery of serialized frames."""
@@ -103,10 +100,7 @@ class Router:
             return
         self._last_position[connection] = max(self._last_position[connection], position)
         for held_position, payload in sorted(self._held.pop(connection, [])):
-            if payload == _SEEN:
-                self._seen_own(connection, held_position)
-            else:
-                self.send_at(connection, held_position, payload)
+            self.send_at(connection, held_position, payload)
 
     def deliver_everyone(self, payload: bytes, exclude: str | None) -> None:
         frame = SharedFrame(payload)
@@ -170,12 +164,9 @@ class Router:
 
     def _seen_own(self, connection: Connection, position: int) -> None:
         """The sending connection has its own stored frame (as its ack): a later catch-up from
-        the database must not send it there. While the connection is held (its replay is being
-        read), that is noted in its turn, after the frames before it."""
-        held = self._held.get(connection)
-        if held is not None:
-            held.append((position, _SEEN))
-        elif position > self._last_position.get(connection, 0):
+        the database must not send it there. (A connection is never held when it sends: its
+        frames wait for its registration, see ws/protocol.py.)"""
+        if position > self._last_position.get(connection, 0):
             self._last_position[connection] = position
 
     def _delivered(self, copies: int) -> None:
