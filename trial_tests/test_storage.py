@@ -139,6 +139,27 @@ class StorageTests(EngineTestMixin):
         await database.interaction("test", lambda txn: insert_user(txn, "alice"))
         self.assertEqual(await usernames(database), ["alice"])
 
+    async def test_failing_first_statement_leaves_connections_usable(self) -> None:
+        """A transaction whose first statement fails (PostgreSQL: sent with its BEGIN) is rolled
+        back, so the pooled connection it ran on takes the next transaction cleanly; a body that
+        runs no statement still returns its result."""
+        database = await self._database()
+
+        async def bad(txn: Transaction) -> None:
+            await txn.fetch("SELECT no_such_column FROM users")
+
+        for _ in range(6):  # more than the pool's connections
+            with self.assertRaises((sqlite3.OperationalError, psycopg2.ProgrammingError)):
+                await database.interaction("test", bad)
+        for index in range(6):
+            await database.interaction("test", lambda txn, n=index: insert_user(txn, f"u{n}"))
+        self.assertEqual(len(await usernames(database)), 6)
+
+        async def nothing(txn: Transaction) -> str:
+            return "done"
+
+        self.assertEqual(await database.interaction("test", nothing), "done")
+
     async def test_concurrent_interactions_all_commit(self) -> None:
         """Interactions started together each run as one transaction, and all commit."""
         database = await self._database()
