@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from functools import partial
 from typing import Any
 
 import psycopg2
@@ -151,9 +152,10 @@ class StorageTests(EngineTestMixin):
         for _ in range(6):  # more than the pool's connections
             with self.assertRaises((sqlite3.OperationalError, psycopg2.ProgrammingError)):
                 await database.interaction("test", bad)
-        for index in range(6):
-            await database.interaction("test", lambda txn, n=index: insert_user(txn, f"u{n}"))
-        self.assertEqual(len(await usernames(database)), 6)
+        names = [f"u{index}" for index in range(6)]
+        for name in names:
+            await database.interaction("test", partial(insert_user, name=name))
+        self.assertEqual(sorted(await usernames(database)), names)
 
         async def nothing(txn: Transaction) -> str:
             return "done"
