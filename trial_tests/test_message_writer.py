@@ -30,7 +30,7 @@ class CountingDatabase:
         self._database = database
         self.transactions: list[str] = []
         self.gate: Deferred[None] | None = None  # when set, transactions wait for it first
-        self.commit_gate: Deferred[None] | None = None  # ... their COMMIT does
+        self.insert_gate: Deferred[None] | None = None  # ... their INSERT INTO messages does
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._database, name)
@@ -39,15 +39,28 @@ class CountingDatabase:
         self.transactions.append(description)
         if self.gate is not None:
             await self.gate
-        commits = self.commit_gate
+        inserts = self.insert_gate
 
         async def gated(txn: Transaction) -> Any:
-            result = await body(txn)
-            if commits is not None:
-                await commits
-            return result
+            return await body(txn if inserts is None else _GatedInserts(txn, inserts))
 
         return await self._database.interaction(description, gated)
+
+
+class _GatedInserts:
+    """A transaction whose INSERT INTO messages waits for a Deferred first."""
+
+    def __init__(self, txn: Transaction, gate: Deferred[None]) -> None:
+        self._txn = txn
+        self._gate = gate
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._txn, name)
+
+    async def fetch(self, sql: str, args: Any = ()) -> Any:
+        if sql.startswith("INSERT INTO messages"):
+            await self._gate
+        return await self._txn.fetch(sql, args)
 
 
 class MessageWriterTests(EngineTestMixin):
@@ -128,11 +141,11 @@ class MessageWriterTests(EngineTestMixin):
         still follow arrival, and callers hear back batch by batch."""
         store, counting, users = await self.store()
         gate: Deferred[None] = Deferred()
-        counting.commit_gate = gate
+        counting.insert_gate = gate
         self.addCleanup(_release, gate)  # if an assertion failed
         first = [self.send(store, users[0], users[1], f"a{n}") for n in range(2)]
-        await deferLater(reactor, 0.05)  # the first batch has its positions, waits to commit
-        counting.commit_gate = None
+        await deferLater(reactor, 0.05)  # the first batch has its positions, waits to insert
+        counting.insert_gate = None
         second = [self.send(store, users[0], users[1], f"b{n}") for n in range(3)]
         await deferLater(reactor, 0.05)
         self.assertEqual(counting.transactions, ["store_messages"] * 2)

@@ -4,8 +4,7 @@ One INSERT per message costs several times the CPU of the rest of a relay, and e
 transaction holds the stream counter until it commits. So the writer collects messages (for
 WINDOW seconds, or while the previous batch is being written; at most MAX_BATCH) and stores them
 together: one statement to vet them (the private-message rule, asked by `vet`), one to claim
-their client ids, one multi-row INSERT that takes their stream positions (two statements on
-SQLite: storage/positions.py). Each caller gets
+their client ids, one to take their stream positions, one multi-row INSERT. Each caller gets
 its own result (or refusal) only after the batch has committed, so an ack still means "stored".
 
 Two batches may be in flight, so that the database works on one while the process answers the
@@ -29,17 +28,13 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from socialhub.storage.database import Database, Transaction
-from socialhub.storage.positions import insert_positioned
+from socialhub.storage.positions import advance
 from socialhub.storage.stores.reach import Pair
 
 WINDOW = 0.002
 MAX_BATCH = 256
 MAX_IN_FLIGHT = 2
 CLIENT_ID_TTL = 24 * 3600
-_INTO = (
-    "messages (sender_id, recipient_id, group_id, pair_low, pair_high, content, created_at,"
-    " client_id, stream_pos)"
-)
 _log = Logger(namespace="socialhub.messages")
 
 
@@ -62,8 +57,7 @@ class Draft:
     def key(self) -> tuple[int, str] | None:
         return None if self.client_id is None else (self.sender_id, self.client_id)
 
-    def values(self) -> tuple[object, ...]:
-        """The values of _INTO's columns but the stream position."""
+    def values(self, position: int) -> tuple[object, ...]:
         low, high = (None, None)
         if self.recipient_id is not None:
             low, high = sorted((self.sender_id, self.recipient_id))
@@ -75,6 +69,7 @@ class Draft:
             high,
             self.content,
             self.now,
+            position,
             self.client_id,
         )
 
@@ -274,15 +269,18 @@ class MessageWriter:
         """One multi-row INSERT, taking one stream position per message, in order."""
         if not drafts:
             return []
-        rows = await insert_positioned(
-            txn,
-            self._db.engine_name,
-            _INTO,
-            [draft.values() for draft in drafts],
-            self._columns.replace("m.", ""),
-        )
+        first = await advance(txn, len(drafts))
         positioned()
-        return sorted(rows, key=lambda row: row[6])  # stream_pos, the 7th column: draft order
+        values = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in drafts)
+        args = [value for n, d in enumerate(drafts) for value in d.values(first + n)]
+        rows = await txn.fetch(
+            "INSERT INTO messages (sender_id, recipient_id, group_id, pair_low, pair_high,"
+            f" content, created_at, stream_pos, client_id) VALUES {values}"
+            f" RETURNING {self._columns.replace('m.', '')}",
+            args,
+        )
+        by_position = {row[6]: row for row in rows}  # stream_pos is the 7th column
+        return [by_position[first + n] for n in range(len(drafts))]
 
 
 class _Once:
