@@ -89,7 +89,7 @@ class MessageWriterTests(EngineTestMixin):
     def send(self, store: MessagesStore, sender: int, recipient: int, client_id: str) -> Any:
         """Store a private message; its Deferred logs its outcome in self.events when it fires
         (as a caller delivers in that callback)."""
-        stored = _deferred(store.store(sender, client_id, NOW, client_id, recipient_id=recipient))
+        stored = store.store(sender, client_id, NOW, client_id, recipient_id=recipient)
 
         def log(result: Any) -> Any:
             self.events.append(client_id if isinstance(result, tuple) else f"{client_id}!")
@@ -105,9 +105,7 @@ class MessageWriterTests(EngineTestMixin):
             store.store(users[n], f"m{n}", NOW, f"c{n}", recipient_id=users[n + 1])
             for n in range(5)
         ]
-        results: list[tuple[Message, bool]] = await gatherResults(
-            [_deferred(send) for send in sends]
-        )
+        results: list[tuple[Message, bool]] = await gatherResults(sends)
         self.assertEqual(counting.transactions, ["store_messages"])
         self.assertEqual([new for _, new in results], [True] * 5)
         positions = [message.stream_pos or 0 for message, _ in results]
@@ -162,8 +160,8 @@ class MessageWriterTests(EngineTestMixin):
         store, _, users = await self.store()
         first, second = await gatherResults(
             [
-                _deferred(store.store(users[0], "once", NOW, "same", recipient_id=users[1])),
-                _deferred(store.store(users[0], "once", NOW, "same", recipient_id=users[1])),
+                store.store(users[0], "once", NOW, "same", recipient_id=users[1]),
+                store.store(users[0], "once", NOW, "same", recipient_id=users[1]),
             ]
         )
         self.assertEqual((first[1], second[1]), (True, False))
@@ -226,10 +224,6 @@ class MessageWriterTests(EngineTestMixin):
 def _release(gate: Deferred[None]) -> None:
     if not gate.called:
         gate.callback(None)
-
-
-def _deferred(coroutine: Any) -> Any:
-    return Deferred.fromCoroutine(coroutine)
 
 
 class MessageWriterSqliteTests(SqliteEngine, MessageWriterTests, TestCase):

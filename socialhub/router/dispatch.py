@@ -9,12 +9,14 @@ group-commit batch instead of each waiting for the previous one's commit.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from time import perf_counter
 from typing import Any, Protocol
 
 import orjson
-from twisted.internet.defer import Deferred, DeferredList, DeferredLock
+from twisted.internet.defer import Deferred, DeferredLock, fail, succeed
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from socialhub.errors import SocialHubError
 from socialhub.handlers.accounts import Viewer
@@ -45,9 +47,11 @@ class Sender(Connection, Protocol):
     turn: DeferredLock
 
 
-# A handler returns once its frame has its place in the sender's order (checked, queued for
-# storage); what it returns fires when the frame is stored and delivered.
-Handler = Callable[[Sender, Viewer, Any, "str | None"], Awaitable[Deferred[Sent]]]
+# A handler places its frame in the sender's order (checks it, queues it for storage) and gives
+# what fires when the frame is stored and delivered: that Deferred itself when it places the
+# frame at once, or a coroutine giving it when it must wait first (a group's membership lookup).
+Placed = Deferred[Sent] | Coroutine[Any, Any, Deferred[Sent]]
+Handler = Callable[[Sender, Viewer, Any, "str | None"], Placed]
 
 
 def error_frame(code: str, message: str, client_id: str | None) -> bytes:
@@ -82,7 +86,8 @@ class Dispatcher:
         }
         self._limiter = limiter
         self._metrics = metrics
-        self._in_flight: set[Deferred[None]] = set()
+        self._in_flight = 0  # frames placed and not yet answered
+        self._drained: list[Deferred[None]] = []  # drain()'s waiters
 
     def admit(self, sender: Sender, payload: bytes) -> bool:
         """Count a frame against its sender's rate limit as it arrives (valid or not), and
@@ -95,44 +100,88 @@ class Dispatcher:
         return False
 
     def handle(self, sender: Sender, payload: bytes) -> Deferred[None]:
-        """Handle one text message; the Deferred fires when it is answered (never fails)."""
-        work = Deferred.fromCoroutine(self._handle(sender, payload))
-        self._in_flight.add(work)
-        work.addBoth(lambda _: self._in_flight.discard(work))
-        return work
+        """Handle one text message; the Deferred fires when it is answered (never fails).
+
+        Deferreds with callbacks rather than a coroutine: this runs for every frame, and the
+        coroutine machinery cost more than the rest of the dispatch."""
+        try:
+            client_id, frame = decode(payload)
+        except FrameError as error:
+            sender.send_payload(error_frame(error.code, error.message, error.client_id))
+            return succeed(None)
+        self._metrics.frames_in.inc(frame.kind)
+        started = perf_counter()
+        try:
+            stored = self._place(sender, frame, client_id)
+        except Exception:
+            stored = fail()
+        self._in_flight += 1
+        return stored.addCallbacks(
+            self._ack,
+            self._refuse,
+            callbackArgs=(sender, client_id, started),
+            errbackArgs=(sender, client_id, started),
+        )
 
     async def drain(self) -> None:
         """Wait for every frame in flight to be stored and answered (shutdown)."""
-        while self._in_flight:
-            await DeferredList(list(self._in_flight))
+        if self._in_flight:
+            drained: Deferred[None] = Deferred()
+            self._drained.append(drained)
+            await drained
 
-    async def _handle(self, sender: Sender, payload: bytes) -> None:
-        client_id = None
-        try:
-            client_id, frame = decode(payload)
-            self._metrics.frames_in.inc(frame.kind)
-            with self._metrics.persistence_latency.time():
-                sent = await self._placed(sender, frame, client_id)
-        except FrameError as error:
-            sender.send_payload(error_frame(error.code, error.message, error.client_id))
-        except SocialHubError as error:
-            code = _FRAME_CODES.get(error.code, error.code)
-            sender.send_payload(error_frame(code, error.message, client_id))
-        except DatabaseUnavailable:
-            message = "the database is unreachable: nothing was stored, send again later"
-            sender.send_payload(error_frame("unavailable", message, client_id))
-        except Exception:
-            log.failure("unexpected error handling a frame")
-            sender.send_payload(error_frame("internal_error", "internal server error", client_id))
-        else:
-            if client_id is not None:
-                sender.send_payload(ack_frame(client_id, sent))
+    def _place(self, sender: Sender, frame: ClientFrame, client_id: str | None) -> Deferred[Sent]:
+        """Check and queue the frame in its turn; what it gives fires when it is stored.
 
-    async def _placed(self, sender: Sender, frame: ClientFrame, client_id: str | None) -> Sent:
-        """Check and queue the frame in its turn, then wait for it to be stored."""
+        A frame that its handler places at once, while no earlier frame of the sender is still
+        being placed, skips the sender's lock: nothing can come between them anyway."""
+        handler = self._handlers[type(frame)]
+        if sender.turn.locked:
+            return Deferred.fromCoroutine(
+                self._in_turn(sender, lambda: handler(sender, sender.viewer, frame, client_id))
+            )
+        placed = handler(sender, sender.viewer, frame, client_id)
+        if isinstance(placed, Deferred):
+            return placed
+        return Deferred.fromCoroutine(self._in_turn(sender, lambda: placed))
+
+    async def _in_turn(self, sender: Sender, place: Callable[[], Placed]) -> Sent:
+        """Place a frame holding the sender's lock (its later frames wait), then wait for it to
+        be stored."""
         await sender.turn.acquire()
         try:
-            stored = await self._handlers[type(frame)](sender, sender.viewer, frame, client_id)
+            placed = place()
+            stored = placed if isinstance(placed, Deferred) else await placed
         finally:
             sender.turn.release()
         return await stored
+
+    def _ack(self, sent: Sent, sender: Sender, client_id: str | None, started: float) -> None:
+        self._answered(started)
+        if client_id is not None:
+            sender.send_payload(ack_frame(client_id, sent))
+
+    def _refuse(
+        self, failure: Failure, sender: Sender, client_id: str | None, started: float
+    ) -> None:
+        """Every failure of a frame becomes an error frame; the connection stays usable."""
+        self._answered(started)
+        error = failure.value
+        if isinstance(error, SocialHubError):
+            code = _FRAME_CODES.get(error.code, error.code)
+            sender.send_payload(error_frame(code, error.message, client_id))
+        elif isinstance(error, DatabaseUnavailable):
+            message = "the database is unreachable: nothing was stored, send again later"
+            sender.send_payload(error_frame("unavailable", message, client_id))
+        else:
+            log.failure("unexpected error handling a frame", failure)
+            sender.send_payload(error_frame("internal_error", "internal server error", client_id))
+
+    def _answered(self, started: float) -> None:
+        """A frame that was placed is answered: its latency, and one frame fewer in flight."""
+        self._metrics.persistence_latency.observe(perf_counter() - started)
+        self._in_flight -= 1
+        if not self._in_flight:
+            drained, self._drained = self._drained, []
+            for waiter in drained:
+                waiter.callback(None)

@@ -131,6 +131,21 @@ class ChatProtocol(WebSocketServerProtocol):
             _log.failure("registering a connection", failure)
         self.close_with(1013, "try again later")
 
+    # Autobahn's receiving side does two things per read or per message that this server never
+    # uses, together about 5 µs per private message: the two methods below leave them out.
+
+    def dataReceived(self, data: bytes) -> None:
+        """Autobahn's, without its debug line: its arguments (click styling of the method's
+        name, 3 µs) are built on every read even with debug logging off."""
+        self._dataReceived(data)
+
+    def onMessageEnd(self) -> None:
+        """Autobahn's, without firing its "message" event: nothing here listens to it, yet each
+        firing built and resolved a txaio future (1.6 µs per message)."""
+        if not self.failedByMe:
+            self.onMessage(b"".join(self.message_data), self.message_is_binary)
+        self.message_data = []  # let the chunks go, as Autobahn does
+
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         if isBinary:
             self.close_with(1003, "binary frames are not supported")

@@ -1,0 +1,166 @@
+"""The dispatcher on fakes: a connection's frames are queued for storage in the order they came,
+even when a private frame (placed at once, without the connection's lock) follows a group frame
+still waiting for its membership lookup; every failure is an error frame, acks follow storage.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import orjson
+from twisted.internet.defer import Deferred, DeferredLock
+from twisted.internet.task import Clock
+from twisted.trial.unittest import TestCase
+
+from socialhub.handlers.accounts import Viewer
+from socialhub.handlers.chat import Chat
+from socialhub.metrics import Metrics
+from socialhub.router.delivery import SharedFrame
+from socialhub.router.dispatch import Dispatcher
+from socialhub.router.rate_limit import RateLimiter
+from socialhub.storage.stores.messages import Message
+from socialhub.storage.stores.users import User
+
+ALICE, BOB = 1, 2
+GROUP = 7
+
+
+class Socket:
+    """A Sender that keeps the frames it is sent."""
+
+    def __init__(self, user: User) -> None:
+        self.viewer = Viewer(user, session_id=1)
+        self.connection_id = f"test:{user.id}"
+        self.user_id = user.id
+        self.session_id = 1
+        self.turn = DeferredLock()
+        self.frames: list[dict[str, Any]] = []
+
+    def send_payload(self, payload: bytes) -> None:
+        self.frames.append(orjson.loads(payload))
+
+    def send_shared(self, frame: SharedFrame) -> None:
+        self.send_payload(frame.payload)
+
+    def close_with(self, code: int, reason: str) -> None:
+        raise AssertionError("the connection must stay open")
+
+
+class Messages:
+    """A MessagesStore whose writes wait until the test stores them."""
+
+    def __init__(self) -> None:
+        self.queued: list[tuple[str, Deferred[tuple[Message, bool]]]] = []
+
+    def store(
+        self,
+        sender_id: int,
+        content: str,
+        now: int,
+        client_id: str | None,
+        recipient_id: int | None = None,
+        group_id: int | None = None,
+    ) -> Deferred[tuple[Message, bool]]:
+        stored: Deferred[tuple[Message, bool]] = Deferred()
+        self.queued.append((content, stored))
+        return stored
+
+    def commit(self) -> None:
+        """Store everything queued, in order, giving message ids 1, 2, ..."""
+        queued, self.queued = self.queued, []
+        for number, (content, stored) in enumerate(queued, start=1):
+            stored.callback((Message(number, ALICE, BOB, None, content, 100, number), True))
+
+
+class Groups:
+    """Membership lookups that answer when the test says so."""
+
+    def __init__(self) -> None:
+        self.lookups: list[Deferred[list[int]]] = []
+
+    async def chat_recipients(self, group_id: int, sender_id: int) -> list[int]:
+        lookup: Deferred[list[int]] = Deferred()
+        self.lookups.append(lookup)
+        return await lookup
+
+
+class Delivery:
+    """Accepts deliveries and forgets them: the dispatcher's answers are what is tested."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None
+
+
+def _user(user_id: int, is_admin: bool = False) -> User:
+    return User(user_id, f"u{user_id}", f"u{user_id}@example.com", "", "", False, is_admin, 0)
+
+
+def _frame(**fields: Any) -> bytes:
+    return orjson.dumps(fields)
+
+
+class DispatcherTests(TestCase):
+    def setUp(self) -> None:
+        self.messages = Messages()
+        self.groups = Groups()
+        chat = Chat(Clock(), cast(Any, self.messages), self.groups, cast(Any, Delivery()))
+        self.dispatcher = Dispatcher(chat, RateLimiter(Clock(), 0), Metrics())
+        self.alice = Socket(_user(ALICE))
+
+    def send(self, **fields: Any) -> Deferred[None]:
+        return self.dispatcher.handle(self.alice, _frame(**fields))
+
+    def test_private_after_group_waits_for_its_lookup(self) -> None:
+        """A private frame sent after a group frame whose membership lookup has not answered
+        is queued after it, and the private frames after that follow in order."""
+        self.send(type="private", id="p1", to=BOB, content="first")
+        self.send(type="group", id="g", group_id=GROUP, content="group")
+        self.send(type="private", id="p2", to=BOB, content="after group")
+        self.send(type="private", id="p3", to=BOB, content="later")
+        self.assertEqual([content for content, _ in self.messages.queued], ["first"])
+        self.groups.lookups[0].callback([ALICE, BOB])
+        queued = [content for content, _ in self.messages.queued]
+        self.assertEqual(queued, ["first", "group", "after group", "later"])
+        self.assertFalse(self.alice.turn.locked)
+
+    def test_acks_only_after_storage(self) -> None:
+        """A frame is acked once stored, not when queued; frames without an id get no ack."""
+        answered = self.send(type="private", id="p1", to=BOB, content="hello")
+        self.send(type="private", to=BOB, content="no id")
+        self.assertEqual(self.alice.frames, [])
+        self.assertNoResult(answered)
+        self.messages.commit()
+        self.successResultOf(answered)
+        self.assertEqual(
+            self.alice.frames, [{"type": "ack", "id": "p1", "message_id": 1, "timestamp": 100}]
+        )
+
+    def test_failures_are_error_frames(self) -> None:
+        """A bad frame, a refused one (raised before anything is queued) and a failed lookup
+        each become an error frame with the client id; the connection goes on."""
+        self.send(type="private", id="bad", to="nobody", content="x")
+        self.send(type="broadcast", id="b", content="not an admin")
+        self.send(type="group", id="g", group_id=GROUP, content="x")
+        self.groups.lookups[0].errback(RuntimeError("lookup failed"))
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.send(type="private", id="ok", to=BOB, content="still usable")
+        self.messages.commit()
+        codes = [(frame["type"], frame.get("code"), frame["id"]) for frame in self.alice.frames]
+        self.assertEqual(
+            codes,
+            [
+                ("error", "invalid_frame", "bad"),
+                ("error", "forbidden", "b"),
+                ("error", "internal_error", "g"),
+                ("ack", None, "ok"),
+            ],
+        )
+
+    def test_drain_waits_for_frames_in_flight(self) -> None:
+        """drain() fires once every frame placed has been answered."""
+        self.successResultOf(Deferred.fromCoroutine(self.dispatcher.drain()))
+        self.send(type="private", id="p1", to=BOB, content="hello")
+        drained = Deferred.fromCoroutine(self.dispatcher.drain())
+        self.assertNoResult(drained)
+        self.messages.commit()
+        self.successResultOf(drained)
