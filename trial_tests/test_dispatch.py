@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import orjson
-from twisted.internet.defer import Deferred, DeferredLock
+from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
@@ -18,6 +18,7 @@ from socialhub.metrics import Metrics
 from socialhub.router.delivery import SharedFrame
 from socialhub.router.dispatch import Dispatcher
 from socialhub.router.rate_limit import RateLimiter
+from socialhub.router.turns import Turns
 from socialhub.storage.stores.messages import Message
 from socialhub.storage.stores.users import User
 
@@ -33,7 +34,7 @@ class Socket:
         self.connection_id = f"test:{user.id}"
         self.user_id = user.id
         self.session_id = 1
-        self.turn = DeferredLock()
+        self.turn = Turns()
         self.frames: list[dict[str, Any]] = []
 
     def send_payload(self, payload: bytes) -> None:
@@ -121,7 +122,7 @@ class DispatcherTests(TestCase):
         self.groups.lookups[0].callback([ALICE, BOB])
         queued = [content for content, _ in self.messages.queued]
         self.assertEqual(queued, ["first", "group", "after group", "later"])
-        self.assertFalse(self.alice.turn.locked)
+        self.assertFalse(self.alice.turn.held)
 
     def test_acks_only_after_storage(self) -> None:
         """A frame is acked once stored, not when queued; frames without an id get no ack."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 from twisted.internet.defer import Deferred, gatherResults
@@ -26,6 +27,12 @@ class ResumeTests(ChatTestMixin):
         self.addCleanup(socket.close)
         return socket
 
+    async def private_frames_received(self, person: Person) -> float:
+        """socialhub_frames_in_total of private frames, from /metrics."""
+        text = (await person.client.get("/metrics")).raw.decode("utf-8")
+        found = re.search(r'^socialhub_frames_in_total\{type="private"\} (\S+)$', text, re.M)
+        return 0.0 if found is None else float(found[1])
+
     async def test_since_now_gives_a_cursor_before_the_first_frame(self) -> None:
         """`since=now` replays nothing and answers `resumed` with the current position."""
         alice, bob = await self.start("alice", "bob")
@@ -37,6 +44,37 @@ class ResumeTests(ChatTestMixin):
         frame = await bob_ws.next()
         self.assertEqual(frame["content"], "first")
         self.assertNotEqual(frame["cursor"], resumed["cursor"])
+
+    async def test_frames_sent_while_resuming_wait_for_the_replay(self) -> None:
+        """Messages sent on a resuming connection before its `resumed` are stored after the
+        replay was read: `resumed` comes first and counts none of them, each is acked, and none
+        comes back to the connection that sent it."""
+        alice, bob = await self.start("alice", "bob")
+        cursor = (await (await self.resume(alice, "now")).next())["cursor"]
+        replays = self.running.server.fanout._replays
+        position, registering = replays.position, Deferred[None]()
+
+        async def held_up() -> tuple[str, int]:  # the read of the position to replay up to
+            await registering
+            return await position()
+
+        replays.position = held_up
+        alice_ws = await connect(self.running.url, alice.token, path=f"/ws?since={cursor}")
+        self.addCleanup(alice_ws.close)
+        for n in range(20):
+            alice_ws.send({"type": "private", "to": bob.id, "content": f"early {n}", "id": str(n)})
+        while await self.private_frames_received(alice) < 20:
+            pass  # each look is a request to the server: the frames are on their way
+        del replays.position
+        registering.callback(None)
+        resumed = await alice_ws.next()
+        self.assertEqual((resumed["type"], resumed["missed"]), ("resumed", 0))
+        frames = [await alice_ws.next() for _ in range(20)]
+        self.assertEqual(
+            [(f["type"], f["id"]) for f in frames], [("ack", str(n)) for n in range(20)]
+        )
+        await self.send_private(await self.open(bob), alice.id, "after", "b1")
+        self.assertEqual((await alice_ws.next())["content"], "after")  # nothing came before it
 
     async def test_without_since_there_is_no_resumed_frame(self) -> None:
         """Clients that never pass `since` see no `resumed` frame; stored frames still carry a

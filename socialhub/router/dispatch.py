@@ -14,7 +14,7 @@ from time import perf_counter
 from typing import Any, Protocol
 
 import orjson
-from twisted.internet.defer import Deferred, DeferredLock, fail, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -24,6 +24,7 @@ from socialhub.handlers.chat import Chat, Sent
 from socialhub.metrics import Metrics
 from socialhub.router.delivery import Connection
 from socialhub.router.rate_limit import RateLimiter
+from socialhub.router.turns import Turns
 from socialhub.storage.database import DatabaseUnavailable
 from socialhub.ws.frames import (
     BroadcastFrame,
@@ -44,7 +45,7 @@ class Sender(Connection, Protocol):
     """A connection that frames come from: it knows its viewer, and its frames take turns."""
 
     viewer: Viewer
-    turn: DeferredLock
+    turn: Turns
 
 
 # A handler places its frame in the sender's order (checks it, queues it for storage) and gives
@@ -136,7 +137,7 @@ class Dispatcher:
         A frame that its handler places at once, while no earlier frame of the sender is still
         being placed, skips the sender's lock: nothing can come between them anyway."""
         handler = self._handlers[type(frame)]
-        if sender.turn.locked:
+        if sender.turn.held:
             return Deferred.fromCoroutine(
                 self._in_turn(sender, lambda: handler(sender, sender.viewer, frame, client_id))
             )

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from autobahn.twisted.resource import WebSocketResource
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
-from twisted.internet.defer import Deferred, DeferredLock
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -23,6 +23,7 @@ from socialhub.handlers.accounts import Accounts, Viewer
 from socialhub.router.delivery import SharedFrame
 from socialhub.router.dispatch import Dispatcher
 from socialhub.router.fanout import Fanout
+from socialhub.router.turns import Turns
 from socialhub.storage.database import DatabaseUnavailable
 from socialhub.ws.backpressure import SlowReaderGuard
 from socialhub.ws.direct_write import SocketWriter
@@ -83,7 +84,7 @@ class ChatProtocol(WebSocketServerProtocol):
         # Autobahn tries to set TCP_NODELAY before its options are applied and hides the error.
         transport: Any = self.transport
         transport.setTcpNoDelay(True)
-        self.turn = DeferredLock()  # see router/dispatch.py
+        self.turn = Turns()  # see router/dispatch.py
 
     # Autobahn accepts a Deferred from onConnect, though its annotation does not say so.
     def onConnect(self, request: ConnectionRequest) -> Deferred[None]:  # type: ignore[override]
@@ -121,9 +122,13 @@ class ChatProtocol(WebSocketServerProtocol):
         transport.unregisterProducer()
         self._guard = SlowReaderGuard(transport, self.close_with)
         self._writer = SocketWriter(transport)
+        # Frames sent before the registration (and its replay) is done wait for it: stored
+        # earlier, a message would come back to this very connection in the replay.
+        self.turn.acquire()
         opened = Deferred.fromCoroutine(self.factory.hub.fanout.opened(self, self.since))
         opened.addErrback(self._not_opened)
         opened.addBoth(lambda _: self._guard.replayed())
+        opened.addBoth(lambda _: self.turn.release())
 
     def _not_opened(self, failure: Failure) -> None:
         """The replay could not be read: the client should come back (1013), not miss frames."""
