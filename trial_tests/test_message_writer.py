@@ -57,10 +57,10 @@ class _GatedInserts:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._txn, name)
 
-    async def fetch(self, sql: str, args: Any = ()) -> Any:
-        if sql.startswith("INSERT INTO messages"):
+    async def insert_many(self, table: str, *args: Any) -> Any:
+        if table == "messages":
             await self._gate
-        return await self._txn.fetch(sql, args)
+        return await self._txn.insert_many(table, *args)
 
 
 class MessageWriterTests(EngineTestMixin):

@@ -7,6 +7,7 @@ the same Connection interface the WebSocket protocol implements.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from contextlib import closing
 from typing import Any
 
@@ -39,6 +40,12 @@ class CountingTransaction:
     async def run(self, sql: str, args: Args = ()) -> int:
         self.statements += 1
         return await self._txn.run(sql, args)
+
+    async def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], returning: str
+    ) -> list[Row]:
+        self.statements += 1
+        return await self._txn.insert_many(table, columns, rows, returning)
 
 
 class CommitWitness(FakeConnection):

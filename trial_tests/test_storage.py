@@ -17,7 +17,7 @@ from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
-from socialhub.storage.database import Database, DatabaseUnavailable, Transaction
+from socialhub.storage.database import Database, DatabaseUnavailable, Row, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate, migration_files
 from trial_tests.harness import (
@@ -161,6 +161,27 @@ class StorageTests(EngineTestMixin):
             return "done"
 
         self.assertEqual(await database.interaction("test", nothing), "done")
+
+    async def test_insert_many(self) -> None:
+        """insert_many stores every row as given (NULLs, quotes, backslashes, JSON syntax,
+        non-ASCII), in the order given (ids follow it), and returns the asked columns."""
+        database = await self._database()
+        tricky = ["plain", "it's", 'say "hi"', "back\\slash", '{"a": [1]}', "é 😀", "'); --"]
+
+        async def body(txn: Transaction) -> list[Row]:
+            rows = [
+                (f"u{n}", f"u{n}", f"u{n}@x", f"u{n}@x", "h", name, n)
+                for n, name in enumerate(tricky)
+            ]
+            columns = ("username", "username_key", "email", "email_key", "password_hash")
+            return await txn.insert_many(
+                "users", (*columns, "display_name", "created_at"), rows, "id, display_name"
+            )
+
+        returned = sorted(await database.interaction("test", body))
+        self.assertEqual([name for _, name in returned], tricky)
+        stored = await database.read("test", "SELECT display_name, about FROM users ORDER BY id")
+        self.assertEqual([tuple(row) for row in stored], [(name, "") for name in tricky])
 
     async def test_concurrent_interactions_all_commit(self) -> None:
         """Interactions started together each run as one transaction, and all commit."""

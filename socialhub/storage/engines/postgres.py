@@ -7,9 +7,10 @@ has, interactions raise DatabaseUnavailable and the callers answer 503 / `unavai
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+import orjson
 import psycopg2
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorCore
@@ -53,6 +54,22 @@ class PostgresTransaction:
         await self._execute(sql, args)
         count: int = self._cursor.rowcount
         return count
+
+    async def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], returning: str
+    ) -> list[Row]:
+        """The rows travel as one JSON parameter, typed by the table's own row type: psycopg2
+        quotes each literal of a VALUES list in Python (~0.6 µs a value, 5.5 µs a message row)
+        and PostgreSQL parses and plans each one; orjson writes the batch in ~0.5 µs a row.
+        `ORDER BY ordinality` inserts them in the order given."""
+        names = ", ".join(columns)
+        batch = orjson.dumps([dict(zip(columns, row, strict=True)) for row in rows])
+        return await self.fetch(
+            f"INSERT INTO {table} ({names}) SELECT {names}"
+            f" FROM json_populate_recordset(NULL::{table}, ?) WITH ORDINALITY"
+            f" ORDER BY ordinality RETURNING {returning}",
+            (batch.decode(),),
+        )
 
     async def _execute(self, sql: str, args: Args) -> None:
         begin, self._begin = self._begin, ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from twisted.internet.defer import DeferredLock
@@ -42,6 +42,16 @@ class SqliteTransaction:
     async def run(self, sql: str, args: Args = ()) -> int:
         count: int = await self._database.on_thread(_run, sql, args)
         return count
+
+    async def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], returning: str
+    ) -> list[Row]:
+        """A VALUES list: sqlite3 binds its parameters natively, nothing is quoted."""
+        values = ", ".join(f"({', '.join('?' for _ in columns)})" for _ in rows)
+        return await self.fetch(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} RETURNING {returning}",
+            [value for row in rows for value in row],
+        )
 
 
 class SqliteDatabase:

@@ -35,6 +35,17 @@ WINDOW = 0.002
 MAX_BATCH = 256
 MAX_IN_FLIGHT = 2
 CLIENT_ID_TTL = 24 * 3600
+_COLUMNS = (
+    "sender_id",
+    "recipient_id",
+    "group_id",
+    "pair_low",
+    "pair_high",
+    "content",
+    "created_at",
+    "stream_pos",
+    "client_id",
+)
 _log = Logger(namespace="socialhub.messages")
 
 
@@ -58,6 +69,7 @@ class Draft:
         return None if self.client_id is None else (self.sender_id, self.client_id)
 
     def values(self, position: int) -> tuple[object, ...]:
+        """The values of a stored row's _COLUMNS."""
         low, high = (None, None)
         if self.recipient_id is not None:
             low, high = sorted((self.sender_id, self.recipient_id))
@@ -271,13 +283,11 @@ class MessageWriter:
             return []
         first = await advance(txn, len(drafts))
         positioned()
-        values = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in drafts)
-        args = [value for n, d in enumerate(drafts) for value in d.values(first + n)]
-        rows = await txn.fetch(
-            "INSERT INTO messages (sender_id, recipient_id, group_id, pair_low, pair_high,"
-            f" content, created_at, stream_pos, client_id) VALUES {values}"
-            f" RETURNING {self._columns.replace('m.', '')}",
-            args,
+        rows = await txn.insert_many(
+            "messages",
+            _COLUMNS,
+            [draft.values(first + n) for n, draft in enumerate(drafts)],
+            self._columns.replace("m.", ""),
         )
         by_position = {row[6]: row for row in rows}  # stream_pos is the 7th column
         return [by_position[first + n] for n in range(len(drafts))]
