@@ -15,33 +15,24 @@ from twisted.trial.unittest import TestCase
 from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.chat import Chat
 from socialhub.metrics import Metrics
-from socialhub.router.delivery import SharedFrame
 from socialhub.router.dispatch import Dispatcher
 from socialhub.router.rate_limit import RateLimiter
 from socialhub.router.turns import Turns
 from socialhub.storage.stores.messages import Message
 from socialhub.storage.stores.users import User
+from trial_tests.group_helpers import FakeConnection
 
 ALICE, BOB = 1, 2
 GROUP = 7
 
 
-class Socket:
+class Socket(FakeConnection):
     """A Sender that keeps the frames it is sent."""
 
     def __init__(self, user: User) -> None:
+        super().__init__(user.id, session_id=1)
         self.viewer = Viewer(user, session_id=1)
-        self.connection_id = f"test:{user.id}"
-        self.user_id = user.id
-        self.session_id = 1
         self.turn = Turns()
-        self.frames: list[dict[str, Any]] = []
-
-    def send_payload(self, payload: bytes) -> None:
-        self.frames.append(orjson.loads(payload))
-
-    def send_shared(self, frame: SharedFrame) -> None:
-        self.send_payload(frame.payload)
 
     def close_with(self, code: int, reason: str) -> None:
         raise AssertionError("the connection must stay open")
