@@ -29,7 +29,7 @@ class CountingDatabase:
     def __init__(self, database: Database) -> None:
         self._database = database
         self.transactions: list[str] = []
-        self.gate: Deferred[None] | None = None  # when set, transactions wait for it once begun
+        self.gate: Deferred[None] | None = None  # when set, transactions wait for it first
         self.insert_gate: Deferred[None] | None = None  # ... their INSERT INTO messages does
 
     def __getattr__(self, name: str) -> Any:
@@ -37,11 +37,11 @@ class CountingDatabase:
 
     async def interaction(self, description: str, body: Any) -> Any:
         self.transactions.append(description)
-        begun, inserts = self.gate, self.insert_gate
+        if self.gate is not None:
+            await self.gate
+        inserts = self.insert_gate
 
         async def gated(txn: Transaction) -> Any:
-            if begun is not None:  # inside: the transaction holds its connection meanwhile
-                await begun
             return await body(txn if inserts is None else _GatedInserts(txn, inserts))
 
         return await self._database.interaction(description, gated)
@@ -112,50 +112,31 @@ class MessageWriterTests(EngineTestMixin):
         self.assertEqual(positions, list(range(positions[0], positions[0] + 5)))
         self.assertEqual([m.content for m, _ in results], [f"m{n}" for n in range(5)])
 
-    async def test_batches_in_flight_keep_arrival_order(self) -> None:
-        """A batch that arrives while an earlier one has not even begun starts beside it, but
-        claims and takes positions only after it: positions follow arrival, and callers hear
-        back batch by batch."""
+    async def test_one_batch_at_a_time(self) -> None:
+        """Messages that arrive while a batch is being written wait, then go together as the
+        next batch, after the first: two batches in flight could take their positions in
+        either order."""
         store, counting, users = await self.store()
         gate: Deferred[None] = Deferred()
         counting.gate = gate
         self.addCleanup(_release, gate)  # if an assertion failed
         first = [self.send(store, users[0], users[1], f"a{n}") for n in range(2)]
-        await deferLater(reactor, 0.01)  # the first batch waits at the gate
-        counting.gate = None
+        await deferLater(reactor, 0.01)  # the first batch has started and waits at the gate
         second = [self.send(store, users[0], users[1], f"b{n}") for n in range(3)]
-        await deferLater(reactor, 0.05)  # the second has started and waits for the first
-        self.assertEqual(counting.transactions, ["store_messages"] * 2)
-        self.assertEqual(self.events, [])
+        await deferLater(reactor, 0.01)
+        self.assertEqual(counting.transactions, ["store_messages"])
+        counting.gate = None
         gate.callback(None)
         results = await gatherResults(first + second)
+        self.assertEqual(counting.transactions, ["store_messages"] * 2)
         positions = [message.stream_pos or 0 for message, _ in results]
         self.assertEqual(positions, sorted(positions))
         await deferLater(reactor, 0)  # the test resumed in the last caller's callback
         self.assertEqual(self.events, ["a0", "a1", "committed", "b0", "b1", "b2", "committed"])
 
-    async def test_a_client_id_in_two_batches_in_flight_is_stored_once(self) -> None:
-        """The same client id sent again while its first batch has not begun: the second batch
-        waits for the first's claim (had it claimed first, each would wait for the other), and
-        gets the first's message, not new."""
-        store, counting, users = await self.store()
-        gate: Deferred[None] = Deferred()
-        counting.gate = gate
-        self.addCleanup(_release, gate)  # if an assertion failed
-        once = store.store(users[0], "once", NOW, "same", recipient_id=users[1])
-        await deferLater(reactor, 0.01)  # the first batch waits at the gate
-        counting.gate = None
-        again = store.store(users[0], "once", NOW, "same", recipient_id=users[1])
-        await deferLater(reactor, 0.05)
-        gate.callback(None)
-        (message, new), (resent, resent_new) = await gatherResults([once, again])
-        self.assertEqual((new, resent_new), (True, False))
-        self.assertEqual(resent, message)
-
-    async def test_the_next_batch_starts_while_positions_are_held(self) -> None:
-        """A batch that holds its stream positions and has not committed does not hold back the
-        next one's start; positions still follow arrival, and callers hear back batch by
-        batch."""
+    async def test_the_next_batch_starts_once_positions_are_taken(self) -> None:
+        """Once a batch holds its stream positions, the next one starts beside it; positions
+        still follow arrival, and callers hear back batch by batch."""
         store, counting, users = await self.store()
         gate: Deferred[None] = Deferred()
         counting.insert_gate = gate

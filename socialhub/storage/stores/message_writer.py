@@ -7,16 +7,13 @@ together: one statement to vet them (the private-message rule, asked by `vet`), 
 their client ids, one to take their stream positions, one multi-row INSERT. Each caller gets
 its own result (or refusal) only after the batch has committed, so an ack still means "stored".
 
-Up to MAX_IN_FLIGHT batches are in flight, each in its own transaction, so that the database
-works on one while the process vets the next and answers the callers of another. Two steps
-keep batch order: a batch claims its client ids only once the batch before it has claimed its
-own (a client id in both then waits for the first batch's commit, never the other way round,
-which would deadlock), and takes its stream positions only once the batch before it holds its
-own (the stream counter's row lock then makes it wait for that commit), so positions (and a
-sender's messages) keep the order messages arrived in. Callers hear back in batch order. A
-caller delivers a new message in the callback that hands it over, before returning control;
-once every caller of a batch has had its result, `committed` is told the batch's positions
-(one tick per batch tells the other processes its frames were published).
+Two batches may be in flight, so that the database works on one while the process answers the
+other's callers, but a batch starts only once the previous one holds its stream positions: the
+stream counter's row lock then makes it wait for that commit before taking its own, so
+positions (and a sender's messages) keep the order messages arrived in. Callers hear back in
+batch order. A caller delivers a new message in the callback that hands it over, before
+returning control; once every caller of a batch has had its result, `committed` is told the
+batch's positions (one tick per batch tells the other processes its frames were published).
 """
 
 from __future__ import annotations
@@ -36,7 +33,7 @@ from socialhub.storage.stores.reach import Pair
 
 WINDOW = 0.002
 MAX_BATCH = 256
-MAX_IN_FLIGHT = 3
+MAX_IN_FLIGHT = 2
 CLIENT_ID_TTL = 24 * 3600
 _COLUMNS = (
     "sender_id",
@@ -125,34 +122,41 @@ class MessageWriter:
         self._waiting: list[tuple[Draft, Deferred[Stored]]] = []
         self._timer: IDelayedCall | None = None
         self._in_flight = 0
-        self._newest = _Stages.passed()  # the newest batch's stages, which the next waits for
+        self._positioning = False  # the newest batch in flight has not taken its positions yet
         self._answered: Deferred[None] = succeed(None)  # the newest batch's callers heard back
 
     def write(self, draft: Draft) -> Deferred[Stored]:
         stored: Deferred[Stored] = Deferred()
         self._waiting.append((draft, stored))
-        if self._in_flight >= MAX_IN_FLIGHT:
-            pass  # taken as soon as a batch in flight is done
+        if not self._may_start():
+            pass  # taken as soon as a batch in flight lets the next one start
         elif len(self._waiting) >= MAX_BATCH:
             self._flush()
         elif self._timer is None:
             self._timer = self._clock.callLater(WINDOW, self._flush)
         return stored
 
+    def _may_start(self) -> bool:
+        return self._in_flight < MAX_IN_FLIGHT and not self._positioning
+
     def _flush(self) -> None:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
-        if not self._waiting or self._in_flight >= MAX_IN_FLIGHT:
+        if not (self._waiting and self._may_start()):
             return
         batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
         self._in_flight += 1
-        after, stages = self._newest, _Stages()
-        self._newest = stages
+        self._positioning = True
         previous, answered = self._answered, Deferred[None]()
         self._answered = answered
-        stored = Deferred.fromCoroutine(self._store(batch, previous, after, stages))
+        stored = Deferred.fromCoroutine(self._store(batch, previous))
         stored.addBoth(self._written).chainDeferred(answered)
+
+    def _positioned(self) -> None:
+        """The newest batch holds its stream positions (or will take none): the next may start."""
+        self._positioning = False
+        self._flush()
 
     def _written(self, result: Failure | None) -> None:
         self._in_flight -= 1
@@ -161,25 +165,21 @@ class MessageWriter:
         self._flush()
 
     async def _store(
-        self,
-        batch: list[tuple[Draft, Deferred[Stored]]],
-        previous: Deferred[None],
-        after: _Stages,
-        stages: _Stages,
+        self, batch: list[tuple[Draft, Deferred[Stored]]], previous: Deferred[None]
     ) -> None:
-        """Store a batch (its steps in order `after` the batch before), then answer its callers
-        once the previous batch's have been."""
+        """Store a batch, then answer its callers once the previous batch's have been."""
         drafts = [draft for draft, _ in batch]
+        positioned = _Once(self._positioned)
 
         async def body(txn: Transaction) -> _Outcome:
-            return await self._vetted(txn, drafts, after, stages)
+            return await self._vetted(txn, drafts, positioned)
 
         outcome: _Outcome | Exception
         try:
             outcome = await self._db.interaction("store_messages", body)
         except Exception as error:
             outcome = error
-        stages.pass_after(after)  # the steps this batch skipped or failed before
+        positioned()
         await previous
         if isinstance(outcome, Exception):
             for _, stored in batch:
@@ -194,35 +194,33 @@ class MessageWriter:
             self._committed(*outcome.positions)
 
     async def _vetted(
-        self, txn: Transaction, drafts: list[Draft], after: _Stages, stages: _Stages
+        self, txn: Transaction, drafts: list[Draft], positioned: Callable[[], None]
     ) -> _Outcome:
         """Store the drafts that pass `vet`; the others get their refusal."""
         refusals = await self._vet(txn, [draft.pair for draft in drafts])
         accepted = [index for index in range(len(drafts)) if index not in refusals]
-        stored = await self._insert(txn, [drafts[index] for index in accepted], after, stages)
+        stored = await self._insert(txn, [drafts[index] for index in accepted], positioned)
         in_order = iter(stored)
         results = [refusals.get(index) or next(in_order) for index in range(len(drafts))]
         fresh = [row[6] for row, new in stored if new]  # stream_pos is the 7th column
         return _Outcome(results, (min(fresh), max(fresh)) if fresh else None)
 
     async def _insert(
-        self, txn: Transaction, drafts: list[Draft], after: _Stages, stages: _Stages
+        self, txn: Transaction, drafts: list[Draft], positioned: Callable[[], None]
     ) -> list[Stored]:
         """Store the drafts whose client id is new (once each); find the others' originals."""
         first_of: dict[tuple[int, str], int] = {}
         for index, draft in enumerate(drafts):
             if draft.key is not None:
                 first_of.setdefault(draft.key, index)
-        await after.claimed
         claimed = await self._claim(txn, drafts, list(first_of))
-        stages.claimed.callback(None)
         originals = await self._originals(txn, [key for key in first_of if key not in claimed])
         fresh = [
             index
             for index, draft in enumerate(drafts)
             if draft.key is None or (first_of[draft.key] == index and draft.key not in originals)
         ]
-        rows = await self._insert_rows(txn, [drafts[index] for index in fresh], after, stages)
+        rows = await self._insert_rows(txn, [drafts[index] for index in fresh], positioned)
         results: list[Stored | None] = [None] * len(drafts)
         for index, row in zip(fresh, rows, strict=True):
             results[index] = (row, True)
@@ -278,14 +276,13 @@ class MessageWriter:
         return found
 
     async def _insert_rows(
-        self, txn: Transaction, drafts: list[Draft], after: _Stages, stages: _Stages
+        self, txn: Transaction, drafts: list[Draft], positioned: Callable[[], None]
     ) -> list[tuple[Any, ...]]:
         """One multi-row INSERT, taking one stream position per message, in order."""
         if not drafts:
             return []
-        await after.positioned
         first = await advance(txn, len(drafts))
-        stages.positioned.callback(None)
+        positioned()
         rows = await txn.insert_many(
             "messages",
             _COLUMNS,
@@ -296,30 +293,13 @@ class MessageWriter:
         return [by_position[first + n] for n in range(len(drafts))]
 
 
-class _Stages:
-    """The two steps of a batch that the next batch must not take before it: claiming its client
-    ids and taking its stream positions. Each fires once this batch has taken the step, or will
-    not, and the batch before it has too."""
+class _Once:
+    """Calls a function the first time it is called, and never again."""
 
-    def __init__(self) -> None:
-        self.claimed: Deferred[None] = Deferred()
-        self.positioned: Deferred[None] = Deferred()
+    def __init__(self, function: Callable[[], None]) -> None:
+        self._function: Callable[[], None] | None = function
 
-    @classmethod
-    def passed(cls) -> _Stages:
-        """The stages of no batch at all: nothing to wait for."""
-        stages = cls()
-        stages.claimed.callback(None)
-        stages.positioned.callback(None)
-        return stages
-
-    def pass_after(self, before: _Stages) -> None:
-        """Fire the steps this batch has not taken, each once `before` has passed it."""
-        for mine, theirs in ((self.claimed, before.claimed), (self.positioned, before.positioned)):
-            if not mine.called:
-                theirs.addBoth(_fire_unless_fired, mine)
-
-
-def _fire_unless_fired(_: object, step: Deferred[None]) -> None:
-    if not step.called:
-        step.callback(None)
+    def __call__(self) -> None:
+        function, self._function = self._function, None
+        if function is not None:
+            function()
