@@ -527,17 +527,16 @@ class HistoryTests(ChatTestMixin):
             query = f"&limit=7&before={page[-1]}"
         self.assertEqual(walked, ids)
 
-    async def test_the_check_and_the_page_are_one_transaction(self) -> None:
-        """A page costs two transactions: the session, then the user check with the page."""
+    async def test_a_page_is_three_single_reads(self) -> None:
+        """A page costs three single reads and no transaction: the session, the user check, the
+        page; for a user that does not exist, the check is the last."""
         ids = await self.conversation(3)
+        pages = ["read lookup_session", "read message_history", "read message_history"]
         self.assertEqual(
-            await transactions_of(self.running, history_of(self.alice, self.bob.id)),
-            ["read lookup_session", "message_history"],
+            await transactions_of(self.running, history_of(self.alice, self.bob.id)), pages
         )
         missing = history_of(self.alice, self.carol.id + 1000)
-        self.assertEqual(
-            await transactions_of(self.running, missing), ["read lookup_session", "message_history"]
-        )
+        self.assertEqual(await transactions_of(self.running, missing), pages[:2])
         self.assertEqual(await self.page(""), ids)
 
     async def test_bad_query(self) -> None:

@@ -151,10 +151,11 @@ class GroupChatTests(SocialTestMixin):
         unknown = "/api/messages/group?group=99999&before=abc"
         self.expect_error(await owner.client.get(unknown), 404, "not_found")
         self.expect_error(await owner.client.get(path + "&offset=-1"), 400, "invalid_request")
-        # The membership check and the page share one transaction, after the session's.
+        # The session, the membership check and the page: three single reads.
         read = owner.client.get(path)
         self.assertEqual(
-            await transactions_of(self.running, read), ["read lookup_session", "message_history"]
+            await transactions_of(self.running, read),
+            ["read lookup_session", "read message_history", "read message_history"],
         )
         self.expect_error(
             await owner.client.get("/api/messages/group?group=x"), 400, "invalid_request"

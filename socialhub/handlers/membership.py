@@ -2,7 +2,7 @@
 
 Every path that needs "is A an accepted member of G" or "is A the owner of G" asks here: the
 REST group routes, the WebSocket `group` frame handler (`is_member`, `member_ids`), group posts
-and events, and a group's history (`member_guard`: the same check, in the page's transaction).
+and events, and a group's history (`member_guard`: the same check, with the page's Reader).
 The `require_*` methods and the guard raise in the contract's order: an unknown group is 404
 before a refused caller is 403.
 """
@@ -10,7 +10,7 @@ before a refused caller is 403.
 from __future__ import annotations
 
 from socialhub.errors import Forbidden, NotFound
-from socialhub.storage.database import Guard, Transaction
+from socialhub.storage.database import Guard, Reader
 from socialhub.storage.stores.groups import MEMBER, Group, GroupsStore, select_group
 
 
@@ -70,9 +70,9 @@ class Membership:
         return group
 
     def member_guard(self, group_id: int, viewer_id: int) -> Guard:
-        """require_member as the first step of another store's transaction (a history page)."""
+        """require_member as a Guard: read just before another store's read (a history page)."""
 
-        async def guard(txn: Transaction) -> None:
+        async def guard(txn: Reader) -> None:
             check_member(existing(await select_group(txn, group_id, viewer_id)))
 
         return guard

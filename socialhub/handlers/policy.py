@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from socialhub.errors import Forbidden, InvalidRequest, NotFound, SocialHubError
-from socialhub.storage.database import Guard, Transaction
+from socialhub.storage.database import Guard, Reader, Transaction
 from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.follows import ACCEPTED, FollowsStore
 from socialhub.storage.stores.reach import Pair, Reach, reach_of
@@ -49,11 +49,11 @@ class Policy:
         return await self.is_accepted_follower(viewer_id, owner.id)
 
     def conversation_guard(self, other_id: int) -> Guard:
-        """Reading one's private history with another user, as the first step of the page's
-        transaction: 404 when there is no such user. Nothing else is refused: what two users
+        """Reading one's private history with another user, read just before the page: 404
+        when there is no such user. Nothing else is refused: what two users
         exchanged stays readable by both, whatever blocks or follows changed since."""
 
-        async def guard(txn: Transaction) -> None:
+        async def guard(txn: Reader) -> None:
             if await select_user(txn, other_id) is None:
                 raise NotFound("no such user")
 

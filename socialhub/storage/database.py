@@ -16,14 +16,18 @@ Row = tuple[Any, ...]
 Args = Sequence[object]
 
 
-class Transaction(Protocol):
-    """Statements inside one open transaction."""
+class Reader(Protocol):
+    """Statements that read: a Transaction's, or single reads (SingleReads)."""
 
     async def fetch(self, sql: str, args: Args = ()) -> list[Row]:
         """Run a statement and return its rows (SELECT, or anything with RETURNING)."""
 
     async def fetchone(self, sql: str, args: Args = ()) -> Row | None:
         """Run a statement and return its first row, or None."""
+
+
+class Transaction(Reader, Protocol):
+    """Statements inside one open transaction."""
 
     async def run(self, sql: str, args: Args = ()) -> int:
         """Run a statement for its effect; returns the number of rows it changed."""
@@ -36,9 +40,9 @@ class Transaction(Protocol):
         promised order."""
 
 
-# A check run first inside another store's transaction (e.g. "is the reader a member"), so a
-# read and its authorization share one BEGIN and COMMIT; it raises to refuse.
-Guard = Callable[[Transaction], Awaitable[None]]
+# A check run before another store's read (e.g. "is the reader a member"), with the same
+# Reader; it raises to refuse.
+Guard = Callable[[Reader], Awaitable[None]]
 
 
 class Database(Protocol):
@@ -77,12 +81,27 @@ class DatabaseUnavailable(Exception):
     """The database could not be reached or failed underneath us; the transaction did not commit."""
 
 
+class SingleReads:
+    """A Reader whose statements each run alone (Database.read): no BEGIN and COMMIT, one round
+    trip each, for reads that need not share a snapshot (a check, then a page)."""
+
+    def __init__(self, database: Database, description: str) -> None:
+        self._database = database
+        self._description = description
+
+    async def fetch(self, sql: str, args: Args = ()) -> list[Row]:
+        return await self._database.read(self._description, sql, args)
+
+    async def fetchone(self, sql: str, args: Args = ()) -> Row | None:
+        return await fetchone(self, sql, args)
+
+
 def qualify(columns: str, alias: str) -> str:
     """Prefix each column of a list with a table alias, for joins (RETURNING takes it bare)."""
     return ", ".join(f"{alias}.{column.strip()}" for column in columns.split(","))
 
 
-async def fetchone(txn: Transaction, sql: str, args: Args) -> Row | None:
+async def fetchone(txn: Reader, sql: str, args: Args) -> Row | None:
     """The first row of a statement's result, shared by both engines' `fetchone`."""
     rows = await txn.fetch(sql, args)
     return rows[0] if rows else None

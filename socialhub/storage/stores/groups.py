@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
 
-from socialhub.storage.database import Database, Row, Transaction
+from socialhub.storage.database import Database, Reader, Row, Transaction
 from socialhub.storage.stores.events import delete_group_events
 from socialhub.storage.stores.notifications import (
     Notice,
@@ -72,7 +72,7 @@ def substring_pattern(query: str) -> str:
     return f"%{escaped}%"
 
 
-async def select_group(txn: Transaction, group_id: int, viewer_id: int) -> Group | None:
+async def select_group(txn: Reader, group_id: int, viewer_id: int) -> Group | None:
     """The group as the viewer sees it, inside any transaction (a guard of another store's)."""
     row = await txn.fetchone(f"{_SELECT_GROUP} WHERE g.id = ?", (viewer_id, group_id))
     return Group.from_row(row) if row else None

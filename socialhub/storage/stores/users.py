@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from socialhub.storage.database import Database, Row, Transaction
+from socialhub.storage.database import Database, Reader, Row, Transaction
 
 USER_COLUMNS = (
     "id, username, email, display_name, about, is_private, is_admin, created_at, avatar_name"
@@ -59,7 +59,7 @@ def display_name_key(display_name: str) -> str:
     return display_name.casefold()
 
 
-async def select_user(txn: Transaction, user_id: int) -> User | None:
+async def select_user(txn: Reader, user_id: int) -> User | None:
     """The user with this id, inside any transaction (a guard of another store's)."""
     row = await txn.fetchone(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
     return User.from_row(row) if row else None
