@@ -13,12 +13,13 @@ from typing import Any
 
 import psycopg2
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import CancelledError, Deferred, gatherResults
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from socialhub.storage.database import Database, DatabaseUnavailable, Row, Transaction
 from socialhub.storage.engines import open_database
+from socialhub.storage.engines.postgres import PostgresDatabase
 from socialhub.storage.migrations import migrate, migration_files
 from trial_tests.harness import (
     PG_ADMIN_DSN,
@@ -80,6 +81,14 @@ def terminate_backends(application_name: str) -> int:
         f" WHERE application_name = '{application_name}' AND pid <> pg_backend_pid()"
     )
     return len(rows)
+
+
+# A statement that takes a while (~0.2 s) on each engine.
+SLOW_STATEMENT = {
+    "postgres": "SELECT pg_sleep(0.2)",
+    "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000)"
+    " SELECT COUNT(*) FROM n",
+}
 
 
 class StorageTests(EngineTestMixin):
@@ -256,6 +265,28 @@ class StorageTests(EngineTestMixin):
         self.assertEqual(await usernames(database), ["alice", "bob"])
         missing = await database.read("test", "SELECT id FROM users WHERE id = ?", (0,))
         self.assertEqual(missing, [])
+
+    async def test_a_cancelled_caller_leaves_its_transaction_to_finish(self) -> None:
+        """A caller that stops waiting (Klein cancels a request whose client went away) does not
+        cut its transaction short: it commits, and the next transaction on the same (only)
+        connection runs cleanly instead of finding a query still underway."""
+        url = database_url(self, self.engine)
+        one = PostgresDatabase(reactor, url, connections=1) if self.engine == "postgres" else None
+        database = one or open_database(reactor, url)
+        await database.open()
+        self.addCleanup(database.close)
+        await migrate(database)
+
+        async def slow(txn: Transaction) -> None:
+            await insert_user(txn, "alice")
+            await txn.fetch(SLOW_STATEMENT[self.engine])
+
+        waiting = Deferred.fromCoroutine(database.interaction("slow", slow))
+        await deferLater(reactor, 0.05, lambda: None)  # the transaction is under way
+        waiting.cancel()
+        self.failureResultOf(waiting, CancelledError)
+        await database.interaction("next", lambda txn: insert_user(txn, "bob"))
+        self.assertEqual(await usernames(database), ["alice", "bob"])
 
     async def test_closed_database_is_unavailable(self) -> None:
         """An interaction or a read on a closed database raises DatabaseUnavailable."""

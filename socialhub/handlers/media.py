@@ -22,6 +22,7 @@ from socialhub.errors import InvalidRequest, UnsupportedMediaType
 from socialhub.media import images, multipart
 from socialhub.media.files import MediaFiles
 from socialhub.media.images import ImageFormat
+from socialhub.run_to_end import run_to_end
 from socialhub.storage.stores.media import MAX_ATTACHED, Media, MediaStore, NewMedia
 from socialhub.validation import id_list
 
@@ -80,9 +81,7 @@ class MediaUploads:
         It runs to the end even when the client goes away meanwhile: cancelling halfway would
         lose track of a file the thread is still writing.
         """
-        done: Deferred[Media] = Deferred()
-        Deferred.fromCoroutine(self._upload(owner_id, body, content_type)).chainDeferred(done)
-        return await done
+        return await run_to_end(Deferred.fromCoroutine(self._upload(owner_id, body, content_type)))
 
     def locate(self, name: str) -> tuple[Path, ImageFormat] | None:
         """The file and format of a served name; None for unknown or malformed names."""

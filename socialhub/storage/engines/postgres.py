@@ -16,6 +16,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorCore
 from txpostgres import reconnection, txpostgres
 
+from socialhub.run_to_end import run_to_end
 from socialhub.storage.database import Args, DatabaseUnavailable, Row, Transaction, fetchone
 
 T = TypeVar("T")
@@ -230,22 +231,31 @@ class PostgresDatabase:
 
     async def _on_pool(self, description: str, start: Callable[[], Deferred[T]]) -> T:
         """Run a pool operation, mapping an unreachable database to DatabaseUnavailable and
-        counting it in flight for `close`."""
+        counting it in flight for `close`.
+
+        It runs to its end even when its caller is cancelled (socialhub/run_to_end.py):
+        cancelled inside txpostgres, an interaction gave its connection back with its query
+        still running, and the next transaction on it failed ("async query underway")."""
         if self._closed:  # a closed connection would look dead and start reconnecting
             raise DatabaseUnavailable(f"{description}: the database is closed")
         self._in_flight += 1
+        running = start()
+        running.addBoth(self._finished)
         try:
-            result: T = await start()
+            result: T = await run_to_end(running)
         except _UNREACHABLE as error:
             raise DatabaseUnavailable(f"{description}: {error}") from error
         except txpostgres.RollbackFailed as error:
             raise DatabaseUnavailable(f"{description}: rollback failed") from error
-        finally:
-            self._in_flight -= 1
-            if not self._in_flight:
-                idle, self._idle = self._idle, []
-                for waiter in idle:
-                    waiter.callback(None)
+        return result
+
+    def _finished(self, result: object) -> object:
+        """One pool operation fewer in flight; `close` goes on once there are none."""
+        self._in_flight -= 1
+        if not self._in_flight:
+            idle, self._idle = self._idle, []
+            for waiter in idle:
+                waiter.callback(None)
         return result
 
     async def lock_for_migrations(self, txn: Transaction) -> None:

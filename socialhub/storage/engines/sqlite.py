@@ -12,11 +12,12 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from twisted.internet.defer import DeferredLock
+from twisted.internet.defer import Deferred, DeferredLock
 from twisted.internet.interfaces import IReactorThreads
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
+from socialhub.run_to_end import run_to_end
 from socialhub.storage.database import Args, DatabaseUnavailable, Row, Transaction, fetchone
 
 T = TypeVar("T")
@@ -94,6 +95,10 @@ class SqliteDatabase:
         return result
 
     async def interaction(self, description: str, body: Callable[[Transaction], Awaitable[T]]) -> T:
+        """The transaction runs to its end even when its caller is cancelled (run_to_end.py)."""
+        return await run_to_end(Deferred.fromCoroutine(self._transaction(body)))
+
+    async def _transaction(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
         if self._connection is None:
             raise DatabaseUnavailable("the database is closed")
         await self._lock.acquire()
