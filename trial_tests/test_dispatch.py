@@ -33,6 +33,7 @@ class Socket(FakeConnection):
         super().__init__(user.id, session_id=1)
         self.viewer = Viewer(user, session_id=1)
         self.turn = Turns()
+        self.accepting = True
 
     def close_with(self, code: int, reason: str) -> None:
         raise AssertionError("the connection must stay open")
@@ -147,6 +148,21 @@ class DispatcherTests(TestCase):
                 ("ack", None, "ok"),
             ],
         )
+
+    def test_frames_waiting_when_the_connection_closes_are_not_stored(self) -> None:
+        """Frames waiting for their turn (behind a registration) when the connection starts
+        closing (the registration failed) are refused with `unavailable`, not stored; so are
+        frames arriving after that."""
+        self.successResultOf(self.alice.turn.acquire())  # a registration in progress
+        waiting = [self.send(type="private", id=f"p{n}", to=BOB, content="x") for n in range(2)]
+        self.alice.accepting = False
+        self.alice.turn.release()
+        late = self.send(type="private", id="p2", to=BOB, content="x")
+        for answered in [*waiting, late]:
+            self.successResultOf(answered)
+        self.assertEqual(self.messages.queued, [])
+        codes = [(frame["code"], frame["id"]) for frame in self.alice.frames]
+        self.assertEqual(codes, [("unavailable", f"p{n}") for n in range(3)])
 
     def test_drain_waits_for_frames_in_flight(self) -> None:
         """drain() fires once every frame placed has been answered."""

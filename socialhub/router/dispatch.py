@@ -18,7 +18,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from socialhub.errors import SocialHubError
+from socialhub.errors import SocialHubError, Unavailable
 from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.chat import Chat, Sent
 from socialhub.metrics import Metrics
@@ -37,6 +37,8 @@ from socialhub.ws.frames import (
 
 log = Logger(namespace="socialhub.dispatch")
 
+_CLOSING = "the connection is closing: nothing was stored, send again on a new one"
+
 # HTTP-style errors raised by handlers, as the WebSocket error codes of section 7.
 _FRAME_CODES = {"invalid_request": "invalid_frame"}
 
@@ -46,6 +48,11 @@ class Sender(Connection, Protocol):
 
     viewer: Viewer
     turn: Turns
+
+    @property
+    def accepting(self) -> bool:
+        """False once the connection is closing (its registration failed, the server stops):
+        a frame that arrives or waits for its turn then is refused, not stored."""
 
 
 # A handler places its frame in the sender's order (checks it, queues it for storage) and gives
@@ -136,6 +143,8 @@ class Dispatcher:
 
         A frame that its handler places at once, while no earlier frame of the sender is still
         being placed, skips the sender's lock: nothing can come between them anyway."""
+        if not sender.accepting:
+            raise Unavailable(_CLOSING)
         handler = self._handlers[type(frame)]
         if sender.turn.held:
             return Deferred.fromCoroutine(
@@ -151,6 +160,8 @@ class Dispatcher:
         be stored."""
         await sender.turn.acquire()
         try:
+            if not sender.accepting:  # it closed while the frame waited
+                raise Unavailable(_CLOSING)
             placed = place()
             stored = placed if isinstance(placed, Deferred) else await placed
         finally:

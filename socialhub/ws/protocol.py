@@ -151,6 +151,10 @@ class ChatProtocol(WebSocketServerProtocol):
             self.onMessage(b"".join(self.message_data), self.message_is_binary)
         self.message_data = []  # let the chunks go, as Autobahn does
 
+    @property
+    def accepting(self) -> bool:
+        return bool(self.state == WebSocketServerProtocol.STATE_OPEN)
+
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         if isBinary:
             self.close_with(1003, "binary frames are not supported")
