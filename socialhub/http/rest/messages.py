@@ -19,8 +19,8 @@ HISTORY_LIMIT = 50
 async def history_page(query: Mapping[str, str], messages: MessagesStore, guard: Guard) -> Page:
     """limit, offset and before; when one is bad, the guard's 404 or 403 still comes first.
 
-    The guard normally runs in the page's own transaction, after these fields are parsed, so
-    only a request with a bad field pays for a transaction of the guard alone.
+    The guard normally runs just before the page, after these fields are parsed, so only a
+    request with a bad field pays for a read of the guard alone.
     """
     try:
         limit, offset = page(query, HISTORY_LIMIT)

@@ -73,7 +73,7 @@ def substring_pattern(query: str) -> str:
 
 
 async def select_group(txn: Reader, group_id: int, viewer_id: int) -> Group | None:
-    """The group as the viewer sees it, inside any transaction (a guard of another store's)."""
+    """The group as the viewer sees it, read by any Reader (a guard of another store's read)."""
     row = await txn.fetchone(f"{_SELECT_GROUP} WHERE g.id = ?", (viewer_id, group_id))
     return Group.from_row(row) if row else None
 

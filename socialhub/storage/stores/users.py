@@ -60,7 +60,7 @@ def display_name_key(display_name: str) -> str:
 
 
 async def select_user(txn: Reader, user_id: int) -> User | None:
-    """The user with this id, inside any transaction (a guard of another store's)."""
+    """The user with this id, read by any Reader (a guard of another store's read)."""
     row = await txn.fetchone(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
     return User.from_row(row) if row else None
 
