@@ -99,12 +99,7 @@ class SqliteDatabase:
         return await run_to_end(Deferred.fromCoroutine(self._transaction(body)))
 
     async def _transaction(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
-        if self._connection is None:
-            raise DatabaseUnavailable("the database is closed")
-        await self._lock.acquire()
-        try:
-            if self._connection is None:  # closed while this transaction waited for the lock
-                raise DatabaseUnavailable("the database is closed")
+        async def begin_and_commit() -> T:
             await self.on_thread(_run, "BEGIN IMMEDIATE", ())
             try:
                 result = await body(SqliteTransaction(self))
@@ -113,20 +108,25 @@ class SqliteDatabase:
                 await self.on_thread(_rollback)
                 raise
             return result
-        finally:
-            self._lock.release()
+
+        return await self._alone(begin_and_commit)
 
     async def read(self, description: str, sql: str, args: Args = ()) -> list[Row]:
         """One hop to the database thread: outside BEGIN, SQLite runs the statement as a
         transaction of its own (the lock still keeps it out of other transactions)."""
+        rows: list[Row] = await self._alone(lambda: self.on_thread(_fetch, sql, args))
+        return rows
+
+    async def _alone(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run `work` holding the lock that keeps transactions and reads apart; the database
+        must be open, also once the lock is taken (`close` takes it too)."""
         if self._connection is None:
             raise DatabaseUnavailable("the database is closed")
         await self._lock.acquire()
         try:
-            if self._connection is None:  # closed while this read waited for the lock
+            if self._connection is None:  # closed while this waited for the lock
                 raise DatabaseUnavailable("the database is closed")
-            rows: list[Row] = await self.on_thread(_fetch, sql, args)
-            return rows
+            return await work()
         finally:
             self._lock.release()
 
