@@ -83,9 +83,8 @@ class Router:
 
     def send_at(self, connection: Connection, position: int, payload: bytes) -> bool:
         """Send a stored frame unless the connection is past its position; True if sent."""
-        if position <= self._last_position.get(connection, position):
+        if not self._new_to(connection, position):
             return False
-        self._last_position[connection] = position
         connection.send_payload(payload)
         self._delivered(1)
         return True
@@ -157,6 +156,10 @@ class Router:
         if held is not None:
             held.append((position, payload))
             return False
+        return self._new_to(connection, position)
+
+    def _new_to(self, connection: Connection, position: int) -> bool:
+        """Whether the connection is not past `position` yet; if not, it now is."""
         if position <= self._last_position.get(connection, position):
             return False
         self._last_position[connection] = position
