@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 from socialhub.errors import SocialHubError, Unavailable
 from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.chat import Chat, Sent
+from socialhub.in_flight import InFlight
 from socialhub.metrics import Metrics
 from socialhub.router.delivery import Connection
 from socialhub.router.rate_limit import RateLimiter
@@ -94,8 +95,7 @@ class Dispatcher:
         }
         self._limiter = limiter
         self._metrics = metrics
-        self._in_flight = 0  # frames placed and not yet answered
-        self._drained: list[Deferred[None]] = []  # drain()'s waiters
+        self._in_flight = InFlight()  # frames placed and not yet answered
 
     def admit(self, sender: Sender, payload: bytes) -> bool:
         """Count a frame against its sender's rate limit as it arrives (valid or not), and
@@ -123,7 +123,7 @@ class Dispatcher:
             stored = self._place(sender, frame, client_id)
         except Exception:
             stored = fail()
-        self._in_flight += 1
+        self._in_flight.started()
         return stored.addCallbacks(
             self._ack,
             self._refuse,
@@ -133,10 +133,7 @@ class Dispatcher:
 
     async def drain(self) -> None:
         """Wait for every frame in flight to be stored and answered (shutdown)."""
-        if self._in_flight:
-            drained: Deferred[None] = Deferred()
-            self._drained.append(drained)
-            await drained
+        await self._in_flight.none()
 
     def _place(self, sender: Sender, frame: ClientFrame, client_id: str | None) -> Deferred[Sent]:
         """Check and queue the frame in its turn; what it gives fires when it is stored.
@@ -192,8 +189,4 @@ class Dispatcher:
     def _answered(self, started: float) -> None:
         """A frame that was placed is answered: its latency, and one frame fewer in flight."""
         self._metrics.persistence_latency.observe(perf_counter() - started)
-        self._in_flight -= 1
-        if not self._in_flight:
-            drained, self._drained = self._drained, []
-            for waiter in drained:
-                waiter.callback(None)
+        self._in_flight.finished()

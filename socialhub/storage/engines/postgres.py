@@ -16,6 +16,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorCore
 from txpostgres import reconnection, txpostgres
 
+from socialhub.in_flight import InFlight
 from socialhub.run_to_end import run_to_end
 from socialhub.storage.database import Args, DatabaseUnavailable, Row, Transaction, fetchone
 
@@ -195,8 +196,7 @@ class PostgresDatabase:
     def __init__(self, reactor: IReactorCore, dsn: str, connections: int = 4) -> None:
         self._pool = _Pool(reactor, dsn, connections)
         self._closed = False
-        self._in_flight = 0
-        self._idle: list[Deferred[None]] = []
+        self._in_flight = InFlight()
 
     async def open(self) -> None:
         try:
@@ -211,10 +211,7 @@ class PostgresDatabase:
         never finishes.
         """
         self._closed = True
-        if self._in_flight:
-            idle: Deferred[None] = Deferred()
-            self._idle.append(idle)
-            await idle
+        await self._in_flight.none()
         self._pool.close()
 
     async def interaction(self, description: str, body: Callable[[Transaction], Awaitable[T]]) -> T:
@@ -238,7 +235,7 @@ class PostgresDatabase:
         still running, and the next transaction on it failed ("async query underway")."""
         if self._closed:  # a closed connection would look dead and start reconnecting
             raise DatabaseUnavailable(f"{description}: the database is closed")
-        self._in_flight += 1
+        self._in_flight.started()
         running = start()
         running.addBoth(self._finished)
         try:
@@ -251,11 +248,7 @@ class PostgresDatabase:
 
     def _finished(self, result: object) -> object:
         """One pool operation fewer in flight; `close` goes on once there are none."""
-        self._in_flight -= 1
-        if not self._in_flight:
-            idle, self._idle = self._idle, []
-            for waiter in idle:
-                waiter.callback(None)
+        self._in_flight.finished()
         return result
 
     async def lock_for_migrations(self, txn: Transaction) -> None:
