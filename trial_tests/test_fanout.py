@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
@@ -16,31 +15,20 @@ from socialhub.bus import envelope as envelope_module
 from socialhub.bus.envelope import FRAME, Envelope, origin_prefix
 from socialhub.bus.local import LocalBus, LocalHub
 from socialhub.metrics import Metrics
-from socialhub.router.delivery import SharedFrame
 from socialhub.router.fanout import Fanout
 from socialhub.router.registry import Router
 from socialhub.router.sequencer import GAP_SECONDS
+from trial_tests.group_helpers import FakeConnection
 
 EPOCH = "e"
 
 
-class Socket:
-    """A Connection that keeps the frames it is sent."""
+class Socket(FakeConnection):
+    """A Connection that keeps the frames it is sent, with a name of the test's."""
 
     def __init__(self, connection_id: str, user_id: int) -> None:
+        super().__init__(user_id, session_id=user_id)
         self.connection_id = connection_id
-        self.user_id = user_id
-        self.session_id = user_id
-        self.frames: list[dict[str, Any]] = []
-
-    def send_payload(self, payload: bytes) -> None:
-        self.frames.append(orjson.loads(payload))
-
-    def send_shared(self, frame: SharedFrame) -> None:
-        self.send_payload(frame.payload)
-
-    def close_with(self, code: int, reason: str) -> None:
-        self.frames.append({"type": "closed", "code": code})
 
     def contents(self) -> list[str]:
         return [frame["content"] for frame in self.frames]
