@@ -10,7 +10,6 @@ from typing import Any
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from socialhub.auth.passwords import PasswordHasher
@@ -63,7 +62,6 @@ from socialhub.storage.stores.users import UsersStore
 from socialhub.ws.protocol import Hub, websocket_resource
 
 HEALTH_TIMEOUT = 2.0
-CLIENT_ID_SWEEP_SECONDS = 3600
 SHUTDOWN_CLOSE_SECONDS = 2.0
 
 
@@ -154,8 +152,6 @@ class Server:
         hub = Hub(self.accounts, self.fanout, self.dispatcher, origins)
         root = site.Root(self.api.resource(), websocket_resource(hub, reactor))
         self.site = site.make_site(root, reactor, self.metrics)
-        self._client_id_sweep = LoopingCall(self._forget_client_ids)
-        self._client_id_sweep.clock = reactor
 
     def _close_revoked_sessions(self, user_id: int, session_ids: list[int]) -> None:
         self.fanout.close_sessions(user_id, session_ids, 4001, "session revoked")
@@ -182,12 +178,9 @@ class Server:
         await self.users.sync_admins(self.config.admins)
         await self.fanout.start()
         self.fanout.bus.on_reconnect(self._recheck_sessions)
-        self._client_id_sweep.start(CLIENT_ID_SWEEP_SECONDS, now=True)
 
     async def stop(self) -> None:
         """Close every WebSocket with 1001, finish the frames in flight, then disconnect."""
-        if self._client_id_sweep.running:
-            self._client_id_sweep.stop()
         self.router.close_all(1001, "server shutting down")
         await self.dispatcher.drain()
         closed = self.router.emptied().addTimeout(SHUTDOWN_CLOSE_SECONDS, self.reactor)
@@ -196,12 +189,6 @@ class Server:
         await self.database.close()
         self.hasher.stop()
         self.media.stop()
-
-    async def _forget_client_ids(self) -> None:
-        try:
-            await self.messages.forget_client_ids(int(self.reactor.seconds()))
-        except Exception:
-            self.log.failure("forgetting old client ids")
 
     async def check_health(self) -> dict[str, str]:
         """The state of each backing service, as /healthz reports it."""

@@ -180,7 +180,7 @@ class PrivateTests(ChatTestMixin):
         self.assertEqual((await b1.next())["content"], "yesterday")
 
         async def age(txn: Transaction) -> None:
-            await txn.run("UPDATE client_message_ids SET acked_at = acked_at - 86401")
+            await txn.run("UPDATE messages SET created_at = created_at - 86401")
 
         await self.running.server.database.interaction("test", age)
         second = await self.send_private(a1, bob.id, "today", "daily")

@@ -399,13 +399,13 @@ class DatabaseOutageTests(TestCase):
             )
 
     def assert_nothing_half_written(self, url: str, count: int) -> None:
-        """No claimed client id lacks its message; positions are exactly 1..count."""
-        orphans = admin_sql(
-            "SELECT count(*) FROM client_message_ids c WHERE NOT EXISTS (SELECT 1 FROM messages m"
-            " WHERE m.sender_id = c.user_id AND m.client_id = c.client_id)",
+        """No client id is stored twice; positions are exactly 1..count."""
+        twice = admin_sql(
+            "SELECT count(*) FROM (SELECT 1 FROM messages WHERE client_id IS NOT NULL"
+            " GROUP BY sender_id, client_id HAVING count(*) > 1) AS repeated",
             url,
         )
-        self.assertEqual(orphans, [(0,)])
+        self.assertEqual(twice, [(0,)])
         positions = admin_sql("SELECT stream_pos FROM messages ORDER BY stream_pos", url)
         self.assertEqual([row[0] for row in positions], list(range(1, count + 1)))
         self.assertEqual(admin_sql("SELECT position FROM stream_position", url), [(count,)])

@@ -16,9 +16,9 @@ from socialhub.storage.migrations import migrate
 from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.follows import FollowsStore
 from socialhub.storage.stores.messages import Message, MessagesStore
-from trial_tests.harness import PostgresEngine, SqliteEngine, database_url
+from trial_tests.harness import PostgresEngine, SqliteEngine, database_url, postgres_base_url
 from trial_tests.mixins import EngineTestMixin
-from trial_tests.test_storage import insert_user
+from trial_tests.test_storage import admin_sql, insert_user
 
 NOW = 1_800_000_000
 
@@ -65,9 +65,8 @@ class _GatedInserts:
 
 class MessageWriterTests(EngineTestMixin):
     async def store(self) -> tuple[MessagesStore, CountingDatabase, list[int]]:
-        database = open_database(reactor, database_url(self, self.engine))
-        await database.open()
-        self.addCleanup(database.close)
+        self.url = database_url(self, self.engine)
+        database = await self.open()
         await migrate(database)
 
         async def people(txn: Transaction) -> list[int]:
@@ -75,8 +74,6 @@ class MessageWriterTests(EngineTestMixin):
 
         users = await database.interaction("people", people)
         self.blocks = BlocksStore(database)
-        policy = Policy(FollowsStore(database), self.blocks)
-        counting = CountingDatabase(database)
         self.committed: list[tuple[int, int]] = []
         self.events: list[str] = []
 
@@ -84,7 +81,19 @@ class MessageWriterTests(EngineTestMixin):
             self.committed.append((first, last))
             self.events.append("committed")
 
-        return MessagesStore(counting, reactor, policy.message_refusals, committed), counting, users
+        counting = CountingDatabase(database)
+        return self.messages_store(counting, committed), counting, users
+
+    async def open(self) -> Database:
+        """A connection to the test's database (each call another one, as another process's)."""
+        database = open_database(reactor, self.url)
+        await database.open()
+        self.addCleanup(database.close)
+        return database
+
+    def messages_store(self, database: Any, committed: Any) -> MessagesStore:
+        policy = Policy(FollowsStore(database), BlocksStore(database))
+        return MessagesStore(database, reactor, policy.message_refusals, committed)
 
     def send(self, store: MessagesStore, sender: int, recipient: int, client_id: str) -> Any:
         """Store a private message; its Deferred logs its outcome in self.events when it fires
@@ -219,6 +228,43 @@ class MessageWriterTests(EngineTestMixin):
         message, new = await self.send(store, users[0], users[3], "blocked")
         self.assertTrue(new)
         self.assertEqual(message.recipient_id, users[3])
+
+    async def test_a_client_id_stored_meanwhile_by_another_process(self) -> None:
+        """Another process stores a client id while this one's batch with the same id waits for
+        the stream counter: once it has the counter, it finds that message and stores nothing
+        (a look-up before taking the counter would have missed it, not yet committed)."""
+        store, counting, users = await self.store()
+        gate: Deferred[None] = Deferred()
+        counting.insert_gate = gate
+        self.addCleanup(_release, gate)  # if an assertion failed
+        first = store.store(users[0], "sent", NOW, "resent", recipient_id=users[1])
+        await deferLater(reactor, 0.05)  # it holds the counter and waits to insert
+        other = CountingDatabase(await self.open())
+        elsewhere = self.messages_store(other, lambda first, last: None)
+        again = elsewhere.store(users[0], "sent", NOW, "resent", recipient_id=users[1])
+        await self.waiting_for_the_counter(other)
+        gate.callback(None)
+        (original, new), (resent, new_again) = await gatherResults([first, again])
+        self.assertEqual((new, new_again), (True, False))
+        self.assertEqual(resent, original)
+        rows = await other.interaction(
+            "count", lambda txn: txn.fetch("SELECT count(*) FROM messages")
+        )
+        self.assertEqual(rows[0][0], 1)
+
+    async def waiting_for_the_counter(self, other: CountingDatabase) -> None:
+        """Until the other store's batch is blocked on the locked stream counter."""
+        while other.transactions != ["store_messages"]:
+            await deferLater(reactor, 0.01)
+        if self.engine != "postgres":  # SQLite's BEGIN IMMEDIATE waits out of sight
+            await deferLater(reactor, 0.05)
+            return
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND query LIKE '%stream_position%' AND datname = current_database()"
+        )
+        while admin_sql(waiting, postgres_base_url())[0][0] == 0:
+            await deferLater(reactor, 0.01)
 
 
 def _release(gate: Deferred[None]) -> None:

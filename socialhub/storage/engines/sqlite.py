@@ -24,7 +24,8 @@ T = TypeVar("T")
 # OperationalErrors that mean the file cannot be used right now, as opposed to a bad statement.
 _UNREACHABLE = re.compile(r"locked|busy|disk I/O|unable to open|readonly|disk is full|closed")
 # Migration statements that only inform PostgreSQL's planner.
-_PLANNER_ONLY = ("CREATE STATISTICS ", "ANALYZE")
+# Statements SQLite has no form of: planner statistics, and dropping a table's constraint.
+_POSTGRES_ONLY = ("CREATE STATISTICS ", "ANALYZE", "ALTER TABLE messages DROP CONSTRAINT ")
 
 
 class SqliteTransaction:
@@ -134,13 +135,15 @@ class SqliteDatabase:
         """BEGIN IMMEDIATE already holds the database's write lock."""
 
     def translate_ddl(self, sql: str) -> str | None:
-        """SQLite spells an auto-incrementing key differently, and skips planner statistics.
+        """SQLite spells an auto-incrementing key differently, and skips planner statistics
+        and the dropping of foreign keys.
 
         It has no CREATE STATISTICS, and its plans for socialhub's queries use the indexes
         without sqlite_stat1; an ANALYZE run once by a migration would leave a sqlite_stat1
-        that nothing refreshes as the data grows.
+        that nothing refreshes as the data grows. A constraint can only leave an SQLite table
+        with a copy of the whole table; messages keep their foreign keys there (schema/0012).
         """
-        if sql.startswith(_PLANNER_ONLY):
+        if sql.startswith(_POSTGRES_ONLY):
             return None
         return sql.replace("BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT")
 

@@ -28,7 +28,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from socialhub.storage.database import Database, Transaction
-from socialhub.storage.positions import advance
+from socialhub.storage.positions import advance, give_back
 from socialhub.storage.stores.reach import Pair
 
 WINDOW = 0.002
@@ -208,19 +208,30 @@ class MessageWriter:
     async def _insert(
         self, txn: Transaction, drafts: list[Draft], positioned: Callable[[], None]
     ) -> list[Stored]:
-        """Store the drafts whose client id is new (once each); find the others' originals."""
+        """Store the drafts whose client id is new (once each); find the others' originals.
+
+        The client ids are looked up after taking the stream positions: the counter's lock
+        is held by every transaction that stores a message until it commits, so the lookup
+        sees any message stored with the same id by another batch or process. A client id
+        already used costs its position back (given back: the lock is still held)."""
         first_of: dict[tuple[int, str], int] = {}
         for index, draft in enumerate(drafts):
             if draft.key is not None:
                 first_of.setdefault(draft.key, index)
-        claimed = await self._claim(txn, drafts, list(first_of))
-        originals = await self._originals(txn, [key for key in first_of if key not in claimed])
-        fresh = [
+        candidates = [
             index
             for index, draft in enumerate(drafts)
-            if draft.key is None or (first_of[draft.key] == index and draft.key not in originals)
+            if draft.key is None or first_of[draft.key] == index
         ]
-        rows = await self._insert_rows(txn, [drafts[index] for index in fresh], positioned)
+        if not candidates:
+            return []
+        first = await advance(txn, len(candidates))
+        positioned()
+        originals = await self._originals(txn, list(first_of), drafts[0].now)
+        fresh = [index for index in candidates if drafts[index].key not in originals]
+        if len(fresh) < len(candidates):
+            await give_back(txn, len(candidates) - len(fresh))
+        rows = await self._insert_rows(txn, [drafts[index] for index in fresh], first)
         results: list[Stored | None] = [None] * len(drafts)
         for index, row in zip(fresh, rows, strict=True):
             results[index] = (row, True)
@@ -229,60 +240,41 @@ class MessageWriter:
                 assert draft.key is not None
                 original = originals.get(draft.key)
                 if original is None:  # the same client id twice in this batch: the first's
-                    first = results[first_of[draft.key]]
-                    assert first is not None
-                    original = first[0]
+                    first_stored = results[first_of[draft.key]]
+                    assert first_stored is not None
+                    original = first_stored[0]
                 results[index] = (original, False)
         return [result for result in results if result is not None]
 
-    async def _claim(
-        self, txn: Transaction, drafts: list[Draft], keys: list[tuple[int, str]]
-    ) -> set[tuple[int, str]]:
-        """Record new client ids; returns those not already used in the last 24 hours."""
-        if not keys:
-            return set()
-        now = drafts[0].now
-        values = ", ".join("(?, ?, NULL, ?)" for _ in keys)
-        args = [arg for user_id, client_id in keys for arg in (user_id, client_id, now)]
-        rows = await txn.fetch(
-            f"INSERT INTO client_message_ids (user_id, client_id, message_id, acked_at)"
-            f" VALUES {values} ON CONFLICT (user_id, client_id) DO UPDATE"
-            " SET acked_at = excluded.acked_at"
-            " WHERE client_message_ids.acked_at <= ? RETURNING user_id, client_id",
-            (*args, now - CLIENT_ID_TTL),
-        )
-        return {(row[0], row[1]) for row in rows}
-
     async def _originals(
-        self, txn: Transaction, keys: list[tuple[int, str]]
+        self, txn: Transaction, keys: list[tuple[int, str]], now: int
     ) -> dict[tuple[int, str], tuple[Any, ...]]:
-        """The stored messages of client ids used again within 24 hours."""
-        found: dict[tuple[int, str], tuple[Any, ...]] = {}
-        for user_id, client_id in keys:  # resends are rare: one lookup each
-            row = await txn.fetchone(
-                f"SELECT {self._columns} FROM messages m"
-                " WHERE m.sender_id = ? AND m.client_id = ? ORDER BY m.id DESC LIMIT 1",
-                (user_id, client_id),
-            )
-            if row is None:  # stored before messages remembered their client id (migration 0010)
-                row = await txn.fetchone(
-                    f"SELECT {self._columns} FROM client_message_ids c"
-                    " JOIN messages m ON m.id = c.message_id"
-                    " WHERE c.user_id = ? AND c.client_id = ?",
-                    (user_id, client_id),
-                )
-            if row is not None:
-                found[(user_id, client_id)] = row
-        return found
+        """The stored messages of client ids used within the last 24 hours: one probe of
+        messages_by_client_id per key, in one statement; the rare originals are then read."""
+        if not keys:
+            return {}
+        values = ", ".join("(?, ?)" for _ in keys)
+        found = await txn.fetch(
+            "SELECT (SELECT max(m.id) FROM messages m WHERE m.sender_id = k.column1"
+            " AND m.client_id = k.column2 AND m.client_id IS NOT NULL AND m.created_at > ?)"
+            f" FROM (VALUES {values}) AS k",
+            (now - CLIENT_ID_TTL, *(arg for key in keys for arg in key)),
+        )
+        ids = [row[0] for row in found if row[0] is not None]
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = await txn.fetch(
+            f"SELECT m.client_id, {self._columns} FROM messages m WHERE m.id IN ({marks})", ids
+        )
+        return {(row[2], row[0]): row[1:] for row in rows}  # (sender_id, client_id)
 
     async def _insert_rows(
-        self, txn: Transaction, drafts: list[Draft], positioned: Callable[[], None]
+        self, txn: Transaction, drafts: list[Draft], first: int
     ) -> list[tuple[Any, ...]]:
-        """One multi-row INSERT, taking one stream position per message, in order."""
+        """One multi-row INSERT, the drafts taking positions first, first + 1, ... in order."""
         if not drafts:
             return []
-        first = await advance(txn, len(drafts))
-        positioned()
         rows = await txn.insert_many(
             "messages",
             _COLUMNS,

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
-from socialhub.storage.database import Args, Database, Guard, Row, SingleReads, Transaction, qualify
+from socialhub.storage.database import Args, Database, Guard, Row, SingleReads, qualify
 from socialhub.storage.stores.message_writer import (
-    CLIENT_ID_TTL,
     Committed,
     Draft,
     MessageWriter,
@@ -125,13 +124,3 @@ class MessagesStore:
         await guard(reads)
         rows = await reads.fetch(*statement)
         return [Message.from_row(row) for row in rows]
-
-    async def forget_client_ids(self, now: int) -> int:
-        """Drop client ids older than 24 hours; returns how many went."""
-
-        async def delete(txn: Transaction) -> int:
-            return await txn.run(
-                "DELETE FROM client_message_ids WHERE acked_at <= ?", (now - CLIENT_ID_TTL,)
-            )
-
-        return await self._db.interaction("forget_client_ids", delete)
