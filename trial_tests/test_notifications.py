@@ -47,6 +47,9 @@ class CountingTransaction:
         self.statements += 1
         return await self._txn.insert_many(table, columns, rows, returning)
 
+    def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
+        return self._txn.relation(rows, types)  # a piece of a statement, not one
+
 
 class CommitWitness(FakeConnection):
     """A connection that, as each frame arrives, asks a separate database connection whether

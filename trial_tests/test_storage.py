@@ -62,6 +62,10 @@ async def schema_versions(database: Database) -> list[int]:
     return await database.interaction("test", select)
 
 
+# Text that breaks naive quoting: quotes, backslashes, JSON syntax, non-ASCII, SQL.
+TRICKY = ["plain", "it's", 'say "hi"', "back\\slash", '{"a": [1]}', "é 😀", "'); --"]
+
+
 def admin_sql(statement: str, dsn: str = PG_ADMIN_DSN) -> list[tuple[Any, ...]]:
     """One statement on a separate, synchronous psycopg2 connection (autocommit)."""
     connection = psycopg2.connect(dsn)
@@ -175,12 +179,11 @@ class StorageTests(EngineTestMixin):
         """insert_many stores every row as given (NULLs, quotes, backslashes, JSON syntax,
         non-ASCII), in the order given (ids follow it), and returns the asked columns."""
         database = await self._database()
-        tricky = ["plain", "it's", 'say "hi"', "back\\slash", '{"a": [1]}', "é 😀", "'); --"]
 
         async def body(txn: Transaction) -> list[Row]:
             rows = [
                 (f"u{n}", f"u{n}", f"u{n}@x", f"u{n}@x", "h", name, n)
-                for n, name in enumerate(tricky)
+                for n, name in enumerate(TRICKY)
             ]
             columns = ("username", "username_key", "email", "email_key", "password_hash")
             return await txn.insert_many(
@@ -188,9 +191,26 @@ class StorageTests(EngineTestMixin):
             )
 
         returned = sorted(await database.interaction("test", body))
-        self.assertEqual([name for _, name in returned], tricky)
+        self.assertEqual([name for _, name in returned], TRICKY)
         stored = await database.read("test", "SELECT display_name, about FROM users ORDER BY id")
-        self.assertEqual([tuple(row) for row in stored], [(name, "") for name in tricky])
+        self.assertEqual([tuple(row) for row in stored], [(name, "") for name in TRICKY])
+
+    async def test_relation(self) -> None:
+        """A relation reads back every row as given, typed (big integers, NULLs, tricky
+        text), and joins like a table, with placeholders before and after it."""
+        database = await self._database()
+        rows = [(2**40 + n, text) for n, text in enumerate(TRICKY)] + [(7, None)]
+
+        async def body(txn: Transaction) -> list[Row]:
+            given, args = txn.relation(rows, ("bigint", "text"))
+            return await txn.fetch(
+                f"SELECT r.column1 + ?, r.column2 FROM {given} AS r WHERE r.column1 > ?"
+                " ORDER BY r.column1",
+                (1, *args, 6),
+            )
+
+        selected = await database.interaction("test", body)
+        self.assertEqual([tuple(row) for row in selected], [(n + 1, t) for n, t in sorted(rows)])
 
     async def test_concurrent_interactions_all_commit(self) -> None:
         """Interactions started together each run as one transaction, and all commit."""

@@ -39,6 +39,12 @@ class Transaction(Reader, Protocol):
         given (so ids follow it); returns each inserted row's `returning` columns, in no
         promised order."""
 
+    def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
+        """A table of `rows` for a FROM clause, in parentheses, with columns column1, column2,
+        ... of the SQL `types`, and the arguments of its placeholders, in order: a batch's
+        many small values (e.g. a pair of user ids per message) reach each engine the way it
+        takes them cheapest. `rows` must not be empty."""
+
 
 # A check run before another store's read (e.g. "is the reader a member"), with the same
 # Reader; it raises to refuse.

@@ -45,6 +45,11 @@ class SqliteTransaction:
         count: int = await self._database.on_thread(_run, sql, args)
         return count
 
+    def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
+        """A VALUES list: sqlite3 binds its values natively."""
+        row = f"({', '.join('?' for _ in types)})"
+        return f"(VALUES {', '.join(row for _ in rows)})", [value for r in rows for value in r]
+
     async def insert_many(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], returning: str
     ) -> list[Row]:

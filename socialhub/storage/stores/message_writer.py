@@ -253,12 +253,12 @@ class MessageWriter:
         messages_by_client_id per key, in one statement; the rare originals are then read."""
         if not keys:
             return {}
-        values = ", ".join("(?, ?)" for _ in keys)
+        given, args = txn.relation(keys, ("bigint", "text"))
         found = await txn.fetch(
             "SELECT (SELECT max(m.id) FROM messages m WHERE m.sender_id = k.column1"
             " AND m.client_id = k.column2 AND m.client_id IS NOT NULL AND m.created_at > ?)"
-            f" FROM (VALUES {values}) AS k",
-            (now - CLIENT_ID_TTL, *(arg for key in keys for arg in key)),
+            f" FROM {given} AS k",
+            (now - CLIENT_ID_TTL, *args),
         )
         ids = [row[0] for row in found if row[0] is not None]
         if not ids:
