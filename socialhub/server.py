@@ -59,6 +59,7 @@ from socialhub.storage.stores.posts import PostsStore
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.stream import StreamStore
 from socialhub.storage.stores.users import UsersStore
+from socialhub.ws.direct_write import Cork
 from socialhub.ws.protocol import Hub, websocket_resource
 
 HEALTH_TIMEOUT = 2.0
@@ -107,8 +108,15 @@ class Server:
             self.media.discard,
             self.policy,
         )
+        # Held while a batch of messages is answered: each connection's acks and deliveries
+        # of the batch then leave in one send (ws/direct_write.py).
+        self.cork = Cork()
         self.messages = MessagesStore(
-            self.database, reactor, self.policy.message_refusals, self.fanout.committed
+            self.database,
+            reactor,
+            self.policy.message_refusals,
+            self.fanout.committed,
+            answering=self.cork,
         )
         self.user_handler = Users(
             reactor, self.follows, self.policy, self.notification_handler, self.blocks
@@ -149,7 +157,7 @@ class Server:
         posts_routes.register_routes(self.api, posts)
         operations_routes.register_routes(self.api, self.check_health, self.metrics)
         origins = frozenset(origin.rstrip("/").lower() for origin in config.allowed_origins)
-        hub = Hub(self.accounts, self.fanout, self.dispatcher, origins)
+        hub = Hub(self.accounts, self.fanout, self.dispatcher, origins, self.cork)
         root = site.Root(self.api.resource(), websocket_resource(hub, reactor))
         self.site = site.make_site(root, reactor, self.metrics)
 

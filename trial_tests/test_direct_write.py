@@ -1,6 +1,7 @@
 """SocketWriter over real loopback TCP: written at once when nothing is queued, otherwise
-through Twisted's buffer, in order, with the transport's producer paused as before. These
-tests also fail if Twisted renames the buffer attributes SocketWriter reads."""
+through Twisted's buffer, in order, with the transport's producer paused as before; while
+corked, kept and written in one piece when the cork comes out. These tests also fail if Twisted
+renames the buffer attributes SocketWriter reads."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from twisted.internet.protocol import ClientFactory, Protocol, ServerFactory
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from socialhub.ws.direct_write import SocketWriter
+from socialhub.ws.direct_write import Cork, SocketWriter
 
 CHUNK = b"x" * 65536
 _reactor: Any = reactor  # listenTCP/connectTCP's stubs want factory types of their own
@@ -56,6 +57,22 @@ class _Producer:
         pass
 
 
+class _CountingSocket:
+    """A socket that records what each `send` call was given (one entry per syscall)."""
+
+    def __init__(self, socket: Any) -> None:
+        self._socket = socket
+        self.sends: list[bytes] = []
+
+    def send(self, data: bytes) -> int:
+        self.sends.append(bytes(data))
+        sent: int = self._socket.send(data)
+        return sent
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._socket, name)
+
+
 class SocketWriterTests(TestCase):
     async def connect(self) -> tuple[Any, _Sink]:
         """A server-side TCP transport and the client protocol reading from it."""
@@ -81,14 +98,14 @@ class SocketWriterTests(TestCase):
 
     async def test_written_at_once_when_nothing_is_queued(self) -> None:
         transport, sink = await self.connect()
-        SocketWriter(transport).write(b"frame")
+        SocketWriter(transport, Cork()).write(b"frame")
         self.assertEqual(self.buffered(transport), 0)
         self.assertEqual(await sink.wait_for(5), b"frame")
 
     async def test_queued_bytes_go_first(self) -> None:
         transport, sink = await self.connect()
         transport.write(b"queued ")
-        SocketWriter(transport).write(b"frame")
+        SocketWriter(transport, Cork()).write(b"frame")
         self.assertEqual(self.buffered(transport), len(b"queued frame"))
         self.assertEqual(await sink.wait_for(12), b"queued frame")
 
@@ -101,7 +118,7 @@ class SocketWriterTests(TestCase):
         transport.registerProducer(producer, True)
         reading: Any = sink.transport
         reading.pauseProducing()
-        writer = SocketWriter(transport)
+        writer = SocketWriter(transport, Cork())
         sent: list[bytes] = []
         while not producer.paused and len(sent) < 1000:  # the kernel holds a few MiB at most
             chunk = b"%08d" % len(sent) + CHUNK
@@ -112,3 +129,54 @@ class SocketWriterTests(TestCase):
         reading.resumeProducing()
         expected = b"".join(sent)
         self.assertEqual(await sink.wait_for(len(expected)), expected)
+
+    async def counted(self) -> tuple[Any, _Sink, _CountingSocket]:
+        """A connection whose socket counts its sends (SocketWriter's and the transport's)."""
+        transport, sink = await self.connect()
+        counting = _CountingSocket(transport.socket)
+        transport.socket = counting
+        self.addCleanup(setattr, transport, "socket", counting._socket)
+        return transport, sink, counting
+
+    async def test_corked_writes_leave_in_one_send(self) -> None:
+        """While corked, a connection's writes are kept (re-entrantly), then sent in one piece
+        when the outermost cork comes out."""
+        transport, sink, counting = await self.counted()
+        cork = Cork()
+        writer = SocketWriter(transport, cork)
+        with cork:
+            writer.write(b"one ")
+            with cork:
+                writer.write(b"two ")
+            writer.write(b"three")
+            self.assertEqual(counting.sends, [])
+        self.assertEqual(counting.sends, [b"one two three"])
+        self.assertEqual(await sink.wait_for(13), b"one two three")
+
+    async def test_flush_keeps_order_with_transport_writes(self) -> None:
+        """Bytes written to the transport directly (as Autobahn's close frame is) after a
+        `flush` come after what was kept before it, and before what is written after it."""
+        transport, sink, counting = await self.counted()
+        cork = Cork()
+        writer = SocketWriter(transport, cork)
+        with cork:
+            writer.write(b"kept ")
+            writer.flush()
+            transport.write(b"close ")
+            writer.write(b"after")
+        self.assertEqual(await sink.wait_for(16), b"kept close after")
+        self.assertEqual(counting.sends[0], b"kept ")
+
+    async def test_uncorked_when_the_body_raises(self) -> None:
+        """An exception inside the corked block still sends what was kept, and later writes
+        go out at once again."""
+        transport, sink, counting = await self.counted()
+        cork = Cork()
+        writer = SocketWriter(transport, cork)
+        with self.assertRaises(ValueError), cork:
+            writer.write(b"kept")
+            raise ValueError("the batch loop failed")
+        self.assertFalse(cork.corked)
+        writer.write(b" later")
+        self.assertEqual(counting.sends, [b"kept", b" later"])
+        self.assertEqual(await sink.wait_for(10), b"kept later")

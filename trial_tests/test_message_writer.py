@@ -63,6 +63,22 @@ class _GatedInserts:
         return await self._txn.insert_many(table, *args)
 
 
+class _Answering:
+    """The context a batch is answered in (the server's is its socket cork): records, per
+    entry, how many events had happened as it was entered and as it was left."""
+
+    def __init__(self, events: list[str], spans: list[tuple[int, int]]) -> None:
+        self._events = events
+        self._spans = spans
+        self._entered = 0
+
+    def __enter__(self) -> None:
+        self._entered = len(self._events)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._spans.append((self._entered, len(self._events)))
+
+
 class MessageWriterTests(EngineTestMixin):
     async def store(self) -> tuple[MessagesStore, CountingDatabase, list[int]]:
         self.url = database_url(self, self.engine)
@@ -76,6 +92,7 @@ class MessageWriterTests(EngineTestMixin):
         self.blocks = BlocksStore(database)
         self.committed: list[tuple[int, int]] = []
         self.events: list[str] = []
+        self.answering: list[tuple[int, int]] = []  # see _Answering
 
         def committed(first: int, last: int) -> None:
             self.committed.append((first, last))
@@ -93,7 +110,13 @@ class MessageWriterTests(EngineTestMixin):
 
     def messages_store(self, database: Any, committed: Any) -> MessagesStore:
         policy = Policy(FollowsStore(database), BlocksStore(database))
-        return MessagesStore(database, reactor, policy.message_refusals, committed)
+        return MessagesStore(
+            database,
+            reactor,
+            policy.message_refusals,
+            committed,
+            _Answering(self.events, self.answering),
+        )
 
     def send(self, store: MessagesStore, sender: int, recipient: int, client_id: str) -> Any:
         """Store a private message; its Deferred logs its outcome in self.events when it fires
@@ -120,6 +143,15 @@ class MessageWriterTests(EngineTestMixin):
         positions = [message.stream_pos or 0 for message, _ in results]
         self.assertEqual(positions, list(range(positions[0], positions[0] + 5)))
         self.assertEqual([m.content for m, _ in results], [f"m{n}" for n in range(5)])
+
+    async def test_a_batch_is_answered_inside_answering(self) -> None:
+        """Every caller of a batch hears back, and `committed` is told, inside one entry of
+        `answering` (where the server corks its sockets), entered once per batch."""
+        store, _, users = await self.store()
+        await gatherResults([self.send(store, users[0], users[1], f"a{n}") for n in range(3)])
+        await deferLater(reactor, 0)  # the test resumed in the last caller's callback
+        self.assertEqual(self.events, ["a0", "a1", "a2", "committed"])
+        self.assertEqual(self.answering, [(0, 4)])
 
     async def test_one_batch_at_a_time(self) -> None:
         """Messages that arrive while a batch is being written wait, then go together as the

@@ -166,6 +166,29 @@ class UpgradeTests(ChatTestMixin):
         (connection,) = self.running.server.router.connections_of(alice.id)
         self.assertEqual((connection.autoPingInterval, connection.autoPingTimeout), (30, 60))
 
+    async def test_a_close_comes_after_frames_kept_by_the_cork(self) -> None:
+        """While the server's sockets are corked (a batch being answered), a close frame is
+        still sent after the frames the connection was given before it."""
+        (alice,) = await self.start("alice")
+        socket = await self.open(alice)
+        (connection,) = self.running.server.router.connections_of(alice.id)
+        received: list[bytes] = []  # what reaches the client's side, in order
+        client = socket.protocol
+        reading = client.dataReceived
+
+        def recorded(data: bytes) -> None:
+            received.append(data)
+            reading(data)
+
+        client.dataReceived = recorded  # Autobahn's client would read a frame after a close
+        with self.running.server.cork:
+            connection.send_payload(b'{"type":"kept"}')
+            connection.close_with(4000, "bye")
+        self.assertEqual(await socket.closed, 4000)
+        text = b'\x81\x0f{"type":"kept"}'  # unmasked text frame, 15 bytes
+        close = b"\x88\x05\x0f\xa0bye"  # close frame: code 4000, reason "bye"
+        self.assertEqual(b"".join(received), text + close)
+
     async def test_no_status_page(self) -> None:
         """A plain GET /ws (no upgrade) does not get Autobahn's HTML status page."""
         (alice,) = await self.start("alice")

@@ -9,28 +9,98 @@ same for Twisted's TCP transports and hands whatever the kernel did not take (or
 TLS or any other transport) to `transport.write`. So the transport's buffer, its streaming
 producer (the slow-reader guard) and the order of the bytes stay as Twisted keeps them.
 
+Sending at once still costs one `send` syscall per frame. When a group-commit batch is answered,
+each connection gets several frames in a row (acks of its own messages, deliveries of others'),
+and those syscalls were about a tenth of the server's CPU. So a `Cork` can be held around such
+a burst: meanwhile every SocketWriter keeps its frames, and when the cork is taken out each
+writes what it kept in one piece, through the same path as a single frame (so what the kernel
+refuses then lands in Twisted's buffer and counts toward the slow-reader guard, as any frame's
+bytes do; frames are kept only while one batch's answers run). Bytes that reach the
+transport another way (Autobahn's close, ping and pong frames) must not overtake kept ones: the
+protocol calls `flush` before each of those (ws/protocol.py).
+
 It reads Twisted's `dataBuffer` and `_tempDataBuffer` (not public API):
 trial_tests/test_direct_write.py fails if Twisted changes them.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from types import TracebackType
 from typing import Any
 
 from twisted.internet import tcp
 
 
+class Cork:
+    """While entered (re-entrantly), SocketWriters keep what they are given; leaving the
+    outermost entry has each of them write it out in one piece.
+
+    One per process, shared by every connection: the code that answers a burst (the message
+    writer's batch) enters it without knowing of sockets. Never hold it across an `await`:
+    other connections' frames would wait for an unrelated batch."""
+
+    __slots__ = ("_depth", "_kept")
+
+    def __init__(self) -> None:
+        self._depth = 0
+        self._kept: deque[SocketWriter] = deque()  # writers holding frames, first come first
+
+    @property
+    def corked(self) -> bool:
+        return self._depth > 0
+
+    def keeping(self, writer: SocketWriter) -> None:
+        """`writer` holds frames now: it is flushed when the cork comes out."""
+        self._kept.append(writer)
+
+    def __enter__(self) -> None:
+        self._depth += 1
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Runs however the body ended, so nothing is kept past it. A writer is taken off the
+        queue before it flushes: should one raise, the others are still flushed next time."""
+        self._depth -= 1
+        if self._depth == 0:
+            while self._kept:
+                self._kept.popleft().flush()
+
+
 class SocketWriter:
     """Writes for one connection's transport, straight to its socket when it can."""
 
-    __slots__ = ("_socket", "_transport")
+    __slots__ = ("_cork", "_kept", "_socket", "_transport")
 
-    def __init__(self, transport: Any) -> None:
+    def __init__(self, transport: Any, cork: Cork) -> None:
         self._transport = transport
+        self._cork = cork
+        self._kept: list[bytes] | None = None  # frames written while corked, not sent yet
         plain = isinstance(transport, tcp.Connection) and not transport.TLS
         self._socket = transport.socket if plain else None
 
     def write(self, data: bytes) -> None:
+        """Send `data`, or keep it while corked (and after kept frames, until they are sent)."""
+        if self._kept is not None:
+            self._kept.append(data)
+        elif self._cork.corked:
+            self._kept = [data]
+            self._cork.keeping(self)
+        else:
+            self._send(data)
+
+    def flush(self) -> None:
+        """Send the frames kept while corked, in one piece; call before writing to the
+        transport any other way, so that those bytes come after them."""
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            self._send(b"".join(kept))
+
+    def _send(self, data: bytes) -> None:
         transport = self._transport
         if self._socket is not None and not transport.dataBuffer and not transport._tempDataBuffer:
             try:

@@ -26,7 +26,7 @@ from socialhub.router.fanout import Fanout
 from socialhub.router.turns import Turns
 from socialhub.storage.database import DatabaseUnavailable
 from socialhub.ws.backpressure import SlowReaderGuard
-from socialhub.ws.direct_write import SocketWriter
+from socialhub.ws.direct_write import Cork, SocketWriter
 
 MAX_MESSAGE = 64 * 1024
 PING_INTERVAL = 30
@@ -42,6 +42,7 @@ class Hub:
     fanout: Fanout
     dispatcher: Dispatcher
     allowed_origins: frozenset[str]
+    cork: Cork  # held while a batch of messages is answered (see ws/direct_write.py)
     serial: itertools.count[int] = field(default_factory=itertools.count)
 
     def connection_id(self) -> str:
@@ -85,6 +86,8 @@ class ChatProtocol(WebSocketServerProtocol):
         transport: Any = self.transport
         transport.setTcpNoDelay(True)
         self.turn = Turns()  # see router/dispatch.py
+        # Made here, not in onOpen: sendData (the handshake's answer too) flushes it.
+        self._writer = SocketWriter(transport, self.factory.hub.cork)
 
     # Autobahn accepts a Deferred from onConnect, though its annotation does not say so.
     def onConnect(self, request: ConnectionRequest) -> Deferred[None]:  # type: ignore[override]
@@ -121,7 +124,6 @@ class ChatProtocol(WebSocketServerProtocol):
         transport: Any = self.transport
         transport.unregisterProducer()
         self._guard = SlowReaderGuard(transport, self.close_with)
-        self._writer = SocketWriter(transport)
         # Frames sent before the registration (and its replay) is done wait for it: stored
         # earlier, a message would come back to this very connection in the replay.
         self.turn.acquire()
@@ -194,6 +196,13 @@ class ChatProtocol(WebSocketServerProtocol):
             return
         self._guard.sending(len(wire))
         self._writer.write(wire)
+
+    def sendData(self, data: bytes, sync: bool = False, chopsize: int | None = None) -> None:
+        """Autobahn's own frames (close, ping, pong; the handshake's answer) go to the
+        transport through here: frames this connection keeps while corked go first, so that
+        a close (this server's, or the slow-reader guard's) never overtakes them."""
+        self._writer.flush()
+        super().sendData(data, sync, chopsize)
 
     def close_with(self, code: int, reason: str) -> None:
         # sendCloseFrame, not sendClose: the latter refuses 1001, 1003 and 1009.

@@ -14,11 +14,17 @@ positions (and a sender's messages) keep the order messages arrived in. Callers 
 batch order. A caller delivers a new message in the callback that hands it over, before
 returning control; once every caller of a batch has had its result, `committed` is told the
 batch's positions (one tick per batch tells the other processes its frames were published).
+
+A batch's callers are answered inside `answering`, a context manager the wiring hands in: the
+server's socket cork (ws/direct_write.py), so that the acks and deliveries each connection gets
+from one batch leave in one write. The writer only enters and leaves it: storage knows nothing
+of sockets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,12 +119,14 @@ class MessageWriter:
         columns: str,
         vet: Vet,
         committed: Committed,
+        answering: AbstractContextManager[None],
     ) -> None:
         self._db = database
         self._clock = clock
         self._columns = columns  # the message columns each stored row is returned with
         self._vet = vet
         self._committed = committed
+        self._answering = answering  # entered while a batch's callers are answered
         self._waiting: list[tuple[Draft, Deferred[Stored]]] = []
         self._timer: IDelayedCall | None = None
         self._in_flight = 0
@@ -181,17 +189,18 @@ class MessageWriter:
             outcome = error
         positioned()
         await previous
-        if isinstance(outcome, Exception):
-            for _, stored in batch:
-                stored.errback(outcome)
-            return
-        for (_, stored), result in zip(batch, outcome.results, strict=True):
-            if isinstance(result, Exception):
-                stored.errback(result)
-            else:
-                stored.callback(result)
-        if outcome.positions is not None:
-            self._committed(*outcome.positions)
+        with self._answering:  # no await inside: nothing else runs while it is held
+            if isinstance(outcome, Exception):
+                for _, stored in batch:
+                    stored.errback(outcome)
+                return
+            for (_, stored), result in zip(batch, outcome.results, strict=True):
+                if isinstance(result, Exception):
+                    stored.errback(result)
+                else:
+                    stored.callback(result)
+            if outcome.positions is not None:
+                self._committed(*outcome.positions)
 
     async def _vetted(
         self, txn: Transaction, drafts: list[Draft], positioned: Callable[[], None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from twisted.internet.defer import Deferred
@@ -75,13 +76,19 @@ class MessagesStore:
     """Private and group messages."""
 
     def __init__(
-        self, database: Database, clock: IReactorTime, vet: Vet, committed: Committed
+        self,
+        database: Database,
+        clock: IReactorTime,
+        vet: Vet,
+        committed: Committed,
+        answering: AbstractContextManager[None],
     ) -> None:
         """`vet` refuses the private messages its rule forbids, in the storing transaction;
         `committed` hears each batch's range of stream positions once its frames were handed
-        to their callers (see MessageWriter)."""
+        to their callers; `answering` is entered while a batch's callers are answered (see
+        MessageWriter)."""
         self._db = database
-        self._writer = MessageWriter(database, clock, MESSAGE_COLUMNS, vet, committed)
+        self._writer = MessageWriter(database, clock, MESSAGE_COLUMNS, vet, committed, answering)
 
     def store(
         self,
