@@ -293,7 +293,7 @@ class MessageWriterTests(EngineTestMixin):
             return
         waiting = (
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-            " AND query LIKE '%stream_position%' AND datname = current_database()"
+            " AND datname = current_database()"  # this test runner's own database
         )
         while admin_sql(waiting, postgres_base_url())[0][0] == 0:
             await deferLater(reactor, 0.01)

@@ -17,7 +17,7 @@ from twisted.internet.defer import CancelledError, Deferred, gatherResults
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
-from socialhub.storage.database import Database, DatabaseUnavailable, Row, Transaction
+from socialhub.storage.database import Database, DatabaseUnavailable, Prepared, Row, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.engines.postgres import PostgresDatabase
 from socialhub.storage.migrations import migrate, migration_files
@@ -61,6 +61,8 @@ async def schema_versions(database: Database) -> list[int]:
 
     return await database.interaction("test", select)
 
+
+USER_COUNT = Prepared("SELECT count(*) FROM users")
 
 # Text that breaks naive quoting: quotes, backslashes, JSON syntax, non-ASCII, SQL.
 TRICKY = ["plain", "it's", 'say "hi"', "back\\slash", '{"a": [1]}', "é 😀", "'); --"]
@@ -271,6 +273,27 @@ class StorageTests(EngineTestMixin):
         rows = await database.interaction("test", body)
         self.assertEqual([row[0] for row in rows], ["100%x", "100%", "a%sb", 1])
 
+    async def test_prepared_statements(self) -> None:
+        """A Prepared statement gives each use's own answer (literal '%', several
+        placeholders, no argument), also after a transaction that used it first rolled back."""
+        database = await self._database()
+        both = Prepared("SELECT '100%' || ? || CAST(? AS TEXT)")
+        bare = Prepared("SELECT 'no arguments'")
+
+        async def failing(txn: Transaction) -> None:
+            await txn.fetchone(both, ("x", 1))
+            raise ValueError("rolled back")
+
+        with self.assertRaises(ValueError):
+            await database.interaction("test", failing)
+        for n in range(3):  # beyond the first use on each pooled connection
+
+            async def body(txn: Transaction, n: int = n) -> list[Any]:
+                return [await txn.fetchone(both, (f"v{n}", n)), await txn.fetchone(bare)]
+
+            rows = await database.interaction("test", body)
+            self.assertEqual([row[0] for row in rows], [f"100%v{n}{n}", "no arguments"])
+
     async def test_read_sees_committed_rows_between_transactions(self) -> None:
         """A single read returns a SELECT's rows, with placeholders, and may run while other
         interactions are queued: the engines order it among them."""
@@ -356,6 +379,8 @@ class PostgresRecoveryTests(TestCase):
         self.addCleanup(database.close)
         await migrate(database)
         await database.interaction("test", lambda txn: insert_user(txn, "alice"))
+        # A prepared statement on every connection: a new session must prepare it again.
+        await gatherResults([Deferred.fromCoroutine(self._try(database)) for _ in range(8)])
         self.assertEqual(terminate_backends(name), 4)
         await self._until_ok(database)
         for _ in range(RETRIES):  # every connection of the pool, not just one, comes back
@@ -392,6 +417,7 @@ class PostgresRecoveryTests(TestCase):
     async def _try(self, database: Database) -> bool:
         try:
             await usernames(database)
+            await database.interaction("test", lambda txn: txn.fetch(USER_COUNT))
         except DatabaseUnavailable:
             return False
         return True

@@ -6,7 +6,7 @@ commits: positions therefore follow commit order across every process, with no g
 
 from __future__ import annotations
 
-from socialhub.storage.database import Transaction
+from socialhub.storage.database import Prepared, Transaction
 
 
 async def base(txn: Transaction) -> int:
@@ -21,7 +21,9 @@ async def base(txn: Transaction) -> int:
 async def advance(txn: Transaction, count: int) -> int:
     """Hand out `count` positions; returns the first of them."""
     row = await txn.fetchone(
-        "UPDATE stream_position SET position = position + ? WHERE id = 1 RETURNING position",
+        Prepared(
+            "UPDATE stream_position SET position = position + ? WHERE id = 1 RETURNING position"
+        ),
         (count,),
     )
     assert row is not None

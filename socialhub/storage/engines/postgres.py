@@ -7,6 +7,8 @@ has, interactions raise DatabaseUnavailable and the callers answer 503 / `unavai
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -18,7 +20,14 @@ from txpostgres import reconnection, txpostgres
 
 from socialhub.in_flight import InFlight
 from socialhub.run_to_end import run_to_end
-from socialhub.storage.database import Args, DatabaseUnavailable, Row, Transaction, fetchone
+from socialhub.storage.database import (
+    Args,
+    DatabaseUnavailable,
+    Prepared,
+    Row,
+    Transaction,
+    fetchone,
+)
 
 T = TypeVar("T")
 _MIGRATION_LOCK = 0x50C1A1  # pg_advisory_xact_lock key shared by every socialhub process
@@ -30,6 +39,12 @@ def convert_placeholders(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+def numbered_placeholders(sql: str) -> str:
+    """`?` placeholders to PREPARE's `$1`, `$2`, ..."""
+    numbers = itertools.count(1)
+    return re.sub(r"\?", lambda _: f"${next(numbers)}", sql)
+
+
 class PostgresTransaction:
     """Statements on the txpostgres cursor of one interaction.
 
@@ -38,9 +53,10 @@ class PostgresTransaction:
     poll cycle, four epoll registrations), about what a small statement costs PostgreSQL.
     """
 
-    def __init__(self, cursor: Any) -> None:
+    def __init__(self, cursor: Any, prepared: dict[str, str]) -> None:
         self._cursor = cursor
         self._begin = "BEGIN; "  # sent with the first statement, then empty
+        self._prepared = prepared  # the connection's: Prepared text -> its statement's name
 
     async def fetch(self, sql: str, args: Args = ()) -> list[Row]:
         await self._execute(sql, args)
@@ -67,9 +83,11 @@ class PostgresTransaction:
         names = ", ".join(columns)
         batch = orjson.dumps([dict(zip(columns, row, strict=True)) for row in rows])
         return await self.fetch(
-            f"INSERT INTO {table} ({names}) SELECT {names}"
-            f" FROM json_populate_recordset(NULL::{table}, ?) WITH ORDINALITY"
-            f" ORDER BY ordinality RETURNING {returning}",
+            Prepared(
+                f"INSERT INTO {table} ({names}) SELECT {names}"
+                f" FROM json_populate_recordset(NULL::{table}, ?) WITH ORDINALITY"
+                f" ORDER BY ordinality RETURNING {returning}"
+            ),
             (batch.decode(),),
         )
 
@@ -83,8 +101,28 @@ class PostgresTransaction:
         )
 
     async def _execute(self, sql: str, args: Args) -> None:
+        if isinstance(sql, Prepared):
+            name = await self._prepare(sql)
+            marks = ", ".join("%s" for _ in args)
+            await self._send(f"EXECUTE {name}({marks})" if args else f"EXECUTE {name}", args)
+        else:
+            await self._send(convert_placeholders(sql), args)
+
+    async def _prepare(self, sql: Prepared) -> str:
+        """The name of the statement on this connection, PREPAREd the first time (a round trip
+        of its own, so that it is known prepared only once PostgreSQL said so; a PREPARE is
+        not undone by a rollback)."""
+        name = self._prepared.get(sql)
+        if name is None:
+            name = f"socialhub_{len(self._prepared) + 1}"
+            await self._send(f"PREPARE {name} AS {numbered_placeholders(sql)}", None)
+            self._prepared[sql] = name
+        return name
+
+    async def _send(self, query: str, args: Args | None) -> None:
+        """One round trip; None: `query` is sent as it is, not interpolated by psycopg2."""
         begin, self._begin = self._begin, ""
-        await self._cursor.execute(begin + convert_placeholders(sql), tuple(args))
+        await self._cursor.execute(begin + query, None if args is None else tuple(args))
 
     async def within(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
         """Run `body` as one transaction: committed when it returns, rolled back when it raises
@@ -179,9 +217,17 @@ class _ReconnectingConnection(txpostgres.Connection):
 
     def __init__(self, reactor: Any = None, cooperator: Any = None) -> None:
         super().__init__(reactor=reactor, cooperator=cooperator, detector=_Detector(reactor))
+        self.prepared: dict[str, str] = {}  # see PostgresTransaction._prepare
+
+    def connect(self, *args: Any, **kwargs: Any) -> Deferred[Any]:
+        """(Re)connect: a new session has none of the old one's prepared statements."""
+        self.prepared = {}
+        connecting: Deferred[Any] = super().connect(*args, **kwargs)
+        return connecting
 
     def _runInteraction(self, body: Callable[[Transaction], Awaitable[T]]) -> Deferred[T]:
-        return Deferred.fromCoroutine(PostgresTransaction(self.cursor()).within(body))
+        transaction = PostgresTransaction(self.cursor(), self.prepared)
+        return Deferred.fromCoroutine(transaction.within(body))
 
 
 class _Pool(txpostgres.ConnectionPool):

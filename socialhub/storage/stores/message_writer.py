@@ -33,7 +33,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from socialhub.storage.database import Database, Transaction
+from socialhub.storage.database import Database, Prepared, Transaction
 from socialhub.storage.positions import advance, give_back
 from socialhub.storage.stores.reach import Pair
 
@@ -265,9 +265,11 @@ class MessageWriter:
             return {}
         given, args = txn.relation(keys, ("bigint", "text"))
         found = await txn.fetch(
-            "SELECT (SELECT max(m.id) FROM messages m WHERE m.sender_id = k.column1"
-            " AND m.client_id = k.column2 AND m.client_id IS NOT NULL AND m.created_at > ?)"
-            f" FROM {given} AS k",
+            Prepared(
+                "SELECT (SELECT max(m.id) FROM messages m WHERE m.sender_id = k.column1"
+                " AND m.client_id = k.column2 AND m.client_id IS NOT NULL AND m.created_at > ?)"
+                f" FROM {given} AS k"
+            ),
             (now - CLIENT_ID_TTL, *args),
         )
         ids = [row[0] for row in found if row[0] is not None]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from socialhub.storage.database import Transaction
+from socialhub.storage.database import Prepared, Transaction
 
 Pair = tuple[int, int]  # (sender id, recipient id)
 
@@ -31,16 +31,19 @@ async def reach_of(txn: Transaction, pairs: Collection[Pair]) -> dict[Pair, Reac
         return {}
     given, args = txn.relation(list(pairs), ("bigint", "bigint"))
     rows = await txn.fetch(
-        # The recipient's is_private (NULL: no such user), probed by primary key: a join let
-        # PostgreSQL hash all users for a batch's 200 pairs.
-        "SELECT p.column1, p.column2, (SELECT u.is_private FROM users u WHERE u.id = p.column2),"
-        " EXISTS (SELECT 1 FROM blocks b WHERE"
-        "  (b.blocker_id = p.column1 AND b.blocked_id = p.column2)"
-        "  OR (b.blocker_id = p.column2 AND b.blocked_id = p.column1)),"
-        " EXISTS (SELECT 1 FROM follows f WHERE f.status = 'accepted' AND ("
-        "  (f.follower_id = p.column1 AND f.followee_id = p.column2)"
-        "  OR (f.follower_id = p.column2 AND f.followee_id = p.column1)))"
-        f" FROM {given} AS p",
+        Prepared(
+            # The recipient's is_private (NULL: no such user), probed by primary key: a join let
+            # PostgreSQL hash all users for a batch's 200 pairs.
+            "SELECT p.column1, p.column2,"
+            " (SELECT u.is_private FROM users u WHERE u.id = p.column2),"
+            " EXISTS (SELECT 1 FROM blocks b WHERE"
+            "  (b.blocker_id = p.column1 AND b.blocked_id = p.column2)"
+            "  OR (b.blocker_id = p.column2 AND b.blocked_id = p.column1)),"
+            " EXISTS (SELECT 1 FROM follows f WHERE f.status = 'accepted' AND ("
+            "  (f.follower_id = p.column1 AND f.followee_id = p.column2)"
+            "  OR (f.follower_id = p.column2 AND f.followee_id = p.column1)))"
+            f" FROM {given} AS p"
+        ),
         args,
     )
     return {
