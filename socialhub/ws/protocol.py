@@ -25,6 +25,7 @@ from socialhub.router.dispatch import Dispatcher
 from socialhub.router.fanout import Fanout
 from socialhub.router.turns import Turns
 from socialhub.storage.database import DatabaseUnavailable
+from socialhub.ws import unmask
 from socialhub.ws.backpressure import SlowReaderGuard
 from socialhub.ws.direct_write import Cork, SocketWriter
 
@@ -214,6 +215,7 @@ class ChatFactory(WebSocketServerFactory):
 
     def __init__(self, hub: Hub, reactor: Any) -> None:
         super().__init__(reactor=reactor)
+        unmask.install()  # small frames unmasked in ~1.5 µs, not ~8 (ws/unmask.py)
         self.hub = hub
         self.setProtocolOptions(
             webStatus=False,
