@@ -3,9 +3,10 @@
 One INSERT per message costs several times the CPU of the rest of a relay, and every writing
 transaction holds the stream counter until it commits. So the writer collects messages (for
 WINDOW seconds, or while the previous batch is being written; at most MAX_BATCH) and stores them
-together: one statement to vet them (the private-message rule, asked by `vet`), one to claim
-their client ids, one to take their stream positions, one multi-row INSERT. Each caller gets
-its own result (or refusal) only after the batch has committed, so an ack still means "stored".
+together: one statement to vet them (the private-message rule, asked by `vet`), one to take
+their stream positions, one to find the client ids already used, one multi-row INSERT. Each
+caller gets its own result (or refusal) only after the batch has committed, so an ack still
+means "stored".
 
 Two batches may be in flight, so that the database works on one while the process answers the
 other's callers, but a batch starts only once the previous one holds its stream positions: the
