@@ -28,8 +28,14 @@ from socialhub.storage.database import DatabaseUnavailable
 from socialhub.ws import unmask
 from socialhub.ws.backpressure import SlowReaderGuard
 from socialhub.ws.direct_write import Cork, SocketWriter
+from socialhub.ws.unmask import unmasked
 
 MAX_MESSAGE = 64 * 1024
+# A small client frame's header: FIN and the text opcode, then the mask bit and a length below
+# 126, then the 4-byte mask (RFC 6455 5.2).
+_FIN_TEXT = 0x81
+_MASKED = 0x80
+_HEADER = 6
 PING_INTERVAL = 30
 PING_TIMEOUT = 60
 _log = Logger(namespace="socialhub.ws")
@@ -49,6 +55,14 @@ class Hub:
     def connection_id(self) -> str:
         """An id no other connection of any process has: the process id and a counter."""
         return f"{self.fanout.process_id}:{next(self.serial)}"
+
+
+def _is_utf8(payload: bytes) -> bool:
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def session_token(cookie_header: str) -> str | None:
@@ -153,6 +167,43 @@ class ChatProtocol(WebSocketServerProtocol):
         if not self.failedByMe:
             self.onMessage(b"".join(self.message_data), self.message_is_binary)
         self.message_data = []  # let the chunks go, as Autobahn does
+
+    def processData(self) -> bool:
+        """Autobahn's, with a short way for the usual frame: a whole message in one small,
+        masked text frame, complete in the buffer, while the connection is open and no
+        fragmented message is under way. Its payload goes straight to onMessage, skipping
+        Autobahn's frame and message events (begin, data and end, each through its Twisted
+        adapter, with per-frame UTF-8 state: 21% of the server's samples with the masker, in
+        the private relay's profile). Anything else, invalid UTF-8 included, takes Autobahn's
+        way: its checks and errors stay its own."""
+        small = self._small_message()
+        if small is None:
+            return bool(super().processData())
+        payload, end = small
+        self.data = self.data[end:]
+        if self.autoPingTimeoutCall and self.autoPingRestartOnAnyTraffic:
+            self._cancelAutoPingTimeoutCall()  # any frame counts as the answer to a ping
+        self.onMessage(payload, False)
+        return len(self.data) > 0
+
+    def _small_message(self) -> tuple[bytes, int] | None:
+        """The unmasked payload of such a frame at the start of the buffer, and where the frame
+        ends; None when the buffer does not start with one."""
+        data = self.data
+        if (
+            self.current_frame is not None
+            or self.inside_message
+            or self.state != WebSocketServerProtocol.STATE_OPEN
+            or len(data) < _HEADER
+            or data[0] != _FIN_TEXT
+        ):
+            return None
+        size = data[1] - _MASKED  # negative when unmasked; 126 and 127 announce longer ones
+        end = _HEADER + size
+        if not 0 <= size < 126 or end > len(data):
+            return None
+        payload = unmasked(data[2:_HEADER], data[_HEADER:end])
+        return (payload, end) if _is_utf8(payload) else None
 
     @property
     def accepting(self) -> bool:

@@ -37,12 +37,17 @@ class SmallMasker:
         self._pointer = 0
 
     def process(self, data: bytes) -> bytes:
-        size = len(data)
         turn = self._pointer % 4
-        key = (self._mask[turn:] + self._mask[:turn]) * (size // 4 + 1)
-        self._pointer += size
-        masked = int.from_bytes(data, "little") ^ int.from_bytes(key[:size], "little")
-        return masked.to_bytes(size, "little")
+        self._pointer += len(data)
+        return unmasked(self._mask[turn:] + self._mask[:turn], data)
+
+
+def unmasked(mask: bytes, data: bytes) -> bytes:
+    """`data` XOR-ed with the 4-byte `mask` repeated (RFC 6455 5.3), as one integer."""
+    size = len(data)
+    key = mask * (size // 4 + 1)
+    masked = int.from_bytes(data, "little") ^ int.from_bytes(key[:size], "little")
+    return masked.to_bytes(size, "little")
 
 
 def create_xor_masker(mask: bytes, length: int | None = None) -> Any:
