@@ -58,7 +58,7 @@ def create_xor_masker(mask: bytes, length: int | None = None) -> Any:
 
 
 def install() -> None:
-    """Make Autobahn's protocols (servers' and, in the same process, clients') use it."""
-    if not hasattr(autobahn_protocol, "create_xor_masker"):
-        raise RuntimeError("Autobahn no longer looks up create_xor_masker: see ws/unmask.py")
+    """Make Autobahn's protocols (servers' and, in the same process, clients') use it.
+
+    Should Autobahn drop the name, importing this module already fails (`_autobahns`)."""
     autobahn_protocol.create_xor_masker = create_xor_masker
