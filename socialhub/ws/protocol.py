@@ -193,7 +193,7 @@ class ChatProtocol(WebSocketServerProtocol):
         if (
             self.current_frame is not None
             or self.inside_message
-            or self.state != WebSocketServerProtocol.STATE_OPEN
+            or not self.accepting
             or len(data) < _HEADER
             or data[0] != _FIN_TEXT
         ):
