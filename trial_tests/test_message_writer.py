@@ -31,6 +31,7 @@ class CountingDatabase:
         self.transactions: list[str] = []
         self.gate: Deferred[None] | None = None  # when set, transactions wait for it first
         self.insert_gate: Deferred[None] | None = None  # ... their INSERT INTO messages does
+        self.at_insert_gate: Deferred[None] = Deferred()  # fires when an INSERT first waits there
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._database, name)
@@ -42,23 +43,31 @@ class CountingDatabase:
         inserts = self.insert_gate
 
         async def gated(txn: Transaction) -> Any:
-            return await body(txn if inserts is None else _GatedInserts(txn, inserts))
+            if inserts is None:
+                return await body(txn)
+            return await body(_GatedInserts(txn, inserts, self._reached_insert_gate))
 
         return await self._database.interaction(description, gated)
+
+    def _reached_insert_gate(self) -> None:
+        if not self.at_insert_gate.called:
+            self.at_insert_gate.callback(None)
 
 
 class _GatedInserts:
     """A transaction whose INSERT INTO messages waits for a Deferred first."""
 
-    def __init__(self, txn: Transaction, gate: Deferred[None]) -> None:
+    def __init__(self, txn: Transaction, gate: Deferred[None], reached: Any) -> None:
         self._txn = txn
         self._gate = gate
+        self._reached = reached  # told each time an INSERT INTO messages comes to the gate
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._txn, name)
 
     async def insert_many(self, table: str, *args: Any) -> Any:
         if table == "messages":
+            self._reached()
             await self._gate
         return await self._txn.insert_many(table, *args)
 
@@ -183,7 +192,7 @@ class MessageWriterTests(EngineTestMixin):
         counting.insert_gate = gate
         self.addCleanup(_release, gate)  # if an assertion failed
         first = [self.send(store, users[0], users[1], f"a{n}") for n in range(2)]
-        await deferLater(reactor, 0.05)  # the first batch has its positions, waits to insert
+        await counting.at_insert_gate  # the first batch has its positions, waits to insert
         counting.insert_gate = None
         second = [self.send(store, users[0], users[1], f"b{n}") for n in range(3)]
         await deferLater(reactor, 0.05)
@@ -270,7 +279,7 @@ class MessageWriterTests(EngineTestMixin):
         counting.insert_gate = gate
         self.addCleanup(_release, gate)  # if an assertion failed
         first = store.store(users[0], "sent", NOW, "resent", recipient_id=users[1])
-        await deferLater(reactor, 0.05)  # it holds the counter and waits to insert
+        await counting.at_insert_gate  # it holds the counter and waits to insert
         other = CountingDatabase(await self.open())
         elsewhere = self.messages_store(other, lambda first, last: None)
         again = elsewhere.store(users[0], "sent", NOW, "resent", recipient_id=users[1])
