@@ -24,52 +24,38 @@ NOW = 1_800_000_000
 
 
 class CountingDatabase:
-    """A Database that counts its transactions by description (the real one does the work)."""
+    """A Database that counts its transactions and reads by description (the real one does the
+    work); while `gate` is set, its transactions wait for it first."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
-        self.transactions: list[str] = []
-        self.gate: Deferred[None] | None = None  # when set, transactions wait for it first
-        self.insert_gate: Deferred[None] | None = None  # ... their INSERT INTO messages does
-        self.at_insert_gate: Deferred[None] = Deferred()  # fires when an INSERT first waits there
+        self.transactions: list[str] = []  # interactions and at_once, as they were asked for
+        self.reads: list[str] = []
+        self.gate: Deferred[None] | None = None
+        self.at_gate: Deferred[None] = Deferred()  # fires when a transaction first waits there
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._database, name)
 
     async def interaction(self, description: str, body: Any) -> Any:
+        await self._started(description)
+        return await self._database.interaction(description, body)
+
+    async def at_once(self, description: str, statements: Any) -> Any:
+        await self._started(description)
+        return await self._database.at_once(description, statements)
+
+    async def read(self, description: str, sql: str, args: Any = ()) -> Any:
+        self.reads.append(description)
+        return await self._database.read(description, sql, args)
+
+    async def _started(self, description: str) -> None:
         self.transactions.append(description)
-        if self.gate is not None:
-            await self.gate
-        inserts = self.insert_gate
-
-        async def gated(txn: Transaction) -> Any:
-            if inserts is None:
-                return await body(txn)
-            return await body(_GatedInserts(txn, inserts, self._reached_insert_gate))
-
-        return await self._database.interaction(description, gated)
-
-    def _reached_insert_gate(self) -> None:
-        if not self.at_insert_gate.called:
-            self.at_insert_gate.callback(None)
-
-
-class _GatedInserts:
-    """A transaction whose INSERT INTO messages waits for a Deferred first."""
-
-    def __init__(self, txn: Transaction, gate: Deferred[None], reached: Any) -> None:
-        self._txn = txn
-        self._gate = gate
-        self._reached = reached  # told each time an INSERT INTO messages comes to the gate
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._txn, name)
-
-    async def insert_many(self, table: str, *args: Any) -> Any:
-        if table == "messages":
-            self._reached()
-            await self._gate
-        return await self._txn.insert_many(table, *args)
+        gate = self.gate
+        if gate is not None:
+            if not self.at_gate.called:
+                self.at_gate.callback(None)
+            await gate
 
 
 class _Answering:
@@ -163,43 +149,25 @@ class MessageWriterTests(EngineTestMixin):
         self.assertEqual(self.answering, [(0, 4)])
 
     async def test_one_batch_at_a_time(self) -> None:
-        """Messages that arrive while a batch is being written wait, then go together as the
-        next batch, after the first: two batches in flight could take their positions in
-        either order."""
+        """Messages that arrive while a batch is being written are vetted, then written
+        together as the next batch once the first is: two writes at once could take their
+        positions in either order. Callers hear back batch by batch."""
         store, counting, users = await self.store()
         gate: Deferred[None] = Deferred()
         counting.gate = gate
         self.addCleanup(_release, gate)  # if an assertion failed
         first = [self.send(store, users[0], users[1], f"a{n}") for n in range(2)]
-        await deferLater(reactor, 0.01)  # the first batch has started and waits at the gate
+        await counting.at_gate  # the first batch is vetted and waits to be written
+        counting.gate = None
         second = [self.send(store, users[0], users[1], f"b{n}") for n in range(3)]
+        while counting.reads != ["vet_messages"] * 2:  # the second batch is vetted
+            await deferLater(reactor, 0.01)
         await deferLater(reactor, 0.01)
         self.assertEqual(counting.transactions, ["store_messages"])
-        counting.gate = None
-        gate.callback(None)
-        results = await gatherResults(first + second)
-        self.assertEqual(counting.transactions, ["store_messages"] * 2)
-        positions = [message.stream_pos or 0 for message, _ in results]
-        self.assertEqual(positions, sorted(positions))
-        await deferLater(reactor, 0)  # the test resumed in the last caller's callback
-        self.assertEqual(self.events, ["a0", "a1", "committed", "b0", "b1", "b2", "committed"])
-
-    async def test_the_next_batch_starts_once_positions_are_taken(self) -> None:
-        """Once a batch holds its stream positions, the next one starts beside it; positions
-        still follow arrival, and callers hear back batch by batch."""
-        store, counting, users = await self.store()
-        gate: Deferred[None] = Deferred()
-        counting.insert_gate = gate
-        self.addCleanup(_release, gate)  # if an assertion failed
-        first = [self.send(store, users[0], users[1], f"a{n}") for n in range(2)]
-        await counting.at_insert_gate  # the first batch has its positions, waits to insert
-        counting.insert_gate = None
-        second = [self.send(store, users[0], users[1], f"b{n}") for n in range(3)]
-        await deferLater(reactor, 0.05)
-        self.assertEqual(counting.transactions, ["store_messages"] * 2)
         self.assertEqual(self.events, [])
         gate.callback(None)
         results = await gatherResults(first + second)
+        self.assertEqual(counting.transactions, ["store_messages"] * 2)
         positions = [message.stream_pos or 0 for message, _ in results]
         self.assertEqual(positions, sorted(positions))
         await deferLater(reactor, 0)  # the test resumed in the last caller's callback
@@ -271,40 +239,48 @@ class MessageWriterTests(EngineTestMixin):
         self.assertEqual(message.recipient_id, users[3])
 
     async def test_a_client_id_stored_meanwhile_by_another_process(self) -> None:
-        """Another process stores a client id while this one's batch with the same id waits for
-        the stream counter: once it has the counter, it finds that message and stores nothing
-        (a look-up before taking the counter would have missed it, not yet committed)."""
+        """Two processes store the same client id while a third transaction holds the stream
+        counter: the one that gets the counter second finds the first's message and stores
+        nothing (a look-up in a snapshot taken before the counter was free would miss it)."""
         store, counting, users = await self.store()
+        holder = await self.open()
         gate: Deferred[None] = Deferred()
-        counting.insert_gate = gate
         self.addCleanup(_release, gate)  # if an assertion failed
-        first = store.store(users[0], "sent", NOW, "resent", recipient_id=users[1])
-        await counting.at_insert_gate  # it holds the counter and waits to insert
+        holding: Deferred[None] = Deferred()
+
+        async def hold(txn: Transaction) -> None:
+            await txn.run("UPDATE stream_position SET position = position WHERE id = 1")
+            holding.callback(None)
+            await gate
+
+        held = Deferred.fromCoroutine(holder.interaction("hold", hold))
+        await holding
         other = CountingDatabase(await self.open())
         elsewhere = self.messages_store(other, lambda first, last: None)
-        again = elsewhere.store(users[0], "sent", NOW, "resent", recipient_id=users[1])
-        await self.waiting_for_the_counter(other)
+        here = store.store(users[0], "sent", NOW, "resent", recipient_id=users[1])
+        await self.waiting_for_the_counter(counting, 1)
+        there = elsewhere.store(users[0], "sent", NOW, "resent", recipient_id=users[1])
+        await self.waiting_for_the_counter(other, 2)
         gate.callback(None)
-        (original, new), (resent, new_again) = await gatherResults([first, again])
-        self.assertEqual((new, new_again), (True, False))
-        self.assertEqual(resent, original)
-        rows = await other.interaction(
-            "count", lambda txn: txn.fetch("SELECT count(*) FROM messages")
-        )
+        await held
+        (mine, new), (theirs, new_there) = await gatherResults([here, there])
+        self.assertEqual(sorted([new, new_there]), [False, True])
+        self.assertEqual(mine, theirs)
+        rows = await holder.read("count", "SELECT count(*) FROM messages")
         self.assertEqual(rows[0][0], 1)
 
-    async def waiting_for_the_counter(self, other: CountingDatabase) -> None:
-        """Until the other store's batch is blocked on the locked stream counter."""
-        while other.transactions != ["store_messages"]:
+    async def waiting_for_the_counter(self, store: CountingDatabase, waiting: int) -> None:
+        """Until the store's batch is written and `waiting` writes wait for the locked counter."""
+        while store.transactions != ["store_messages"]:
             await deferLater(reactor, 0.01)
         if self.engine != "postgres":  # SQLite's BEGIN IMMEDIATE waits out of sight
             await deferLater(reactor, 0.05)
             return
-        waiting = (
+        query = (
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
             " AND datname = current_database()"  # this test runner's own database
         )
-        while admin_sql(waiting, postgres_base_url())[0][0] == 0:
+        while admin_sql(query, postgres_base_url())[0][0] < waiting:
             await deferLater(reactor, 0.01)
 
 

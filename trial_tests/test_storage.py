@@ -17,7 +17,15 @@ from twisted.internet.defer import CancelledError, Deferred, gatherResults
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
-from socialhub.storage.database import Database, DatabaseUnavailable, Prepared, Row, Transaction
+from socialhub.storage.database import (
+    Args,
+    Database,
+    DatabaseUnavailable,
+    Prepared,
+    Row,
+    SingleReads,
+    Transaction,
+)
 from socialhub.storage.engines import open_database
 from socialhub.storage.engines.postgres import PostgresDatabase
 from socialhub.storage.migrations import migrate, migration_files
@@ -213,6 +221,35 @@ class StorageTests(EngineTestMixin):
 
         selected = await database.interaction("test", body)
         self.assertEqual([tuple(row) for row in selected], [(n + 1, t) for n, t in sorted(rows)])
+
+    async def test_relation_outside_a_transaction(self) -> None:
+        """Single reads take a relation too (a batch of messages is vetted by one)."""
+        database = await self._database()
+        reads = SingleReads(database, "test")
+        given, args = reads.relation([(1, "a"), (2, None)], ("bigint", "text"))
+        rows = await reads.fetch(f"SELECT r.column2 FROM {given} AS r ORDER BY r.column1", args)
+        self.assertEqual([row[0] for row in rows], ["a", None])
+
+    async def test_at_once_is_one_transaction(self) -> None:
+        """Statements run at once return the last one's rows, see the ones before (prepared
+        or not, with placeholders), and are undone together when one fails."""
+        database = await self._database()
+        insert = (
+            "INSERT INTO users (username, username_key, email, email_key, password_hash,"
+            " display_name, created_at) VALUES (?, ?, ?, ?, 'x', ?, 0)"
+        )
+
+        def user(name: str) -> tuple[str, Args]:
+            return insert, (name, name, f"{name}@x", f"{name}@x", "100%")
+
+        count = Prepared("SELECT count(*), min(display_name) FROM users WHERE username <> ?")
+        rows = await database.at_once("test", [user("alice"), user("bob"), (count, ("x",))])
+        self.assertEqual([tuple(row) for row in rows], [(2, "100%")])
+        with self.assertRaises((psycopg2.IntegrityError, sqlite3.IntegrityError)):
+            await database.at_once("test", [user("carol"), user("alice")])
+        self.assertEqual(await usernames(database), ["alice", "bob"])
+        rows = await database.at_once("test", [(count, ("bob",))])  # prepared before: reused
+        self.assertEqual([tuple(row) for row in rows], [(1, "100%")])
 
     async def test_concurrent_interactions_all_commit(self) -> None:
         """Interactions started together each run as one transaction, and all commit."""

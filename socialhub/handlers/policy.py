@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from socialhub.errors import Forbidden, InvalidRequest, NotFound, SocialHubError
-from socialhub.storage.database import Guard, Reader, Transaction
+from socialhub.storage.database import Guard, Reader
 from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.follows import ACCEPTED, FollowsStore
 from socialhub.storage.stores.reach import Pair, Reach, reach_of
@@ -71,7 +71,7 @@ class Policy:
             raise Forbidden(NOT_ALLOWED)
 
     async def message_refusals(
-        self, txn: Transaction, pairs: Sequence[Pair | None]
+        self, reads: Reader, pairs: Sequence[Pair | None]
     ) -> dict[int, SocialHubError]:
         """Why each refused (sender, recipient) pair may not send a private message, by index
         (None stands for a message that is not private).
@@ -79,9 +79,9 @@ class Policy:
         Anyone may write to a public profile; to a private one only when either of the two
         follows the other (accepted), so a private user can also answer their own followers;
         never when either blocks the other. Oneself never (invalid), an unknown recipient is not
-        found. Asked in the transaction that stores the messages, for a whole batch at once.
+        found. Asked just before the messages are stored, for a whole batch at once.
         """
-        facts = await reach_of(txn, {pair for pair in pairs if pair and pair[0] != pair[1]})
+        facts = await reach_of(reads, {pair for pair in pairs if pair and pair[0] != pair[1]})
         refusals = {}
         for index, pair in enumerate(pairs):
             refusal = None if pair is None else _message_refusal(pair, facts.get(pair))

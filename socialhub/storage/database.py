@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 T = TypeVar("T")
 Row = tuple[Any, ...]
 Args = Sequence[object]
+Statement = tuple[str, Args]  # SQL with `?` placeholders, and their arguments
 
 
 class Prepared(str):
@@ -32,6 +33,12 @@ class Reader(Protocol):
     async def fetchone(self, sql: str, args: Args = ()) -> Row | None:
         """Run a statement and return its first row, or None."""
 
+    def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
+        """A table of `rows` for a FROM clause, in parentheses, with columns column1, column2,
+        ... of the SQL `types`, and the arguments of its placeholders, in order: a batch's
+        many small values (e.g. a pair of user ids per message) reach each engine the way it
+        takes them cheapest. `rows` must not be empty."""
+
 
 class Transaction(Reader, Protocol):
     """Statements inside one open transaction."""
@@ -45,12 +52,6 @@ class Transaction(Reader, Protocol):
         """INSERT `rows` (values of `columns`) into `table` with one statement, in the order
         given (so ids follow it); returns each inserted row's `returning` columns, in no
         promised order."""
-
-    def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
-        """A table of `rows` for a FROM clause, in parentheses, with columns column1, column2,
-        ... of the SQL `types`, and the arguments of its placeholders, in order: a batch's
-        many small values (e.g. a pair of user ids per message) reach each engine the way it
-        takes them cheapest. `rows` must not be empty."""
 
 
 # A check run before another store's read (e.g. "is the reader a member"), with the same
@@ -82,6 +83,18 @@ class Database(Protocol):
         one round trip instead of three. Raises DatabaseUnavailable as `interaction` does.
         """
 
+    async def at_once(self, description: str, statements: Sequence[Statement]) -> list[Row]:
+        """Run `statements` in order as one transaction and return the last one's rows.
+
+        They are sent together: one round trip on PostgreSQL, where each statement still takes
+        its own snapshot, so a statement that waited for a lock is followed by one that sees
+        what the lock's holder committed. For a write whose steps need no answer in between
+        (a batch of messages). Raises DatabaseUnavailable as `interaction` does.
+        """
+
+    def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
+        """Reader.relation, for statements outside a transaction (`read`, `at_once`)."""
+
     async def lock_for_migrations(self, txn: Transaction) -> None:
         """Serialise schema migrations between processes starting at once."""
 
@@ -107,6 +120,9 @@ class SingleReads:
 
     async def fetchone(self, sql: str, args: Args = ()) -> Row | None:
         return await fetchone(self, sql, args)
+
+    def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
+        return self._database.relation(rows, types)
 
 
 def qualify(columns: str, alias: str) -> str:

@@ -25,6 +25,7 @@ from socialhub.storage.database import (
     DatabaseUnavailable,
     Prepared,
     Row,
+    Statement,
     Transaction,
     fetchone,
 )
@@ -45,31 +46,80 @@ def numbered_placeholders(sql: str) -> str:
     return re.sub(r"\?", lambda _: f"${next(numbers)}", sql)
 
 
-class PostgresTransaction:
-    """Statements on the txpostgres cursor of one interaction.
+def relation(rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
+    """Reader.relation as one JSON parameter: psycopg2 quotes each value of a VALUES list in
+    Python (~2 µs a value, 0.8 ms for a batch's 380 user ids) and PostgreSQL parses each;
+    orjson writes the whole batch in ~20 µs."""
+    columns = ", ".join(f"(e->>{n})::{kind} AS column{n + 1}" for n, kind in enumerate(types))
+    return f"(SELECT {columns} FROM json_array_elements(?) AS e)", (orjson.dumps(rows).decode(),)
 
-    BEGIN is sent in the same query string as the first statement, and no COMMIT follows an
-    interaction that ran none: each round trip costs the process ~100 µs of CPU (a send, the
-    poll cycle, four epoll registrations), about what a small statement costs PostgreSQL.
-    """
+
+class _Statements:
+    """Statements sent on one txpostgres cursor, outside BEGIN: psycopg2's asynchronous
+    connections are in autocommit mode, so what one query string holds is one transaction.
+    Each round trip costs the process ~100 µs of CPU (a send, the poll cycle, four epoll
+    registrations), about what a small statement costs PostgreSQL."""
 
     def __init__(self, cursor: Any, prepared: dict[str, str]) -> None:
         self._cursor = cursor
-        self._begin = "BEGIN; "  # sent with the first statement, then empty
         self._prepared = prepared  # the connection's: Prepared text -> its statement's name
 
-    async def fetch(self, sql: str, args: Args = ()) -> list[Row]:
-        await self._execute(sql, args)
+    async def together(self, statements: Sequence[Statement]) -> list[Row]:
+        """Send the statements in one query string; the rows of the last one."""
+        texts: list[str] = []
+        values: list[object] = []
+        for sql, args in statements:
+            text = await self._text(sql, args)
+            texts.append(text)
+            values.extend(args)
+        await self._send("; ".join(texts), values)
         if self._cursor.description is None:
             return []
         rows: list[Row] = self._cursor.fetchall()
         return rows
 
+    async def _text(self, sql: str, args: Args) -> str:
+        """The statement as sent, with psycopg2's `%s` placeholders."""
+        if not isinstance(sql, Prepared):
+            return convert_placeholders(sql)
+        name = await self._prepare(sql)
+        return f"EXECUTE {name}({', '.join('%s' for _ in args)})" if args else f"EXECUTE {name}"
+
+    async def _prepare(self, sql: Prepared) -> str:
+        """The name of the statement on this connection, PREPAREd the first time (a round trip
+        of its own, so that it is known prepared only once PostgreSQL said so; a PREPARE is
+        not undone by a rollback)."""
+        name = self._prepared.get(sql)
+        if name is None:
+            name = f"socialhub_{len(self._prepared) + 1}"
+            await self._send(f"PREPARE {name} AS {numbered_placeholders(sql)}", None)
+            self._prepared[sql] = name
+        return name
+
+    async def _send(self, query: str, args: Args | None) -> None:
+        """One round trip; None: `query` is sent as it is, not interpolated by psycopg2."""
+        await self._cursor.execute(query, None if args is None else tuple(args))
+
+
+class PostgresTransaction(_Statements):
+    """Statements on the txpostgres cursor of one interaction.
+
+    BEGIN is sent in the same query string as the first statement, and no COMMIT follows an
+    interaction that ran none.
+    """
+
+    def __init__(self, cursor: Any, prepared: dict[str, str]) -> None:
+        super().__init__(cursor, prepared)
+        self._begin = "BEGIN; "  # sent with the first statement, then empty
+
+    async def fetch(self, sql: str, args: Args = ()) -> list[Row]:
+        return await self.together([(sql, args)])
+
     async def fetchone(self, sql: str, args: Args = ()) -> Row | None:
         return await fetchone(self, sql, args)
 
     async def run(self, sql: str, args: Args = ()) -> int:
-        await self._execute(sql, args)
+        await self._send(await self._text(sql, args), args)
         count: int = self._cursor.rowcount
         return count
 
@@ -92,37 +142,11 @@ class PostgresTransaction:
         )
 
     def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
-        """One JSON parameter: psycopg2 quotes each value of a VALUES list in Python (~2 µs a
-        value, 0.8 ms for a batch's 380 user ids) and PostgreSQL parses each; orjson writes
-        the whole batch in ~20 µs."""
-        columns = ", ".join(f"(e->>{n})::{kind} AS column{n + 1}" for n, kind in enumerate(types))
-        return f"(SELECT {columns} FROM json_array_elements(?) AS e)", (
-            orjson.dumps(rows).decode(),
-        )
-
-    async def _execute(self, sql: str, args: Args) -> None:
-        if isinstance(sql, Prepared):
-            name = await self._prepare(sql)
-            marks = ", ".join("%s" for _ in args)
-            await self._send(f"EXECUTE {name}({marks})" if args else f"EXECUTE {name}", args)
-        else:
-            await self._send(convert_placeholders(sql), args)
-
-    async def _prepare(self, sql: Prepared) -> str:
-        """The name of the statement on this connection, PREPAREd the first time (a round trip
-        of its own, so that it is known prepared only once PostgreSQL said so; a PREPARE is
-        not undone by a rollback)."""
-        name = self._prepared.get(sql)
-        if name is None:
-            name = f"socialhub_{len(self._prepared) + 1}"
-            await self._send(f"PREPARE {name} AS {numbered_placeholders(sql)}", None)
-            self._prepared[sql] = name
-        return name
+        return relation(rows, types)
 
     async def _send(self, query: str, args: Args | None) -> None:
-        """One round trip; None: `query` is sent as it is, not interpolated by psycopg2."""
         begin, self._begin = self._begin, ""
-        await self._cursor.execute(begin + query, None if args is None else tuple(args))
+        await super()._send(begin + query, args)
 
     async def within(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
         """Run `body` as one transaction: committed when it returns, rolled back when it raises
@@ -229,6 +253,11 @@ class _ReconnectingConnection(txpostgres.Connection):
         transaction = PostgresTransaction(self.cursor(), self.prepared)
         return Deferred.fromCoroutine(transaction.within(body))
 
+    def _runQuery(self, statements: Sequence[Statement]) -> Deferred[list[Row]]:
+        """Statements sent together, outside BEGIN (PostgresDatabase.at_once)."""
+        sender = _Statements(self.cursor(), self.prepared)
+        return Deferred.fromCoroutine(sender.together(statements))
+
 
 class _Pool(txpostgres.ConnectionPool):
     connectionFactory = _ReconnectingConnection
@@ -273,13 +302,15 @@ class PostgresDatabase:
         return await self._on_pool(description, lambda: self._pool.runInteraction(body))
 
     async def read(self, description: str, sql: str, args: Args = ()) -> list[Row]:
-        """One round trip: psycopg2's asynchronous connections are in autocommit mode, so a
-        statement sent without BEGIN is a transaction of its own."""
-        query = convert_placeholders(sql)
-        rows: list[Row] = await self._on_pool(
-            description, lambda: self._pool.runQuery(query, tuple(args))
-        )
+        """One round trip: a statement sent without BEGIN is a transaction of its own."""
+        return await self.at_once(description, [(sql, args)])
+
+    async def at_once(self, description: str, statements: Sequence[Statement]) -> list[Row]:
+        rows: list[Row] = await self._on_pool(description, lambda: self._pool.runQuery(statements))
         return rows
+
+    def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
+        return relation(rows, types)
 
     async def _on_pool(self, description: str, start: Callable[[], Deferred[T]]) -> T:
         """Run a pool operation, mapping an unreachable database to DatabaseUnavailable and

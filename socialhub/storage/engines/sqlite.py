@@ -18,7 +18,14 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
 from socialhub.run_to_end import run_to_end
-from socialhub.storage.database import Args, DatabaseUnavailable, Row, Transaction, fetchone
+from socialhub.storage.database import (
+    Args,
+    DatabaseUnavailable,
+    Row,
+    Statement,
+    Transaction,
+    fetchone,
+)
 
 T = TypeVar("T")
 # OperationalErrors that mean the file cannot be used right now, as opposed to a bad statement.
@@ -46,9 +53,7 @@ class SqliteTransaction:
         return count
 
     def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
-        """A VALUES list: sqlite3 binds its values natively."""
-        values, args = _values(rows, len(types))
-        return f"({values})", args
+        return relation(rows, types)
 
     async def insert_many(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], returning: str
@@ -58,6 +63,12 @@ class SqliteTransaction:
         return await self.fetch(
             f"INSERT INTO {table} ({', '.join(columns)}) {values} RETURNING {returning}", args
         )
+
+
+def relation(rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
+    """Reader.relation as a VALUES list: sqlite3 binds its values natively."""
+    values, args = _values(rows, len(types))
+    return f"({values})", args
 
 
 def _values(rows: Sequence[Sequence[object]], width: int) -> tuple[str, list[object]]:
@@ -128,6 +139,14 @@ class SqliteDatabase:
         rows: list[Row] = await self._alone(lambda: self.on_thread(_fetch, sql, args))
         return rows
 
+    async def at_once(self, description: str, statements: Sequence[Statement]) -> list[Row]:
+        """One hop to the database thread for the whole transaction."""
+        rows: list[Row] = await self._alone(lambda: self.on_thread(_together, statements))
+        return rows
+
+    def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
+        return relation(rows, types)
+
     async def _alone(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run `work` holding the lock that keeps transactions and reads apart; the database
         must be open, also once the lock is taken (`close` takes it too)."""
@@ -171,6 +190,20 @@ def _fetch(connection: sqlite3.Connection, sql: str, args: Args) -> list[Row]:
 
 def _run(connection: sqlite3.Connection, sql: str, args: Args) -> int:
     return connection.execute(sql, tuple(args)).rowcount
+
+
+def _together(connection: sqlite3.Connection, statements: Sequence[Statement]) -> list[Row]:
+    """`statements` as one transaction; the rows of the last."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        rows: list[Row] = []
+        for sql, args in statements:
+            rows = _fetch(connection, sql, args)
+        connection.execute("COMMIT")
+    except BaseException:
+        _rollback(connection)
+        raise
+    return rows
 
 
 def _rollback(connection: sqlite3.Connection) -> None:

@@ -8,18 +8,12 @@ from dataclasses import dataclass
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
-from socialhub.storage.database import Args, Database, Guard, Row, SingleReads, qualify
-from socialhub.storage.stores.message_writer import (
-    Committed,
-    Draft,
-    MessageWriter,
-    Stored,
-    Vet,
-)
+from socialhub.storage.database import Database, Guard, Row, SingleReads, Statement, qualify
+from socialhub.storage.stores.message_rows import Draft, Stored
+from socialhub.storage.stores.message_writer import Committed, MessageWriter, Vet
 
 _RETURNED = "id, sender_id, recipient_id, group_id, content, created_at, stream_pos"
 MESSAGE_COLUMNS = qualify(_RETURNED, "m")
-Statement = tuple[str, Args]
 
 
 # Made for every message: slots and not frozen, whose __init__ costs 4x (2.7 against 0.6 us).
@@ -84,7 +78,7 @@ class MessagesStore:
         committed: Committed,
         answering: AbstractContextManager[None],
     ) -> None:
-        """`vet` refuses the private messages its rule forbids, in the storing transaction;
+        """`vet` refuses the private messages its rule forbids, just before they are stored;
         `committed` hears each batch's range of stream positions once its frames were handed
         to their callers; `answering` is entered while a batch's callers are answered (see
         MessageWriter)."""

@@ -1,8 +1,7 @@
 """The facts the private-message rule decides on, for many (sender, recipient) pairs at once.
 
-The rule itself is handlers/policy.py's. It is asked inside the transaction that stores a
-batch of messages (storage/stores/message_writer.py), so one statement answers it for the whole
-batch and no block or unfollow can slip in between the check and the write.
+The rule itself is handlers/policy.py's. It is asked just before a batch of messages is stored
+(storage/stores/message_writer.py): one statement answers it for the whole batch.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from socialhub.storage.database import Prepared, Transaction
+from socialhub.storage.database import Prepared, Reader
 
 Pair = tuple[int, int]  # (sender id, recipient id)
 
@@ -25,12 +24,12 @@ class Reach:
     connected: bool  # either of the two follows the other, accepted
 
 
-async def reach_of(txn: Transaction, pairs: Collection[Pair]) -> dict[Pair, Reach]:
+async def reach_of(reads: Reader, pairs: Collection[Pair]) -> dict[Pair, Reach]:
     """The facts of each pair, read by one statement."""
     if not pairs:
         return {}
-    given, args = txn.relation(list(pairs), ("bigint", "bigint"))
-    rows = await txn.fetch(
+    given, args = reads.relation(list(pairs), ("bigint", "bigint"))
+    rows = await reads.fetch(
         Prepared(
             # The recipient's is_private (NULL: no such user), probed by primary key: a join let
             # PostgreSQL hash all users for a batch's 200 pairs.
