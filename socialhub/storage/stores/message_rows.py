@@ -119,15 +119,22 @@ class _OneStatement:
             "store_messages",
             [(self._LOCK, ()), (self._statement, (orjson.dumps(batch).decode(), cutoff))],
         )
-        # (its draft's number, counted from 1; new; the message's columns...)
-        by_number = {row[0]: (row[2:], row[1]) for row in rows}
-        return [by_number[number] for number in range(1, len(drafts) + 1)]
+        # An original: (its draft's number, counted from 1; False; the message's columns...);
+        # a new row: (its rank among the drafts stored, from 1; True; the columns...).
+        originals = {row[0]: row[2:] for row in rows if not row[1]}
+        fresh = iter(row[2:] for row in sorted(row for row in rows if row[1]))
+        return [
+            (originals[number], False) if number in originals else (next(fresh), True)
+            for number in range(1, len(drafts) + 1)
+        ]
 
 
 def _one_statement(columns: str) -> Prepared:
     """The WITH statement: `original` is each keyed draft's stored message of the last 24
     hours, `fresh` the drafts without one, numbered; `counter` hands out their positions and
-    `inserted` stores them. It returns (draft number, new, the message's columns...)."""
+    `inserted` stores them. A new row is returned with its rank, not joined back to its draft:
+    the planner expects one row of a json function and joined them pair by pair (n² tests,
+    1.6 ms of 3 for a batch of 134)."""
     names = ", ".join(_COLUMNS)
     values = ", ".join("c.base + f.n" if name == "stream_pos" else f"f.{name}" for name in _COLUMNS)
     return Prepared(
@@ -144,8 +151,7 @@ def _one_statement(columns: str) -> Prepared:
         "  WHERE id = 1 RETURNING position - (SELECT count(*) FROM fresh) AS base),"
         f" inserted AS (INSERT INTO messages ({names}) SELECT {values}"
         f"  FROM fresh f CROSS JOIN counter c ORDER BY f.n RETURNING {columns.replace('m.', '')})"
-        " SELECT f.number, TRUE, i.* FROM inserted i CROSS JOIN counter c"
-        "  JOIN fresh f ON f.n = i.stream_pos - c.base"
+        " SELECT i.stream_pos - c.base, TRUE, i.* FROM inserted i CROSS JOIN counter c"
         f" UNION ALL SELECT o.number, FALSE, {columns}"
         "  FROM original o JOIN messages m ON m.id = o.id"
     )
