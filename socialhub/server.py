@@ -56,6 +56,7 @@ from socialhub.storage.stores.media import MediaStore
 from socialhub.storage.stores.messages import MessagesStore
 from socialhub.storage.stores.notifications import NotificationsStore
 from socialhub.storage.stores.posts import PostsStore
+from socialhub.storage.stores.reach import ReachCache
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.stream import StreamStore
 from socialhub.storage.stores.users import UsersStore
@@ -95,9 +96,13 @@ class Server:
         )
         self.notification_handler = Notifications(self.notifications, self.fanout)
         self.media = MediaUploads(reactor, MediaStore(self.database), MediaFiles(config.media_dir))
-        self.follows = FollowsStore(self.database)
-        self.blocks = BlocksStore(self.database)
-        self.policy = Policy(self.follows, self.blocks)
+        # What decides whether a private message may go, kept until a change here or in
+        # another process (told by the bus) clears it.
+        self.reach = ReachCache(self.fanout.reach_changed)
+        self.fanout.on_reach_changed(self.reach.clear)
+        self.follows = FollowsStore(self.database, self.reach)
+        self.blocks = BlocksStore(self.database, self.reach)
+        self.policy = Policy(self.follows, self.blocks, self.reach)
         self.group_handler = Groups(
             reactor,
             self.groups,
@@ -186,6 +191,7 @@ class Server:
         await self.users.sync_admins(self.config.admins)
         await self.fanout.start()
         self.fanout.bus.on_reconnect(self._recheck_sessions)
+        self.fanout.bus.on_reconnect(self.reach.clear)  # changes told meanwhile never came
 
     async def stop(self) -> None:
         """Close every WebSocket with 1001, finish the frames in flight, then disconnect."""

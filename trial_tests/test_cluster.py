@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from trial_tests import wsclient
@@ -127,6 +129,27 @@ class ClusterTests(TestCase):
         self.assertEqual((await alice.client.post("/api/auth/logout")).status, 204)
         self.assertEqual(await doomed.closed, 4001)
         self.assertFalse(kept.closed.called)
+
+    async def test_a_block_through_one_process_stops_messages_on_another(self) -> None:
+        """Bob writes to alice through process 1, which then keeps the facts that let him;
+        alice blocks him through process 2: process 1 hears of it on the bus and refuses his
+        next messages (the first within milliseconds; without the news, never)."""
+        one, two = await self.start_cluster(2)
+        alice, bob = await self.user(two, "alice"), await self.user(one, "bob")
+        bob_ws = await self.socket(one, bob)
+        self.assertEqual((await self.private(bob_ws, alice, "before"))["type"], "ack")
+        self.assertEqual((await alice.client.post(f"/api/users/{bob.id}/block")).status, 204)
+        for attempt in range(200):
+            answer = await self.private(bob_ws, alice, f"after{attempt}")
+            if answer["type"] != "ack":
+                break
+            await deferLater(reactor, 0.01)
+        self.assertEqual((answer["type"], answer.get("code")), ("error", "forbidden"), answer)
+
+    async def private(self, ws: wsclient.WsClient, to: Member, client_id: str) -> Any:
+        """Send a private message and return the sender's answer (ack or error)."""
+        ws.send({"type": "private", "to": to.id, "content": client_id, "id": client_id})
+        return await ws.next()
 
     async def test_processes_share_one_port(self) -> None:
         """Two processes with --reuse-port serve one port; connections made through it reach

@@ -9,13 +9,15 @@ from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
+from socialhub.errors import Forbidden
 from socialhub.handlers.policy import Policy
-from socialhub.storage.database import Database, Transaction
+from socialhub.storage.database import Database, SingleReads, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
 from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.follows import FollowsStore
 from socialhub.storage.stores.messages import Message, MessagesStore
+from socialhub.storage.stores.reach import ReachCache
 from trial_tests.harness import PostgresEngine, SqliteEngine, database_url, postgres_base_url
 from trial_tests.mixins import EngineTestMixin
 from trial_tests.test_storage import admin_sql, insert_user
@@ -58,6 +60,26 @@ class CountingDatabase:
             await gate
 
 
+class _GatedReads:
+    """Single reads that wait for `gate` first, counted."""
+
+    def __init__(self, reads: SingleReads) -> None:
+        self._reads = reads
+        self.gate: Deferred[None] = Deferred()
+        self.count = 0
+
+    def relation(self, rows: Any, types: Any) -> Any:
+        return self._reads.relation(rows, types)
+
+    async def fetch(self, sql: str, args: Any = ()) -> Any:
+        self.count += 1
+        await self.gate
+        return await self._reads.fetch(sql, args)
+
+    async def fetchone(self, sql: str, args: Any = ()) -> Any:
+        raise NotImplementedError
+
+
 class _Answering:
     """The context a batch is answered in (the server's is its socket cork): records, per
     entry, how many events had happened as it was entered and as it was left."""
@@ -84,7 +106,8 @@ class MessageWriterTests(EngineTestMixin):
             return [await insert_user(txn, f"user{n}") for n in range(6)]
 
         users = await database.interaction("people", people)
-        self.blocks = BlocksStore(database)
+        self.reach = ReachCache(lambda: None)
+        self.blocks = BlocksStore(database, self.reach)
         self.committed: list[tuple[int, int]] = []
         self.events: list[str] = []
         self.answering: list[tuple[int, int]] = []  # see _Answering
@@ -94,7 +117,7 @@ class MessageWriterTests(EngineTestMixin):
             self.events.append("committed")
 
         counting = CountingDatabase(database)
-        return self.messages_store(counting, committed), counting, users
+        return self.messages_store(counting, committed, self.reach), counting, users
 
     async def open(self) -> Database:
         """A connection to the test's database (each call another one, as another process's)."""
@@ -103,8 +126,8 @@ class MessageWriterTests(EngineTestMixin):
         self.addCleanup(database.close)
         return database
 
-    def messages_store(self, database: Any, committed: Any) -> MessagesStore:
-        policy = Policy(FollowsStore(database), BlocksStore(database))
+    def messages_store(self, database: Any, committed: Any, reach: ReachCache) -> MessagesStore:
+        policy = Policy(FollowsStore(database, reach), BlocksStore(database, reach), reach)
         return MessagesStore(
             database,
             reactor,
@@ -159,8 +182,8 @@ class MessageWriterTests(EngineTestMixin):
         first = [self.send(store, users[0], users[1], f"a{n}") for n in range(2)]
         await counting.at_gate  # the first batch is vetted and waits to be written
         counting.gate = None
-        second = [self.send(store, users[0], users[1], f"b{n}") for n in range(3)]
-        while counting.reads != ["vet_messages"] * 2:  # the second batch is vetted
+        second = [self.send(store, users[2], users[3], f"b{n}") for n in range(3)]
+        while counting.reads != ["vet_messages"] * 2:  # the second batch is vetted (new pair)
             await deferLater(reactor, 0.01)
         await deferLater(reactor, 0.01)
         self.assertEqual(counting.transactions, ["store_messages"])
@@ -172,6 +195,26 @@ class MessageWriterTests(EngineTestMixin):
         self.assertEqual(positions, sorted(positions))
         await deferLater(reactor, 0)  # the test resumed in the last caller's callback
         self.assertEqual(self.events, ["a0", "a1", "committed", "b0", "b1", "b2", "committed"])
+
+    async def test_known_pairs_are_vetted_without_a_read_until_a_change(self) -> None:
+        """The facts of a pair vetted once are kept: its next batch reads nothing, until a
+        block (or any change of such facts) clears them. A read under way when they are cleared
+        is used for its batch but not kept."""
+        store, counting, users = await self.store()
+        await self.send(store, users[0], users[1], "a")
+        await self.send(store, users[0], users[1], "b")
+        self.assertEqual(counting.reads, ["vet_messages"])
+        await self.blocks.block(users[1], users[0], NOW)
+        with self.assertRaises(Forbidden):
+            await self.send(store, users[0], users[1], "c")
+        self.assertEqual(counting.reads, ["vet_messages"] * 2)
+        reads = _GatedReads(SingleReads(counting, "test"))
+        under_way = Deferred.fromCoroutine(self.reach.of(reads, [(users[2], users[3])]))
+        self.reach.clear()
+        reads.gate.callback(None)
+        await under_way
+        await self.reach.of(reads, [(users[2], users[3])])
+        self.assertEqual(reads.count, 2)
 
     async def test_a_client_id_twice_in_one_batch_is_stored_once(self) -> None:
         """The same client id twice in one batch: one message; the second gets it, not new."""
@@ -256,7 +299,7 @@ class MessageWriterTests(EngineTestMixin):
         held = Deferred.fromCoroutine(holder.interaction("hold", hold))
         await holding
         other = CountingDatabase(await self.open())
-        elsewhere = self.messages_store(other, lambda first, last: None)
+        elsewhere = self.messages_store(other, lambda first, last: None, ReachCache(lambda: None))
         here = store.store(users[0], "sent", NOW, "resent", recipient_id=users[1])
         await self.waiting_for_the_counter(counting, 1)
         there = elsewhere.store(users[0], "sent", NOW, "resent", recipient_id=users[1])

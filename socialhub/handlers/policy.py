@@ -18,7 +18,7 @@ from socialhub.errors import Forbidden, InvalidRequest, NotFound, SocialHubError
 from socialhub.storage.database import Guard, Reader
 from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.follows import ACCEPTED, FollowsStore
-from socialhub.storage.stores.reach import Pair, Reach, reach_of
+from socialhub.storage.stores.reach import Pair, Reach, ReachCache
 from socialhub.storage.stores.users import User, select_user
 
 # What either side of a block hears when they try to reach the other. It never says "blocked":
@@ -29,9 +29,10 @@ NOT_ALLOWED = "you are not allowed to do this with this user"
 class Policy:
     """The authorization rules between users."""
 
-    def __init__(self, follows: FollowsStore, blocks: BlocksStore) -> None:
+    def __init__(self, follows: FollowsStore, blocks: BlocksStore, reach: ReachCache) -> None:
         self._follows = follows
         self._blocks = blocks
+        self._reach = reach  # the facts of private messages, kept until they change
 
     async def is_accepted_follower(self, follower_id: int, followee_id: int) -> bool:
         """Does `follower_id` follow `followee_id`, accepted (a pending request is not enough)?
@@ -81,7 +82,7 @@ class Policy:
         never when either blocks the other. Oneself never (invalid), an unknown recipient is not
         found. Asked just before the messages are stored, for a whole batch at once.
         """
-        facts = await reach_of(reads, {pair for pair in pairs if pair and pair[0] != pair[1]})
+        facts = await self._reach.of(reads, {pair for pair in pairs if pair and pair[0] != pair[1]})
         refusals = {}
         for index, pair in enumerate(pairs):
             refusal = None if pair is None else _message_refusal(pair, facts.get(pair))

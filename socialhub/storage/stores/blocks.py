@@ -10,14 +10,17 @@ NotificationsStore's insert drops the notifications a blocked user would cause t
 from __future__ import annotations
 
 from socialhub.storage.database import Database, Transaction, qualify
+from socialhub.storage.stores.reach import ReachCache
 from socialhub.storage.stores.users import USER_COLUMNS, User
 
 
 class BlocksStore:
     """Blocks between users."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, reach: ReachCache) -> None:
+        """`reach` hears of every block and unblock once committed."""
         self._db = database
+        self._reach = reach
 
     async def block(self, blocker_id: int, blocked_id: int, now: int) -> bool:
         """Block `blocked_id` and remove every follow and request between the two; a repeat
@@ -39,7 +42,9 @@ class BlocksStore:
             )
             return True
 
-        return await self._db.interaction("block_user", insert)
+        blocked = await self._db.interaction("block_user", insert)
+        self._reach.changed()
+        return blocked
 
     async def unblock(self, blocker_id: int, blocked_id: int) -> None:
         """Lift the block, if any; the follows it removed stay removed."""
@@ -51,6 +56,7 @@ class BlocksStore:
             )
 
         await self._db.interaction("unblock_user", delete)
+        self._reach.changed()
 
     async def blocked_by(self, blocker_id: int, limit: int, offset: int) -> list[User]:
         """The users `blocker_id` blocks, most recent block first."""

@@ -17,6 +17,7 @@ from socialhub.storage.database import Database, Row, Transaction, qualify
 from socialhub.storage.stores.groups import substring_pattern
 from socialhub.storage.stores.media import use_as_avatar
 from socialhub.storage.stores.notifications import Notice, Notification, NotificationsStore
+from socialhub.storage.stores.reach import ReachCache
 from socialhub.storage.stores.users import USER_COLUMNS, User, display_name_key
 
 PENDING: Final = "pending"
@@ -92,8 +93,11 @@ async def _accept_pending(
 class FollowsStore:
     """Who follows whom, follow requests, and profiles with their follow counts."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, reach: ReachCache) -> None:
+        """`reach` hears of every change that can let a private message through or not: a
+        follow made, accepted or undone, a profile's privacy."""
         self._db = database
+        self._reach = reach
 
     async def profile(self, viewer_id: int, user_id: int) -> Profile | None:
         async def select(txn: Transaction) -> Profile | None:
@@ -183,7 +187,9 @@ class FollowsStore:
             )
             return Followed(row[0], False, []) if row else None
 
-        return await self._db.interaction("follow", insert)
+        followed = await self._db.interaction("follow", insert)
+        self._reach.changed()
+        return followed
 
     async def unfollow(self, follower_id: int, followee_id: int) -> None:
         """Delete the row from `follower_id` to `followee_id`, a follow or a request, if any."""
@@ -195,6 +201,7 @@ class FollowsStore:
             )
 
         await self._db.interaction("unfollow", delete)
+        self._reach.changed()
 
     async def accept(
         self, followee_id: int, follower_id: int, now: int, notice: Notice
@@ -209,7 +216,9 @@ class FollowsStore:
             )
             return await NotificationsStore.add(txn, notice, now) if changed else None
 
-        return await self._db.interaction("accept_follow_request", update)
+        accepted = await self._db.interaction("accept_follow_request", update)
+        self._reach.changed()
+        return accepted
 
     async def decline(self, followee_id: int, follower_id: int) -> bool:
         """Delete a pending request; False when there is no such request."""
@@ -247,4 +256,7 @@ class FollowsStore:
             (profile,) = await _profiles(txn, "WHERE u.id = ?", (user_id, user_id))
             return profile, stored
 
-        return await self._db.interaction("update_profile", update)
+        updated = await self._db.interaction("update_profile", update)
+        if "is_private" in columns:
+            self._reach.changed()
+        return updated

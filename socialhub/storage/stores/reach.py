@@ -1,12 +1,13 @@
 """The facts the private-message rule decides on, for many (sender, recipient) pairs at once.
 
 The rule itself is handlers/policy.py's. It is asked just before a batch of messages is stored
-(storage/stores/message_writer.py): one statement answers it for the whole batch.
+(storage/stores/message_writer.py): one statement answers it for the whole batch, and
+ReachCache keeps the answers until a block, a follow or a profile's privacy changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from socialhub.storage.database import Prepared, Reader
@@ -49,3 +50,49 @@ async def reach_of(reads: Reader, pairs: Collection[Pair]) -> dict[Pair, Reach]:
         (row[0], row[1]): Reach(row[2] is not None, bool(row[2]), bool(row[3]), bool(row[4]))
         for row in rows
     }
+
+
+class ReachCache:
+    """The facts of pairs vetted lately, so that a sender's next messages are vetted without a
+    read: the facts change only when a block, a follow or a profile's privacy does.
+
+    Any such change clears the whole cache: the store that commits it calls `changed`, which
+    also has every other process told (by the bus, which clears theirs, a few milliseconds
+    later). Changes are rare next to messages, and a cleared cache costs one read. A read
+    that was under way when the cache was cleared is used for its own batch (it was vetted a
+    moment before the change, as without a cache) but not kept. Unknown recipients are not
+    kept (their id may be taken later)."""
+
+    def __init__(self, published: Callable[[], None], limit: int = 100_000) -> None:
+        """`published` tells the other processes that something changed."""
+        self._published = published
+        self._limit = limit
+        self._facts: dict[Pair, Reach] = {}
+        self._generation = 0  # how many times the cache was cleared
+
+    async def of(self, reads: Reader, pairs: Collection[Pair]) -> dict[Pair, Reach]:
+        """The facts of each pair, read by one statement for those not known."""
+        known = {pair: self._facts[pair] for pair in pairs if pair in self._facts}
+        missing = [pair for pair in pairs if pair not in known]
+        if missing:
+            generation = self._generation
+            read = await reach_of(reads, missing)
+            if generation == self._generation:
+                self._keep(read)
+            known.update(read)
+        return known
+
+    def _keep(self, read: dict[Pair, Reach]) -> None:
+        if len(self._facts) + len(read) > self._limit:
+            self._facts.clear()
+        self._facts.update((pair, reach) for pair, reach in read.items() if reach.recipient_exists)
+
+    def changed(self) -> None:
+        """A change of facts was committed here: forget them all, here and everywhere."""
+        self.clear()
+        self._published()
+
+    def clear(self) -> None:
+        """Forget every fact (another process changed some, or its news may have been lost)."""
+        self._facts.clear()
+        self._generation += 1
