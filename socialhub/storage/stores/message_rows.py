@@ -113,7 +113,7 @@ class _OneStatement:
         self._statement = _one_statement(columns)
 
     async def store(self, drafts: list[Draft]) -> list[Stored]:
-        batch = [dict(zip(_COLUMNS, draft.values(None), strict=True)) for draft in drafts]
+        batch = [draft.values(None) for draft in drafts]  # arrays: a fifth of objects' cost
         cutoff = drafts[0].now - CLIENT_ID_TTL
         rows = await self._db.at_once(
             "store_messages",
@@ -136,10 +136,15 @@ def _one_statement(columns: str) -> Prepared:
     the planner expects one row of a json function and joined them pair by pair (n² tests,
     1.6 ms of 3 for a batch of 134)."""
     names = ", ".join(_COLUMNS)
+    given = ", ".join(
+        f"(e->>{n})::{'text' if name in ('content', 'client_id') else 'bigint'} AS {name}"
+        for n, name in enumerate(_COLUMNS)
+        if name != "stream_pos"
+    )
     values = ", ".join("c.base + f.n" if name == "stream_pos" else f"f.{name}" for name in _COLUMNS)
     return Prepared(
-        "WITH given AS (SELECT g.*, g.ordinality AS number"
-        "  FROM json_populate_recordset(NULL::messages, ?) WITH ORDINALITY AS g),"
+        f"WITH given AS (SELECT {given}, number"
+        "  FROM json_array_elements(?) WITH ORDINALITY AS g(e, number)),"
         " original AS (SELECT g.number, (SELECT max(m.id) FROM messages m"
         "   WHERE m.sender_id = g.sender_id AND m.client_id = g.client_id"
         "   AND m.client_id IS NOT NULL AND m.created_at > ?) AS id"
