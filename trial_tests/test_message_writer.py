@@ -172,9 +172,9 @@ class MessageWriterTests(EngineTestMixin):
         self.assertEqual(self.answering, [(0, 4)])
 
     async def test_one_batch_at_a_time(self) -> None:
-        """Messages that arrive while a batch is being written are vetted, then written
-        together as the next batch once the first is: two writes at once could take their
-        positions in either order. Callers hear back batch by batch."""
+        """Messages that arrive while a batch is being written wait, then go together as the
+        next batch once that write has ended: two writes at once could take their positions
+        in either order. Callers hear back batch by batch."""
         store, counting, users = await self.store()
         gate: Deferred[None] = Deferred()
         counting.gate = gate
@@ -183,10 +183,10 @@ class MessageWriterTests(EngineTestMixin):
         await counting.at_gate  # the first batch is vetted and waits to be written
         counting.gate = None
         second = [self.send(store, users[2], users[3], f"b{n}") for n in range(3)]
-        while counting.reads != ["vet_messages"] * 2:  # the second batch is vetted (new pair)
-            await deferLater(reactor, 0.01)
-        await deferLater(reactor, 0.01)
-        self.assertEqual(counting.transactions, ["store_messages"])
+        await deferLater(reactor, 0.05)
+        self.assertEqual(
+            (counting.reads, counting.transactions), (["vet_messages"], ["store_messages"])
+        )
         self.assertEqual(self.events, [])
         gate.callback(None)
         results = await gatherResults(first + second)

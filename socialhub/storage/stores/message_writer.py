@@ -3,18 +3,18 @@
 One INSERT per message costs several times the CPU of the rest of a relay, and every writing
 transaction holds the stream counter until it commits. So the writer collects messages (for
 WINDOW seconds, or while the batch before is being written; at most MAX_BATCH) and stores
-them together: one read to vet them (the private-message rule, asked by `vet`), then one
-transaction that stores each new client id once (message_rows.py; on PostgreSQL a single
-round trip). Each caller gets its own result (or refusal) only after the batch has committed,
-so an ack still means "stored".
+them together: `vet` asks the private-message rule of them all (from facts it keeps, or one
+read), then one transaction stores each new client id once (message_rows.py; on PostgreSQL a
+single round trip). Each caller gets its own result (or refusal) only after the batch has
+committed, so an ack still means "stored".
 
-Two batches may be in flight: the next one is vetted while the one before is written, and
-written once that write has ended, so stream positions (and a sender's messages) keep the
-order messages arrived in, and the database works on one batch while the process answers the
-other's callers. Callers hear back in batch order. A caller delivers a new message in the
-callback that hands it over, before returning control; once every caller of a batch has had
-its result, `committed` is told the batch's positions (one tick per batch tells the other
-processes its frames were published).
+One batch is written at a time, so stream positions (and a sender's messages) keep the order
+messages arrived in. When a write ends, what arrived meanwhile becomes the next batch at once,
+and is vetted and written while the process answers the callers of the one before: each
+message waits for at most one write before its own. Callers hear back in batch order. A
+caller delivers a new message in the callback that hands it over, before returning control;
+once every caller of a batch has had its result, `committed` is told the batch's positions
+(one tick per batch tells the other processes its frames were published).
 
 The vet reads in a snapshot of its own, a moment before the write: a block committed in
 between lets through the messages of that moment, as it would have a moment earlier.
@@ -42,7 +42,6 @@ from socialhub.storage.stores.reach import Pair
 
 WINDOW = 0.002
 MAX_BATCH = 256
-MAX_IN_FLIGHT = 2
 _log = Logger(namespace="socialhub.messages")
 
 # Asked before a batch is written, with each draft's (sender, recipient), None for a group
@@ -81,15 +80,14 @@ class MessageWriter:
         self._answering = answering  # entered while a batch's callers are answered
         self._waiting: list[tuple[Draft, Deferred[Stored]]] = []
         self._timer: IDelayedCall | None = None
-        self._in_flight = 0
-        self._written: Deferred[None] = succeed(None)  # the newest batch's write has ended
+        self._writing = False  # a batch is being vetted and written
         self._answered: Deferred[None] = succeed(None)  # the newest batch's callers heard back
 
     def write(self, draft: Draft) -> Deferred[Stored]:
         stored: Deferred[Stored] = Deferred()
         self._waiting.append((draft, stored))
-        if self._in_flight >= MAX_IN_FLIGHT:
-            pass  # taken as soon as a batch in flight has answered its callers
+        if self._writing:
+            pass  # taken as soon as the write under way has ended
         elif len(self._waiting) >= MAX_BATCH:
             self._flush()
         elif self._timer is None:
@@ -100,31 +98,25 @@ class MessageWriter:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
-        if not self._waiting or self._in_flight >= MAX_IN_FLIGHT:
+        if not self._waiting or self._writing:
             return
         batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-        self._in_flight += 1
-        after_write, written = self._written, Deferred[None]()
+        self._writing = True
         after_answers, answered = self._answered, Deferred[None]()
-        self._written, self._answered = written, answered
-        stored = Deferred.fromCoroutine(self._store(batch, after_write, written, after_answers))
-        stored.addBoth(self._finished).chainDeferred(answered)
+        self._answered = answered
+        stored = Deferred.fromCoroutine(self._store(batch, after_answers))
+        stored.addErrback(self._failed).chainDeferred(answered)
 
-    def _finished(self, result: Failure | None) -> None:
-        self._in_flight -= 1
-        if isinstance(result, Failure):
-            _log.failure("answering a batch of messages", result)
-        self._flush()
+    def _failed(self, failure: Failure) -> None:
+        _log.failure("answering a batch of messages", failure)
 
     async def _store(
         self,
         batch: list[tuple[Draft, Deferred[Stored]]],
-        after_write: Deferred[None],
-        written: Deferred[None],
         after_answers: Deferred[None],
     ) -> None:
-        """Vet a batch, write it once the batch before has been written, then answer its
-        callers once the batch before has answered its own."""
+        """Vet and write a batch, start the next one, then answer this one's callers once the
+        batch before has answered its own."""
         drafts = [draft for draft, _ in batch]
         vetted: Mapping[int, Exception] | Exception
         try:
@@ -132,13 +124,13 @@ class MessageWriter:
             vetted = await self._vet(reads, [draft.pair for draft in drafts])
         except Exception as error:
             vetted = error
-        await after_write
         outcome: _Outcome | Exception
         try:
             outcome = vetted if isinstance(vetted, Exception) else await self._write(drafts, vetted)
         except Exception as error:
             outcome = error
-        written.callback(None)  # the next batch's write starts here, before these answers
+        self._writing = False
+        self._flush()  # what arrived meanwhile is vetted and written while these are answered
         await after_answers
         with self._answering:  # no await inside: nothing else runs while it is held
             if isinstance(outcome, Exception):
