@@ -16,8 +16,9 @@ caller delivers a new message in the callback that hands it over, before returni
 once every caller of a batch has had its result, `committed` is told the batch's positions
 (one tick per batch tells the other processes its frames were published).
 
-The vet reads in a snapshot of its own, a moment before the write: a block committed in
-between lets through the messages of that moment, as it would have a moment earlier.
+The vet's facts are from a moment before the write (read then, or kept since by reach.py's
+ReachCache, which every change clears): a block committed in between lets through the
+messages of that moment, as it would have a moment earlier.
 
 A batch's callers are answered inside `answering`, a context manager the wiring hands in: the
 server's socket cork (ws/direct_write.py), so that the acks and deliveries each connection gets
