@@ -98,7 +98,7 @@ class Server:
         self.media = MediaUploads(reactor, MediaStore(self.database), MediaFiles(config.media_dir))
         # What decides whether a private message may go, kept until a change here or in
         # another process (told by the bus) clears it.
-        self.reach = ReachCache(self.fanout.reach_changed)
+        self.reach = ReachCache(self.fanout.reach_changed, reactor)
         self.fanout.on_reach_changed(self.reach.clear)
         self.follows = FollowsStore(self.database, self.reach)
         self.blocks = BlocksStore(self.database, self.reach)

@@ -372,6 +372,23 @@ class PrivateMessageTests(FollowTestMixin):
         frame = await self.send(sender, alice, "after")
         self.assertEqual(frame["code"], "forbidden", frame)
 
+    async def test_a_change_stops_or_lets_through_the_very_next_message(self) -> None:
+        """Each change applies to the next message, though the facts of the pair were kept
+        from the one before: a profile made private stops a stranger, an accepted request
+        lets them through."""
+        alice, bob = await self.start("alice", "bob")
+        sender, inbox = await self.socket(bob), await self.socket(alice)
+        await self.check_allowed(sender, alice, inbox)
+        await self.make_private(alice)
+        self.assertEqual((await self.send(sender, alice, "private now"))["code"], "forbidden")
+        await self.asks(bob, alice)
+        self.assertEqual((await self.send(sender, alice, "asked"))["code"], "forbidden")
+        self.expect(await self.answer(alice, bob, "accept"), 204)
+        await sender.next_of("notification")  # bob hears of it
+        frame = await self.send(sender, alice, "accepted")  # a new client id: a new message
+        self.assertEqual(frame["type"], "ack", frame)
+        self.assertEqual((await inbox.next_of("private"))["id"], frame["message_id"])
+
     async def test_a_private_user_may_write_to_their_follower(self) -> None:
         """Between two private users, a follow either way lets both write to each other; a
         third private user may write to neither."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, gatherResults
-from twisted.internet.task import deferLater
+from twisted.internet.defer import CancelledError, Deferred, gatherResults
+from twisted.internet.task import Clock, deferLater
 from twisted.trial.unittest import TestCase
 
 from socialhub.errors import Forbidden
@@ -106,7 +106,7 @@ class MessageWriterTests(EngineTestMixin):
             return [await insert_user(txn, f"user{n}") for n in range(6)]
 
         users = await database.interaction("people", people)
-        self.reach = ReachCache(lambda: None)
+        self.reach = ReachCache(lambda: None, reactor)
         self.blocks = BlocksStore(database, self.reach)
         self.committed: list[tuple[int, int]] = []
         self.events: list[str] = []
@@ -216,6 +216,40 @@ class MessageWriterTests(EngineTestMixin):
         await self.reach.of(reads, [(users[2], users[3])])
         self.assertEqual(reads.count, 2)
 
+    async def test_kept_facts_expire(self) -> None:
+        """Facts are kept TTL seconds at most, in case the news of a change was lost."""
+        _, counting, users = await self.store()
+        clock = Clock()
+        reach = ReachCache(lambda: None, clock)
+        reads = _GatedReads(SingleReads(counting, "test"))
+        reads.gate.callback(None)
+        pair = (users[0], users[1])
+        for _ in range(2):
+            await reach.of(reads, [pair])
+        self.assertEqual(reads.count, 1)
+        clock.advance(ReachCache.TTL)
+        await reach.of(reads, [pair])
+        self.assertEqual(reads.count, 2)
+
+    async def test_a_block_whose_caller_went_away_still_clears_the_facts(self) -> None:
+        """A client that leaves before its block is answered (Klein cancels the request):
+        the block commits all the same, and the facts are forgotten once it has (not only
+        when they expire: this cache's clock never moves)."""
+        _, counting, users = await self.store()
+        reach = ReachCache(lambda: None, Clock())
+        blocks = BlocksStore(counting, reach)
+        reads = _GatedReads(SingleReads(counting, "test"))
+        reads.gate.callback(None)
+        pair = (users[0], users[1])
+        self.assertFalse((await reach.of(reads, [pair]))[pair].blocked)
+        blocking = Deferred.fromCoroutine(blocks.block(users[1], users[0], NOW))
+        blocking.cancel()
+        self.failureResultOf(blocking, CancelledError)
+        while not await blocks.between(users[0], users[1]):  # committed
+            await deferLater(reactor, 0.01)
+        self.assertTrue((await reach.of(reads, [pair]))[pair].blocked)
+        self.assertEqual(reads.count, 2)
+
     async def test_a_client_id_twice_in_one_batch_is_stored_once(self) -> None:
         """The same client id twice in one batch: one message; the second gets it, not new."""
         store, _, users = await self.store()
@@ -299,7 +333,9 @@ class MessageWriterTests(EngineTestMixin):
         held = Deferred.fromCoroutine(holder.interaction("hold", hold))
         await holding
         other = CountingDatabase(await self.open())
-        elsewhere = self.messages_store(other, lambda first, last: None, ReachCache(lambda: None))
+        elsewhere = self.messages_store(
+            other, lambda first, last: None, ReachCache(lambda: None, reactor)
+        )
         here = store.store(users[0], "sent", NOW, "resent", recipient_id=users[1])
         await self.waiting_for_the_counter(counting, 1)
         there = elsewhere.store(users[0], "sent", NOW, "resent", recipient_id=users[1])

@@ -42,9 +42,7 @@ class BlocksStore:
             )
             return True
 
-        blocked = await self._db.interaction("block_user", insert)
-        self._reach.changed()
-        return blocked
+        return await self._reach.changing(self._db.interaction("block_user", insert))
 
     async def unblock(self, blocker_id: int, blocked_id: int) -> None:
         """Lift the block, if any; the follows it removed stay removed."""
@@ -55,8 +53,7 @@ class BlocksStore:
                 (blocker_id, blocked_id),
             )
 
-        await self._db.interaction("unblock_user", delete)
-        self._reach.changed()
+        await self._reach.changing(self._db.interaction("unblock_user", delete))
 
     async def blocked_by(self, blocker_id: int, limit: int, offset: int) -> list[User]:
         """The users `blocker_id` blocks, most recent block first."""

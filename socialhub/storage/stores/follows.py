@@ -187,9 +187,7 @@ class FollowsStore:
             )
             return Followed(row[0], False, []) if row else None
 
-        followed = await self._db.interaction("follow", insert)
-        self._reach.changed()
-        return followed
+        return await self._reach.changing(self._db.interaction("follow", insert))
 
     async def unfollow(self, follower_id: int, followee_id: int) -> None:
         """Delete the row from `follower_id` to `followee_id`, a follow or a request, if any."""
@@ -200,8 +198,7 @@ class FollowsStore:
                 (follower_id, followee_id),
             )
 
-        await self._db.interaction("unfollow", delete)
-        self._reach.changed()
+        await self._reach.changing(self._db.interaction("unfollow", delete))
 
     async def accept(
         self, followee_id: int, follower_id: int, now: int, notice: Notice
@@ -216,9 +213,7 @@ class FollowsStore:
             )
             return await NotificationsStore.add(txn, notice, now) if changed else None
 
-        accepted = await self._db.interaction("accept_follow_request", update)
-        self._reach.changed()
-        return accepted
+        return await self._reach.changing(self._db.interaction("accept_follow_request", update))
 
     async def decline(self, followee_id: int, follower_id: int) -> bool:
         """Delete a pending request; False when there is no such request."""
@@ -256,7 +251,7 @@ class FollowsStore:
             (profile,) = await _profiles(txn, "WHERE u.id = ?", (user_id, user_id))
             return profile, stored
 
-        updated = await self._db.interaction("update_profile", update)
+        updating = self._db.interaction("update_profile", update)
         if "is_private" in columns:
-            self._reach.changed()
-        return updated
+            return await self._reach.changing(updating)
+        return await updating

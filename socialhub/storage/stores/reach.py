@@ -7,12 +7,18 @@ ReachCache keeps the answers until a block, a follow or a profile's privacy chan
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
+from typing import TypeVar
 
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+
+from socialhub.run_to_end import run_to_end
 from socialhub.storage.database import Prepared, Reader
 
 Pair = tuple[int, int]  # (sender id, recipient id)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -56,22 +62,32 @@ class ReachCache:
     """The facts of pairs vetted lately, so that a sender's next messages are vetted without a
     read: the facts change only when a block, a follow or a profile's privacy does.
 
-    Any such change clears the whole cache: the store that commits it calls `changed`, which
-    also has every other process told (by the bus, which clears theirs, a few milliseconds
-    later). Changes are rare next to messages, and a cleared cache costs one read. A read
-    that was under way when the cache was cleared is used for its own batch (it was vetted a
-    moment before the change, as without a cache) but not kept. Unknown recipients are not
-    kept (their id may be taken later)."""
+    Any such change clears the whole cache: the store that commits it runs it through
+    `changing`, which also has every other process told (by the bus, which clears theirs, a few
+    milliseconds later). Changes are rare next to messages, and a cleared cache costs one read.
+    The bus may lose that news (its connection down, a process stopped between commit and
+    publish), so facts are also kept for at most TTL seconds. A read that was under way when
+    the cache was cleared is used for its own batch (it was vetted a moment before the change,
+    as without a cache) but not kept. Unknown recipients are not kept (their id may be taken
+    later)."""
 
-    def __init__(self, published: Callable[[], None], limit: int = 100_000) -> None:
+    TTL = 1.0
+
+    def __init__(
+        self, published: Callable[[], None], clock: IReactorTime, limit: int = 100_000
+    ) -> None:
         """`published` tells the other processes that something changed."""
         self._published = published
+        self._clock = clock
         self._limit = limit
         self._facts: dict[Pair, Reach] = {}
         self._generation = 0  # how many times the cache was cleared
+        self._expires = 0.0  # when the facts kept now are too old
 
     async def of(self, reads: Reader, pairs: Collection[Pair]) -> dict[Pair, Reach]:
         """The facts of each pair, read by one statement for those not known."""
+        if self._facts and self._clock.seconds() >= self._expires:
+            self.clear()
         known = {pair: self._facts[pair] for pair in pairs if pair in self._facts}
         missing = [pair for pair in pairs if pair not in known]
         if missing:
@@ -83,9 +99,25 @@ class ReachCache:
         return known
 
     def _keep(self, read: dict[Pair, Reach]) -> None:
+        """Keep what was read (until TTL seconds after the first of the facts kept now)."""
         if len(self._facts) + len(read) > self._limit:
-            self._facts.clear()
+            self.clear()
+        if not self._facts:
+            self._expires = self._clock.seconds() + self.TTL
         self._facts.update((pair, reach) for pair, reach in read.items() if reach.recipient_exists)
+
+    async def changing(self, change: Awaitable[T]) -> T:
+        """Await `change`, an interaction that may change such facts, then forget them all
+        (`changed`), also when it failed. It runs to its end even if the caller stops waiting
+        (a client that went away): the facts are forgotten once its commit is done."""
+
+        async def run() -> T:
+            try:
+                return await change
+            finally:
+                self.changed()
+
+        return await run_to_end(Deferred.fromCoroutine(run()))
 
     def changed(self) -> None:
         """A change of facts was committed here: forget them all, here and everywhere."""
