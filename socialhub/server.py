@@ -191,7 +191,8 @@ class Server:
         await self.users.sync_admins(self.config.admins)
         await self.fanout.start()
         self.fanout.bus.on_reconnect(self._recheck_sessions)
-        self.fanout.bus.on_reconnect(self.reach.clear)  # changes told meanwhile never came
+        # Changes told while the bus was away never came, nor went: every process forgets.
+        self.fanout.bus.on_reconnect(self.reach.changed)
 
     async def stop(self) -> None:
         """Close every WebSocket with 1001, finish the frames in flight, then disconnect."""

@@ -65,13 +65,16 @@ class ReachCache:
     Any such change clears the whole cache: the store that commits it runs it through
     `changing`, which also has every other process told (by the bus, which clears theirs, a few
     milliseconds later). Changes are rare next to messages, and a cleared cache costs one read.
-    The bus may lose that news (its connection down, a process stopped between commit and
-    publish), so facts are also kept for at most TTL seconds. A read that was under way when
+    The bus may lose that news while a process's connection to it is down, so a process that
+    gets it back has every other forget theirs too (the wiring calls `changed`); for a process
+    stopped between a commit and its publish, facts are kept for at most TTL seconds. (All of
+    them expire together: with 1 s the relay looked a tenth slower, every batch just after an
+    expiry reading its pairs again.) A read that was under way when
     the cache was cleared is used for its own batch (it was vetted a moment before the change,
     as without a cache) but not kept. Unknown recipients are not kept (their id may be taken
     later)."""
 
-    TTL = 1.0
+    TTL = 60.0
 
     def __init__(
         self, published: Callable[[], None], clock: IReactorTime, limit: int = 100_000
