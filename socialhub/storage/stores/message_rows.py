@@ -93,6 +93,15 @@ def store_rows(database: Database, columns: str) -> StoreRows:
     return _StepByStep(database, columns).store
 
 
+def _original_id(sender_id: str, client_id: str) -> str:
+    """The subquery of the id of a sender's message with a client id, stored within the last
+    24 hours (its one placeholder: the cutoff), one probe of messages_by_client_id."""
+    return (
+        f"(SELECT max(m.id) FROM messages m WHERE m.sender_id = {sender_id}"
+        f" AND m.client_id = {client_id} AND m.client_id IS NOT NULL AND m.created_at > ?)"
+    )
+
+
 def positions_of(stored: list[Stored]) -> tuple[int, int] | None:
     """The first and last stream position the batch's new rows took, None if it took none."""
     fresh = [row[_STREAM_POS] for row, new in stored if new]
@@ -145,9 +154,7 @@ def _one_statement(columns: str) -> Prepared:
     return Prepared(
         f"WITH given AS (SELECT {given}, number"
         "  FROM json_array_elements(?) WITH ORDINALITY AS g(e, number)),"
-        " original AS (SELECT g.number, (SELECT max(m.id) FROM messages m"
-        "   WHERE m.sender_id = g.sender_id AND m.client_id = g.client_id"
-        "   AND m.client_id IS NOT NULL AND m.created_at > ?) AS id"
+        f" original AS (SELECT g.number, {_original_id('g.sender_id', 'g.client_id')} AS id"
         "  FROM given g WHERE g.client_id IS NOT NULL),"
         " fresh AS (SELECT g.*, row_number() OVER (ORDER BY g.number) AS n FROM given g"
         "  WHERE NOT EXISTS (SELECT 1 FROM original o WHERE o.number = g.number"
@@ -191,17 +198,14 @@ class _StepByStep:
     async def _originals(
         self, txn: Transaction, drafts: list[Draft]
     ) -> dict[tuple[int, str] | None, tuple[Any, ...]]:
-        """The stored messages of the drafts' client ids used within the last 24 hours: one
-        probe of messages_by_client_id per key, in one statement; the rare originals are then
-        read."""
+        """The stored messages of the drafts' client ids used within the last 24 hours: the
+        ids in one statement, then the rare originals' rows."""
         keys = [draft.key for draft in drafts if draft.key is not None]
         if not keys:
             return {}
         given, args = txn.relation(keys, ("bigint", "text"))
         found = await txn.fetch(
-            "SELECT (SELECT max(m.id) FROM messages m WHERE m.sender_id = k.column1"
-            " AND m.client_id = k.column2 AND m.client_id IS NOT NULL AND m.created_at > ?)"
-            f" FROM {given} AS k",
+            f"SELECT {_original_id('k.column1', 'k.column2')} FROM {given} AS k",
             (drafts[0].now - CLIENT_ID_TTL, *args),
         )
         ids = [row[0] for row in found if row[0] is not None]
