@@ -41,12 +41,6 @@ class CountingTransaction:
         self.statements += 1
         return await self._txn.run(sql, args)
 
-    async def insert_many(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], returning: str
-    ) -> list[Row]:
-        self.statements += 1
-        return await self._txn.insert_many(table, columns, rows, returning)
-
     def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
         return self._txn.relation(rows, types)  # a piece of a statement, not one
 

@@ -185,9 +185,10 @@ class StorageTests(EngineTestMixin):
 
         self.assertEqual(await database.interaction("test", nothing), "done")
 
-    async def test_insert_many(self) -> None:
-        """insert_many stores every row as given (NULLs, quotes, backslashes, JSON syntax,
-        non-ASCII), in the order given (ids follow it), and returns the asked columns."""
+    async def test_relation_feeds_an_insert(self) -> None:
+        """An INSERT from a relation stores every row as given (NULLs, quotes, backslashes,
+        JSON syntax, non-ASCII), in the order given (ids follow it), and returns the asked
+        columns (SQLite stores a batch of messages so)."""
         database = await self._database()
 
         async def body(txn: Transaction) -> list[Row]:
@@ -195,9 +196,12 @@ class StorageTests(EngineTestMixin):
                 (f"u{n}", f"u{n}", f"u{n}@x", f"u{n}@x", "h", name, n)
                 for n, name in enumerate(TRICKY)
             ]
-            columns = ("username", "username_key", "email", "email_key", "password_hash")
-            return await txn.insert_many(
-                "users", (*columns, "display_name", "created_at"), rows, "id, display_name"
+            given, args = txn.relation(rows, ("text",) * 6 + ("bigint",))
+            return await txn.fetch(
+                "INSERT INTO users (username, username_key, email, email_key, password_hash,"
+                f" display_name, created_at) SELECT * FROM {given} AS g"
+                " RETURNING id, display_name",
+                args,
             )
 
         returned = sorted(await database.interaction("test", body))

@@ -46,13 +46,6 @@ class Transaction(Reader, Protocol):
     async def run(self, sql: str, args: Args = ()) -> int:
         """Run a statement for its effect; returns the number of rows it changed."""
 
-    async def insert_many(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], returning: str
-    ) -> list[Row]:
-        """INSERT `rows` (values of `columns`) into `table` with one statement, in the order
-        given (so ids follow it); returns each inserted row's `returning` columns, in no
-        promised order."""
-
 
 # A check run before another store's read (e.g. "is the reader a member"), with the same
 # Reader; it raises to refuse.

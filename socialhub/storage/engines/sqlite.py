@@ -55,26 +55,11 @@ class SqliteTransaction:
     def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
         return relation(rows, types)
 
-    async def insert_many(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], returning: str
-    ) -> list[Row]:
-        """A VALUES list: sqlite3 binds its parameters natively, nothing is quoted."""
-        values, args = _values(rows, len(columns))
-        return await self.fetch(
-            f"INSERT INTO {table} ({', '.join(columns)}) {values} RETURNING {returning}", args
-        )
-
 
 def relation(rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
-    """Reader.relation as a VALUES list: sqlite3 binds its values natively."""
-    values, args = _values(rows, len(types))
-    return f"({values})", args
-
-
-def _values(rows: Sequence[Sequence[object]], width: int) -> tuple[str, list[object]]:
-    """`VALUES (?, ...), ...` for rows of `width` values, and those values in order."""
-    row = f"({', '.join('?' for _ in range(width))})"
-    return f"VALUES {', '.join(row for _ in rows)}", [value for r in rows for value in r]
+    """Reader.relation as a VALUES list: sqlite3 binds its values natively, nothing is quoted."""
+    row = f"({', '.join('?' for _ in types)})"
+    return f"(VALUES {', '.join(row for _ in rows)})", [value for r in rows for value in r]
 
 
 class SqliteDatabase:

@@ -39,6 +39,7 @@ _COLUMNS = (
     "stream_pos",
     "client_id",
 )
+_TYPES = tuple("text" if name in ("content", "client_id") else "bigint" for name in _COLUMNS)
 _STREAM_POS = 6  # the index of stream_pos in a stored row (the `columns` the stores return)
 
 
@@ -146,8 +147,8 @@ def _one_statement(columns: str) -> Prepared:
     3 for a batch of 134)."""
     names = ", ".join(_COLUMNS)
     given = ", ".join(
-        f"(e->>{n})::{'text' if name in ('content', 'client_id') else 'bigint'} AS {name}"
-        for n, name in enumerate(_COLUMNS)
+        f"(e->>{n})::{kind} AS {name}"
+        for n, (name, kind) in enumerate(zip(_COLUMNS, _TYPES, strict=True))
         if name != "stream_pos"
     )
     values = ", ".join("c.base + f.n" if name == "stream_pos" else f"f.{name}" for name in _COLUMNS)
@@ -223,11 +224,13 @@ class _StepByStep:
         """One multi-row INSERT, the drafts taking positions first, first + 1, ... in order."""
         if not drafts:
             return []
-        rows = await txn.insert_many(
-            "messages",
-            _COLUMNS,
-            [draft.values(first + n) for n, draft in enumerate(drafts)],
-            self._columns.replace("m.", ""),
+        given, args = txn.relation(
+            [draft.values(first + n) for n, draft in enumerate(drafts)], _TYPES
+        )
+        rows = await txn.fetch(
+            f"INSERT INTO messages ({', '.join(_COLUMNS)}) SELECT * FROM {given} AS g"
+            f" RETURNING {self._columns.replace('m.', '')}",
+            args,
         )
         by_position = {row[_STREAM_POS]: row for row in rows}
         return [by_position[first + n] for n in range(len(drafts))]
