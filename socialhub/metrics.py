@@ -18,7 +18,9 @@ from prometheus_client.utils import INF, floatToGoString
 class ByLabel:
     """A counter with one label (prometheus_client's `labels()` also builds a key per call)."""
 
-    def __init__(self, registry: CollectorRegistry, name: str, documentation: str, label: str):
+    def __init__(
+        self, registry: CollectorRegistry, name: str, documentation: str, label: str
+    ) -> None:
         self._name = name
         self._documentation = documentation
         self._label = label
