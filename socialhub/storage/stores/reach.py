@@ -69,10 +69,9 @@ class ReachCache:
     gets it back has every other forget theirs too (the wiring calls `changed`); for a process
     stopped between a commit and its publish, facts are kept for at most TTL seconds. (All of
     them expire together: with 1 s the relay looked a tenth slower, every batch just after an
-    expiry reading its pairs again.) A read that was under way when
-    the cache was cleared is used for its own batch (it was vetted a moment before the change,
-    as without a cache) but not kept. Unknown recipients are not kept (their id may be taken
-    later)."""
+    expiry reading its pairs again.) A read that was under way when the cache was cleared is
+    used for its own batch (it was vetted a moment before the change, as without a cache) but
+    not kept. Unknown recipients are not kept (their id may be taken later)."""
 
     TTL = 60.0
 
