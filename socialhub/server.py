@@ -16,6 +16,10 @@ from socialhub.auth.passwords import PasswordHasher
 from socialhub.bus.interface import Bus
 from socialhub.bus.local import LocalBus
 from socialhub.config import Config
+from socialhub.delivery.connections import Connections
+from socialhub.delivery.cork import Cork
+from socialhub.delivery.fanout import Fanout
+from socialhub.delivery.replay import Replays
 from socialhub.handlers.accounts import Accounts
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.events import Events
@@ -25,7 +29,7 @@ from socialhub.handlers.membership import Membership
 from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy
 from socialhub.handlers.posts import Posts
-from socialhub.handlers.replay import Replays
+from socialhub.handlers.rate_limit import RateLimiter
 from socialhub.handlers.users import Users
 from socialhub.http import site
 from socialhub.http.api import Api
@@ -41,10 +45,6 @@ from socialhub.http.rest import posts as posts_routes
 from socialhub.http.rest import users as users_routes
 from socialhub.media.files import MediaFiles
 from socialhub.metrics import Metrics
-from socialhub.router.dispatch import Dispatcher
-from socialhub.router.fanout import Fanout
-from socialhub.router.rate_limit import RateLimiter
-from socialhub.router.registry import Router
 from socialhub.storage.database import DatabaseUnavailable, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
@@ -60,7 +60,7 @@ from socialhub.storage.stores.reach import ReachCache
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.stream import StreamStore
 from socialhub.storage.stores.users import UsersStore
-from socialhub.ws.direct_write import Cork
+from socialhub.ws.dispatch import Dispatcher
 from socialhub.ws.protocol import Hub, websocket_resource
 
 HEALTH_TIMEOUT = 2.0
@@ -76,7 +76,7 @@ class Server:
         self.config = config
         self.reactor = reactor
         self.metrics = Metrics()
-        self.router = Router(self.metrics)
+        self.connections = Connections(self.metrics)
         self.database = open_database(reactor, config.database)
         self.hasher = PasswordHasher(
             reactor, config.password_time_cost, config.password_memory_kib, config.password_threads
@@ -87,7 +87,7 @@ class Server:
         self.notifications = NotificationsStore(self.database)
         self.membership = Membership(self.groups)
         self.fanout = Fanout(
-            self.router,
+            self.connections,
             make_bus(config, reactor, self.metrics),
             self.groups.group_ids_of,
             Replays(StreamStore(self.database)),
@@ -172,7 +172,7 @@ class Server:
     async def _close_sessions_revoked_meanwhile(self) -> None:
         """After a bus outage: a logout elsewhere could not reach this process's sockets, so
         look up which of their sessions still exist and close the others with 4001."""
-        connections = self.router.all_connections()
+        connections = self.connections.all_connections()
         live = await self.sessions.live(sorted({c.session_id for c in connections}))
         for connection in connections:
             if connection.session_id not in live:
@@ -196,9 +196,9 @@ class Server:
 
     async def stop(self) -> None:
         """Close every WebSocket with 1001, finish the frames in flight, then disconnect."""
-        self.router.close_all(1001, "server shutting down")
+        self.connections.close_all(1001, "server shutting down")
         await self.dispatcher.drain()
-        closed = self.router.emptied().addTimeout(SHUTDOWN_CLOSE_SECONDS, self.reactor)
+        closed = self.connections.emptied().addTimeout(SHUTDOWN_CLOSE_SECONDS, self.reactor)
         await closed.addErrback(lambda _: None)  # clients that never answer are cut anyway
         await self.fanout.stop()
         await self.database.close()

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from socialhub.router.delivery import SharedFrame
+from socialhub.delivery.interface import SharedFrame
 from trial_tests.harness import Client, Response, RunningServer, start_server
 from trial_tests.mixins import EngineTestMixin
 

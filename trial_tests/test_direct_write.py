@@ -14,7 +14,8 @@ from twisted.internet.protocol import ClientFactory, Protocol, ServerFactory
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from socialhub.ws.direct_write import Cork, SocketWriter
+from socialhub.delivery.cork import Cork
+from socialhub.ws.direct_write import SocketWriter
 
 CHUNK = b"x" * 65536
 _reactor: Any = reactor  # listenTCP/connectTCP's stubs want factory types of their own

@@ -14,12 +14,12 @@ from twisted.trial.unittest import TestCase
 
 from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.chat import Chat
+from socialhub.handlers.rate_limit import RateLimiter
 from socialhub.metrics import Metrics
-from socialhub.router.dispatch import Dispatcher
-from socialhub.router.rate_limit import RateLimiter
-from socialhub.router.turns import Turns
 from socialhub.storage.stores.messages import Message
 from socialhub.storage.stores.users import User
+from socialhub.ws.dispatch import Dispatcher
+from socialhub.ws.turns import Turns
 from trial_tests.group_helpers import FakeConnection
 
 ALICE, BOB = 1, 2

@@ -14,10 +14,10 @@ from twisted.trial.unittest import TestCase
 from socialhub.bus import envelope as envelope_module
 from socialhub.bus.envelope import FRAME, Envelope, origin_prefix
 from socialhub.bus.local import LocalBus, LocalHub
+from socialhub.delivery.connections import Connections
+from socialhub.delivery.fanout import Fanout
+from socialhub.delivery.sequencer import GAP_SECONDS
 from socialhub.metrics import Metrics
-from socialhub.router.fanout import Fanout
-from socialhub.router.registry import Router
-from socialhub.router.sequencer import GAP_SECONDS
 from trial_tests.group_helpers import FakeConnection
 
 EPOCH = "e"
@@ -104,7 +104,7 @@ class FanoutTests(TestCase):
 
     async def process(self, bus: LocalBus | None = None) -> Fanout:
         fanout = Fanout(
-            Router(Metrics()),
+            Connections(Metrics()),
             bus or LocalBus(self.hub),
             self._no_groups,
             Replays(self.stream),  # type: ignore[arg-type]

@@ -466,7 +466,7 @@ class SlowReaderTests(EngineTestMixin):
         alice_ws = await connect(running.url, alice.token)
         self.addCleanup(alice_ws.close)
         bob_ws, first_cursor = await open_socket(self, running.url, bob)
-        router = running.server.router
+        router = running.server.connections
         [bobs_connection] = router.connections_of(bob.id)
         guard = bobs_connection.transport.producer
         self.assertIsInstance(guard, SlowReaderGuard)

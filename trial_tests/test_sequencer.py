@@ -7,7 +7,7 @@ from __future__ import annotations
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
-from socialhub.router.sequencer import GAP_SECONDS, Held, Sequencer
+from socialhub.delivery.sequencer import GAP_SECONDS, Held, Sequencer
 
 CHANNEL = b"socialhub:u:1"
 

@@ -1,11 +1,11 @@
-"""Turns (router/turns.py): one connection's frames in order, however many wait."""
+"""Turns (ws/turns.py): one connection's frames in order, however many wait."""
 
 from __future__ import annotations
 
 from twisted.internet.defer import Deferred
 from twisted.trial.unittest import SynchronousTestCase
 
-from socialhub.router.turns import Turns
+from socialhub.ws.turns import Turns
 
 
 class TurnsTests(SynchronousTestCase):

@@ -1,6 +1,6 @@
 """The one small interface both buses implement: publish bytes to channels, subscribe to them.
 
-A bus knows nothing of frames or users; `router/fanout.py` decides what goes on which channel.
+A bus knows nothing of frames or users; `delivery/fanout.py` decides what goes on which channel.
 Publishing is fire-and-forget: a bus that cannot reach its broker drops the message, counts it
 and reports itself down, and the process keeps serving its own connections.
 """

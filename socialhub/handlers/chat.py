@@ -9,9 +9,10 @@ from typing import Any, Protocol
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 
+from socialhub.delivery.frames import message_frame
+from socialhub.delivery.interface import Connection, Delivery
 from socialhub.errors import Forbidden
 from socialhub.handlers.accounts import Viewer
-from socialhub.router.delivery import Connection, Delivery
 from socialhub.storage.stores.messages import Message, MessagesStore
 from socialhub.ws.frames import BroadcastFrame, GroupFrame, PrivateFrame
 
@@ -30,27 +31,6 @@ class Sent:
 
     message_id: int | None
     timestamp: int
-
-
-def message_frame(message: Message) -> dict[str, Any]:
-    """A stored message as the reference's frame, with `id` and `from` (also its history shape)."""
-    if message.group_id is not None:
-        return {
-            "type": "group",
-            "id": message.id,
-            "from": message.sender_id,
-            "group_id": str(message.group_id),
-            "content": message.content,
-            "timestamp": message.created_at,
-        }
-    return {
-        "type": "private",
-        "id": message.id,
-        "from": message.sender_id,
-        "to": message.recipient_id,
-        "content": message.content,
-        "timestamp": message.created_at,
-    }
 
 
 class Chat:
@@ -93,7 +73,7 @@ class Chat:
         return stored.addCallback(delivered)
 
     # Each handler checks its frame and queues it for storage, and returns what fires once it is
-    # stored and delivered (see router/dispatch.py). Only `group` must wait for something first,
+    # stored and delivered (see ws/dispatch.py). Only `group` must wait for something first,
     # so only it is a coroutine: the others place their frame before returning, without the
     # cost of one.
 

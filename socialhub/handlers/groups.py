@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from twisted.internet.interfaces import IReactorTime
 
+from socialhub.delivery.interface import Delivery
 from socialhub.errors import Conflict, InvalidRequest, NotFound, SocialHubError
 from socialhub.handlers.membership import Membership, check_member, is_owner
 from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy
-from socialhub.router.delivery import Delivery
 from socialhub.storage.stores.groups import INVITED, MEMBER, REQUESTED, Group, GroupsStore
 from socialhub.storage.stores.notifications import Notice, Notification
 from socialhub.storage.stores.users import User, UsersStore

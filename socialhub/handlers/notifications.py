@@ -8,27 +8,15 @@ always in the database.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
+from socialhub.delivery.frames import notification_frame
+from socialhub.delivery.interface import Delivery
 from socialhub.errors import InvalidRequest
-from socialhub.router.delivery import Delivery
 from socialhub.storage.stores.notifications import Notification, NotificationsStore
 from socialhub.validation import parse_id
 
 # At most this many ids in one "mark read" body.
 MAX_READ_IDS = 1000
-
-
-def notification_frame(notification: Notification) -> dict[str, Any]:
-    """The live `notification` frame: the subtype, and `timestamp` in Unix seconds."""
-    return {
-        "type": "notification",
-        "id": notification.id,
-        "subtype": notification.type,
-        "message": notification.message,
-        "timestamp": notification.created_at,
-        **notification.references(),
-    }
 
 
 def _read_ids(body: Mapping[str, object]) -> list[int] | None:

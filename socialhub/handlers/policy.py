@@ -5,7 +5,7 @@ WebSocket `private` frame), who may see a followers or following list (REST), "i
 accepted follower of B", and "does either of A and B block the other" (section 3b: follows,
 private messages and group invitations between the two are refused), and who may read a
 private conversation's history (REST). Who may see a post is the one rule of
-handlers/post_visibility.py, an SQL condition the stores apply to every read of posts (a
+storage/stores/post_visibility.py, an SQL condition the stores apply to every read of posts (a
 blocker's posts are hidden from whom they block there); that a blocker is not told what the
 blocked user does is NotificationsStore's insert. docs/privacy.md has the whole model as tables.
 """
@@ -38,7 +38,7 @@ class Policy:
         """Does `follower_id` follow `followee_id`, accepted (a pending request is not enough)?
 
         This is what a private profile shares its content with: its followers list, and its
-        posts (that rule, for whole pages at once, is handlers/post_visibility.py's).
+        posts (that rule, for whole pages at once, is storage/stores/post_visibility.py's).
         """
         return await self._follows.status(follower_id, followee_id) == ACCEPTED
 

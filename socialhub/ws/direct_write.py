@@ -25,50 +25,11 @@ trial_tests/test_direct_write.py fails if Twisted changes them.
 
 from __future__ import annotations
 
-from collections import deque
-from types import TracebackType
 from typing import Any
 
 from twisted.internet import tcp
 
-
-class Cork:
-    """While entered (re-entrantly), SocketWriters keep what they are given; leaving the
-    outermost entry has each of them write it out in one piece.
-
-    One per process, shared by every connection: the code that answers a burst (the message
-    writer's batch) enters it without knowing of sockets. Never hold it across an `await`:
-    other connections' frames would wait for an unrelated batch."""
-
-    __slots__ = ("_depth", "_kept")
-
-    def __init__(self) -> None:
-        self._depth = 0
-        self._kept: deque[SocketWriter] = deque()  # writers holding frames, first come first
-
-    @property
-    def corked(self) -> bool:
-        return self._depth > 0
-
-    def keeping(self, writer: SocketWriter) -> None:
-        """`writer` holds frames now: it is flushed when the cork comes out."""
-        self._kept.append(writer)
-
-    def __enter__(self) -> None:
-        self._depth += 1
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Runs however the body ended, so nothing is kept past it. A writer is taken off the
-        queue before it flushes: should one raise, the others are still flushed next time."""
-        self._depth -= 1
-        if self._depth == 0:
-            while self._kept:
-                self._kept.popleft().flush()
+from socialhub.delivery.cork import Cork
 
 
 class SocketWriter:

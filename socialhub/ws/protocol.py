@@ -19,15 +19,16 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from socialhub.auth.tokens import COOKIE_NAME
+from socialhub.delivery.cork import Cork
+from socialhub.delivery.fanout import Fanout
+from socialhub.delivery.interface import SharedFrame
 from socialhub.handlers.accounts import Accounts, Viewer
-from socialhub.router.delivery import SharedFrame
-from socialhub.router.dispatch import Dispatcher
-from socialhub.router.fanout import Fanout
-from socialhub.router.turns import Turns
 from socialhub.storage.database import DatabaseUnavailable
 from socialhub.ws import unmask
 from socialhub.ws.backpressure import SlowReaderGuard
-from socialhub.ws.direct_write import Cork, SocketWriter
+from socialhub.ws.direct_write import SocketWriter
+from socialhub.ws.dispatch import Dispatcher
+from socialhub.ws.turns import Turns
 from socialhub.ws.unmask import unmasked
 
 MAX_MESSAGE = 64 * 1024
@@ -100,7 +101,7 @@ class ChatProtocol(WebSocketServerProtocol):
         # Autobahn tries to set TCP_NODELAY before its options are applied and hides the error.
         transport: Any = self.transport
         transport.setTcpNoDelay(True)
-        self.turn = Turns()  # see router/dispatch.py
+        self.turn = Turns()  # see ws/dispatch.py
         # Made here, not in onOpen: sendData (the handshake's answer too) flushes it.
         self._writer = SocketWriter(transport, self.factory.hub.cork)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from socialhub.delivery.frames import message_frame
 from socialhub.errors import InvalidRequest
-from socialhub.handlers.chat import message_frame
 from socialhub.handlers.membership import Membership
 from socialhub.handlers.policy import Policy
 from socialhub.http.api import Api, Call

@@ -1,6 +1,6 @@
 -- Posts, who may see a private one, likes and comments (section 3), and avatars (section 3a).
 -- Times are Unix seconds (BIGINT). Who sees a post is decided by one rule,
--- socialhub/handlers/post_visibility.py; the indexes below serve the lists it filters.
+-- socialhub/storage/stores/post_visibility.py; the indexes below serve the lists it filters.
 --
 -- This file may be applied before or after 0007_media (a database that already had 0007 gets
 -- it later), so nothing here refers to the media table: avatar_media_id has no foreign key, and

@@ -3,7 +3,7 @@
 A block and the removal of the follows and follow requests between the two, in both
 directions, are one transaction: nobody ever sees the block with a follow still in place.
 The rules that read blocks are elsewhere, each in one place: handlers/policy.py asks `between`
-(follows, messages, invitations), handlers/post_visibility.py hides the blocker's posts, and
+(follows, messages, invitations), storage/stores/post_visibility.py hides the blocker's posts, and
 NotificationsStore's insert drops the notifications a blocked user would cause the blocker.
 """
 

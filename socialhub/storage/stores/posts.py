@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from socialhub.handlers.post_visibility import visible_to, visible_to_each
 from socialhub.storage.database import Args, Database, Row, Transaction, qualify
 from socialhub.storage.stores.media import (
     COMMENT,
@@ -37,6 +36,7 @@ from socialhub.storage.stores.notifications import (
     NotificationsStore,
     placeholders,
 )
+from socialhub.storage.stores.post_visibility import visible_to, visible_to_each
 from socialhub.storage.stores.users import USER_COLUMNS, User
 
 PUBLIC: Final = "public"

@@ -18,14 +18,13 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from socialhub.delivery.interface import Connection
 from socialhub.errors import SocialHubError, Unavailable
 from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.chat import Chat, Sent
+from socialhub.handlers.rate_limit import RateLimiter
 from socialhub.in_flight import InFlight
 from socialhub.metrics import Metrics
-from socialhub.router.delivery import Connection
-from socialhub.router.rate_limit import RateLimiter
-from socialhub.router.turns import Turns
 from socialhub.storage.database import DatabaseUnavailable
 from socialhub.ws.frames import (
     BroadcastFrame,
@@ -35,6 +34,7 @@ from socialhub.ws.frames import (
     PrivateFrame,
     decode,
 )
+from socialhub.ws.turns import Turns
 
 log = Logger(namespace="socialhub.dispatch")
 

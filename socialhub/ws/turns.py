@@ -1,4 +1,4 @@
-"""One connection's frames, one at a time, in arrival order (see router/dispatch.py).
+"""One connection's frames, one at a time, in arrival order (see ws/dispatch.py).
 
 Twisted's DeferredLock does this too, but its `release` hands the lock to the next waiter by
 calling it back there and then: when that waiter releases without waiting for anything (a

@@ -31,11 +31,11 @@ from twisted.logger import Logger
 
 from socialhub.bus.envelope import CLOSE, FRAME, GROUPS, REACH, TICK, Envelope, origin_prefix
 from socialhub.bus.interface import Bus
-from socialhub.handlers.replay import Replays
+from socialhub.delivery.connections import Connections
+from socialhub.delivery.interface import Connection
+from socialhub.delivery.replay import Replays
+from socialhub.delivery.sequencer import Held, Sequencer
 from socialhub.metrics import Metrics
-from socialhub.router.delivery import Connection
-from socialhub.router.registry import Router
-from socialhub.router.sequencer import Held, Sequencer
 
 BROADCAST = b"socialhub:broadcast"
 TICKS = b"socialhub:ticks"
@@ -56,18 +56,18 @@ def _channel_id(channel: bytes) -> int:
 
 
 class Fanout:
-    """The Delivery that handlers use, over this process's Router and the bus."""
+    """The Delivery that handlers use, over this process's Connections and the bus."""
 
     def __init__(
         self,
-        router: Router,
+        connections: Connections,
         bus: Bus,
         group_ids_of: Callable[[int], Awaitable[list[int]]],
         replays: Replays,
         clock: IReactorTime,
         metrics: Metrics,
     ) -> None:
-        self.router = router
+        self.connections = connections
         self.bus = bus
         self.process_id = secrets.token_hex(8)
         self._own = origin_prefix(self.process_id)
@@ -117,8 +117,8 @@ class Fanout:
         """
         start = self.sequencer.resolved
         position = start if since in (None, NOW) else self._position_of(since or "")
-        self.router.add(connection, start if position is None else position)
-        self.router.hold(connection)
+        self.connections.add(connection, start if position is None else position)
+        self.connections.hold(connection)
         up_to = start
         try:
             await self._subscribed(connection.user_id)
@@ -127,11 +127,11 @@ class Fanout:
             if position is None:
                 missed = None
             elif since != NOW:
-                after = self.router.last_position(connection)
+                after = self.connections.last_position(connection)
                 missed = await self._replays.missed(connection.user_id, after, up_to)
             self._replay(connection, missed, up_to, announce=since is not None)
         finally:
-            self.router.release(connection, up_to)
+            self.connections.release(connection, up_to)
 
     def _replay(
         self,
@@ -145,7 +145,7 @@ class Fanout:
             return
         sent = 0
         for position, frame in missed:
-            sent += self.router.send_at(connection, position, self._stamped(frame, position))
+            sent += self.connections.send_at(connection, position, self._stamped(frame, position))
         if announce:
             resumed = {"type": "resumed", "missed": sent, "cursor": self.cursor(up_to)}
             connection.send_payload(orjson.dumps(resumed))
@@ -169,7 +169,7 @@ class Fanout:
 
     def closed(self, connection: Connection) -> None:
         """Forget a connection; the user's last one unsubscribes their channels."""
-        if not self.router.remove(connection):
+        if not self.connections.remove(connection):
             return
         user_id = connection.user_id
         self._ready.pop(user_id, None)
@@ -235,7 +235,7 @@ class Fanout:
     ) -> None:
         """Unstored frames go to local sockets at once, stored ones through the Sequencer."""
         if position is None:
-            self.router.deliver(user_ids, payload, fields.get("x"))
+            self.connections.deliver(user_ids, payload, fields.get("x"))
         else:
             fields["p"] = position
         message = self._envelope(FRAME, payload, **fields)
@@ -246,13 +246,13 @@ class Fanout:
 
     def to_everyone(self, frame: Mapping[str, Any], exclude: Connection | None = None) -> None:
         payload = self._stamped(frame, None)
-        self.router.deliver_everyone(payload, _id_of(exclude))
+        self.connections.deliver_everyone(payload, _id_of(exclude))
         self.bus.publish(BROADCAST, self._envelope(FRAME, payload, x=_id_of(exclude)))
 
     def close_sessions(
         self, user_id: int, session_ids: Collection[int], code: int, reason: str
     ) -> None:
-        self.router.close_sessions(session_ids, code, reason)
+        self.connections.close_sessions(session_ids, code, reason)
         message = self._envelope(CLOSE, b"", s=list(session_ids), c=code, r=reason)
         self.bus.publish(user_channel(user_id), message)
 
@@ -300,7 +300,7 @@ class Fanout:
         if envelope.kind == FRAME:
             self._deliver_remote(channel, envelope.payload, fields)
         elif envelope.kind == CLOSE:
-            self.router.close_sessions(fields["s"], fields["c"], fields["r"])
+            self.connections.close_sessions(fields["s"], fields["c"], fields["r"])
         elif envelope.kind == GROUPS:
             self._apply_membership(_channel_id(channel), fields["g"], fields["j"])
         elif envelope.kind == REACH:
@@ -309,16 +309,16 @@ class Fanout:
     def _deliver_remote(self, channel: bytes, payload: bytes, fields: dict[str, Any]) -> None:
         exclude = fields.get("x")
         if channel == BROADCAST:
-            self.router.deliver_everyone(payload, exclude)
+            self.connections.deliver_everyone(payload, exclude)
         elif "m" in fields:
-            self.router.deliver(fields["m"], payload, exclude)
+            self.connections.deliver(fields["m"], payload, exclude)
         else:
-            self.router.deliver([_channel_id(channel)], payload, exclude)
+            self.connections.deliver([_channel_id(channel)], payload, exclude)
 
     def _release(self, held: Held) -> None:
         """A stored frame whose turn has come: to its users' (or members') local sockets."""
         user_ids = held.fields.get("m") or [_channel_id(held.channel)]
-        self.router.deliver(user_ids, held.payload, held.fields.get("x"), held.position)
+        self.connections.deliver(user_ids, held.payload, held.fields.get("x"), held.position)
 
     def _stuck(self) -> None:
         Deferred.fromCoroutine(self.catch_up()).addErrback(
@@ -333,7 +333,7 @@ class Fanout:
         try:
             await self._resubscribe_groups()
             _, position = await self._replays.position()
-            for connection in self.router.all_connections():
+            for connection in self.connections.all_connections():
                 await self._resume_quietly(connection, position)
             self.sequencer.resolve_up_to(position)
         finally:
@@ -354,11 +354,11 @@ class Fanout:
         await gatherResults(waiting)
 
     async def _resume_quietly(self, connection: Connection, up_to: int) -> None:
-        after = self.router.last_position(connection)
+        after = self.connections.last_position(connection)
         missed = await self._replays.missed(connection.user_id, after, up_to)
         self._replay(connection, missed, up_to, announce=False)
         if missed is None:
-            self.router.release(connection, up_to)
+            self.connections.release(connection, up_to)
 
     def _stamped(self, frame: Mapping[str, Any], position: int | None) -> bytes:
         """Serialize a frame once, with its cursor when it is stored."""

@@ -11,11 +11,11 @@ from collections.abc import Collection
 
 from twisted.internet.defer import Deferred
 
+from socialhub.delivery.interface import Connection, SharedFrame
 from socialhub.metrics import Metrics
-from socialhub.router.delivery import Connection, SharedFrame
 
 
-class Router:
+class Connections:
     """Open connections by user, and local delivery of serialized frames."""
 
     def __init__(self, metrics: Metrics) -> None:

@@ -1,7 +1,7 @@
 """What handlers call to get a frame to people: the one interface between rules and sockets.
 
 Handlers call it only after their write has committed. The frame is serialized once, by the
-implementation, however many connections receive it. `router/fanout.py` implements it over the
+implementation, however many connections receive it. `delivery/fanout.py` implements it over the
 process's own sockets and the bus (in-process or Redis): the same handler code either way.
 """
 

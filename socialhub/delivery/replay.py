@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from socialhub.handlers.chat import message_frame
-from socialhub.handlers.notifications import notification_frame
+from socialhub.delivery.frames import message_frame, notification_frame
 from socialhub.storage.stores.stream import StreamStore
 
 MAX_REPLAY = 1000
