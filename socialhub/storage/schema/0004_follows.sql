@@ -1,4 +1,4 @@
--- Follows and follow requests (section 2), and searching users by display name.
+-- Follows and follow requests, and searching users by display name.
 
 -- Display names are searched case-insensitively for all of Unicode, so, like `username_key`, a
 -- case-folded copy (Python's str.casefold) is stored and kept up to date by the server whenever

@@ -1,4 +1,4 @@
--- Group events and their RSVPs (section 4). Times are Unix seconds (BIGINT), `starts_at` in UTC.
+-- Group events and their RSVPs. Times are Unix seconds (BIGINT), `starts_at` in UTC.
 
 CREATE TABLE events (
     id BIGSERIAL PRIMARY KEY,

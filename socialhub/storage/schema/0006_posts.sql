@@ -1,4 +1,4 @@
--- Posts, who may see a private one, likes and comments (section 3), and avatars (section 3a).
+-- Posts, who may see a private one, likes and comments, and avatars.
 -- Times are Unix seconds (BIGINT). Who sees a post is decided by one rule,
 -- socialhub/storage/stores/post_visibility.py; the indexes below serve the lists it filters.
 --

@@ -1,4 +1,4 @@
--- Uploaded images (section 3a). The bytes live in --media-dir under `name`; the row says whose
+-- Uploaded images. The bytes live in --media-dir under `name`; the row says whose
 -- upload it is and what it is attached to: nothing yet, one post, or one comment.
 -- post_id and comment_id have no foreign keys yet: posts and comments come in a later
 -- migration, which adds them (or the cleanup) together with those tables.

@@ -1,4 +1,4 @@
--- Storing a message is the hot path of the whole server (issue 9): every index entry, foreign-key
+-- Storing a message is the hot path of the whole server: every index entry, foreign-key
 -- check and extra row it writes is paid thousands of times a second. This migration removes
 -- what a message row paid for nothing.
 --
