@@ -6,11 +6,12 @@ from typing import Any
 
 from trial_tests.support.case import MemoryCase, Person
 
-CAST = ("alice", "pat", "bob", "carol", "eve", "gina")
-# alice is public and owns a group with gina in it; pat is private. bob and carol follow both;
-# carol is the one listed on private posts; eve is a stranger.
+CAST = ("alice", "pat", "bob", "carol", "eve", "gina", "nora")
+# alice is public and owns a group with gina in it; nora asked to join it and is not a member
+# yet; pat is private. bob and carol follow both; carol is the one listed on private posts;
+# eve is a stranger.
 VISIBLE = {
-    "alice public": {"alice", "pat", "bob", "carol", "eve", "gina"},
+    "alice public": set(CAST),
     "alice followers": {"alice", "bob", "carol"},
     "alice private": {"alice", "carol"},
     "alice group": {"alice", "gina"},
@@ -31,6 +32,7 @@ class PostVisibilityTests(MemoryCase):
             self.expect(await pat.client.post(accept), 204)
         group_id = await self.create_group(alice)
         await self.add_member(alice, group_id, people["gina"])
+        self.expect(await people["nora"].client.post(f"/api/groups/{group_id}/join"), 202)
         posts = {}
         for key in VISIBLE:
             name, kind = key.split()
