@@ -19,7 +19,6 @@ Two pieces need threads the memory reactor does not have:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any, TypeVar
@@ -39,6 +38,7 @@ from txaio import tx
 from socialhub.auth.tokens import COOKIE_NAME
 from socialhub.config import Config
 from socialhub.server import Server
+from trial_tests.harness import Response
 
 T = TypeVar("T")
 ORIGIN = "http://socialhub.test"
@@ -95,17 +95,6 @@ class Pumps:
         return moved
 
 
-@dataclasses.dataclass
-class Response:
-    status: int
-    headers: Any
-    raw: bytes
-
-    @property
-    def json(self) -> Any:
-        return orjson.loads(self.raw)
-
-
 class MemoryServer:
     """One Server on a memory reactor; `run` drives a Deferred to its end without waiting."""
 
@@ -147,9 +136,8 @@ class MemoryServer:
         """One turn: bytes both ways, then the calls due now; whether anything moved."""
         self.stub.flush()
         moved = self.pumps.flush()
-        due = bool(self.reactor.getDelayedCalls()) and any(
-            call.getTime() <= self.reactor.seconds() for call in self.reactor.getDelayedCalls()
-        )
+        now = self.reactor.seconds()
+        due = any(call.getTime() <= now for call in self.reactor.getDelayedCalls())
         self.reactor.advance(0)
         return moved or due
 

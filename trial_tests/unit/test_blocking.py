@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from trial_tests.harness import Response
 from trial_tests.support.case import MemoryCase, Person
-from trial_tests.support.memory import Response
 
 
 class BlockingTests(MemoryCase):
