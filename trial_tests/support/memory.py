@@ -19,6 +19,7 @@ Two pieces need threads the memory reactor does not have:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any, TypeVar
@@ -178,16 +179,35 @@ class MemoryServer:
     async def websocket(
         self, token: str | None, path: str = "/ws?since=now", origin: str | None = None
     ) -> MemorySocket:
-        """A WebSocket opened with this session token; the upgrade must succeed."""
+        """A WebSocket opened with this session token; UpgradeRefused when the server says no.
+
+        Autobahn's agent never fires for a refused upgrade (its client only closes), so the
+        protocol is kept as it is made, to read why it closed."""
         headers = {} if token is None else {"Cookie": f"{COOKIE_NAME}={token}"}
         if origin is not None:
             headers["Origin"] = origin
-        opened = self._websocket_agent.open(
-            f"ws://127.0.0.1:8080{path}", {"headers": headers}, protocol_class=SocketProtocol
-        )
-        protocol: SocketProtocol = await self.run(opened)
+        made: list[SocketProtocol] = []
+
+        def protocol() -> SocketProtocol:
+            made.append(SocketProtocol())
+            return made[-1]
+
+        url = f"ws://127.0.0.1:8080{path}"
+        opened = self._websocket_agent.open(url, {"headers": headers}, protocol_class=protocol)
         self.quiesce()
-        return protocol.socket
+        if not opened.called and made and made[0].socket.closed:
+            raise UpgradeRefused(made[0].wasNotCleanReason or "")
+        socket: MemorySocket = (await self.run(opened)).socket
+        return socket
+
+
+class UpgradeRefused(Exception):
+    """The server answered the WebSocket upgrade with an HTTP error status."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        found = re.search(r"upgrade failed \[(\d{3})\]", reason)
+        self.status = int(found[1]) if found else 0
 
 
 class MemoryClient:
