@@ -7,6 +7,10 @@ Autobahn's client joined by `iosim` pumps to a channel of the real `Site`, so th
 takes the same path as on a socket (cookie, origin, `/ws?since=`). Time passes only when a
 test calls `advance`.
 
+StubTreq wraps the resource tree in a plain `Site` of its own, so the request-size limits
+(http/site.py's LimitedRequest) and /metrics' response counts stay the end-to-end tier's to
+test. A client's address is StubTreq's fixed 127.0.0.1.
+
 Two pieces need threads the memory reactor does not have:
 - the password hasher and the media uploads each own a `ThreadPool`, whose results come back
   through `reactor.callFromThread`. They get an `InlinePool` (the same functions, run on the
