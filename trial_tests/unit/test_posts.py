@@ -18,6 +18,13 @@ VISIBLE = {
     "pat public": {"pat", "bob", "carol"},
     "pat private": {"pat", "carol"},
 }
+# Whose feed each author's posts belong in, visibility aside: the author and their accepted
+# followers, or for a group post the group's members.
+FEED_AUDIENCE = {
+    "alice": {"alice", "bob", "carol"},
+    "pat": {"pat", "bob", "carol"},
+    "group": {"alice", "gina"},
+}
 
 
 class PostVisibilityTests(MemoryCase):
@@ -72,6 +79,21 @@ class PostVisibilityTests(MemoryCase):
                 expected = {key for key, viewers in VISIBLE.items() if key.startswith(author + " ")}
                 self.assertEqual(listed, {key for key in expected if name in VISIBLE[key]})
 
+    async def test_the_feed_holds_what_is_visible_of_its_audience(self) -> None:
+        people, posts = await self.world()
+        names = {post_id: key for key, post_id in posts.items()}
+        for name, person in people.items():
+            feed = {
+                names[post["id"]] for post in self.expect(await person.client.get("/api/feed"), 200)
+            }
+            expected = {
+                key
+                for key, viewers in VISIBLE.items()
+                if name in viewers
+                and name in FEED_AUDIENCE["group" if key.endswith("group") else key.split()[0]]
+            }
+            self.assertEqual(feed, expected, name)
+
     async def test_access_ends_with_the_follow(self) -> None:
         people, posts = await self.world()
         carol, alice = people["carol"], people["alice"]
@@ -89,3 +111,49 @@ class PostVisibilityTests(MemoryCase):
         self.expect(await people["bob"].client.get(public), 200)
         await self.make_private(people["alice"], False)
         self.expect(await people["eve"].client.get(public), 200)
+
+
+class PostRuleTests(MemoryCase):
+    async def test_a_private_post_lists_accepted_followers_only(self) -> None:
+        """allowed_user_ids naming a stranger or a pending requester is 400; followers are fine."""
+        alice, bob, carol, eve = await self.start("alice", "bob", "carol", "eve")
+        await self.make_private(alice)
+        self.expect(await self.follow(bob, alice), 202)
+        self.expect(await alice.client.post(f"/api/follow-requests/{bob.id}/accept"), 204)
+        self.expect(await self.follow(carol, alice), 202)
+        for stranger in (carol, eve):
+            body = {"content": "x", "privacy": "private", "allowed_user_ids": [stranger.id]}
+            self.expect_error(await alice.client.post("/api/posts", body), 400, "invalid_request")
+        body = {"content": "x", "privacy": "private", "allowed_user_ids": [bob.id]}
+        self.expect(await alice.client.post("/api/posts", body), 201)
+
+    async def test_group_posts_are_for_accepted_members(self) -> None:
+        """Posting to a group: 404 unknown, 403 for an invitee; its list is 403 to non-members."""
+        alice, bob, carol = await self.start("alice", "bob", "carol")
+        group_id = await self.create_group(alice)
+        await self.add_member(alice, group_id, bob)
+        self.expect(await self.invite(alice, group_id, carol), 201)
+        post = {"content": "x", "group_id": group_id}
+        self.expect_error(await carol.client.post("/api/posts", post), 403, "forbidden")
+        unknown = {"content": "x", "group_id": 999}
+        self.expect_error(await carol.client.post("/api/posts", unknown), 404, "not_found")
+        self.expect(await bob.client.post("/api/posts", post), 201)
+        listed = self.expect(await alice.client.get(f"/api/groups/{group_id}/posts"), 200)
+        self.assertEqual(len(listed), 1)
+        response = await carol.client.get(f"/api/groups/{group_id}/posts")
+        self.expect_error(response, 403, "forbidden")
+
+    async def test_a_hidden_post_cannot_be_liked_commented_or_deleted(self) -> None:
+        """404 like a missing post for whoever may not see it; 403 to delete for one who may."""
+        alice, bob, eve = await self.start("alice", "bob", "eve")
+        self.expect(await self.follow(bob, alice), 201)
+        body = {"content": "x", "privacy": "followers"}
+        post_id = self.expect(await alice.client.post("/api/posts", body), 201)["id"]
+        path = f"/api/posts/{post_id}"
+        self.expect_error(await eve.client.post(path + "/like"), 404, "not_found")
+        comment = await eve.client.post(path + "/comments", {"content": "hi"})
+        self.expect_error(comment, 404, "not_found")
+        self.expect_error(await eve.client.delete(path), 404, "not_found")
+        self.expect_error(await bob.client.delete(path), 403, "forbidden")
+        self.expect(await bob.client.post(path + "/like"), 201)
+        self.expect(await alice.client.delete(path), 204)
