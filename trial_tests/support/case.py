@@ -102,9 +102,8 @@ class MemoryCase(TestCase):
     # Groups.
 
     async def create_group(self, owner: Person, name: str = "Developers") -> int:
-        group_id: int = self.expect(await owner.client.post("/api/groups", {"name": name}), 201)[
-            "id"
-        ]
+        group = self.expect(await owner.client.post("/api/groups", {"name": name}), 201)
+        group_id: int = group["id"]
         return group_id
 
     async def invite(self, inviter: Person, group_id: int, invitee: Person) -> Response:
