@@ -3,6 +3,9 @@
 Statements of a transaction run one by one on that thread; a lock keeps transactions from
 interleaving on the single connection. WAL journal, synchronous=FULL: a commit that returned
 is on disk, which is what an acknowledgement promises.
+
+`sqlite::memory:` is a database in memory: no disk to wait on, so its statements run on the
+calling thread. The fast test tier uses it, on a reactor that has no threads.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ _UNREACHABLE = re.compile(r"locked|busy|disk I/O|unable to open|readonly|disk is
 # Migration statements that only inform PostgreSQL's planner.
 # Statements SQLite has no form of: planner statistics, and dropping a table's constraint.
 _POSTGRES_ONLY = ("CREATE STATISTICS ", "ANALYZE", "ALTER TABLE messages DROP CONSTRAINT ")
+MEMORY = ":memory:"
 
 
 class SqliteTransaction:
@@ -70,12 +74,15 @@ class SqliteDatabase:
     def __init__(self, reactor: IReactorThreads, path: str) -> None:
         self._reactor = reactor
         self._path = path
-        self._pool = ThreadPool(minthreads=1, maxthreads=1, name="sqlite")
+        self._pool = (
+            None if path == MEMORY else ThreadPool(minthreads=1, maxthreads=1, name="sqlite")
+        )
         self._lock = DeferredLock()
         self._connection: sqlite3.Connection | None = None
 
     async def open(self) -> None:
-        self._pool.start()
+        if self._pool is not None:
+            self._pool.start()
         self._connection = await self.on_thread(_connect, self._path)
 
     async def close(self) -> None:
@@ -86,15 +93,19 @@ class SqliteDatabase:
                 self._connection = None
         finally:
             self._lock.release()
-            self._pool.stop()
+            if self._pool is not None:
+                self._pool.stop()
 
     async def on_thread(self, function: Callable[..., T], *args: Any) -> T:
-        """Run `function(connection, *args)` on the database thread."""
+        """Run `function(connection, *args)` on the database thread (in memory: at once)."""
         connection = self._connection
         try:
-            result: T = await deferToThreadPool(
-                self._reactor, self._pool, function, connection, *args
-            )
+            if self._pool is None:
+                result: T = function(connection, *args)
+            else:
+                result = await deferToThreadPool(
+                    self._reactor, self._pool, function, connection, *args
+                )
         except sqlite3.OperationalError as error:
             if _UNREACHABLE.search(str(error)):
                 raise DatabaseUnavailable(str(error)) from error
