@@ -60,7 +60,7 @@ from socialhub.storage.stores.reach import ReachCache
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.stream import StreamStore
 from socialhub.storage.stores.users import UsersStore
-from socialhub.ws.dispatch import Dispatcher
+from socialhub.ws.dispatch import Dispatcher, chat_frames
 from socialhub.ws.protocol import Hub, websocket_resource
 
 HEALTH_TIMEOUT = 2.0
@@ -137,7 +137,7 @@ class Server:
         )
         self.chat = Chat(reactor, self.messages, self.membership, self.fanout)
         self.dispatcher = Dispatcher(
-            self.chat, RateLimiter(reactor, config.rate_limit), self.metrics
+            chat_frames(self.chat), RateLimiter(reactor, config.rate_limit), self.metrics
         )
         self.api = Api(self.accounts, config.trusted_proxy, config.secure_cookies)
         accounts_routes.register_routes(
