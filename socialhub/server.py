@@ -24,6 +24,7 @@ from socialhub.handlers.accounts import Accounts
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.events import Events
 from socialhub.handlers.groups import Groups
+from socialhub.handlers.history import History
 from socialhub.handlers.media import MediaUploads
 from socialhub.handlers.membership import Membership
 from socialhub.handlers.notifications import Notifications
@@ -144,7 +145,8 @@ class Server:
             self.api, self.accounts, config.session_ttl_seconds, self.user_handler
         )
         users_routes.register_routes(self.api, self.user_handler)
-        messages_routes.register_routes(self.api, self.messages, self.policy, self.membership)
+        history = History(self.messages, self.users, self.membership)
+        messages_routes.register_routes(self.api, history)
         groups_routes.register_routes(self.api, self.group_handler)
         events = Events(
             reactor, EventsStore(self.database), self.membership, self.notification_handler
