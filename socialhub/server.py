@@ -20,7 +20,7 @@ from socialhub.delivery.connections import Connections
 from socialhub.delivery.cork import Cork
 from socialhub.delivery.fanout import Fanout
 from socialhub.delivery.replay import Replays
-from socialhub.handlers.accounts import Accounts
+from socialhub.handlers.accounts import SESSION_REVOKED, Accounts
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.events import Events
 from socialhub.handlers.groups import Groups
@@ -134,7 +134,7 @@ class Server:
             self.hasher,
             admins=config.admins,
             session_ttl=config.session_ttl_seconds,
-            sessions_revoked=self._close_revoked_sessions,
+            delivery=self.fanout,
         )
         self.chat = Chat(reactor, self.messages, self.membership, self.fanout)
         self.dispatcher = Dispatcher(
@@ -168,9 +168,6 @@ class Server:
         root = site.Root(self.api.resource(), websocket_resource(hub, reactor))
         self.site = site.make_site(root, reactor, self.metrics)
 
-    def _close_revoked_sessions(self, user_id: int, session_ids: list[int]) -> None:
-        self.fanout.close_sessions(user_id, session_ids, 4001, "session revoked")
-
     async def _close_sessions_revoked_meanwhile(self) -> None:
         """After a bus outage: a logout elsewhere could not reach this process's sockets, so
         look up which of their sessions still exist and close the others with 4001."""
@@ -178,7 +175,7 @@ class Server:
         live = await self.sessions.live(sorted({c.session_id for c in connections}))
         for connection in connections:
             if connection.session_id not in live:
-                connection.close_with(4001, "session revoked")
+                connection.close_with(*SESSION_REVOKED)
 
     def _recheck_sessions(self) -> None:
         checked = Deferred.fromCoroutine(self._close_sessions_revoked_meanwhile())
