@@ -1,7 +1,9 @@
 """From a client's text message to its handler, and the answer: an ack or an error frame.
 
 The dispatch table maps each frame type to its parser (ws/frames.py: JSON fields to a command
-of handlers/commands.py) and its handler; a new frame type is one entry and one handler.
+of handlers/commands.py) and its handler; a new frame type is a command, its parser, its
+handler and one entry. Whether or not the frame stores a message, its handler's Answer is what
+the ack says.
 
 Every failure becomes an `error` frame and the connection stays open; nothing the client sent
 can raise past this point. Frames of one connection take their place one after another: each
