@@ -20,10 +20,11 @@ from socialhub.delivery.connections import Connections
 from socialhub.delivery.cork import Cork
 from socialhub.delivery.fanout import Fanout
 from socialhub.delivery.replay import Replays
-from socialhub.handlers.accounts import Accounts
+from socialhub.handlers.accounts import SESSION_REVOKED, Accounts
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.events import Events
 from socialhub.handlers.groups import Groups
+from socialhub.handlers.history import History
 from socialhub.handlers.media import MediaUploads
 from socialhub.handlers.membership import Membership
 from socialhub.handlers.notifications import Notifications
@@ -60,7 +61,7 @@ from socialhub.storage.stores.reach import ReachCache
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.stream import StreamStore
 from socialhub.storage.stores.users import UsersStore
-from socialhub.ws.dispatch import Dispatcher
+from socialhub.ws.dispatch import Dispatcher, chat_frames
 from socialhub.ws.protocol import Hub, websocket_resource
 
 HEALTH_TIMEOUT = 2.0
@@ -133,18 +134,19 @@ class Server:
             self.hasher,
             admins=config.admins,
             session_ttl=config.session_ttl_seconds,
-            sessions_revoked=self._close_revoked_sessions,
+            delivery=self.fanout,
         )
         self.chat = Chat(reactor, self.messages, self.membership, self.fanout)
         self.dispatcher = Dispatcher(
-            self.chat, RateLimiter(reactor, config.rate_limit), self.metrics
+            chat_frames(self.chat), RateLimiter(reactor, config.rate_limit), self.metrics
         )
         self.api = Api(self.accounts, config.trusted_proxy, config.secure_cookies)
         accounts_routes.register_routes(
             self.api, self.accounts, config.session_ttl_seconds, self.user_handler
         )
         users_routes.register_routes(self.api, self.user_handler)
-        messages_routes.register_routes(self.api, self.messages, self.policy, self.membership)
+        history = History(self.messages, self.users, self.membership)
+        messages_routes.register_routes(self.api, history)
         groups_routes.register_routes(self.api, self.group_handler)
         events = Events(
             reactor, EventsStore(self.database), self.membership, self.notification_handler
@@ -166,9 +168,6 @@ class Server:
         root = site.Root(self.api.resource(), websocket_resource(hub, reactor))
         self.site = site.make_site(root, reactor, self.metrics)
 
-    def _close_revoked_sessions(self, user_id: int, session_ids: list[int]) -> None:
-        self.fanout.close_sessions(user_id, session_ids, 4001, "session revoked")
-
     async def _close_sessions_revoked_meanwhile(self) -> None:
         """After a bus outage: a logout elsewhere could not reach this process's sockets, so
         look up which of their sessions still exist and close the others with 4001."""
@@ -176,7 +175,7 @@ class Server:
         live = await self.sessions.live(sorted({c.session_id for c in connections}))
         for connection in connections:
             if connection.session_id not in live:
-                connection.close_with(4001, "session revoked")
+                connection.close_with(*SESSION_REVOKED)
 
     def _recheck_sessions(self) -> None:
         checked = Deferred.fromCoroutine(self._close_sessions_revoked_meanwhile())

@@ -531,7 +531,7 @@ class HistoryTests(ChatTestMixin):
         """A page costs three single reads and no transaction: the session, the user check, the
         page; for a user that does not exist, the check is the last."""
         ids = await self.conversation(3)
-        pages = ["read lookup_session", "read message_history", "read message_history"]
+        pages = ["read lookup_session", "read get_user", "read message_history"]
         self.assertEqual(
             await transactions_of(self.running, history_of(self.alice, self.bob.id)), pages
         )

@@ -1,6 +1,8 @@
 """The dispatcher on fakes: a connection's frames are queued for storage in the order they came,
 even when a private frame (placed at once, without the connection's lock) follows a group frame
 still waiting for its membership lookup; every failure is an error frame, acks follow storage.
+The table: an unknown type and a field its parser refuses are error frames, and a frame that
+sends no message is acked by its id alone.
 """
 
 from __future__ import annotations
@@ -8,17 +10,20 @@ from __future__ import annotations
 from typing import Any, cast
 
 import orjson
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
+from socialhub.delivery.interface import Connection
+from socialhub.errors import InvalidRequest
 from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.chat import Chat
+from socialhub.handlers.commands import Answer
 from socialhub.handlers.rate_limit import RateLimiter
 from socialhub.metrics import Metrics
 from socialhub.storage.stores.messages import Message
 from socialhub.storage.stores.users import User
-from socialhub.ws.dispatch import Dispatcher
+from socialhub.ws.dispatch import Dispatcher, FrameType, ack_frame, chat_frames
 from socialhub.ws.turns import Turns
 from trial_tests.group_helpers import FakeConnection
 
@@ -97,7 +102,7 @@ class DispatcherTests(TestCase):
         self.messages = Messages()
         self.groups = Groups()
         chat = Chat(Clock(), cast(Any, self.messages), self.groups, cast(Any, Delivery()))
-        self.dispatcher = Dispatcher(chat, RateLimiter(Clock(), 0), Metrics())
+        self.dispatcher = Dispatcher(chat_frames(chat), RateLimiter(Clock(), 0), Metrics())
         self.alice = Socket(_user(ALICE))
 
     def send(self, **fields: Any) -> Deferred[None]:
@@ -172,3 +177,68 @@ class DispatcherTests(TestCase):
         self.assertNoResult(drained)
         self.messages.commit()
         self.successResultOf(drained)
+
+
+class Typing:
+    """A frame type that stores nothing, as typing notices will be: `to` is a number."""
+
+    def __init__(self) -> None:
+        self.handled: list[tuple[Connection, Viewer, int, str | None]] = []
+
+    @staticmethod
+    def parse(fields: dict[str, Any]) -> int:
+        if not isinstance(fields.get("to"), int):
+            raise InvalidRequest("to must be a number")
+        return int(fields["to"])
+
+    def handle(
+        self, sender: Connection, viewer: Viewer, to: int, client_id: str | None
+    ) -> Deferred[Answer]:
+        self.handled.append((sender, viewer, to, client_id))
+        return succeed(Answer(None, None))
+
+
+class TableTests(TestCase):
+    def setUp(self) -> None:
+        self.typing = Typing()
+        table = {"typing": FrameType(Typing.parse, self.typing.handle)}
+        self.dispatcher = Dispatcher(table, RateLimiter(Clock(), 0), Metrics())
+        self.alice = Socket(_user(ALICE))
+
+    def send(self, **fields: Any) -> None:
+        self.successResultOf(self.dispatcher.handle(self.alice, _frame(**fields)))
+
+    def test_a_handler_gets_the_command_and_the_sender(self) -> None:
+        """The handler gets the sending connection, its viewer, the parsed command and the
+        client id; an answer without a message is acked by the id alone."""
+        self.send(type="typing", id="t", to=BOB)
+        self.assertEqual(self.typing.handled, [(self.alice, self.alice.viewer, BOB, "t")])
+        self.assertEqual(self.alice.frames, [{"type": "ack", "id": "t"}])
+
+    def test_unknown_type(self) -> None:
+        """A type missing from the table is `unknown_type`, with the client id; nothing runs."""
+        self.send(type="private", id="p", to=BOB, content="x")
+        error = {
+            "type": "error",
+            "code": "unknown_type",
+            "message": "unknown frame type 'private'",
+            "id": "p",
+        }
+        self.assertEqual(self.alice.frames, [error])
+        self.assertEqual(self.typing.handled, [])
+
+    def test_a_parser_error(self) -> None:
+        """A field the parser refuses is `invalid_frame` with its message; nothing runs."""
+        self.send(type="typing", id="t", to="bob")
+        error = {"type": "error", "code": "invalid_frame", "message": "to must be a number"}
+        self.assertEqual(self.alice.frames, [{**error, "id": "t"}])
+        self.assertEqual(self.typing.handled, [])
+
+    def test_ack_bytes(self) -> None:
+        """A message's ack carries its id and time (a broadcast's id is null), in this order;
+        a frame that sent no message is acked by its client id alone."""
+        stored = b'{"type":"ack","id":"p","message_id":1,"timestamp":100}'
+        self.assertEqual(ack_frame("p", Answer(1, 100)), stored)
+        broadcast = b'{"type":"ack","id":"b","message_id":null,"timestamp":100}'
+        self.assertEqual(ack_frame("b", Answer(None, 100)), broadcast)
+        self.assertEqual(ack_frame("t", Answer(None, None)), b'{"type":"ack","id":"t"}')

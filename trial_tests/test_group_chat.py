@@ -155,7 +155,7 @@ class GroupChatTests(SocialTestMixin):
         read = owner.client.get(path)
         self.assertEqual(
             await transactions_of(self.running, read),
-            ["read lookup_session", "read message_history", "read message_history"],
+            ["read lookup_session", "read get_group", "read message_history"],
         )
         self.expect_error(
             await owner.client.get("/api/messages/group?group=x"), 400, "invalid_request"

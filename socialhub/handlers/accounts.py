@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from twisted.internet.interfaces import IReactorTime
@@ -11,6 +11,7 @@ from twisted.internet.interfaces import IReactorTime
 from socialhub.auth.login_limiter import LoginLimiter
 from socialhub.auth.passwords import PasswordHasher
 from socialhub.auth.tokens import new_token, token_hash
+from socialhub.delivery.interface import Delivery
 from socialhub.errors import Conflict, Forbidden, InvalidRequest, RateLimited, Unauthorized
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.users import User, UsersStore, username_key
@@ -18,6 +19,8 @@ from socialhub.validation import text
 
 _USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,32}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+# How the open connections of a revoked session are closed (section 7).
+SESSION_REVOKED = (4001, "session revoked")
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class Accounts:
         hasher: PasswordHasher,
         admins: frozenset[str],
         session_ttl: int,
-        sessions_revoked: Callable[[int, list[int]], None],
+        delivery: Delivery,
     ) -> None:
         self._clock = clock
         self._users = users
@@ -60,7 +63,7 @@ class Accounts:
         # Keyed like usernames: --admin Alice applies to the account registered as "alice".
         self._admins = frozenset(username_key(name) for name in admins)
         self._session_ttl = session_ttl
-        self._sessions_revoked = sessions_revoked
+        self._delivery = delivery
         self._limiter = LoginLimiter(clock)
 
     def _now(self) -> int:
@@ -117,7 +120,7 @@ class Accounts:
 
     async def logout(self, viewer: Viewer) -> None:
         await self._sessions.revoke(viewer.session_id)
-        self._sessions_revoked(viewer.user.id, [viewer.session_id])
+        self._delivery.close_sessions(viewer.user.id, [viewer.session_id], *SESSION_REVOKED)
 
     async def change_password(self, viewer: Viewer, body: Mapping[str, object]) -> None:
         old_password = text(body.get("old_password"), "old_password", max_length=1024)
@@ -127,7 +130,7 @@ class Accounts:
             raise Forbidden("old_password is wrong")
         await self._users.set_password_hash(viewer.user.id, await self._hasher.hash(new_password))
         revoked = await self._sessions.revoke_others(viewer.user.id, viewer.session_id)
-        self._sessions_revoked(viewer.user.id, revoked)
+        self._delivery.close_sessions(viewer.user.id, revoked, *SESSION_REVOKED)
 
     async def _open_session(self, user: User) -> Login:
         token = new_token()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred, succeed
@@ -13,8 +12,8 @@ from socialhub.delivery.frames import message_frame
 from socialhub.delivery.interface import Connection, Delivery
 from socialhub.errors import Forbidden
 from socialhub.handlers.accounts import Viewer
+from socialhub.handlers.commands import Answer, Broadcast, GroupMessage, PrivateMessage
 from socialhub.storage.stores.messages import Message, MessagesStore
-from socialhub.ws.frames import BroadcastFrame, GroupFrame, PrivateFrame
 
 
 class GroupMembers(Protocol):
@@ -22,15 +21,6 @@ class GroupMembers(Protocol):
 
     async def chat_recipients(self, group_id: int, sender_id: int) -> list[int]:
         """Accepted members of the group; raises NotFound / Forbidden for a non-member."""
-
-
-# Made for every message: slots and not frozen, whose __init__ costs 4x (2.7 against 0.6 us).
-@dataclass(slots=True)
-class Sent:
-    """What the sender's ack says: the stored message id (None for broadcasts) and its time."""
-
-    message_id: int | None
-    timestamp: int
 
 
 class Chat:
@@ -58,16 +48,16 @@ class Chat:
         client_id: str | None,
         deliver: Callable[[dict[str, Any], int | None], None],
         **target: int,
-    ) -> Deferred[Sent]:
+    ) -> Deferred[Answer]:
         """Queue a message for storage, once per client id. Once stored, a new one is delivered
         (by `deliver`, given the frame and its stream position) in the very callback that hands
         it back, before the store marks its batch's positions committed."""
 
-        def delivered(result: tuple[Message, bool]) -> Sent:
+        def delivered(result: tuple[Message, bool]) -> Answer:
             message, new = result
             if new:
                 deliver(message_frame(message), message.stream_pos)
-            return Sent(message.id, message.created_at)
+            return Answer(message.id, message.created_at)
 
         stored = self._messages.store(viewer.user.id, content, self._now(), client_id, **target)
         return stored.addCallback(delivered)
@@ -78,32 +68,32 @@ class Chat:
     # cost of one.
 
     def private(
-        self, sender: Connection, viewer: Viewer, frame: PrivateFrame, client_id: str | None
-    ) -> Deferred[Sent]:
+        self, sender: Connection, viewer: Viewer, message: PrivateMessage, client_id: str | None
+    ) -> Deferred[Answer]:
         def deliver(stored: dict[str, Any], position: int | None) -> None:
-            users = [frame.to, viewer.user.id]
+            users = [message.to, viewer.user.id]
             self._delivery.to_users(users, stored, exclude=sender, position=position)
 
-        return self._store(viewer, frame.content, client_id, deliver, recipient_id=frame.to)
+        return self._store(viewer, message.content, client_id, deliver, recipient_id=message.to)
 
     async def group(
-        self, sender: Connection, viewer: Viewer, frame: GroupFrame, client_id: str | None
-    ) -> Deferred[Sent]:
-        members = await self._groups.chat_recipients(frame.group_id, viewer.user.id)
+        self, sender: Connection, viewer: Viewer, message: GroupMessage, client_id: str | None
+    ) -> Deferred[Answer]:
+        members = await self._groups.chat_recipients(message.group_id, viewer.user.id)
 
         def deliver(stored: dict[str, Any], position: int | None) -> None:
             self._delivery.to_group(
-                frame.group_id, members, stored, exclude=sender, position=position
+                message.group_id, members, stored, exclude=sender, position=position
             )
 
-        return self._store(viewer, frame.content, client_id, deliver, group_id=frame.group_id)
+        return self._store(viewer, message.content, client_id, deliver, group_id=message.group_id)
 
     def broadcast(
-        self, sender: Connection, viewer: Viewer, frame: BroadcastFrame, client_id: str | None
-    ) -> Deferred[Sent]:
+        self, sender: Connection, viewer: Viewer, message: Broadcast, client_id: str | None
+    ) -> Deferred[Answer]:
         if not viewer.user.is_admin:
             raise Forbidden("only administrators may broadcast")
         now = self._now()
-        body = {"type": "broadcast", "from": viewer.user.id, "content": frame.content}
+        body = {"type": "broadcast", "from": viewer.user.id, "content": message.content}
         self._delivery.to_everyone({**body, "timestamp": now}, exclude=sender)
-        return succeed(Sent(None, now))
+        return succeed(Answer(None, now))

@@ -2,16 +2,14 @@
 
 Every path that needs "is A an accepted member of G" or "is A the owner of G" asks here: the
 REST group routes, the WebSocket `group` frame handler (`is_member`, `member_ids`), group posts
-and events, and a group's history (`member_guard`: the same check, with the page's Reader).
-The `require_*` methods and the guard raise in the contract's order: an unknown group is 404
-before a refused caller is 403.
+and events, and a group's history. The `require_*` methods raise in the contract's order: an
+unknown group is 404 before a refused caller is 403.
 """
 
 from __future__ import annotations
 
 from socialhub.errors import Forbidden, NotFound
-from socialhub.storage.database import Guard, Reader
-from socialhub.storage.stores.groups import MEMBER, Group, GroupsStore, select_group
+from socialhub.storage.stores.groups import MEMBER, Group, GroupsStore
 
 
 def is_owner(group: Group, user_id: int) -> bool:
@@ -68,14 +66,6 @@ class Membership:
         group = await self.require_group(group_id, viewer_id)
         check_member(group)
         return group
-
-    def member_guard(self, group_id: int, viewer_id: int) -> Guard:
-        """require_member as a Guard: read just before another store's read (a history page)."""
-
-        async def guard(txn: Reader) -> None:
-            check_member(existing(await select_group(txn, group_id, viewer_id)))
-
-        return guard
 
     async def require_owner(self, group_id: int, viewer_id: int) -> Group:
         """The group, when the viewer owns it (404, else 403)."""

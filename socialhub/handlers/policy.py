@@ -3,11 +3,11 @@
 The follow graph's questions are asked here and nowhere else: the private-message rule (the
 WebSocket `private` frame), who may see a followers or following list (REST), "is A an
 accepted follower of B", and "does either of A and B block the other" (section 3b: follows,
-private messages and group invitations between the two are refused), and who may read a
-private conversation's history (REST). Who may see a post is the one rule of
-storage/stores/post_visibility.py, an SQL condition the stores apply to every read of posts (a
-blocker's posts are hidden from whom they block there); that a blocker is not told what the
-blocked user does is NotificationsStore's insert. docs/privacy.md has the whole model as tables.
+private messages and group invitations between the two are refused). Who may see a post is
+the one rule of storage/stores/post_visibility.py, an SQL condition the stores apply to every
+read of posts (a blocker's posts are hidden from whom they block there); that a blocker is not
+told what the blocked user does is NotificationsStore's insert; who may read a private
+conversation's history is handlers/history.py's. docs/privacy.md has the whole model as tables.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from socialhub.errors import Forbidden, InvalidRequest, NotFound, SocialHubError
-from socialhub.storage.database import Guard, Reader
+from socialhub.storage.database import Reader
 from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.follows import ACCEPTED, FollowsStore
 from socialhub.storage.stores.reach import Pair, Reach, ReachCache
-from socialhub.storage.stores.users import User, select_user
+from socialhub.storage.stores.users import User
 
 # What either side of a block hears when they try to reach the other. It never says "blocked":
 # the blocked user is not told, and the refusal reads as any other.
@@ -48,17 +48,6 @@ class Policy:
         if not owner.is_private or viewer_id == owner.id:
             return True
         return await self.is_accepted_follower(viewer_id, owner.id)
-
-    def conversation_guard(self, other_id: int) -> Guard:
-        """Reading one's private history with another user, read just before the page: 404
-        when there is no such user. Nothing else is refused: what two users
-        exchanged stays readable by both, whatever blocks or follows changed since."""
-
-        async def guard(txn: Reader) -> None:
-            if await select_user(txn, other_id) is None:
-                raise NotFound("no such user")
-
-        return guard
 
     async def check_not_blocked(self, actor_id: int, other_id: int) -> None:
         """Raise Forbidden when either of the two blocks the other (section 3b).

@@ -47,11 +47,6 @@ class Transaction(Reader, Protocol):
         """Run a statement for its effect; returns the number of rows it changed."""
 
 
-# A check run before another store's read (e.g. "is the reader a member"), with the same
-# Reader; it raises to refuse.
-Guard = Callable[[Reader], Awaitable[None]]
-
-
 class Database(Protocol):
     """A connection (pool) to one database, SQLite or PostgreSQL."""
 
@@ -102,7 +97,7 @@ class DatabaseUnavailable(Exception):
 
 class SingleReads:
     """A Reader whose statements each run alone (Database.read): no BEGIN and COMMIT, one round
-    trip each, for reads that need not share a snapshot (a check, then a page)."""
+    trip each, for reads that need not share a snapshot."""
 
     def __init__(self, database: Database, description: str) -> None:
         self._database = database

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
 
-from socialhub.storage.database import Database, Reader, Row, Transaction
+from socialhub.storage.database import Database, Row, Transaction
 from socialhub.storage.stores.events import delete_group_events
 from socialhub.storage.stores.notifications import (
     Notice,
@@ -72,12 +72,6 @@ def substring_pattern(query: str) -> str:
     return f"%{escaped}%"
 
 
-async def select_group(txn: Reader, group_id: int, viewer_id: int) -> Group | None:
-    """The group as the viewer sees it, read by any Reader (a guard of another store's read)."""
-    row = await txn.fetchone(f"{_SELECT_GROUP} WHERE g.id = ?", (viewer_id, group_id))
-    return Group.from_row(row) if row else None
-
-
 async def _notify(txn: Transaction, notice: Notice | None, now: int) -> list[Notification]:
     return await NotificationsStore.add(txn, notice, now) if notice else []
 
@@ -108,10 +102,10 @@ class GroupsStore:
         return await self._db.interaction("create_group", insert)
 
     async def get(self, group_id: int, viewer_id: int) -> Group | None:
-        async def select(txn: Transaction) -> Group | None:
-            return await select_group(txn, group_id, viewer_id)
-
-        return await self._db.interaction("get_group", select)
+        """The group as the viewer sees it: one SELECT without BEGIN and COMMIT, one round trip."""
+        sql = f"{_SELECT_GROUP} WHERE g.id = ?"
+        rows = await self._db.read("get_group", sql, (viewer_id, group_id))
+        return Group.from_row(rows[0]) if rows else None
 
     async def search(self, query: str, viewer_id: int, limit: int, offset: int) -> list[Group]:
         """Groups whose name contains `query` (any case), newest first."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
-from socialhub.storage.database import Database, Guard, Row, SingleReads, Statement, qualify
+from socialhub.storage.database import Database, Row, Statement, qualify
 from socialhub.storage.stores.message_rows import Draft, Stored
 from socialhub.storage.stores.message_writer import Committed, MessageWriter, Vet
 
@@ -103,26 +103,16 @@ class MessagesStore:
         draft = Draft(sender_id, content, now, client_id, recipient_id, group_id)
         return self._writer.write(draft).addCallback(_as_message)
 
-    async def private_history(
-        self, user_a: int, user_b: int, page: Page, guard: Guard
-    ) -> list[Message]:
-        """A page of the two users' conversation, read once `guard` let the reader in."""
-        return await self._history(private_page(user_a, user_b, page), guard)
+    # A history page is one read without BEGIN and COMMIT: one round trip.
 
-    async def group_history(self, group_id: int, page: Page, guard: Guard) -> list[Message]:
-        """A page of the group's messages, read once `guard` let the reader in."""
-        return await self._history(group_page(group_id, page), guard)
+    async def private_history(self, user_a: int, user_b: int, page: Page) -> list[Message]:
+        """A page of the two users' conversation."""
+        return await self._history(private_page(user_a, user_b, page))
 
-    async def check(self, guard: Guard) -> None:
-        """Run a history guard alone: a request with a bad paging field gets the guard's 404 or
-        403 first, as the contract orders errors."""
-        await guard(SingleReads(self._db, "message_history_guard"))
+    async def group_history(self, group_id: int, page: Page) -> list[Message]:
+        """A page of the group's messages."""
+        return await self._history(group_page(group_id, page))
 
-    async def _history(self, statement: Statement, guard: Guard) -> list[Message]:
-        """The check, then the page, each a single read: two round trips, where a transaction
-        around them took four (BEGIN with the check, the page, COMMIT). A membership ended in
-        between lets the page through as it would have a moment earlier."""
-        reads = SingleReads(self._db, "message_history")
-        await guard(reads)
-        rows = await reads.fetch(*statement)
+    async def _history(self, statement: Statement) -> list[Message]:
+        rows = await self._db.read("message_history", *statement)
         return [Message.from_row(row) for row in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from socialhub.storage.database import Database, Reader, Row, Transaction
+from socialhub.storage.database import Database, Row, Transaction
 
 USER_COLUMNS = (
     "id, username, email, display_name, about, is_private, is_admin, created_at, avatar_name"
@@ -59,12 +59,6 @@ def display_name_key(display_name: str) -> str:
     return display_name.casefold()
 
 
-async def select_user(txn: Reader, user_id: int) -> User | None:
-    """The user with this id, read by any Reader (a guard of another store's read)."""
-    row = await txn.fetchone(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
-    return User.from_row(row) if row else None
-
-
 class UsersStore:
     """Accounts: creating them, finding them by id or login, credentials, the admin role."""
 
@@ -105,10 +99,10 @@ class UsersStore:
         return await self._db.interaction("create_user", insert)
 
     async def get(self, user_id: int) -> User | None:
-        async def select(txn: Transaction) -> User | None:
-            return await select_user(txn, user_id)
-
-        return await self._db.interaction("get_user", select)
+        """One SELECT without BEGIN and COMMIT: one round trip."""
+        sql = f"SELECT {USER_COLUMNS} FROM users WHERE id = ?"
+        rows = await self._db.read("get_user", sql, (user_id,))
+        return User.from_row(rows[0]) if rows else None
 
     async def credentials(self, login: str) -> tuple[User, str] | None:
         """The user whose username or email is `login` (any case), with the password hash."""
