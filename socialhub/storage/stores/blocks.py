@@ -9,9 +9,25 @@ NotificationsStore's insert drops the notifications a blocked user would cause t
 
 from __future__ import annotations
 
-from socialhub.storage.database import Database, Transaction, qualify
+from socialhub.storage.database import Database, Reader, Transaction, qualify
 from socialhub.storage.stores.reach import ReachCache
 from socialhub.storage.stores.users import USER_COLUMNS, User
+
+_BETWEEN = (
+    "SELECT 1 FROM blocks WHERE (blocker_id = ? AND blocked_id = ?)"
+    " OR (blocker_id = ? AND blocked_id = ?)"
+)
+
+
+class Blocked(Exception):
+    """Either of two users blocks the other, so a write that would connect them (a follow, an
+    invitation) was not made."""
+
+
+async def blocked_between(txn: Reader, first_id: int, second_id: int) -> bool:
+    """Whether either of the two blocks the other, read inside the caller's transaction (a
+    follow or an invitation, which a block refuses, checks it where it writes)."""
+    return await txn.fetchone(_BETWEEN, (first_id, second_id, second_id, first_id)) is not None
 
 
 class BlocksStore:
@@ -57,27 +73,18 @@ class BlocksStore:
 
     async def blocked_by(self, blocker_id: int, limit: int, offset: int) -> list[User]:
         """The users `blocker_id` blocks, most recent block first."""
-
-        async def select(txn: Transaction) -> list[User]:
-            rows = await txn.fetch(
-                f"SELECT {qualify(USER_COLUMNS, 'u')} FROM blocks b"
-                " JOIN users u ON u.id = b.blocked_id WHERE b.blocker_id = ?"
-                " ORDER BY b.id DESC LIMIT ? OFFSET ?",
-                (blocker_id, limit, offset),
-            )
-            return [User.from_row(row) for row in rows]
-
-        return await self._db.interaction("list_blocks", select)
+        rows = await self._db.read(
+            "list_blocks",
+            f"SELECT {qualify(USER_COLUMNS, 'u')} FROM blocks b"
+            " JOIN users u ON u.id = b.blocked_id WHERE b.blocker_id = ?"
+            " ORDER BY b.id DESC LIMIT ? OFFSET ?",
+            (blocker_id, limit, offset),
+        )
+        return [User.from_row(row) for row in rows]
 
     async def between(self, first_id: int, second_id: int) -> bool:
         """Whether either of the two blocks the other."""
-
-        async def select(txn: Transaction) -> bool:
-            row = await txn.fetchone(
-                "SELECT 1 FROM blocks WHERE (blocker_id = ? AND blocked_id = ?)"
-                " OR (blocker_id = ? AND blocked_id = ?)",
-                (first_id, second_id, second_id, first_id),
-            )
-            return row is not None
-
-        return await self._db.interaction("get_block", select)
+        rows = await self._db.read(
+            "get_block", _BETWEEN, (first_id, second_id, second_id, first_id)
+        )
+        return bool(rows)
