@@ -243,6 +243,16 @@ class GroupTests(SocialTestMixin):
         self.assertEqual(await self.membership(dave, gid), None)
         self.assertEqual(len(await self.notifications(bob)), 1)
 
+    async def test_an_invitation_is_one_transaction(self) -> None:
+        """Its checks (group, invitee, membership, block, row) and its write share one
+        transaction, so nothing committed between a check and the write slips through; the
+        session lookup of the request is the only other statement."""
+        alice, bob = await self.start("alice", "bob")
+        gid = (await self.create_group(alice))["id"]
+        asked = self.record_transactions()
+        self.expect(await self.invite(alice, gid, bob), 201)
+        self.assertEqual(asked, ["invite_to_group"])
+
     async def test_inviting_someone_who_asked_to_join_accepts_them(self) -> None:
         """An invitation answers a pending join request: 200, member, and group_join_accept."""
         alice, bob, carol = await self.start("alice", "bob", "carol")

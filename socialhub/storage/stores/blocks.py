@@ -2,14 +2,16 @@
 
 A block and the removal of the follows and follow requests between the two, in both
 directions, are one transaction: nobody ever sees the block with a follow still in place.
-The rules that read blocks are elsewhere, each in one place: handlers/policy.py asks `between`
-(follows, messages, invitations), storage/stores/post_visibility.py hides the blocker's posts, and
-NotificationsStore's insert drops the notifications a blocked user would cause the blocker.
+The rules that read blocks are elsewhere, each in one place: handlers/policy.py says what a
+block refuses (follows, messages, invitations; the first and last read it here, with
+`blocked_between`, in the transaction of their write), storage/stores/post_visibility.py hides
+the blocker's posts, and NotificationsStore's insert drops the notifications a blocked user
+would cause the blocker.
 """
 
 from __future__ import annotations
 
-from socialhub.storage.database import Database, Reader, Transaction, qualify
+from socialhub.storage.database import Database, Transaction, qualify
 from socialhub.storage.stores.reach import ReachCache
 from socialhub.storage.stores.users import USER_COLUMNS, User
 
@@ -24,9 +26,24 @@ class Blocked(Exception):
     invitation) was not made."""
 
 
-async def blocked_between(txn: Reader, first_id: int, second_id: int) -> bool:
-    """Whether either of the two blocks the other, read inside the caller's transaction (a
-    follow or an invitation, which a block refuses, checks it where it writes)."""
+async def lock_pair(txn: Transaction, first_id: int, second_id: int) -> None:
+    """Make the caller's transaction and any other that locks the same two users wait for each
+    other: a block, and a follow or an invitation between them.
+
+    Each statement of a PostgreSQL transaction (READ COMMITTED) sees what others committed
+    before it began, but not what they have yet to commit: a follow that read no block, and a
+    block that found no follow to remove, could both commit. Holding the lock, whichever comes
+    second sees the other's work. It is the lower id's users row, written unchanged (a lock
+    that does not conflict with the key-share locks of foreign keys); SQLite runs one
+    transaction at a time anyway.
+    """
+    await txn.run("UPDATE users SET id = id WHERE id = ?", (min(first_id, second_id),))
+
+
+async def blocked_between(txn: Transaction, first_id: int, second_id: int) -> bool:
+    """Whether either of the two blocks the other, for a write that a block refuses (a follow,
+    an invitation), inside its transaction and once it holds the pair's lock (`lock_pair`)."""
+    await lock_pair(txn, first_id, second_id)
     return await txn.fetchone(_BETWEEN, (first_id, second_id, second_id, first_id)) is not None
 
 
@@ -43,6 +60,7 @@ class BlocksStore:
         keeps the first block (and clears the follows again). False when there is no such user."""
 
         async def insert(txn: Transaction) -> bool:
+            await lock_pair(txn, blocker_id, blocked_id)
             exists = await txn.fetchone("SELECT 1 FROM users WHERE id = ?", (blocked_id,))
             if exists is None:
                 return False
