@@ -12,12 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 from twisted.internet.interfaces import IReactorTime
 
 from socialhub.delivery.interface import Delivery
 from socialhub.errors import Conflict, InvalidRequest, NotFound, SocialHubError
-from socialhub.handlers.membership import Membership, check_member, existing, is_owner
+from socialhub.handlers.membership import (
+    Membership,
+    check_member,
+    check_owner,
+    existing,
+    is_owner,
+)
 from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import refused_by_block
 from socialhub.storage.stores.blocks import Blocked
@@ -30,11 +37,13 @@ from socialhub.storage.stores.groups import (
     GroupsStore,
     Invited,
     InviteNotices,
+    Owned,
 )
 from socialhub.storage.stores.notifications import Notice, Notification
 from socialhub.storage.stores.users import User
 from socialhub.validation import optional_text, parse_id, text
 
+T = TypeVar("T")
 # Removes the files of media rows a committed deletion took away (MediaUploads.discard).
 DiscardMedia = Callable[[Sequence[str]], Awaitable[None]]
 NAME_MAX = 100
@@ -75,6 +84,14 @@ def _check_invited(invited: Invited) -> list[Notification]:
     if invited.status == REQUESTED:
         raise Conflict("the join request changed meanwhile; try again")
     raise Conflict("the user is already a member of or invited to this group")
+
+
+def _owned(owned: Owned[T], viewer_id: int) -> tuple[Group, T]:
+    """The group and the outcome of an owner's action, once the viewer is found to own the
+    group as the action's transaction read it (404 unknown group, else 403)."""
+    group = existing(owned.group)
+    check_owner(group, viewer_id)
+    return group, cast(T, owned.outcome)  # the owner's action was taken: this is its result
 
 
 class Groups:
@@ -175,23 +192,26 @@ class Groups:
         return REQUESTED
 
     async def accept_request(self, viewer: User, group_id: int, user_id: int) -> None:
-        group = await self._membership.require_owner(group_id, viewer.id)
-        notice = _accepted_notice(group.id, group.name, user_id, viewer.id)
-        stored = await self._groups.accept(group_id, user_id, REQUESTED, self._now(), notice)
+        notice = _accepted_notice(group_id, GROUP_NAME, user_id, viewer.id)
+        owned = await self._groups.accept_request(group_id, viewer.id, user_id, self._now(), notice)
+        _, stored = _owned(owned, viewer.id)
         self._push(stored, NotFound("no such join request"))
         self._joined(group_id, user_id)
 
     async def decline_request(self, viewer: User, group_id: int, user_id: int) -> None:
-        await self._membership.require_owner(group_id, viewer.id)
-        if not await self._groups.remove(group_id, user_id, [REQUESTED]):
+        owned = await self._groups.remove_by_owner(group_id, viewer.id, user_id, [REQUESTED])
+        _, removed = _owned(owned, viewer.id)
+        if not removed:
             raise NotFound("no such join request")
 
     async def remove_member(self, viewer: User, group_id: int, user_id: int) -> None:
         """Remove a member or withdraw an invitation; the owner cannot remove themself (409)."""
-        group = await self._membership.require_owner(group_id, viewer.id)
+        statuses = [MEMBER, INVITED]
+        owned = await self._groups.remove_by_owner(group_id, viewer.id, user_id, statuses)
+        group, removed = _owned(owned, viewer.id)
         if is_owner(group, user_id):
             raise Conflict("the owner cannot be removed; transfer the ownership first")
-        if not await self._groups.remove(group_id, user_id, [MEMBER, INVITED]):
+        if not removed:
             raise NotFound("no such member or invitation")
         self._joined(group_id, user_id, joined=False)
 
@@ -212,9 +232,7 @@ class Groups:
     async def delete(self, viewer: User, group_id: int) -> None:
         """Delete the group with everything in it (rows that reference it cascade), and the
         image files of its posts."""
-        await self._membership.require_owner(group_id, viewer.id)
-        members = await self._membership.member_ids(group_id)
-        names = await self._groups.delete(group_id)
+        _, (members, names) = _owned(await self._groups.delete(group_id, viewer.id), viewer.id)
         for user_id in members:
             self._joined(group_id, user_id, joined=False)
         await self._discard_media(names)

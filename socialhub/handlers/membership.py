@@ -39,6 +39,12 @@ def check_member(group: Group) -> None:
         raise Forbidden("only the group's members may do this")
 
 
+def check_owner(group: Group, viewer_id: int) -> None:
+    """403 unless the viewer owns the group."""
+    if not is_owner(group, viewer_id):
+        raise Forbidden("only the group's owner may do this")
+
+
 class Membership:
     """Membership questions about groups, answered from the store."""
 
@@ -80,6 +86,5 @@ class Membership:
     async def require_owner(self, group_id: int, viewer_id: int) -> Group:
         """The group, when the viewer owns it (404, else 403)."""
         group = await self.require_group(group_id, viewer_id)
-        if not is_owner(group, viewer_id):
-            raise Forbidden("only the group's owner may do this")
+        check_owner(group, viewer_id)
         return group

@@ -142,6 +142,15 @@ async def write(database: Database, description: str, sql: str, args: Args = ())
     return await database.at_once(description, [(sql, args)])
 
 
+async def lock_row(txn: Transaction, table: str, row_id: int) -> None:
+    """Hold the row of `table` whose `id` is `row_id` until `txn` ends: another transaction that
+    locks or writes it waits, and then (PostgreSQL, READ COMMITTED: each statement sees what
+    was committed before it began) sees what this one committed. The row is written unchanged,
+    a lock that does not conflict with the key-share locks of foreign keys; SQLite runs one
+    transaction at a time anyway."""
+    await txn.run(f"UPDATE {table} SET id = id WHERE id = ?", (row_id,))
+
+
 def by_name(names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
     """The row's values by the names of its columns, in the order they were selected.
 

@@ -11,7 +11,7 @@ would cause the blocker.
 
 from __future__ import annotations
 
-from socialhub.storage.database import Database, Transaction, qualify
+from socialhub.storage.database import Database, Transaction, lock_row, qualify
 from socialhub.storage.stores.reach import ReachCache
 from socialhub.storage.stores.users import USER_COLUMNS, User
 
@@ -33,11 +33,9 @@ async def lock_pair(txn: Transaction, first_id: int, second_id: int) -> None:
     Each statement of a PostgreSQL transaction (READ COMMITTED) sees what others committed
     before it began, but not what they have yet to commit: a follow that read no block, and a
     block that found no follow to remove, could both commit. Holding the lock, whichever comes
-    second sees the other's work. It is the lower id's users row, written unchanged (a lock
-    that does not conflict with the key-share locks of foreign keys); SQLite runs one
-    transaction at a time anyway.
+    second sees the other's work. The lock is the lower id's users row (`lock_row`).
     """
-    await txn.run("UPDATE users SET id = id WHERE id = ?", (min(first_id, second_id),))
+    await lock_row(txn, "users", min(first_id, second_id))
 
 
 async def blocked_between(txn: Transaction, first_id: int, second_id: int) -> bool:

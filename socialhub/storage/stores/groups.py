@@ -9,9 +9,9 @@ state and report whether they applied, so two concurrent requests cannot both su
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 from socialhub.storage.database import (
     Database,
@@ -19,6 +19,7 @@ from socialhub.storage.database import (
     Row,
     Transaction,
     by_name,
+    lock_row,
     qualify,
     read_one,
     write,
@@ -40,6 +41,7 @@ REQUESTED: Final = "requested"
 # Stands for the group's name in the messages of InviteNotices: the name as the invitation's
 # own transaction reads it.
 GROUP_NAME: Final = "{group}"
+T = TypeVar("T")
 
 # The groups columns of a Group, by name; then `_SELECT_GROUP` adds the accepted member count
 # and the status of one viewer's row (the first `?`), as `_GROUP_FIELDS` names them.
@@ -53,6 +55,14 @@ _SELECT_GROUP = (
 )
 _GROUP_BY_ID = f"{_SELECT_GROUP} WHERE g.id = ?"
 _STATUS = "SELECT status FROM group_members WHERE group_id = ? AND user_id = ?"
+_MEMBER_IDS = (
+    "SELECT user_id FROM group_members WHERE group_id = ? AND is_accepted ORDER BY user_id"
+)
+# Delete a user's row whose status is one of `{}` (placeholders); never the owner's.
+_REMOVE = (
+    "DELETE FROM group_members WHERE group_id = ? AND user_id = ? AND status IN ({})"
+    " AND user_id <> (SELECT owner_id FROM groups WHERE id = ?) RETURNING user_id"
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,16 @@ class Invited:
     invitee_exists: bool = False
     status: str | None = None
     notifications: list[Notification] | None = None
+
+
+@dataclass(frozen=True)
+class Owned(Generic[T]):
+    """What an action of a group's owner found and did, in one transaction: the group as the
+    actor sees it (None: there is none), and the action's outcome, None when it was not taken
+    because the actor does not own the group (or there is none)."""
+
+    group: Group | None
+    outcome: T | None = None
 
 
 def name_key(name: str) -> str:
@@ -194,11 +214,7 @@ class GroupsStore:
 
     async def member_ids(self, group_id: int) -> list[int]:
         """Every accepted member's id (the recipients of a group message)."""
-        rows = await self._db.read(
-            "get_member_ids",
-            "SELECT user_id FROM group_members WHERE group_id = ? AND is_accepted ORDER BY user_id",
-            (group_id,),
-        )
+        rows = await self._db.read("get_member_ids", _MEMBER_IDS, (group_id,))
         return [row[0] for row in rows]
 
     async def group_ids_of(self, user_id: int) -> list[int]:
@@ -285,13 +301,9 @@ class GroupsStore:
 
         The owner's row is never deleted: a group always has its owner as a member.
         """
+        sql = _REMOVE.format(placeholders(len(statuses)))
         deleted = await write(
-            self._db,
-            "remove_membership",
-            "DELETE FROM group_members WHERE group_id = ? AND user_id = ?"
-            f" AND status IN ({placeholders(len(statuses))})"
-            " AND user_id <> (SELECT owner_id FROM groups WHERE id = ?) RETURNING user_id",
-            (group_id, user_id, *statuses, group_id),
+            self._db, "remove_membership", sql, (group_id, user_id, *statuses, group_id)
         )
         return bool(deleted)
 
@@ -326,15 +338,63 @@ class GroupsStore:
             args += [group_id, owner_id]
         return bool(await write(self._db, "update_group", sql + " RETURNING id", args))
 
-    async def delete(self, group_id: int) -> list[str]:
-        """Delete the group; its memberships, messages and notifications cascade, and its events
-        and posts go with every notification about them. Returns the file names of the posts'
-        media, to remove once this has committed."""
+    async def accept_request(
+        self, group_id: int, owner_id: int, user_id: int, now: int, notice: Notice
+    ) -> Owned[list[Notification] | None]:
+        """The owner accepts the user's join request, storing `notice` (GROUP_NAME in its
+        message names the group); its outcome is None when there is no such request."""
 
-        async def delete(txn: Transaction) -> list[str]:
+        async def accept(txn: Transaction, group: Group) -> list[Notification] | None:
+            accepted = _naming(notice, group)
+            return await _accept(txn, group_id, user_id, REQUESTED, now, accepted)
+
+        return await self._as_owner("accept_join_request", group_id, owner_id, accept)
+
+    async def remove_by_owner(
+        self, group_id: int, owner_id: int, user_id: int, statuses: Collection[str]
+    ) -> Owned[bool]:
+        """The owner deletes the user's row when its status is one of `statuses` (`remove`)."""
+
+        async def remove(txn: Transaction, group: Group) -> bool:
+            deleted = await txn.fetch(
+                _REMOVE.format(placeholders(len(statuses))),
+                (group_id, user_id, *statuses, group_id),
+            )
+            return bool(deleted)
+
+        return await self._as_owner("remove_membership", group_id, owner_id, remove)
+
+    async def delete(self, group_id: int, owner_id: int) -> Owned[tuple[list[int], list[str]]]:
+        """The owner deletes the group; its memberships, messages and notifications cascade,
+        and its events and posts go with every notification about them. The outcome: who were
+        its accepted members, and the file names of the posts' media, to remove once this has
+        committed."""
+
+        async def delete(txn: Transaction, group: Group) -> tuple[list[int], list[str]]:
+            members = await txn.fetch(_MEMBER_IDS, (group_id,))
             await delete_group_events(txn, group_id)
             names = await delete_group_posts(txn, group_id)
             await txn.run("DELETE FROM groups WHERE id = ?", (group_id,))
-            return names
+            return [row[0] for row in members], names
 
-        return await self._db.interaction("delete_group", delete)
+        return await self._as_owner("delete_group", group_id, owner_id, delete)
+
+    async def _as_owner(
+        self,
+        description: str,
+        group_id: int,
+        owner_id: int,
+        action: Callable[[Transaction, Group], Awaitable[T]],
+    ) -> Owned[T]:
+        """Run `action` in the transaction that reads the group, once it finds `owner_id`
+        owns it. The group's row is locked first, so an ownership handed over meanwhile (which
+        writes that row) is seen: the former owner cannot act."""
+
+        async def body(txn: Transaction) -> Owned[T]:
+            await lock_row(txn, "groups", group_id)
+            group = await select_group(txn, group_id, owner_id)
+            if group is None or group.owner_id != owner_id:
+                return Owned(group)
+            return Owned(group, await action(txn, group))
+
+        return await self._db.interaction(description, body)
