@@ -254,8 +254,9 @@ class GroupTests(SocialTestMixin):
         self.assertEqual(asked, ["invite_to_group"])
 
     async def test_an_owners_action_is_one_transaction(self) -> None:
-        """Accepting and declining join requests, removing a member and deleting the group each
-        read the owner in the transaction of their write: a former owner cannot act."""
+        """Accepting and declining join requests, changing the group, removing a member and
+        deleting the group each read the owner in the transaction of their write: a former
+        owner cannot act."""
         alice, bob, carol = await self.start("alice", "bob", "carol")
         gid = (await self.create_group(alice))["id"]
         for person in (bob, carol):
@@ -264,13 +265,23 @@ class GroupTests(SocialTestMixin):
         actions = [
             ("POST", f"/api/groups/{gid}/requests/{bob.id}/accept", 204),
             ("POST", f"/api/groups/{gid}/requests/{carol.id}/decline", 204),
+            ("PATCH", f"/api/groups/{gid}", 200),
             ("DELETE", f"/api/groups/{gid}/members/{bob.id}", 204),
             ("DELETE", f"/api/groups/{gid}", 204),
         ]
         for method, path, status in actions:
-            self.expect(await alice.client.request(method, path), status)
-        expected = ["accept_join_request", "remove_membership", "remove_membership", "delete_group"]
-        self.assertEqual(asked, expected)
+            body = {"description": "renamed"} if method == "PATCH" else None
+            self.expect(await alice.client.request(method, path, body), status)
+        self.assertEqual(
+            asked,
+            [
+                "accept_join_request",
+                "remove_membership",
+                "update_group",
+                "remove_membership",
+                "delete_group",
+            ],
+        )
 
     async def test_inviting_someone_who_asked_to_join_accepts_them(self) -> None:
         """An invitation answers a pending join request: 200, member, and group_join_accept."""

@@ -216,18 +216,22 @@ class Groups:
         self._joined(group_id, user_id, joined=False)
 
     async def update(self, viewer: User, group_id: int, body: Mapping[str, object]) -> Group:
-        """Rename, describe, or hand the group over to another accepted member."""
-        await self._membership.require_owner(group_id, viewer.id)
-        name = optional_text(body, "name", min_length=1, max_length=NAME_MAX)
-        description = optional_text(body, "description", max_length=DESCRIPTION_MAX)
-        owner_id = body.get("owner_id")
-        new_owner = None if owner_id is None else parse_id(owner_id, "owner_id")
-        not_member = InvalidRequest("owner_id must be an accepted member of the group")
-        if new_owner is not None and not await self._membership.is_member(group_id, new_owner):
-            raise not_member
-        if not await self._groups.update(group_id, name, description, new_owner):
-            raise not_member  # they left between the check and the update
-        return await self._membership.require_group(group_id, viewer.id)
+        """Rename, describe, or hand the group over to another accepted member. One transaction
+        checks the owner and writes; an invalid body is refused (400) once the viewer is found
+        to own the group (404, 403 first)."""
+        try:
+            name = optional_text(body, "name", min_length=1, max_length=NAME_MAX)
+            description = optional_text(body, "description", max_length=DESCRIPTION_MAX)
+            owner_id = body.get("owner_id")
+            new_owner = None if owner_id is None else parse_id(owner_id, "owner_id")
+        except InvalidRequest:
+            await self._membership.require_owner(group_id, viewer.id)
+            raise
+        owned = await self._groups.update(group_id, viewer.id, name, description, new_owner)
+        _, group = _owned(owned, viewer.id)
+        if group is None:
+            raise InvalidRequest("owner_id must be an accepted member of the group")
+        return group
 
     async def delete(self, viewer: User, group_id: int) -> None:
         """Delete the group with everything in it (rows that reference it cascade), and the

@@ -5,6 +5,10 @@ REST group routes, the WebSocket `group` frame handler (`is_member`, `member_ids
 and events, and a group's history (`member_guard`: the same check, with the page's Reader).
 The `require_*` methods and the guard raise in the contract's order: an unknown group is 404
 before a refused caller is 403.
+
+A write that must not outlive its check (an invitation, an owner's action) has the store read
+the group in the write's own transaction and act only when the rule would let it; `existing`,
+`check_member` and `check_owner` then raise, from what that transaction read, what refused it.
 """
 
 from __future__ import annotations

@@ -310,11 +310,13 @@ class GroupsStore:
     async def update(
         self,
         group_id: int,
+        acting_id: int,
         name: str | None = None,
         description: str | None = None,
         owner_id: int | None = None,
-    ) -> bool:
-        """Change the given fields; False when `owner_id` is not (or no longer) a member."""
+    ) -> Owned[Group | None]:
+        """The owner `acting_id` changes the given fields; the outcome is the group as they see
+        it then, or None (nothing changed) when `owner_id` is not an accepted member."""
         assignments: list[str] = []
         args: list[object] = []
         if name is not None:
@@ -326,8 +328,6 @@ class GroupsStore:
         if owner_id is not None:
             assignments.append("owner_id = ?")
             args.append(owner_id)
-        if not assignments:
-            return True
         sql = f"UPDATE groups SET {', '.join(assignments)} WHERE id = ?"
         args.append(group_id)
         if owner_id is not None:
@@ -336,7 +336,15 @@ class GroupsStore:
                 " WHERE group_id = ? AND user_id = ? AND is_accepted)"
             )
             args += [group_id, owner_id]
-        return bool(await write(self._db, "update_group", sql + " RETURNING id", args))
+
+        async def change(txn: Transaction, group: Group) -> Group | None:
+            if not assignments:
+                return group
+            if not await txn.run(sql, args):
+                return None
+            return await select_group(txn, group_id, acting_id)
+
+        return await self._as_owner("update_group", group_id, acting_id, change)
 
     async def accept_request(
         self, group_id: int, owner_id: int, user_id: int, now: int, notice: Notice
