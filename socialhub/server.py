@@ -103,16 +103,14 @@ class Server:
         self.fanout.on_reach_changed(self.reach.clear)
         self.follows = FollowsStore(self.database, self.reach)
         self.blocks = BlocksStore(self.database, self.reach)
-        self.policy = Policy(self.follows, self.blocks, self.reach)
+        self.policy = Policy(self.follows, self.reach)
         self.group_handler = Groups(
             reactor,
             self.groups,
-            self.users,
             self.membership,
             self.notification_handler,
             self.fanout,
             self.media.discard,
-            self.policy,
         )
         # Held while a batch of messages is answered: each connection's acks and deliveries
         # of the batch then leave in one send (ws/direct_write.py).

@@ -4,6 +4,7 @@ a stand-in WebSocket connection to watch live pushes until /ws tests can use a r
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -44,6 +45,17 @@ class FakeConnection:
         self.closed.append((code, reason))
 
 
+def _recording(method: Callable[..., Awaitable[Any]], asked: list[str]) -> Callable[..., Any]:
+    """A Database method that first notes the description of what it was asked to run."""
+
+    async def recorded(description: str, *args: Any) -> Any:
+        if description != "lookup_session":
+            asked.append(description)
+        return await method(description, *args)
+
+    return recorded
+
+
 class SocialTestMixin(EngineTestMixin):
     """Starting a server with some people in it, and checking answers tersely."""
 
@@ -59,6 +71,15 @@ class SocialTestMixin(EngineTestMixin):
             user = await client.register(name)
             found.append(Person(client, user["id"], name))
         return found
+
+    def record_transactions(self) -> list[str]:
+        """From now on, the description of every transaction and single statement the server
+        runs, as they start, but the session lookup each request makes."""
+        database = self.running.server.database
+        asked: list[str] = []
+        for name in ("interaction", "read", "at_once"):
+            self.patch(database, name, _recording(getattr(database, name), asked))
+        return asked
 
     def expect(self, response: Response, status: int) -> Any:
         """The JSON body (or None when empty) of a response that must have `status`."""

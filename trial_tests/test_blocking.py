@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.trial.unittest import TestCase
 
 from trial_tests.group_helpers import Person
@@ -21,6 +22,8 @@ from trial_tests.post_helpers import SUMMARY_KEYS, PostTestMixin, ids
 from trial_tests.test_events import LAUNCH
 from trial_tests.wsclient import WsClient
 
+# Follows raced against blocks in one test.
+RACES = 30
 # Every stream position of stored frames, messages and notifications alike.
 _POSITIONS = (
     "(SELECT stream_pos AS pos FROM messages UNION ALL SELECT stream_pos FROM notifications) s"
@@ -185,6 +188,30 @@ class BlockingTests(PostTestMixin):
         await self.asks(carol, alice)
         self.assertEqual([r["user"]["id"] for r in await self.requests_of(alice)], [carol.id])
         self.assertEqual(await self.counts(bob), (0, 0))
+
+    async def test_a_follow_reads_the_block_in_its_own_transaction(self) -> None:
+        """The block is checked where the follow is written, so none committed before the
+        follow's transaction can be followed across."""
+        alice, bob = await self.blocked_pair()
+        asked = self.record_transactions()
+        self.refused(await self.follow(bob, alice))
+        self.assertEqual(asked, ["follow"])
+
+    async def test_a_follow_racing_a_block_never_survives_it(self) -> None:
+        """A follow and a block sent at once, again and again: whichever commits first, there
+        is never a follow between the two once both have answered."""
+        alice, bob = await self.start("alice", "bob")
+        for _ in range(RACES):
+            following, blocking = await gatherResults(
+                [
+                    Deferred.fromCoroutine(self.follow(bob, alice)),
+                    Deferred.fromCoroutine(self.block(alice, bob)),
+                ]
+            )
+            self.assertEqual(blocking.status, 204)
+            self.assertIn(following.status, (201, 403))
+            self.assertEqual(await self.counts(alice), (0, 0))
+            self.expect(await self.unblock(alice, bob), 204)
 
     async def test_private_messages_are_refused_both_ways_and_nothing_is_stored(self) -> None:
         """After the block a private frame either way is `forbidden` (with its client id), is

@@ -243,6 +243,46 @@ class GroupTests(SocialTestMixin):
         self.assertEqual(await self.membership(dave, gid), None)
         self.assertEqual(len(await self.notifications(bob)), 1)
 
+    async def test_an_invitation_is_one_transaction(self) -> None:
+        """Its checks (group, invitee, membership, block, row) and its write share one
+        transaction, so nothing committed between a check and the write slips through; the
+        session lookup of the request is the only other statement."""
+        alice, bob = await self.start("alice", "bob")
+        gid = (await self.create_group(alice))["id"]
+        asked = self.record_transactions()
+        self.expect(await self.invite(alice, gid, bob), 201)
+        self.assertEqual(asked, ["invite_to_group"])
+
+    async def test_an_owners_action_is_one_transaction(self) -> None:
+        """Accepting and declining join requests, changing the group, removing a member and
+        deleting the group each read the owner in the transaction of their write: a former
+        owner cannot act."""
+        alice, bob, carol = await self.start("alice", "bob", "carol")
+        gid = (await self.create_group(alice))["id"]
+        for person in (bob, carol):
+            await self.request_to_join(person, gid)
+        asked = self.record_transactions()
+        actions = [
+            ("POST", f"/api/groups/{gid}/requests/{bob.id}/accept", 204),
+            ("POST", f"/api/groups/{gid}/requests/{carol.id}/decline", 204),
+            ("PATCH", f"/api/groups/{gid}", 200),
+            ("DELETE", f"/api/groups/{gid}/members/{bob.id}", 204),
+            ("DELETE", f"/api/groups/{gid}", 204),
+        ]
+        for method, path, status in actions:
+            body = {"description": "renamed"} if method == "PATCH" else None
+            self.expect(await alice.client.request(method, path, body), status)
+        self.assertEqual(
+            asked,
+            [
+                "accept_join_request",
+                "remove_membership",
+                "update_group",
+                "remove_membership",
+                "delete_group",
+            ],
+        )
+
     async def test_inviting_someone_who_asked_to_join_accepts_them(self) -> None:
         """An invitation answers a pending join request: 200, member, and group_join_accept."""
         alice, bob, carol = await self.start("alice", "bob", "carol")

@@ -18,7 +18,6 @@ from socialhub.handlers.policy import Policy
 from socialhub.storage.database import Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
-from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.follows import FollowsStore
 from socialhub.storage.stores.groups import INVITED, MEMBER, GroupsStore
 from socialhub.storage.stores.messages import Message, MessagesStore, Page
@@ -47,7 +46,7 @@ class HistoryTests(EngineTestMixin):
 
         self.alice, self.bob, self.carol, self.dave = await database.interaction("people", people)
         reach = ReachCache(lambda: None, reactor)
-        policy = Policy(FollowsStore(database, reach), BlocksStore(database, reach), reach)
+        policy = Policy(FollowsStore(database, reach), reach)
         self.database = CountingDatabase(database)  # counts the handler's reads
         self.messages = MessagesStore(
             self.database, reactor, policy.message_refusals, lambda first, last: None, nullcontext()

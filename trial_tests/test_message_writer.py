@@ -127,7 +127,7 @@ class MessageWriterTests(EngineTestMixin):
         return database
 
     def messages_store(self, database: Any, committed: Any, reach: ReachCache) -> MessagesStore:
-        policy = Policy(FollowsStore(database, reach), BlocksStore(database, reach), reach)
+        policy = Policy(FollowsStore(database, reach), reach)
         return MessagesStore(
             database,
             reactor,

@@ -25,10 +25,14 @@ from socialhub.storage.database import (
     Row,
     SingleReads,
     Transaction,
+    by_name,
 )
 from socialhub.storage.engines import open_database
 from socialhub.storage.engines.postgres import PostgresDatabase
 from socialhub.storage.migrations import migrate, migration_files
+from socialhub.storage.stores.media import Media
+from socialhub.storage.stores.notifications import NOTIFICATION_FIELDS, Notification
+from socialhub.storage.stores.users import User
 from trial_tests.harness import (
     PG_ADMIN_DSN,
     PostgresEngine,
@@ -381,6 +385,34 @@ class StorageTests(EngineTestMixin):
             await database.interaction("test", lambda txn: txn.fetch("SELECT 1"))
         with self.assertRaises(DatabaseUnavailable):
             await database.read("test", "SELECT 1")
+
+
+class RowsByNameTests(TestCase):
+    """Records are built from rows by column name: a column added to a SELECT but not to its
+    names is refused instead of shifting every field after it."""
+
+    def test_values_go_to_the_fields_their_columns_name(self) -> None:
+        values = {name: f"value of {name}" for name in NOTIFICATION_FIELDS}
+        notification = Notification.from_row(tuple(values.values()))
+        for name, value in values.items():
+            expected = bool(value) if name == "is_read" else value
+            self.assertEqual(getattr(notification, name), expected)
+
+    def test_a_row_of_another_width_is_refused(self) -> None:
+        user = (1, "ann", "ann@example.org", "Ann", "", False, False, 0, None)
+        self.assertEqual(User.from_row(user).created_at, 0)
+        for row in ((*user[:4], "extra", *user[4:]), user[:-1]):
+            with self.assertRaises(ValueError):
+                User.from_row(row)
+        media = (1, 2, "a.png", "image/png", 3, 4, 5, 6, None, None)
+        self.assertEqual(Media.from_row(media).created_at, 6)
+        with self.assertRaises(ValueError):
+            Media.from_row((*media[:2], "extra", *media[2:]))
+
+    def test_by_name(self) -> None:
+        self.assertEqual(by_name(("a", "b"), (1, 2)), {"a": 1, "b": 2})
+        with self.assertRaises(ValueError):
+            by_name(("a", "b"), (1, 2, 3))
 
 
 class StorageSqliteTests(SqliteEngine, StorageTests, TestCase):

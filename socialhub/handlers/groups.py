@@ -2,27 +2,48 @@
 membership lifecycle of invitations and join requests.
 
 Authorization goes through handlers.membership (and handlers.policy for an invitation between
-two users, refused when either blocks the other); every notification is stored by the store in
-the transaction of its action, then pushed by Notifications.notify once that has committed.
+two users, refused when either blocks the other); an invitation's checks are read by the store
+in the transaction of its write and refused here by those rules. Every notification is stored
+by the store in the transaction of its action, then pushed by Notifications.notify once that
+has committed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 from twisted.internet.interfaces import IReactorTime
 
 from socialhub.delivery.interface import Delivery
 from socialhub.errors import Conflict, InvalidRequest, NotFound, SocialHubError
-from socialhub.handlers.membership import Membership, check_member, is_owner
+from socialhub.handlers.membership import (
+    Membership,
+    check_member,
+    check_owner,
+    existing,
+    is_owner,
+)
 from socialhub.handlers.notifications import Notifications
-from socialhub.handlers.policy import Policy
-from socialhub.storage.stores.groups import INVITED, MEMBER, REQUESTED, Group, GroupsStore
+from socialhub.handlers.policy import refused_by_block
+from socialhub.storage.stores.blocks import Blocked
+from socialhub.storage.stores.groups import (
+    GROUP_NAME,
+    INVITED,
+    MEMBER,
+    REQUESTED,
+    Group,
+    GroupsStore,
+    Invited,
+    InviteNotices,
+    Owned,
+)
 from socialhub.storage.stores.notifications import Notice, Notification
-from socialhub.storage.stores.users import User, UsersStore
+from socialhub.storage.stores.users import User
 from socialhub.validation import optional_text, parse_id, text
 
+T = TypeVar("T")
 # Removes the files of media rows a committed deletion took away (MediaUploads.discard).
 DiscardMedia = Callable[[Sequence[str]], Awaitable[None]]
 NAME_MAX = 100
@@ -39,9 +60,38 @@ class Invitation:
     status: str
 
 
-def _accepted_notice(group: Group, user_id: int, actor_id: int) -> Notice:
-    message = f"Your request to join group '{group.name}' was accepted"
-    return Notice([user_id], "group_join_accept", message, actor_id=actor_id, group_id=group.id)
+def _accepted_notice(group_id: int, group_name: str, user_id: int, actor_id: int) -> Notice:
+    message = f"Your request to join group '{group_name}' was accepted"
+    return Notice([user_id], "group_join_accept", message, actor_id=actor_id, group_id=group_id)
+
+
+def _invite_notices(group_id: int, user_id: int, actor_id: int) -> InviteNotices:
+    """What an invitation tells the invitee; the store names the group as it reads it."""
+    message = f"You were invited to join group '{GROUP_NAME}'"
+    invited = Notice([user_id], "group_invite", message, actor_id=actor_id, group_id=group_id)
+    return InviteNotices(invited, _accepted_notice(group_id, GROUP_NAME, user_id, actor_id))
+
+
+def _check_invited(invited: Invited) -> list[Notification]:
+    """What an invitation stored; otherwise raise what refused it, in the contract's order
+    (404 unknown group, 404 unknown user, 403 not a member, then 409)."""
+    group = existing(invited.group)
+    if not invited.invitee_exists:
+        raise NotFound("no such user")
+    check_member(group)
+    if invited.notifications is not None:
+        return invited.notifications
+    if invited.status == REQUESTED:
+        raise Conflict("the join request changed meanwhile; try again")
+    raise Conflict("the user is already a member of or invited to this group")
+
+
+def _owned(owned: Owned[T], viewer_id: int) -> tuple[Group, T]:
+    """The group and the outcome of an owner's action, once the viewer is found to own the
+    group as the action's transaction read it (404 unknown group, else 403)."""
+    group = existing(owned.group)
+    check_owner(group, viewer_id)
+    return group, cast(T, owned.outcome)  # the owner's action was taken: this is its result
 
 
 class Groups:
@@ -51,21 +101,17 @@ class Groups:
         self,
         clock: IReactorTime,
         groups: GroupsStore,
-        users: UsersStore,
         membership: Membership,
         notifications: Notifications,
         delivery: Delivery,
         discard_media: DiscardMedia,
-        policy: Policy,
     ) -> None:
         self._clock = clock
         self._groups = groups
-        self._users = users
         self._membership = membership
         self._notifications = notifications
         self._delivery = delivery
         self._discard_media = discard_media
-        self._policy = policy
 
     def _now(self) -> int:
         return int(self._clock.seconds())
@@ -112,27 +158,19 @@ class Groups:
         Refused (403) between two users when either blocks the other.
 
         `group_name` of the reference is ignored: the notification names the stored group.
+        One transaction checks and writes (GroupsStore.invite).
         """
         group_id = parse_id(body.get("group_id"), "group_id")
         user_id = parse_id(body.get("user_id"), "user_id")
-        group = await self._membership.require_group(group_id, viewer.id)
-        if await self._users.get(user_id) is None:
-            raise NotFound("no such user")
-        check_member(group)
-        await self._policy.check_not_blocked(viewer.id, user_id)
-        status = await self._groups.status(group_id, user_id)
-        if status == REQUESTED:
-            notice = _accepted_notice(group, user_id, viewer.id)
-            stored = await self._groups.accept(group_id, user_id, REQUESTED, self._now(), notice)
-            self._push(stored, Conflict("the join request changed meanwhile; try again"))
+        notices = _invite_notices(group_id, user_id, viewer.id)
+        try:
+            invited = await self._groups.invite(group_id, viewer.id, user_id, self._now(), notices)
+        except Blocked:
+            raise refused_by_block() from None
+        self._notifications.notify(_check_invited(invited))
+        if invited.status == REQUESTED:
             self._joined(group_id, user_id)
             return Invitation(group_id, user_id, MEMBER)
-        if status is not None:
-            raise Conflict("the user is already a member of or invited to this group")
-        message = f"You were invited to join group '{group.name}'"
-        notice = Notice([user_id], "group_invite", message, actor_id=viewer.id, group_id=group_id)
-        stored = await self._groups.add(group_id, user_id, INVITED, self._now(), notice)
-        self._push(stored, Conflict("the user is already a member of or invited to this group"))
         return Invitation(group_id, user_id, INVITED)
 
     async def join(self, viewer: User, group_id: int) -> str:
@@ -154,46 +192,51 @@ class Groups:
         return REQUESTED
 
     async def accept_request(self, viewer: User, group_id: int, user_id: int) -> None:
-        group = await self._membership.require_owner(group_id, viewer.id)
-        notice = _accepted_notice(group, user_id, viewer.id)
-        stored = await self._groups.accept(group_id, user_id, REQUESTED, self._now(), notice)
+        notice = _accepted_notice(group_id, GROUP_NAME, user_id, viewer.id)
+        owned = await self._groups.accept_request(group_id, viewer.id, user_id, self._now(), notice)
+        _, stored = _owned(owned, viewer.id)
         self._push(stored, NotFound("no such join request"))
         self._joined(group_id, user_id)
 
     async def decline_request(self, viewer: User, group_id: int, user_id: int) -> None:
-        await self._membership.require_owner(group_id, viewer.id)
-        if not await self._groups.remove(group_id, user_id, [REQUESTED]):
+        owned = await self._groups.remove_by_owner(group_id, viewer.id, user_id, [REQUESTED])
+        _, removed = _owned(owned, viewer.id)
+        if not removed:
             raise NotFound("no such join request")
 
     async def remove_member(self, viewer: User, group_id: int, user_id: int) -> None:
         """Remove a member or withdraw an invitation; the owner cannot remove themself (409)."""
-        group = await self._membership.require_owner(group_id, viewer.id)
+        statuses = [MEMBER, INVITED]
+        owned = await self._groups.remove_by_owner(group_id, viewer.id, user_id, statuses)
+        group, removed = _owned(owned, viewer.id)
         if is_owner(group, user_id):
             raise Conflict("the owner cannot be removed; transfer the ownership first")
-        if not await self._groups.remove(group_id, user_id, [MEMBER, INVITED]):
+        if not removed:
             raise NotFound("no such member or invitation")
         self._joined(group_id, user_id, joined=False)
 
     async def update(self, viewer: User, group_id: int, body: Mapping[str, object]) -> Group:
-        """Rename, describe, or hand the group over to another accepted member."""
-        await self._membership.require_owner(group_id, viewer.id)
-        name = optional_text(body, "name", min_length=1, max_length=NAME_MAX)
-        description = optional_text(body, "description", max_length=DESCRIPTION_MAX)
-        owner_id = body.get("owner_id")
-        new_owner = None if owner_id is None else parse_id(owner_id, "owner_id")
-        not_member = InvalidRequest("owner_id must be an accepted member of the group")
-        if new_owner is not None and not await self._membership.is_member(group_id, new_owner):
-            raise not_member
-        if not await self._groups.update(group_id, name, description, new_owner):
-            raise not_member  # they left between the check and the update
-        return await self._membership.require_group(group_id, viewer.id)
+        """Rename, describe, or hand the group over to another accepted member. One transaction
+        checks the owner and writes; an invalid body is refused (400) once the viewer is found
+        to own the group (404, 403 first)."""
+        try:
+            name = optional_text(body, "name", min_length=1, max_length=NAME_MAX)
+            description = optional_text(body, "description", max_length=DESCRIPTION_MAX)
+            owner_id = body.get("owner_id")
+            new_owner = None if owner_id is None else parse_id(owner_id, "owner_id")
+        except InvalidRequest:
+            await self._membership.require_owner(group_id, viewer.id)
+            raise
+        owned = await self._groups.update(group_id, viewer.id, name, description, new_owner)
+        _, group = _owned(owned, viewer.id)
+        if group is None:
+            raise InvalidRequest("owner_id must be an accepted member of the group")
+        return group
 
     async def delete(self, viewer: User, group_id: int) -> None:
         """Delete the group with everything in it (rows that reference it cascade), and the
         image files of its posts."""
-        await self._membership.require_owner(group_id, viewer.id)
-        members = await self._membership.member_ids(group_id)
-        names = await self._groups.delete(group_id)
+        _, (members, names) = _owned(await self._groups.delete(group_id, viewer.id), viewer.id)
         for user_id in members:
             self._joined(group_id, user_id, joined=False)
         await self._discard_media(names)

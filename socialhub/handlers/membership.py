@@ -4,6 +4,10 @@ Every path that needs "is A an accepted member of G" or "is A the owner of G" as
 REST group routes, the WebSocket `group` frame handler (`is_member`, `member_ids`), group posts
 and events, and a group's history. The `require_*` methods raise in the contract's order: an
 unknown group is 404 before a refused caller is 403.
+
+A write that must not outlive its check (an invitation, an owner's action) has the store read
+the group in the write's own transaction and act only when the rule would let it; `existing`,
+`check_member` and `check_owner` then raise, from what that transaction read, what refused it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,12 @@ def check_member(group: Group) -> None:
     """403 unless the viewer the group was read for is an accepted member."""
     if group.viewer_status != MEMBER:
         raise Forbidden("only the group's members may do this")
+
+
+def check_owner(group: Group, viewer_id: int) -> None:
+    """403 unless the viewer owns the group."""
+    if not is_owner(group, viewer_id):
+        raise Forbidden("only the group's owner may do this")
 
 
 class Membership:
@@ -70,6 +80,5 @@ class Membership:
     async def require_owner(self, group_id: int, viewer_id: int) -> Group:
         """The group, when the viewer owns it (404, else 403)."""
         group = await self.require_group(group_id, viewer_id)
-        if not is_owner(group, viewer_id):
-            raise Forbidden("only the group's owner may do this")
+        check_owner(group, viewer_id)
         return group

@@ -1,13 +1,14 @@
 """Who may reach whom: each rule is one function here, used by every path that needs it.
 
 The follow graph's questions are asked here and nowhere else: the private-message rule (the
-WebSocket `private` frame), who may see a followers or following list (REST), "is A an
-accepted follower of B", and "does either of A and B block the other" (section 3b: follows,
-private messages and group invitations between the two are refused). Who may see a post is
-the one rule of storage/stores/post_visibility.py, an SQL condition the stores apply to every
-read of posts (a blocker's posts are hidden from whom they block there); that a blocker is not
-told what the blocked user does is NotificationsStore's insert; who may read a private
-conversation's history is handlers/history.py's. docs/privacy.md has the whole model as tables.
+WebSocket `private` frame), who may see a followers or following list (REST), "is A an accepted
+follower of B", what a block between A and B refuses (section 3b: follows, private messages and
+group invitations between the two; the stores read the block in the write's own transaction and
+hold the write back, `blocks.Blocked`, and `refused_by_block` says why), and who may read a
+private conversation's history is handlers/history.py's. Who may see a post is the one rule of
+storage/stores/post_visibility.py, an SQL condition the stores apply to every read of posts (a
+blocker's posts are hidden from whom they block there); that a blocker is not told what the
+blocked user does is NotificationsStore's insert. docs/privacy.md has the whole model as tables.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from collections.abc import Sequence
 
 from socialhub.errors import Forbidden, InvalidRequest, NotFound, SocialHubError
 from socialhub.storage.database import Reader
-from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.follows import ACCEPTED, FollowsStore
 from socialhub.storage.stores.reach import Pair, Reach, ReachCache
 from socialhub.storage.stores.users import User
@@ -29,9 +29,8 @@ NOT_ALLOWED = "you are not allowed to do this with this user"
 class Policy:
     """The authorization rules between users."""
 
-    def __init__(self, follows: FollowsStore, blocks: BlocksStore, reach: ReachCache) -> None:
+    def __init__(self, follows: FollowsStore, reach: ReachCache) -> None:
         self._follows = follows
-        self._blocks = blocks
         self._reach = reach  # the facts of private messages, kept until they change
 
     async def is_accepted_follower(self, follower_id: int, followee_id: int) -> bool:
@@ -48,17 +47,6 @@ class Policy:
         if not owner.is_private or viewer_id == owner.id:
             return True
         return await self.is_accepted_follower(viewer_id, owner.id)
-
-    async def check_not_blocked(self, actor_id: int, other_id: int) -> None:
-        """Raise Forbidden when either of the two blocks the other (section 3b).
-
-        Used by every path by which one user reaches another directly: a follow, a group
-        invitation (a private message asks the same in message_refusals' one statement). A
-        block works both ways for these, so that the blocker cannot start what they refuse to
-        receive either.
-        """
-        if await self._blocks.between(actor_id, other_id):
-            raise Forbidden(NOT_ALLOWED)
 
     async def message_refusals(
         self, reads: Reader, pairs: Sequence[Pair | None]
@@ -80,13 +68,20 @@ class Policy:
         return refusals
 
 
+def refused_by_block() -> Forbidden:
+    """What a follow or a group invitation between two users gets when either blocks the other
+    (section 3b; a private message gets the same from message_refusals). A block works both
+    ways for these, so that the blocker cannot start what they refuse to receive either."""
+    return Forbidden(NOT_ALLOWED)
+
+
 def _message_refusal(pair: Pair, reach: Reach | None) -> SocialHubError | None:
     if pair[0] == pair[1]:
         return InvalidRequest("you cannot send a message to yourself")
     if reach is None or not reach.recipient_exists:
         return NotFound("no such user")
     if reach.blocked:
-        return Forbidden(NOT_ALLOWED)
+        return refused_by_block()
     if reach.recipient_private and not reach.connected:
         return Forbidden("this profile is private: only its follows and followers may write")
     return None

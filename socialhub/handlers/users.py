@@ -1,15 +1,15 @@
 """Users and follows (section 2 of the contract): profiles, search, profile edits, following,
 and the requests that follows of private profiles are; and blocking (section 3b).
 
-Who may see what is asked of handlers.policy, which also refuses a follow between two users
-when either blocks the other. Every notification is stored by the store in the
-transaction of its action, then pushed by Notifications.notify once that has committed; it goes
-to the other party, never to the one who acted.
+Who may see what is asked of handlers.policy, which also says why a follow between two users
+is refused when either blocks the other (the store reads the block where it writes). Every
+notification is stored by the store in the transaction of its action, then pushed by
+Notifications.notify once that has committed; it goes to the other party, never to the one
+who acted.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,9 +17,9 @@ from twisted.internet.interfaces import IReactorTime
 
 from socialhub.errors import Forbidden, InvalidRequest, NotFound
 from socialhub.handlers.notifications import Notifications
-from socialhub.handlers.policy import Policy
-from socialhub.storage.stores.blocks import BlocksStore
-from socialhub.storage.stores.follows import PENDING, Followed, FollowsStore, Profile
+from socialhub.handlers.policy import Policy, refused_by_block
+from socialhub.storage.stores.blocks import Blocked, BlocksStore
+from socialhub.storage.stores.follows import ACCEPTED, PENDING, Followed, FollowsStore, Profile
 from socialhub.storage.stores.media import MediaNotClaimable
 from socialhub.storage.stores.notifications import Notice
 from socialhub.storage.stores.users import User, display_name_key
@@ -56,13 +56,15 @@ def profile_columns(body: Mapping[str, object]) -> dict[str, object]:
     return columns
 
 
-def follow_notice(actor: User, target_id: int, status: str) -> Notice:
-    """A follow tells its target: `friend_request` for a request, `new_follower` otherwise."""
-    if status == PENDING:
-        message = f"{actor.username} asked to follow you"
-        return Notice([target_id], "friend_request", message, actor_id=actor.id)
-    message = f"{actor.username} started following you"
-    return Notice([target_id], "new_follower", message, actor_id=actor.id)
+def follow_notices(actor: User, target_id: int) -> dict[str, Notice]:
+    """What a new follow row tells its target, by the row's status: `friend_request` for a
+    request, `new_follower` for a follow."""
+    request = f"{actor.username} asked to follow you"
+    follow = f"{actor.username} started following you"
+    return {
+        PENDING: Notice([target_id], "friend_request", request, actor_id=actor.id),
+        ACCEPTED: Notice([target_id], "new_follower", follow, actor_id=actor.id),
+    }
 
 
 def accepted_notice(accepter: User, requester_ids: list[int]) -> Notice:
@@ -108,7 +110,7 @@ class Users:
         An avatar is one's own upload that no post or comment holds (400 otherwise, and nothing
         changes); null removes it."""
         columns = profile_columns(body)
-        notice = functools.partial(accepted_notice, viewer)
+        notice = accepted_notice(viewer, [])  # the store names the requesters it accepts
         try:
             profile, stored = await self._follows.update_profile(
                 viewer.id, columns, self._now(), notice
@@ -123,10 +125,11 @@ class Users:
         Never between two users when either blocks the other (403)."""
         if user_id == viewer.id:
             raise InvalidRequest("you cannot follow yourself")
-        await self._policy.check_not_blocked(viewer.id, user_id)
-        followed = await self._follows.follow(
-            viewer.id, user_id, self._now(), lambda status: follow_notice(viewer, user_id, status)
-        )
+        notices = follow_notices(viewer, user_id)
+        try:
+            followed = await self._follows.follow(viewer.id, user_id, self._now(), notices)
+        except Blocked:
+            raise refused_by_block() from None
         if followed is None:
             raise NotFound("no such user")
         self._notifications.notify(followed.notifications)

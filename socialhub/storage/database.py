@@ -122,3 +122,34 @@ async def fetchone(txn: Reader, sql: str, args: Args) -> Row | None:
     """The first row of a statement's result, shared by both engines' `fetchone`."""
     rows = await txn.fetch(sql, args)
     return rows[0] if rows else None
+
+
+async def read_one(database: Database, description: str, sql: str, args: Args = ()) -> Row | None:
+    """The first row of one SELECT run as `Database.read` runs it, or None."""
+    rows = await database.read(description, sql, args)
+    return rows[0] if rows else None
+
+
+async def write(database: Database, description: str, sql: str, args: Args = ()) -> list[Row]:
+    """One statement that writes, as a transaction of its own (`Database.at_once`): one round
+    trip, no BEGIN and COMMIT of their own. Its RETURNING rows, so ask for one per changed row
+    to count them."""
+    return await database.at_once(description, [(sql, args)])
+
+
+async def lock_row(txn: Transaction, table: str, row_id: int) -> None:
+    """Hold the row of `table` whose `id` is `row_id` until `txn` ends: another transaction that
+    locks or writes it waits, and then (PostgreSQL, READ COMMITTED: each statement sees what
+    was committed before it began) sees what this one committed. The row is written unchanged,
+    a lock that does not conflict with the key-share locks of foreign keys; SQLite runs one
+    transaction at a time anyway."""
+    await txn.run(f"UPDATE {table} SET id = id WHERE id = ?", (row_id,))
+
+
+def by_name(names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
+    """The row's values by the names of its columns, in the order they were selected.
+
+    A row of another width raises ValueError instead of shifting every field after a column
+    that was added to (or dropped from) the SELECT but not to its names.
+    """
+    return dict(zip(names, row, strict=True))

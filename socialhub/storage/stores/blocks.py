@@ -2,16 +2,47 @@
 
 A block and the removal of the follows and follow requests between the two, in both
 directions, are one transaction: nobody ever sees the block with a follow still in place.
-The rules that read blocks are elsewhere, each in one place: handlers/policy.py asks `between`
-(follows, messages, invitations), storage/stores/post_visibility.py hides the blocker's posts, and
-NotificationsStore's insert drops the notifications a blocked user would cause the blocker.
+The rules that read blocks are elsewhere, each in one place: handlers/policy.py says what a
+block refuses (follows, messages, invitations; the first and last read it here, with
+`blocked_between`, in the transaction of their write), storage/stores/post_visibility.py hides
+the blocker's posts, and NotificationsStore's insert drops the notifications a blocked user
+would cause the blocker.
 """
 
 from __future__ import annotations
 
-from socialhub.storage.database import Database, Transaction, qualify
+from socialhub.storage.database import Database, Transaction, lock_row, qualify
 from socialhub.storage.stores.reach import ReachCache
 from socialhub.storage.stores.users import USER_COLUMNS, User
+
+_BETWEEN = (
+    "SELECT 1 FROM blocks WHERE (blocker_id = ? AND blocked_id = ?)"
+    " OR (blocker_id = ? AND blocked_id = ?)"
+)
+
+
+class Blocked(Exception):
+    """Either of two users blocks the other, so a write that would connect them (a follow, an
+    invitation) was not made."""
+
+
+async def lock_pair(txn: Transaction, first_id: int, second_id: int) -> None:
+    """Make the caller's transaction and any other that locks the same two users wait for each
+    other: a block, and a follow or an invitation between them.
+
+    Each statement of a PostgreSQL transaction (READ COMMITTED) sees what others committed
+    before it began, but not what they have yet to commit: a follow that read no block, and a
+    block that found no follow to remove, could both commit. Holding the lock, whichever comes
+    second sees the other's work. The lock is the lower id's users row (`lock_row`).
+    """
+    await lock_row(txn, "users", min(first_id, second_id))
+
+
+async def blocked_between(txn: Transaction, first_id: int, second_id: int) -> bool:
+    """Whether either of the two blocks the other, for a write that a block refuses (a follow,
+    an invitation), inside its transaction and once it holds the pair's lock (`lock_pair`)."""
+    await lock_pair(txn, first_id, second_id)
+    return await txn.fetchone(_BETWEEN, (first_id, second_id, second_id, first_id)) is not None
 
 
 class BlocksStore:
@@ -27,6 +58,7 @@ class BlocksStore:
         keeps the first block (and clears the follows again). False when there is no such user."""
 
         async def insert(txn: Transaction) -> bool:
+            await lock_pair(txn, blocker_id, blocked_id)
             exists = await txn.fetchone("SELECT 1 FROM users WHERE id = ?", (blocked_id,))
             if exists is None:
                 return False
@@ -57,27 +89,18 @@ class BlocksStore:
 
     async def blocked_by(self, blocker_id: int, limit: int, offset: int) -> list[User]:
         """The users `blocker_id` blocks, most recent block first."""
-
-        async def select(txn: Transaction) -> list[User]:
-            rows = await txn.fetch(
-                f"SELECT {qualify(USER_COLUMNS, 'u')} FROM blocks b"
-                " JOIN users u ON u.id = b.blocked_id WHERE b.blocker_id = ?"
-                " ORDER BY b.id DESC LIMIT ? OFFSET ?",
-                (blocker_id, limit, offset),
-            )
-            return [User.from_row(row) for row in rows]
-
-        return await self._db.interaction("list_blocks", select)
+        rows = await self._db.read(
+            "list_blocks",
+            f"SELECT {qualify(USER_COLUMNS, 'u')} FROM blocks b"
+            " JOIN users u ON u.id = b.blocked_id WHERE b.blocker_id = ?"
+            " ORDER BY b.id DESC LIMIT ? OFFSET ?",
+            (blocker_id, limit, offset),
+        )
+        return [User.from_row(row) for row in rows]
 
     async def between(self, first_id: int, second_id: int) -> bool:
         """Whether either of the two blocks the other."""
-
-        async def select(txn: Transaction) -> bool:
-            row = await txn.fetchone(
-                "SELECT 1 FROM blocks WHERE (blocker_id = ? AND blocked_id = ?)"
-                " OR (blocker_id = ? AND blocked_id = ?)",
-                (first_id, second_id, second_id, first_id),
-            )
-            return row is not None
-
-        return await self._db.interaction("get_block", select)
+        rows = await self._db.read(
+            "get_block", _BETWEEN, (first_id, second_id, second_id, first_id)
+        )
+        return bool(rows)

@@ -12,14 +12,17 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Final
 
-from socialhub.storage.database import Database, Row, Transaction, qualify
+from socialhub.storage.database import Database, Row, Transaction, by_name, qualify, read_one
 from socialhub.storage.stores.notifications import Notice, Notification, NotificationsStore
 
 GOING: Final = "going"
 NOT_GOING: Final = "not_going"
 RESPONSES: Final = (GOING, NOT_GOING)
 
-_EVENT_COLUMNS = "id, group_id, creator_id, title, description, starts_at, created_at"
+# The events columns of an Event, by name; `_SEEN_FIELDS` names those of `_SELECT_EVENT`.
+_EVENT_FIELDS = ("id", "group_id", "creator_id", "title", "description", "starts_at", "created_at")
+_EVENT_COLUMNS = ", ".join(_EVENT_FIELDS)
+_SEEN_FIELDS = (*_EVENT_FIELDS, "going_count", "not_going_count", "my_response")
 # Answers count only while their author is an accepted member: someone who left or was removed
 # no longer counts as coming, and counts again on rejoining.
 _COUNT_ANSWERS = (
@@ -27,8 +30,9 @@ _COUNT_ANSWERS = (
     " ON m.group_id = e.group_id AND m.user_id = r.user_id AND m.is_accepted"
     " WHERE r.event_id = e.id AND r.response = '{response}')"
 )
-# The event, its two counts, and the viewer's own answer (the first `?`): one statement for a
-# whole page, the counts and answers found through event_rsvps' primary key.
+# The event, its two counts, and the viewer's own answer (the first `?`), as `_SEEN_FIELDS`
+# names them: one statement for a whole page, the counts and answers found through
+# event_rsvps' primary key.
 _SELECT_EVENT = (
     f"SELECT {qualify(_EVENT_COLUMNS, 'e')},"
     f" {_COUNT_ANSWERS.format(response=GOING)}, {_COUNT_ANSWERS.format(response=NOT_GOING)},"
@@ -74,18 +78,8 @@ class Event:
 
     @classmethod
     def from_row(cls, row: Row) -> Event:
-        return cls(
-            id=row[0],
-            group_id=row[1],
-            creator_id=row[2],
-            title=row[3],
-            description=row[4],
-            starts_at=row[5],
-            created_at=row[6],
-            going_count=int(row[7]),
-            not_going_count=int(row[8]),
-            my_response=row[9],
-        )
+        """A row of `_SELECT_EVENT`."""
+        return cls(**by_name(_SEEN_FIELDS, row))
 
 
 async def delete_group_events(txn: Transaction, group_id: int) -> None:
@@ -127,7 +121,7 @@ class EventsStore:
             )
             if row is None:
                 return None
-            event = Event.from_row((*row, 0, 0, None))  # nobody has answered yet
+            event = Event(**by_name(_EVENT_FIELDS, row))  # nobody has answered yet
             about = dataclasses.replace(notice, event_id=event.id)
             others = (draft.group_id, draft.creator_id)
             notified = await NotificationsStore.add_selected(
@@ -138,23 +132,18 @@ class EventsStore:
         return await self._db.interaction("create_event", insert)
 
     async def get(self, event_id: int, viewer_id: int) -> Event | None:
-        async def select(txn: Transaction) -> Event | None:
-            row = await txn.fetchone(f"{_SELECT_EVENT} WHERE e.id = ?", (viewer_id, event_id))
-            return Event.from_row(row) if row else None
-
-        return await self._db.interaction("get_event", select)
+        sql = f"{_SELECT_EVENT} WHERE e.id = ?"
+        row = await read_one(self._db, "get_event", sql, (viewer_id, event_id))
+        return Event.from_row(row) if row else None
 
     async def in_group(self, group_id: int, viewer_id: int, limit: int, offset: int) -> list[Event]:
         """A page of the group's events, soonest first (ties by id)."""
-
-        async def select(txn: Transaction) -> list[Event]:
-            rows = await txn.fetch(
-                f"{_SELECT_EVENT} WHERE e.group_id = ? ORDER BY e.starts_at, e.id LIMIT ? OFFSET ?",
-                (viewer_id, group_id, limit, offset),
-            )
-            return [Event.from_row(row) for row in rows]
-
-        return await self._db.interaction("list_events", select)
+        rows = await self._db.read(
+            "list_events",
+            f"{_SELECT_EVENT} WHERE e.group_id = ? ORDER BY e.starts_at, e.id LIMIT ? OFFSET ?",
+            (viewer_id, group_id, limit, offset),
+        )
+        return [Event.from_row(row) for row in rows]
 
     async def answer(
         self, event_id: int, user_id: int, response: str, now: int, notice: Notice | None

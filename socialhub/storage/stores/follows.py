@@ -9,16 +9,26 @@ user or for a whole page of them: no query per listed user.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from socialhub.storage.database import Database, Row, Transaction, qualify
+from socialhub.storage.database import (
+    Database,
+    Row,
+    Transaction,
+    by_name,
+    qualify,
+    read_one,
+    write,
+)
+from socialhub.storage.stores.blocks import Blocked, blocked_between
 from socialhub.storage.stores.groups import substring_pattern
 from socialhub.storage.stores.media import use_as_avatar
 from socialhub.storage.stores.notifications import Notice, Notification, NotificationsStore
 from socialhub.storage.stores.reach import ReachCache
-from socialhub.storage.stores.users import USER_COLUMNS, User, display_name_key
+from socialhub.storage.stores.users import USER_COLUMNS, USER_WIDTH, User, display_name_key
 
 PENDING: Final = "pending"
 ACCEPTED: Final = "accepted"
@@ -28,17 +38,22 @@ EDITABLE_COLUMNS: Final = frozenset(
     {"display_name", "display_name_key", "about", "is_private", "avatar_media_id"}
 )
 
-# The user, the accepted follows to and from them, and the viewer's row to them (the first `?`).
+# The user, the accepted follows to and from them, and the viewer's row to them (the first `?`),
+# as USER_COLUMNS and then `_COUNT_FIELDS` name them.
+_COUNT_FIELDS = ("followers_count", "following_count", "viewer_status")
 _PROFILE_COLUMNS = (
     f"{qualify(USER_COLUMNS, 'u')},"
     " (SELECT COUNT(*) FROM follows c WHERE c.followee_id = u.id AND c.status = 'accepted'),"
     " (SELECT COUNT(*) FROM follows c WHERE c.follower_id = u.id AND c.status = 'accepted'),"
     " (SELECT v.status FROM follows v WHERE v.follower_id = ? AND v.followee_id = u.id)"
 )
-_USER_WIDTH = len(USER_COLUMNS.split(","))
 # The users on one side of a user's follows rows (joined as `f`), given that user's id.
+_PROFILES = f"SELECT {_PROFILE_COLUMNS} FROM users u"
+_PROFILE_BY_ID = f"{_PROFILES} WHERE u.id = ?"
+_PROFILE_WIDTH = USER_WIDTH + len(_COUNT_FIELDS)  # where the columns after a profile start
 _FOLLOWERS = "f.follower_id = u.id WHERE f.followee_id = ?"
 _FOLLOWING = "f.followee_id = u.id WHERE f.follower_id = ?"
+_STATUS = "SELECT status FROM follows WHERE follower_id = ? AND followee_id = ?"
 
 
 @dataclass(frozen=True)
@@ -53,9 +68,8 @@ class Profile:
 
     @classmethod
     def from_row(cls, row: Row) -> Profile:
-        """A row of `_PROFILE_COLUMNS` (and possibly more columns after them)."""
-        followers, following, viewer_status = row[_USER_WIDTH : _USER_WIDTH + 3]
-        return cls(User.from_row(row[:_USER_WIDTH]), int(followers), int(following), viewer_status)
+        """A row of `_PROFILE_COLUMNS`."""
+        return cls(User.from_row(row[:USER_WIDTH]), **by_name(_COUNT_FIELDS, row[USER_WIDTH:]))
 
 
 @dataclass(frozen=True)
@@ -67,19 +81,10 @@ class Followed:
     notifications: list[Notification]
 
 
-# Builds the notice for some requesters whose requests were just accepted.
-NoticeFor = Callable[[list[int]], Notice]
-
-
-async def _profiles(txn: Transaction, where: str, args: tuple[object, ...]) -> list[Profile]:
-    rows = await txn.fetch(f"SELECT {_PROFILE_COLUMNS} FROM users u {where}", args)
-    return [Profile.from_row(row) for row in rows]
-
-
 async def _accept_pending(
-    txn: Transaction, user_id: int, now: int, notice: NoticeFor
+    txn: Transaction, user_id: int, now: int, notice: Notice
 ) -> list[Notification]:
-    """Accept every pending request to `user_id` and notify each requester."""
+    """Accept every pending request to `user_id` and store `notice` for each requester."""
     rows = await txn.fetch(
         "UPDATE follows SET status = 'accepted' WHERE followee_id = ? AND status = 'pending'"
         " RETURNING follower_id",
@@ -87,7 +92,8 @@ async def _accept_pending(
     )
     if not rows:
         return []
-    return await NotificationsStore.add(txn, notice(sorted(row[0] for row in rows)), now)
+    requesters = sorted(row[0] for row in rows)
+    return await NotificationsStore.add(txn, dataclasses.replace(notice, user_ids=requesters), now)
 
 
 class FollowsStore:
@@ -100,24 +106,20 @@ class FollowsStore:
         self._reach = reach
 
     async def profile(self, viewer_id: int, user_id: int) -> Profile | None:
-        async def select(txn: Transaction) -> Profile | None:
-            found = await _profiles(txn, "WHERE u.id = ?", (viewer_id, user_id))
-            return found[0] if found else None
-
-        return await self._db.interaction("get_profile", select)
+        row = await read_one(self._db, "get_profile", _PROFILE_BY_ID, (viewer_id, user_id))
+        return Profile.from_row(row) if row else None
 
     async def search(self, viewer_id: int, query: str, limit: int, offset: int) -> list[Profile]:
         """Users whose username or display name contains `query` (any case), newest first."""
         pattern = substring_pattern(display_name_key(query))
-
-        async def select(txn: Transaction) -> list[Profile]:
-            where = (
-                "WHERE u.username_key LIKE ? ESCAPE '\\' OR u.display_name_key LIKE ? ESCAPE '\\'"
-                " ORDER BY u.id DESC LIMIT ? OFFSET ?"
-            )
-            return await _profiles(txn, where, (viewer_id, pattern, pattern, limit, offset))
-
-        return await self._db.interaction("search_users", select)
+        where = (
+            "WHERE u.username_key LIKE ? ESCAPE '\\' OR u.display_name_key LIKE ? ESCAPE '\\'"
+            " ORDER BY u.id DESC LIMIT ? OFFSET ?"
+        )
+        rows = await self._db.read(
+            "search_users", f"{_PROFILES} {where}", (viewer_id, pattern, pattern, limit, offset)
+        )
+        return [Profile.from_row(row) for row in rows]
 
     async def followers(
         self, viewer_id: int, user_id: int, limit: int, offset: int
@@ -141,36 +143,32 @@ class FollowsStore:
         self, viewer_id: int, join: str, user_id: int, status: str, limit: int, offset: int
     ) -> list[tuple[Profile, int]]:
         """(profile, row created_at) of the users on one side of `user_id`'s rows."""
-
-        async def select(txn: Transaction) -> list[tuple[Profile, int]]:
-            rows = await txn.fetch(
-                f"SELECT {_PROFILE_COLUMNS}, f.created_at FROM follows f JOIN users u ON {join}"
-                " AND f.status = ? ORDER BY f.id DESC LIMIT ? OFFSET ?",
-                (viewer_id, user_id, status, limit, offset),
-            )
-            return [(Profile.from_row(row), row[-1]) for row in rows]
-
-        return await self._db.interaction("list_follows", select)
+        rows = await self._db.read(
+            "list_follows",
+            f"SELECT {_PROFILE_COLUMNS}, f.created_at FROM follows f JOIN users u ON {join}"
+            " AND f.status = ? ORDER BY f.id DESC LIMIT ? OFFSET ?",
+            (viewer_id, user_id, status, limit, offset),
+        )
+        return [(Profile.from_row(row[:_PROFILE_WIDTH]), row[_PROFILE_WIDTH]) for row in rows]
 
     async def status(self, follower_id: int, followee_id: int) -> str | None:
         """The status of the row from `follower_id` to `followee_id`, or None."""
-
-        async def select(txn: Transaction) -> str | None:
-            row = await txn.fetchone(
-                "SELECT status FROM follows WHERE follower_id = ? AND followee_id = ?",
-                (follower_id, followee_id),
-            )
-            return row[0] if row else None
-
-        return await self._db.interaction("get_follow", select)
+        row = await read_one(self._db, "get_follow", _STATUS, (follower_id, followee_id))
+        return row[0] if row else None
 
     async def follow(
-        self, follower_id: int, followee_id: int, now: int, notice: Callable[[str], Notice]
+        self, follower_id: int, followee_id: int, now: int, notices: Mapping[str, Notice]
     ) -> Followed | None:
-        """Follow (public followee) or ask to (private one), storing `notice(status)` for a new
-        row; an existing row is left as it is. None when the followee does not exist."""
+        """Follow (public followee) or ask to (private one), storing `notices[status]` for a new
+        row; an existing row is left as it is. None when the followee does not exist.
+
+        Raises Blocked, storing nothing, when either of the two blocks the other: read in this
+        transaction, so a block committed before it cannot be followed across.
+        """
 
         async def insert(txn: Transaction) -> Followed | None:
+            if await blocked_between(txn, follower_id, followee_id):
+                raise Blocked()
             # The status comes from the followee's privacy as this very statement reads it.
             row = await txn.fetchone(
                 "INSERT INTO follows (follower_id, followee_id, status, created_at)"
@@ -179,12 +177,9 @@ class FollowsStore:
                 (follower_id, now, followee_id),
             )
             if row is not None:
-                stored = await NotificationsStore.add(txn, notice(row[0]), now)
+                stored = await NotificationsStore.add(txn, notices[row[0]], now)
                 return Followed(row[0], True, stored)
-            row = await txn.fetchone(
-                "SELECT status FROM follows WHERE follower_id = ? AND followee_id = ?",
-                (follower_id, followee_id),
-            )
+            row = await txn.fetchone(_STATUS, (follower_id, followee_id))
             return Followed(row[0], False, []) if row else None
 
         return await self._reach.changing(self._db.interaction("follow", insert))
@@ -218,22 +213,22 @@ class FollowsStore:
     async def decline(self, followee_id: int, follower_id: int) -> bool:
         """Delete a pending request; False when there is no such request."""
 
-        async def delete(txn: Transaction) -> bool:
-            changed = await txn.run(
-                "DELETE FROM follows"
-                " WHERE follower_id = ? AND followee_id = ? AND status = 'pending'",
-                (follower_id, followee_id),
-            )
-            return changed > 0
-
-        return await self._db.interaction("decline_follow_request", delete)
+        deleted = await write(
+            self._db,
+            "decline_follow_request",
+            "DELETE FROM follows"
+            " WHERE follower_id = ? AND followee_id = ? AND status = 'pending' RETURNING 1",
+            (follower_id, followee_id),
+        )
+        return bool(deleted)
 
     async def update_profile(
-        self, user_id: int, columns: Mapping[str, object], now: int, accepted: NoticeFor
+        self, user_id: int, columns: Mapping[str, object], now: int, accepted: Notice
     ) -> tuple[Profile, list[Notification]]:
         """Set `columns` of the user and return their profile. A profile made public accepts the
-        requests pending to it, storing `accepted(requester ids)` for them. A new avatar must be
-        an unattached upload of the user (MediaNotClaimable otherwise: nothing changes)."""
+        requests pending to it, storing `accepted` for the requesters (its `user_ids` are not
+        used). A new avatar must be an unattached upload of the user (MediaNotClaimable
+        otherwise: nothing changes)."""
         unknown = set(columns) - EDITABLE_COLUMNS
         assert not unknown, f"not editable: {unknown}"
         assignments = ", ".join(f"{column} = ?" for column in columns)
@@ -248,8 +243,9 @@ class FollowsStore:
             stored: list[Notification] = []
             if columns.get("is_private") is False:
                 stored = await _accept_pending(txn, user_id, now, accepted)
-            (profile,) = await _profiles(txn, "WHERE u.id = ?", (user_id, user_id))
-            return profile, stored
+            row = await txn.fetchone(_PROFILE_BY_ID, (user_id, user_id))
+            assert row is not None
+            return Profile.from_row(row), stored
 
         updating = self._db.interaction("update_profile", update)
         if "is_private" in columns:

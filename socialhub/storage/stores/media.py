@@ -10,12 +10,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from socialhub.storage.database import Args, Database, Row, Transaction
+from socialhub.storage.database import Args, Database, Row, Transaction, by_name, read_one, write
 from socialhub.storage.stores.notifications import placeholders
 
-MEDIA_COLUMNS = (
-    "id, owner_id, name, content_type, size, width, height, created_at, post_id, comment_id"
+# The columns a Media is read from, by name (its fields, in this order).
+MEDIA_FIELDS = (
+    "id",
+    "owner_id",
+    "name",
+    "content_type",
+    "size",
+    "width",
+    "height",
+    "created_at",
+    "post_id",
+    "comment_id",
 )
+MEDIA_COLUMNS = ", ".join(MEDIA_FIELDS)
 MAX_ATTACHED = 4
 # The two things an image can be attached to, and the column that says which.
 POST = "post_id"
@@ -44,7 +55,8 @@ class Media:
 
     @classmethod
     def from_row(cls, row: Row) -> Media:
-        return cls(*row)
+        """A row of MEDIA_COLUMNS."""
+        return cls(**by_name(MEDIA_FIELDS, row))
 
 
 @dataclass(frozen=True)
@@ -69,28 +81,24 @@ class MediaStore:
         self._db = database
 
     async def create(self, owner_id: int, new: NewMedia, now: int) -> Media:
-        async def insert(txn: Transaction) -> Media:
-            row = await txn.fetchone(
-                "INSERT INTO media (owner_id, name, content_type, size, width, height, created_at)"
-                f" VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {MEDIA_COLUMNS}",
-                (owner_id, new.name, new.content_type, new.size, new.width, new.height, now),
-            )
-            assert row is not None
-            return Media.from_row(row)
-
-        return await self._db.interaction("create_media", insert)
+        (row,) = await write(
+            self._db,
+            "create_media",
+            "INSERT INTO media (owner_id, name, content_type, size, width, height, created_at)"
+            f" VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {MEDIA_COLUMNS}",
+            (owner_id, new.name, new.content_type, new.size, new.width, new.height, now),
+        )
+        return Media.from_row(row)
 
     async def get_owned(self, owner_id: int, media_id: int) -> Media | None:
         """An upload of `owner_id` (attached or not), e.g. to become their avatar."""
-
-        async def select(txn: Transaction) -> Media | None:
-            row = await txn.fetchone(
-                f"SELECT {MEDIA_COLUMNS} FROM media WHERE id = ? AND owner_id = ?",
-                (media_id, owner_id),
-            )
-            return Media.from_row(row) if row else None
-
-        return await self._db.interaction("get_owned_media", select)
+        row = await read_one(
+            self._db,
+            "get_owned_media",
+            f"SELECT {MEDIA_COLUMNS} FROM media WHERE id = ? AND owner_id = ?",
+            (media_id, owner_id),
+        )
+        return Media.from_row(row) if row else None
 
 
 def _check_column(column: str) -> None:

@@ -10,12 +10,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from socialhub.storage import positions
-from socialhub.storage.database import Args, Database, Row, Transaction
+from socialhub.storage.database import Args, Database, Row, Transaction, by_name, read_one, write
 
-NOTIFICATION_COLUMNS = (
-    "id, user_id, type, message, is_read, created_at, actor_id, group_id, post_id, event_id,"
-    " stream_pos"
+# The columns a Notification is read from, by name (its fields, in this order).
+NOTIFICATION_FIELDS = (
+    "id",
+    "user_id",
+    "type",
+    "message",
+    "is_read",
+    "created_at",
+    "actor_id",
+    "group_id",
+    "post_id",
+    "event_id",
+    "stream_pos",
 )
+NOTIFICATION_COLUMNS = ", ".join(NOTIFICATION_FIELDS)
 # Recipients per INSERT: one statement per chunk keeps far below SQLite's limit on parameters.
 CHUNK = 1000
 # Blocking (section 3b): nobody is told of what a user they block did. One condition in the one
@@ -58,19 +69,10 @@ class Notification:
 
     @classmethod
     def from_row(cls, row: Row) -> Notification:
-        return cls(
-            id=row[0],
-            user_id=row[1],
-            type=row[2],
-            message=row[3],
-            is_read=bool(row[4]),
-            created_at=row[5],
-            actor_id=row[6],
-            group_id=row[7],
-            post_id=row[8],
-            event_id=row[9],
-            stream_pos=row[10],
-        )
+        """A row of NOTIFICATION_COLUMNS."""
+        values = by_name(NOTIFICATION_FIELDS, row)
+        values["is_read"] = bool(values["is_read"])
+        return cls(**values)
 
     def references(self) -> dict[str, int]:
         """The ids it refers to that are set: the REST object and the frame omit nulls."""
@@ -160,24 +162,18 @@ class NotificationsStore:
         return sorted(stored, key=lambda notification: notification.id)
 
     async def page(self, user_id: int, limit: int, offset: int) -> list[Notification]:
-        async def select(txn: Transaction) -> list[Notification]:
-            rows = await txn.fetch(
-                f"SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE user_id = ?"
-                " ORDER BY id DESC LIMIT ? OFFSET ?",
-                (user_id, limit, offset),
-            )
-            return [Notification.from_row(row) for row in rows]
-
-        return await self._db.interaction("list_notifications", select)
+        rows = await self._db.read(
+            "list_notifications",
+            f"SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE user_id = ?"
+            " ORDER BY id DESC LIMIT ? OFFSET ?",
+            (user_id, limit, offset),
+        )
+        return [Notification.from_row(row) for row in rows]
 
     async def unread_count(self, user_id: int) -> int:
-        async def select(txn: Transaction) -> int:
-            row = await txn.fetchone(
-                "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND NOT is_read", (user_id,)
-            )
-            return int(row[0]) if row else 0
-
-        return await self._db.interaction("count_unread_notifications", select)
+        sql = "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND NOT is_read"
+        row = await read_one(self._db, "count_unread_notifications", sql, (user_id,))
+        return int(row[0]) if row else 0
 
     async def mark_read(self, user_id: int, ids: Sequence[int] | None) -> None:
         """Mark the user's notifications read: all, or those of `ids` that are theirs."""
@@ -188,8 +184,4 @@ class NotificationsStore:
         if ids is not None:
             sql += f" AND id IN ({placeholders(len(ids))})"
             args.extend(ids)
-
-        async def update(txn: Transaction) -> None:
-            await txn.run(sql, args)
-
-        await self._db.interaction("mark_notifications_read", update)
+        await write(self._db, "mark_notifications_read", sql, args)

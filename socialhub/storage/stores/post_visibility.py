@@ -3,8 +3,9 @@
 Every read of posts applies it in its WHERE clause: a single post, the feed, a user's posts, a
 group's posts, and through them likes and comments (a post one cannot see cannot be liked or
 commented on, and its comments are not listed). The notification of a new post uses it too,
-for each follower at once. It sits beside handlers/policy.py (the follow-graph rules) and is
-SQL rather than Python so that a page of posts is filtered in the query, not post by post.
+for each follower at once. It is the one rule that lives in storage rather than in handlers/
+(beside policy.py's follow-graph rules): as SQL, a page of posts is filtered in the query, not
+post by post, and the stores that import it need nothing from the handlers.
 
 A post is visible to:
 - its author, always;

@@ -1,7 +1,7 @@
 """The SQL of posts, their comments and likes (section 3).
 
 Every statement that reads or touches a post as some viewer filters it with
-`handlers.post_visibility` (the one rule of who sees what), through `_select_posts` for lists
+`post_visibility.visible_to` (the one rule of who sees what), through `_select_posts` for lists
 and in the conditional writes of likes and comments, so a post one cannot see is never listed,
 liked or commented on, even if it changed between the handler's check and the write.
 
@@ -20,7 +20,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from socialhub.storage.database import Args, Database, Row, Transaction, qualify
+from socialhub.storage.database import (
+    Args,
+    Database,
+    Row,
+    Transaction,
+    by_name,
+    qualify,
+    read_one,
+    write,
+)
 from socialhub.storage.stores.media import (
     COMMENT,
     POST,
@@ -45,17 +54,29 @@ PRIVATE: Final = "private"
 PRIVACY_LEVELS: Final = (PUBLIC, FOLLOWERS, PRIVATE)
 
 _AUTHOR = qualify(USER_COLUMNS, "a")
-_AUTHOR_WIDTH = len(USER_COLUMNS.split(","))
-# A post, its counts, and whether the viewer (the first `?`) likes it; the author is `a`.
+# A post, its counts, and whether the viewer (the first `?`) likes it, as `_POST_FIELDS` names
+# them, then its author (`a`, USER_COLUMNS).
+_POST_FIELDS = (
+    "id",
+    "content",
+    "privacy",
+    "group_id",
+    "created_at",
+    "like_count",
+    "comment_count",
+    "liked_by_me",
+)
 _SELECT_POSTS = (
-    "SELECT p.id, p.content, p.privacy, p.group_id, p.created_at,"
+    f"SELECT {qualify(', '.join(_POST_FIELDS[:5]), 'p')},"
     " (SELECT COUNT(*) FROM likes l WHERE l.post_id = p.id),"
     " (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id),"
     " EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = ?),"
     f" {_AUTHOR} FROM posts p JOIN users a ON a.id = p.author_id"
 )
+# A comment's columns by name, then its author (`a`, USER_COLUMNS).
+_COMMENT_FIELDS = ("id", "post_id", "content", "created_at")
 _SELECT_COMMENTS = (
-    f"SELECT c.id, c.post_id, c.content, c.created_at, {_AUTHOR}"
+    f"SELECT {qualify(', '.join(_COMMENT_FIELDS), 'c')}, {_AUTHOR}"
     " FROM comments c JOIN users a ON a.id = c.author_id"
 )
 # The posts on a viewer's feed (the three `?` are the viewer): their own, those of whom they
@@ -116,17 +137,10 @@ class Post:
     @classmethod
     def from_row(cls, row: Row) -> Post:
         """A row of `_SELECT_POSTS`."""
-        return cls(
-            id=row[0],
-            content=row[1],
-            privacy=row[2],
-            group_id=row[3],
-            created_at=row[4],
-            like_count=int(row[5]),
-            comment_count=int(row[6]),
-            liked_by_me=bool(row[7]),
-            author=User.from_row(row[8 : 8 + _AUTHOR_WIDTH]),
-        )
+        width = len(_POST_FIELDS)
+        values = by_name(_POST_FIELDS, row[:width])
+        values["liked_by_me"] = bool(values["liked_by_me"])
+        return cls(author=User.from_row(row[width:]), **values)
 
 
 @dataclass(frozen=True)
@@ -143,8 +157,8 @@ class Comment:
     @classmethod
     def from_row(cls, row: Row) -> Comment:
         """A row of `_SELECT_COMMENTS`."""
-        author = User.from_row(row[4 : 4 + _AUTHOR_WIDTH])
-        return cls(id=row[0], post_id=row[1], content=row[2], created_at=row[3], author=author)
+        width = len(_COMMENT_FIELDS)
+        return cls(author=User.from_row(row[width:]), **by_name(_COMMENT_FIELDS, row[:width]))
 
 
 @dataclass(frozen=True)
@@ -344,10 +358,8 @@ class PostsStore:
         return await self._db.interaction("like_post", insert)
 
     async def unlike(self, post_id: int, user_id: int) -> None:
-        async def delete(txn: Transaction) -> None:
-            await txn.run("DELETE FROM likes WHERE post_id = ? AND user_id = ?", (post_id, user_id))
-
-        await self._db.interaction("unlike_post", delete)
+        sql = "DELETE FROM likes WHERE post_id = ? AND user_id = ?"
+        await write(self._db, "unlike_post", sql, (post_id, user_id))
 
     async def add_comment(
         self,
@@ -387,18 +399,19 @@ class PostsStore:
 
     async def comment_access(self, comment_id: int, viewer_id: int) -> CommentAccess | None:
         """Who may delete the comment, as the viewer sees it; None when there is no comment."""
-
-        async def select(txn: Transaction) -> CommentAccess | None:
-            visible = visible_to(viewer_id)
-            row = await txn.fetchone(
-                f"SELECT c.author_id, p.author_id, {visible.sql} FROM comments c"
-                " JOIN posts p ON p.id = c.post_id JOIN users a ON a.id = p.author_id"
-                " WHERE c.id = ?",
-                (*visible.args, comment_id),
-            )
-            return CommentAccess(row[0], row[1], bool(row[2])) if row else None
-
-        return await self._db.interaction("get_comment_access", select)
+        visible = visible_to(viewer_id)
+        row = await read_one(
+            self._db,
+            "get_comment_access",
+            f"SELECT c.author_id, p.author_id, {visible.sql} FROM comments c"
+            " JOIN posts p ON p.id = c.post_id JOIN users a ON a.id = p.author_id"
+            " WHERE c.id = ?",
+            (*visible.args, comment_id),
+        )
+        if row is None:
+            return None
+        author_id, post_author_id, post_visible = row
+        return CommentAccess(author_id, post_author_id, bool(post_visible))
 
     async def delete_comment(self, comment_id: int) -> list[str] | None:
         """Delete a comment and its media rows: the file names to remove, or None if it is gone."""

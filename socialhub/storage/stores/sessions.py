@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from socialhub.storage.database import Args, Database, Transaction, qualify
+from socialhub.storage.database import Database, qualify, write
 from socialhub.storage.stores.users import USER_COLUMNS, User
 
 # Last use is written at most this often, so reading a session is usually a single SELECT.
@@ -16,16 +16,14 @@ class SessionsStore:
         self._db = database
 
     async def create(self, user_id: int, token_hash: str, now: int) -> int:
-        async def insert(txn: Transaction) -> int:
-            row = await txn.fetchone(
-                "INSERT INTO sessions (token_hash, user_id, created_at, last_used_at)"
-                " VALUES (?, ?, ?, ?) RETURNING id",
-                (token_hash, user_id, now, now),
-            )
-            assert row is not None
-            return int(row[0])
-
-        return await self._db.interaction("create_session", insert)
+        ((session_id,),) = await write(
+            self._db,
+            "create_session",
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_used_at)"
+            " VALUES (?, ?, ?, ?) RETURNING id",
+            (token_hash, user_id, now, now),
+        )
+        return int(session_id)
 
     async def lookup(self, token_hash: str, now: int, ttl: int) -> tuple[int, User] | None:
         """(session id, user) for a live session; an expired one is deleted and not returned.
@@ -42,47 +40,33 @@ class SessionsStore:
         )
         if not rows:
             return None
-        session_id, last_used = rows[0][0], rows[0][1]
+        session_id, last_used = rows[0][:2]
         if now - last_used >= ttl:
-            await self._write("expire_session", "DELETE FROM sessions WHERE id = ?", (session_id,))
+            expire = "DELETE FROM sessions WHERE id = ?"
+            await write(self._db, "expire_session", expire, (session_id,))
             return None
         if now - last_used >= TOUCH_INTERVAL:
             touch = "UPDATE sessions SET last_used_at = ? WHERE id = ?"
-            await self._write("touch_session", touch, (now, session_id))
+            await write(self._db, "touch_session", touch, (now, session_id))
         return session_id, User.from_row(rows[0][2:])
-
-    async def _write(self, description: str, sql: str, args: Args) -> None:
-        async def run(txn: Transaction) -> None:
-            await txn.run(sql, args)
-
-        await self._db.interaction(description, run)
 
     async def live(self, session_ids: list[int]) -> set[int]:
         """Which of these sessions still exist (the others were revoked)."""
         if not session_ids:
             return set()
         marks = ", ".join("?" for _ in session_ids)
-
-        async def select(txn: Transaction) -> set[int]:
-            rows = await txn.fetch(f"SELECT id FROM sessions WHERE id IN ({marks})", session_ids)
-            return {row[0] for row in rows}
-
-        return await self._db.interaction("live_sessions", select)
+        sql = f"SELECT id FROM sessions WHERE id IN ({marks})"
+        return {row[0] for row in await self._db.read("live_sessions", sql, session_ids)}
 
     async def revoke(self, session_id: int) -> None:
-        async def delete(txn: Transaction) -> None:
-            await txn.run("DELETE FROM sessions WHERE id = ?", (session_id,))
-
-        await self._db.interaction("revoke_session", delete)
+        await write(self._db, "revoke_session", "DELETE FROM sessions WHERE id = ?", (session_id,))
 
     async def revoke_others(self, user_id: int, keep_session_id: int) -> list[int]:
         """Revoke every session of the user but one; returns the revoked ids."""
-
-        async def delete(txn: Transaction) -> list[int]:
-            rows = await txn.fetch(
-                "DELETE FROM sessions WHERE user_id = ? AND id <> ? RETURNING id",
-                (user_id, keep_session_id),
-            )
-            return [row[0] for row in rows]
-
-        return await self._db.interaction("revoke_other_sessions", delete)
+        rows = await write(
+            self._db,
+            "revoke_other_sessions",
+            "DELETE FROM sessions WHERE user_id = ? AND id <> ? RETURNING id",
+            (user_id, keep_session_id),
+        )
+        return [row[0] for row in rows]

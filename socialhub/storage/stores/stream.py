@@ -30,16 +30,15 @@ class StreamStore:
     async def position(self) -> tuple[str, int]:
         """(epoch, last committed position); the epoch is created on first use."""
 
-        async def read(txn: Transaction) -> tuple[str, int]:
-            await txn.run(
-                "UPDATE stream_position SET epoch = ? WHERE id = 1 AND epoch IS NULL",
-                (secrets.token_hex(4),),
-            )
-            row = await txn.fetchone("SELECT epoch, position FROM stream_position WHERE id = 1")
-            assert row is not None
-            return str(row[0]), int(row[1])
-
-        return await self._db.interaction("stream_position", read)
+        name_epoch = "UPDATE stream_position SET epoch = ? WHERE id = 1 AND epoch IS NULL"
+        ((epoch, position),) = await self._db.at_once(
+            "stream_position",
+            [
+                (name_epoch, (secrets.token_hex(4),)),
+                ("SELECT epoch, position FROM stream_position WHERE id = 1", ()),
+            ],
+        )
+        return str(epoch), int(position)
 
     async def missed(self, user_id: int, after: int, up_to: int, limit: int) -> Missed:
         """The user's frames with positions in (after, up_to], at most `limit` of each kind."""
@@ -54,7 +53,7 @@ class StreamStore:
                 f" SELECT {MESSAGE_COLUMNS} FROM messages m JOIN group_members g"
                 " ON g.group_id = m.group_id AND g.user_id = ? AND g.is_accepted"
                 " WHERE m.stream_pos > ? AND m.stream_pos <= ?"
-                " ORDER BY 7 LIMIT ?",
+                " ORDER BY stream_pos LIMIT ?",
                 (*window, user_id, user_id, user_id, *window, limit),
             )
             notifications = await txn.fetch(

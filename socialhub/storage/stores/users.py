@@ -4,11 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from socialhub.storage.database import Database, Row, Transaction
-
-USER_COLUMNS = (
-    "id, username, email, display_name, about, is_private, is_admin, created_at, avatar_name"
+from socialhub.storage.database import (
+    Database,
+    Row,
+    Statement,
+    by_name,
+    read_one,
+    write,
 )
+
+# The users columns a User is read from, by name: the SELECT lists and `User.from_row` both
+# follow this tuple, so a column added here cannot shift another.
+USER_FIELDS = (
+    "id",
+    "username",
+    "email",
+    "display_name",
+    "about",
+    "is_private",
+    "is_admin",
+    "created_at",
+    "avatar_name",
+)
+USER_COLUMNS = ", ".join(USER_FIELDS)
+USER_WIDTH = len(USER_FIELDS)  # where the next columns start in a row that joins more
+_BY_ID = f"SELECT {USER_COLUMNS} FROM users WHERE id = ?"
 
 
 @dataclass(frozen=True)
@@ -32,17 +52,11 @@ class User:
 
     @classmethod
     def from_row(cls, row: Row) -> User:
-        return cls(
-            id=row[0],
-            username=row[1],
-            email=row[2],
-            display_name=row[3],
-            about=row[4],
-            is_private=bool(row[5]),
-            is_admin=bool(row[6]),
-            created_at=row[7],
-            avatar_name=row[8],
-        )
+        """A row of USER_COLUMNS (SQLite gives its booleans as integers)."""
+        values = by_name(USER_FIELDS, row)
+        values["is_private"] = bool(values["is_private"])
+        values["is_admin"] = bool(values["is_admin"])
+        return cls(**values)
 
 
 def username_key(username: str) -> str:
@@ -75,70 +89,55 @@ class UsersStore:
         now: int,
     ) -> User | None:
         """The new user, or None when the username or the email is taken."""
-
-        async def insert(txn: Transaction) -> User | None:
-            row = await txn.fetchone(
-                "INSERT INTO users (username, username_key, email, email_key, password_hash,"
-                " display_name, display_name_key, is_admin, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                f" ON CONFLICT DO NOTHING RETURNING {USER_COLUMNS}",
-                (
-                    username,
-                    username_key(username),
-                    email,
-                    email_key(email),
-                    password_hash,
-                    display_name,
-                    display_name_key(display_name),
-                    is_admin,
-                    now,
-                ),
-            )
-            return User.from_row(row) if row else None
-
-        return await self._db.interaction("create_user", insert)
+        rows = await write(
+            self._db,
+            "create_user",
+            "INSERT INTO users (username, username_key, email, email_key, password_hash,"
+            " display_name, display_name_key, is_admin, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            f" ON CONFLICT DO NOTHING RETURNING {USER_COLUMNS}",
+            (
+                username,
+                username_key(username),
+                email,
+                email_key(email),
+                password_hash,
+                display_name,
+                display_name_key(display_name),
+                is_admin,
+                now,
+            ),
+        )
+        return User.from_row(rows[0]) if rows else None
 
     async def get(self, user_id: int) -> User | None:
-        """One SELECT without BEGIN and COMMIT: one round trip."""
-        sql = f"SELECT {USER_COLUMNS} FROM users WHERE id = ?"
-        rows = await self._db.read("get_user", sql, (user_id,))
-        return User.from_row(rows[0]) if rows else None
+        row = await read_one(self._db, "get_user", _BY_ID, (user_id,))
+        return User.from_row(row) if row else None
 
     async def credentials(self, login: str) -> tuple[User, str] | None:
         """The user whose username or email is `login` (any case), with the password hash."""
-
-        async def select(txn: Transaction) -> tuple[User, str] | None:
-            row = await txn.fetchone(
-                f"SELECT {USER_COLUMNS}, password_hash FROM users"
-                " WHERE username_key = ? OR email_key = ?",
-                (username_key(login), email_key(login)),
-            )
-            return (User.from_row(row), row[-1]) if row else None
-
-        return await self._db.interaction("get_credentials", select)
+        row = await read_one(
+            self._db,
+            "get_credentials",
+            f"SELECT {USER_COLUMNS}, password_hash FROM users"
+            " WHERE username_key = ? OR email_key = ?",
+            (username_key(login), email_key(login)),
+        )
+        return (User.from_row(row[:USER_WIDTH]), row[USER_WIDTH]) if row else None
 
     async def password_hash(self, user_id: int) -> str | None:
-        async def select(txn: Transaction) -> str | None:
-            row = await txn.fetchone("SELECT password_hash FROM users WHERE id = ?", (user_id,))
-            return row[0] if row else None
-
-        return await self._db.interaction("get_password_hash", select)
+        sql = "SELECT password_hash FROM users WHERE id = ?"
+        row = await read_one(self._db, "get_password_hash", sql, (user_id,))
+        return row[0] if row else None
 
     async def set_password_hash(self, user_id: int, password_hash: str) -> None:
-        async def update(txn: Transaction) -> None:
-            await txn.run(
-                "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
-            )
-
-        await self._db.interaction("set_password_hash", update)
+        sql = "UPDATE users SET password_hash = ? WHERE id = ?"
+        await write(self._db, "set_password_hash", sql, (password_hash, user_id))
 
     async def sync_admins(self, usernames: frozenset[str]) -> None:
         """Make exactly these usernames administrators (the --admin list at start)."""
         keys = sorted(username_key(name) for name in usernames)
-
-        async def update(txn: Transaction) -> None:
-            await txn.run("UPDATE users SET is_admin = FALSE WHERE is_admin")
-            for key in keys:
-                await txn.run("UPDATE users SET is_admin = TRUE WHERE username_key = ?", (key,))
-
-        await self._db.interaction("sync_admins", update)
+        promote = "UPDATE users SET is_admin = TRUE WHERE username_key = ?"
+        statements: list[Statement] = [("UPDATE users SET is_admin = FALSE WHERE is_admin", ())]
+        statements += [(promote, (key,)) for key in keys]
+        await self._db.at_once("sync_admins", statements)
