@@ -13,7 +13,8 @@ from socialhub.delivery.frames import message_frame
 from socialhub.delivery.interface import Connection, Delivery
 from socialhub.errors import Forbidden
 from socialhub.handlers.accounts import Viewer
-from socialhub.storage.stores.messages import Message, MessagesStore
+from socialhub.handlers.chat_batch import ChatBatch
+from socialhub.storage.stores.messages import Message
 from socialhub.ws.frames import BroadcastFrame, GroupFrame, PrivateFrame
 
 
@@ -39,7 +40,7 @@ class Chat:
     def __init__(
         self,
         clock: IReactorTime,
-        messages: MessagesStore,
+        messages: ChatBatch,
         groups: GroupMembers,
         delivery: Delivery,
     ) -> None:

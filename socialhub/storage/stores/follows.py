@@ -17,7 +17,6 @@ from socialhub.storage.database import Database, Row, Transaction, qualify
 from socialhub.storage.stores.groups import substring_pattern
 from socialhub.storage.stores.media import use_as_avatar
 from socialhub.storage.stores.notifications import Notice, Notification, NotificationsStore
-from socialhub.storage.stores.reach import ReachCache
 from socialhub.storage.stores.users import USER_COLUMNS, User, display_name_key
 
 PENDING: Final = "pending"
@@ -93,11 +92,8 @@ async def _accept_pending(
 class FollowsStore:
     """Who follows whom, follow requests, and profiles with their follow counts."""
 
-    def __init__(self, database: Database, reach: ReachCache) -> None:
-        """`reach` hears of every change that can let a private message through or not: a
-        follow made, accepted or undone, a profile's privacy."""
+    def __init__(self, database: Database) -> None:
         self._db = database
-        self._reach = reach
 
     async def profile(self, viewer_id: int, user_id: int) -> Profile | None:
         async def select(txn: Transaction) -> Profile | None:
@@ -187,7 +183,7 @@ class FollowsStore:
             )
             return Followed(row[0], False, []) if row else None
 
-        return await self._reach.changing(self._db.interaction("follow", insert))
+        return await self._db.interaction("follow", insert)
 
     async def unfollow(self, follower_id: int, followee_id: int) -> None:
         """Delete the row from `follower_id` to `followee_id`, a follow or a request, if any."""
@@ -198,7 +194,7 @@ class FollowsStore:
                 (follower_id, followee_id),
             )
 
-        await self._reach.changing(self._db.interaction("unfollow", delete))
+        await self._db.interaction("unfollow", delete)
 
     async def accept(
         self, followee_id: int, follower_id: int, now: int, notice: Notice
@@ -213,7 +209,7 @@ class FollowsStore:
             )
             return await NotificationsStore.add(txn, notice, now) if changed else None
 
-        return await self._reach.changing(self._db.interaction("accept_follow_request", update))
+        return await self._db.interaction("accept_follow_request", update)
 
     async def decline(self, followee_id: int, follower_id: int) -> bool:
         """Delete a pending request; False when there is no such request."""
@@ -251,7 +247,4 @@ class FollowsStore:
             (profile,) = await _profiles(txn, "WHERE u.id = ?", (user_id, user_id))
             return profile, stored
 
-        updating = self._db.interaction("update_profile", update)
-        if "is_private" in columns:
-            return await self._reach.changing(updating)
-        return await updating
+        return await self._db.interaction("update_profile", update)
