@@ -109,7 +109,7 @@ class ChatBatchTests(EngineTestMixin):
         self.blocks = BlocksStore(database)
         self.committed: list[tuple[int, int]] = []
         self.events: list[str] = []
-        self.answering: list[tuple[int, int]] = []  # see _Cork
+        self.cork_spans: list[tuple[int, int]] = []  # see _Cork
 
         def committed(first: int, last: int) -> None:
             self.committed.append((first, last))
@@ -126,7 +126,7 @@ class ChatBatchTests(EngineTestMixin):
         return database
 
     def chat_batch(self, database: Any, committed: Any) -> ChatBatch:
-        cork = _Cork(self.events, self.answering)
+        cork = _Cork(self.events, self.cork_spans)
         return ChatBatch(MessagesStore(database), reactor, cast(Any, _Delivery(committed)), cork)
 
     def send(self, store: ChatBatch, sender: int, recipient: int, client_id: str) -> Any:
@@ -155,14 +155,14 @@ class ChatBatchTests(EngineTestMixin):
         self.assertEqual(positions, list(range(positions[0], positions[0] + 5)))
         self.assertEqual([m.content for m, _ in results], [f"m{n}" for n in range(5)])
 
-    async def test_a_batch_is_answered_inside_answering(self) -> None:
+    async def test_a_batch_is_answered_inside_the_cork(self) -> None:
         """Every caller of a batch hears back, and `committed` is told, inside one entry of
         the cork, entered once per batch."""
         store, _, users = await self.store()
         await gatherResults([self.send(store, users[0], users[1], f"a{n}") for n in range(3)])
         await deferLater(reactor, 0)  # the test resumed in the last caller's callback
         self.assertEqual(self.events, ["a0", "a1", "a2", "committed"])
-        self.assertEqual(self.answering, [(0, 4)])
+        self.assertEqual(self.cork_spans, [(0, 4)])
 
     async def test_one_batch_at_a_time(self) -> None:
         """Messages that arrive while a batch is being written wait, then go together as the
