@@ -22,6 +22,7 @@ from socialhub.delivery.fanout import Fanout
 from socialhub.delivery.replay import Replays
 from socialhub.handlers.accounts import SESSION_REVOKED, Accounts
 from socialhub.handlers.chat import Chat
+from socialhub.handlers.chat_batch import ChatBatch
 from socialhub.handlers.events import Events
 from socialhub.handlers.groups import Groups
 from socialhub.handlers.history import History
@@ -57,7 +58,6 @@ from socialhub.storage.stores.media import MediaStore
 from socialhub.storage.stores.messages import MessagesStore
 from socialhub.storage.stores.notifications import NotificationsStore
 from socialhub.storage.stores.posts import PostsStore
-from socialhub.storage.stores.reach import ReachCache
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.stream import StreamStore
 from socialhub.storage.stores.users import UsersStore
@@ -97,13 +97,9 @@ class Server:
         )
         self.notification_handler = Notifications(self.notifications, self.fanout)
         self.media = MediaUploads(reactor, MediaStore(self.database), MediaFiles(config.media_dir))
-        # What decides whether a private message may go, kept until a change here or in
-        # another process (told by the bus) clears it.
-        self.reach = ReachCache(self.fanout.reach_changed, reactor)
-        self.fanout.on_reach_changed(self.reach.clear)
-        self.follows = FollowsStore(self.database, self.reach)
-        self.blocks = BlocksStore(self.database, self.reach)
-        self.policy = Policy(self.follows, self.reach)
+        self.follows = FollowsStore(self.database)
+        self.blocks = BlocksStore(self.database)
+        self.policy = Policy(self.follows)
         self.group_handler = Groups(
             reactor,
             self.groups,
@@ -115,13 +111,7 @@ class Server:
         # Held while a batch of messages is answered: each connection's acks and deliveries
         # of the batch then leave in one send (ws/direct_write.py).
         self.cork = Cork()
-        self.messages = MessagesStore(
-            self.database,
-            reactor,
-            self.policy.message_refusals,
-            self.fanout.committed,
-            answering=self.cork,
-        )
+        self.messages = MessagesStore(self.database)
         self.user_handler = Users(
             reactor, self.follows, self.policy, self.notification_handler, self.blocks
         )
@@ -134,7 +124,8 @@ class Server:
             session_ttl=config.session_ttl_seconds,
             delivery=self.fanout,
         )
-        self.chat = Chat(reactor, self.messages, self.membership, self.fanout)
+        chat_batch = ChatBatch(self.messages, reactor, self.fanout, self.cork)
+        self.chat = Chat(reactor, chat_batch, self.membership, self.fanout)
         self.dispatcher = Dispatcher(
             chat_frames(self.chat), RateLimiter(reactor, config.rate_limit), self.metrics
         )
@@ -188,8 +179,6 @@ class Server:
         await self.users.sync_admins(self.config.admins)
         await self.fanout.start()
         self.fanout.bus.on_reconnect(self._recheck_sessions)
-        # Changes told while the bus was away never came, nor went: every process forgets.
-        self.fanout.bus.on_reconnect(self.reach.changed)
 
     async def stop(self) -> None:
         """Close every WebSocket with 1001, finish the frames in flight, then disconnect."""

@@ -3,7 +3,6 @@ the page and before a bad paging field, each a single read."""
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Any
 
 from twisted.internet import reactor
@@ -14,18 +13,16 @@ from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.commands import GroupHistory, Paging, PrivateHistory
 from socialhub.handlers.history import History
 from socialhub.handlers.membership import Membership
-from socialhub.handlers.policy import Policy
 from socialhub.storage.database import Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
-from socialhub.storage.stores.follows import FollowsStore
 from socialhub.storage.stores.groups import INVITED, MEMBER, GroupsStore
-from socialhub.storage.stores.messages import Message, MessagesStore, Page
-from socialhub.storage.stores.reach import ReachCache
+from socialhub.storage.stores.message_rows import Draft
+from socialhub.storage.stores.messages import MessagesStore, Page
 from socialhub.storage.stores.users import UsersStore
 from trial_tests.harness import PostgresEngine, SqliteEngine, database_url
 from trial_tests.mixins import EngineTestMixin
-from trial_tests.test_message_writer import CountingDatabase
+from trial_tests.test_chat_batch import CountingDatabase
 from trial_tests.test_storage import insert_user
 
 NOW = 1_800_000_000
@@ -45,12 +42,8 @@ class HistoryTests(EngineTestMixin):
             return [await insert_user(txn, name) for name in ("alice", "bob", "carol", "dave")]
 
         self.alice, self.bob, self.carol, self.dave = await database.interaction("people", people)
-        reach = ReachCache(lambda: None, reactor)
-        policy = Policy(FollowsStore(database, reach), reach)
         self.database = CountingDatabase(database)  # counts the handler's reads
-        self.messages = MessagesStore(
-            self.database, reactor, policy.message_refusals, lambda first, last: None, nullcontext()
-        )
+        self.messages = MessagesStore(self.database)
         self.users = UsersStore(self.database)
         groups = GroupsStore(self.database)
         self.history = History(self.messages, self.users, Membership(groups))
@@ -65,11 +58,17 @@ class HistoryTests(EngineTestMixin):
 
     async def send(self, count: int, **target: int) -> list[int]:
         """`count` messages from alice, their ids newest first."""
-        stored: list[tuple[Message, bool]] = [
-            await self.messages.store(self.alice, f"m{n}", NOW, f"c{n}-{target}", **target)
+        recipient, group = target.get("recipient_id"), target.get("group_id")
+        drafts = [
+            Draft(self.alice, f"m{n}", NOW, f"c{n}-{target}", recipient, group)
             for n in range(count)
         ]
-        return [message.id for message, _ in reversed(stored)]
+        stored = await self.messages.store_batch(drafts)
+        ids = []
+        for outcome in stored:
+            assert isinstance(outcome, tuple), outcome
+            ids.append(outcome[0].id)
+        return ids[::-1]
 
     async def read_private(self, reader: int, other: int, paging: Paging) -> list[int]:
         viewer = await self.viewer(reader)

@@ -15,7 +15,6 @@ FRAME = "frame"  # a frame for users' connections
 CLOSE = "close"  # close the connections of some sessions
 GROUPS = "groups"  # a user joined or left a group: (un)subscribe its channel
 TICK = "tick"  # stream positions a..b are committed and their frames were published
-REACH = "reach"  # a block, a follow or a profile's privacy changed (stores/reach.py)
 
 
 def origin_prefix(origin: str) -> bytes:

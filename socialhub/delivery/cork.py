@@ -19,8 +19,8 @@ class Cork:
     """While entered (re-entrantly), SocketWriters keep what they are given; leaving the
     outermost entry has each of them write it out in one piece.
 
-    One per process, shared by every connection: the code that answers a burst (the message
-    writer's batch) enters it without knowing of sockets. Never hold it across an `await`:
+    One per process, shared by every connection: the code that answers a burst (a chat batch,
+    handlers/chat_batch.py) enters it without knowing of sockets. Never hold it across an `await`:
     other connections' frames would wait for an unrelated batch."""
 
     __slots__ = ("_depth", "_kept")

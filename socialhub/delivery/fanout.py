@@ -29,7 +29,7 @@ from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from socialhub.bus.envelope import CLOSE, FRAME, GROUPS, REACH, TICK, Envelope, origin_prefix
+from socialhub.bus.envelope import CLOSE, FRAME, GROUPS, TICK, Envelope, origin_prefix
 from socialhub.bus.interface import Bus
 from socialhub.delivery.connections import Connections
 from socialhub.delivery.interface import Connection
@@ -80,7 +80,6 @@ class Fanout:
         self._groups_of_user: dict[int, set[int]] = {}
         self._ready: dict[int, Deferred[None]] = {}
         self._local_members: dict[int, set[int]] = {}
-        self._reach_changed: Callable[[], None] = lambda: None
         bus.set_handler(self._received)
 
     async def start(self) -> None:
@@ -262,15 +261,6 @@ class Fanout:
         message = self._envelope(GROUPS, b"", g=group_id, j=joined)
         self.bus.publish(user_channel(user_id), message)
 
-    def reach_changed(self) -> None:
-        """A block, a follow or a profile's privacy changed here: every process hears it (on
-        the broadcast channel, which all subscribe), to forget what it knew of such facts."""
-        self.bus.publish(BROADCAST, self._envelope(REACH, b""))
-
-    def on_reach_changed(self, callback: Callable[[], None]) -> None:
-        """Call `callback` when another process says such facts changed."""
-        self._reach_changed = callback
-
     def _apply_membership(self, user_id: int, group_id: int, joined: bool) -> None:
         if user_id not in self._groups_of_user:
             return
@@ -303,8 +293,6 @@ class Fanout:
             self.connections.close_sessions(fields["s"], fields["c"], fields["r"])
         elif envelope.kind == GROUPS:
             self._apply_membership(_channel_id(channel), fields["g"], fields["j"])
-        elif envelope.kind == REACH:
-            self._reach_changed()
 
     def _deliver_remote(self, channel: bytes, payload: bytes, fields: dict[str, Any]) -> None:
         exclude = fields.get("x")

@@ -12,8 +12,9 @@ from socialhub.delivery.frames import message_frame
 from socialhub.delivery.interface import Connection, Delivery
 from socialhub.errors import Forbidden
 from socialhub.handlers.accounts import Viewer
+from socialhub.handlers.chat_batch import ChatBatch
 from socialhub.handlers.commands import Answer, Broadcast, GroupMessage, PrivateMessage
-from socialhub.storage.stores.messages import Message, MessagesStore
+from socialhub.storage.stores.messages import Message
 
 
 class GroupMembers(Protocol):
@@ -29,7 +30,7 @@ class Chat:
     def __init__(
         self,
         clock: IReactorTime,
-        messages: MessagesStore,
+        messages: ChatBatch,
         groups: GroupMembers,
         delivery: Delivery,
     ) -> None:

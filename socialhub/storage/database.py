@@ -9,7 +9,10 @@ placeholders; each engine converts it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from socialhub.storage.stores.message_rows import MessageRowsFactory
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -51,6 +54,11 @@ class Database(Protocol):
     """A connection (pool) to one database, SQLite or PostgreSQL."""
 
     engine_name: str
+
+    @property
+    def message_rows(self) -> MessageRowsFactory:
+        """How this engine stores a batch of messages (storage/stores/message_rows.py): its SQL
+        differs most there, so the engine supplies it and the store never asks which engine."""
 
     async def open(self) -> None:
         """Connect; raises DatabaseUnavailable when the database cannot be reached."""

@@ -29,6 +29,7 @@ from socialhub.storage.database import (
     Transaction,
     fetchone,
 )
+from socialhub.storage.engines.postgres_message_rows import OneStatement
 
 T = TypeVar("T")
 _MIGRATION_LOCK = 0x50C1A1  # pg_advisory_xact_lock key shared by every socialhub process
@@ -258,6 +259,7 @@ class PostgresDatabase:
     """The PostgreSQL engine of the Database interface."""
 
     engine_name = "postgres"
+    message_rows = OneStatement
 
     def __init__(self, reactor: IReactorCore, dsn: str, connections: int = 4) -> None:
         self._pool = _Pool(reactor, dsn, connections)

@@ -29,6 +29,7 @@ from socialhub.storage.database import (
     Transaction,
     fetchone,
 )
+from socialhub.storage.engines.sqlite_message_rows import StepByStep
 
 T = TypeVar("T")
 # OperationalErrors that mean the file cannot be used right now, as opposed to a bad statement.
@@ -70,6 +71,7 @@ class SqliteDatabase:
     """The SQLite engine of the Database interface."""
 
     engine_name = "sqlite"
+    message_rows = StepByStep
 
     def __init__(self, reactor: IReactorThreads, path: str) -> None:
         self._reactor = reactor

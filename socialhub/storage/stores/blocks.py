@@ -3,16 +3,16 @@
 A block and the removal of the follows and follow requests between the two, in both
 directions, are one transaction: nobody ever sees the block with a follow still in place.
 The rules that read blocks are elsewhere, each in one place: handlers/policy.py says what a
-block refuses (follows, messages, invitations; the first and last read it here, with
-`blocked_between`, in the transaction of their write), storage/stores/post_visibility.py hides
-the blocker's posts, and NotificationsStore's insert drops the notifications a blocked user
-would cause the blocker.
+block refuses (follows and invitations read it here, with `blocked_between`, in the
+transaction of their write), the write of a batch of messages refuses private ones in its own
+SQL (storage/stores/message_rows.py), storage/stores/post_visibility.py hides the blocker's
+posts, and NotificationsStore's insert drops the notifications a blocked user would cause the
+blocker.
 """
 
 from __future__ import annotations
 
 from socialhub.storage.database import Database, Transaction, lock_row, qualify
-from socialhub.storage.stores.reach import ReachCache
 from socialhub.storage.stores.users import USER_COLUMNS, User
 
 _BETWEEN = (
@@ -48,10 +48,8 @@ async def blocked_between(txn: Transaction, first_id: int, second_id: int) -> bo
 class BlocksStore:
     """Blocks between users."""
 
-    def __init__(self, database: Database, reach: ReachCache) -> None:
-        """`reach` hears of every block and unblock once committed."""
+    def __init__(self, database: Database) -> None:
         self._db = database
-        self._reach = reach
 
     async def block(self, blocker_id: int, blocked_id: int, now: int) -> bool:
         """Block `blocked_id` and remove every follow and request between the two; a repeat
@@ -74,7 +72,7 @@ class BlocksStore:
             )
             return True
 
-        return await self._reach.changing(self._db.interaction("block_user", insert))
+        return await self._db.interaction("block_user", insert)
 
     async def unblock(self, blocker_id: int, blocked_id: int) -> None:
         """Lift the block, if any; the follows it removed stay removed."""
@@ -85,7 +83,7 @@ class BlocksStore:
                 (blocker_id, blocked_id),
             )
 
-        await self._reach.changing(self._db.interaction("unblock_user", delete))
+        await self._db.interaction("unblock_user", delete)
 
     async def blocked_by(self, blocker_id: int, limit: int, offset: int) -> list[User]:
         """The users `blocker_id` blocks, most recent block first."""

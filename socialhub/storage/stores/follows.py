@@ -27,7 +27,6 @@ from socialhub.storage.stores.blocks import Blocked, blocked_between
 from socialhub.storage.stores.groups import substring_pattern
 from socialhub.storage.stores.media import use_as_avatar
 from socialhub.storage.stores.notifications import Notice, Notification, NotificationsStore
-from socialhub.storage.stores.reach import ReachCache
 from socialhub.storage.stores.users import USER_COLUMNS, USER_WIDTH, User, display_name_key
 
 PENDING: Final = "pending"
@@ -99,11 +98,8 @@ async def _accept_pending(
 class FollowsStore:
     """Who follows whom, follow requests, and profiles with their follow counts."""
 
-    def __init__(self, database: Database, reach: ReachCache) -> None:
-        """`reach` hears of every change that can let a private message through or not: a
-        follow made, accepted or undone, a profile's privacy."""
+    def __init__(self, database: Database) -> None:
         self._db = database
-        self._reach = reach
 
     async def profile(self, viewer_id: int, user_id: int) -> Profile | None:
         row = await read_one(self._db, "get_profile", _PROFILE_BY_ID, (viewer_id, user_id))
@@ -182,7 +178,7 @@ class FollowsStore:
             row = await txn.fetchone(_STATUS, (follower_id, followee_id))
             return Followed(row[0], False, []) if row else None
 
-        return await self._reach.changing(self._db.interaction("follow", insert))
+        return await self._db.interaction("follow", insert)
 
     async def unfollow(self, follower_id: int, followee_id: int) -> None:
         """Delete the row from `follower_id` to `followee_id`, a follow or a request, if any."""
@@ -193,7 +189,7 @@ class FollowsStore:
                 (follower_id, followee_id),
             )
 
-        await self._reach.changing(self._db.interaction("unfollow", delete))
+        await self._db.interaction("unfollow", delete)
 
     async def accept(
         self, followee_id: int, follower_id: int, now: int, notice: Notice
@@ -208,7 +204,7 @@ class FollowsStore:
             )
             return await NotificationsStore.add(txn, notice, now) if changed else None
 
-        return await self._reach.changing(self._db.interaction("accept_follow_request", update))
+        return await self._db.interaction("accept_follow_request", update)
 
     async def decline(self, followee_id: int, follower_id: int) -> bool:
         """Delete a pending request; False when there is no such request."""
@@ -247,7 +243,4 @@ class FollowsStore:
             assert row is not None
             return Profile.from_row(row), stored
 
-        updating = self._db.interaction("update_profile", update)
-        if "is_private" in columns:
-            return await self._reach.changing(updating)
-        return await updating
+        return await self._db.interaction("update_profile", update)

@@ -1,16 +1,13 @@
-"""The SQL of messages: storing them exactly once per client id, and reading history pages."""
+"""The SQL of messages: storing batches of them exactly once per client id, and reading
+history pages."""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorTime
-
 from socialhub.storage.database import Database, Row, Statement, qualify
-from socialhub.storage.stores.message_rows import Draft, Stored
-from socialhub.storage.stores.message_writer import Committed, MessageWriter, Vet
+from socialhub.storage.stores.message_rows import Draft, Refused, Stored
 
 _RETURNED = "id, sender_id, recipient_id, group_id, content, created_at, stream_pos"
 MESSAGE_COLUMNS = qualify(_RETURNED, "m")
@@ -32,9 +29,16 @@ class Message:
         return cls(*row[:7])
 
 
-def _as_message(stored: Stored) -> tuple[Message, bool]:
+def _as_message(stored: Stored | Refused) -> tuple[Message, bool] | Refused:
+    if isinstance(stored, Refused):
+        return stored
     row, new = stored
     return Message.from_row(row), new
+
+
+def _again(first: tuple[Message, bool] | Refused) -> tuple[Message, bool] | Refused:
+    """The outcome of a client id's second draft in a batch, given the first's."""
+    return first if isinstance(first, Refused) else (first[0], False)
 
 
 @dataclass(frozen=True)
@@ -70,38 +74,31 @@ def _page(where: str, args: list[object], page: Page) -> Statement:
 class MessagesStore:
     """Private and group messages."""
 
-    def __init__(
-        self,
-        database: Database,
-        clock: IReactorTime,
-        vet: Vet,
-        committed: Committed,
-        answering: AbstractContextManager[None],
-    ) -> None:
-        """`vet` refuses the private messages its rule forbids, just before they are stored;
-        `committed` hears each batch's range of stream positions once its frames were handed
-        to their callers; `answering` is entered while a batch's callers are answered (see
-        MessageWriter)."""
+    def __init__(self, database: Database) -> None:
         self._db = database
-        self._writer = MessageWriter(database, clock, MESSAGE_COLUMNS, vet, committed, answering)
+        self._rows = database.message_rows(database, MESSAGE_COLUMNS)
 
-    def store(
-        self,
-        sender_id: int,
-        content: str,
-        now: int,
-        client_id: str | None,
-        recipient_id: int | None = None,
-        group_id: int | None = None,
-    ) -> Deferred[tuple[Message, bool]]:
-        """Store a message (with others of the same moment, in one transaction); (message,
-        True), or (the original, False) for a client id used in the last 24 hours. Fails with
-        the refusal of `vet` for a private message it forbids.
+    async def store_batch(self, drafts: Sequence[Draft]) -> list[tuple[Message, bool] | Refused]:
+        """Store the drafts in one transaction, in their order; each one's outcome: (message,
+        True), (the original, False) for a client id used in the last 24 hours, or the
+        private-message rule's refusal (message_rows.py), nothing stored.
 
-        A Deferred with a callback, not a coroutine: this runs for every message, and a
-        coroutine driven by a Deferred costs more than the rest of this method."""
-        draft = Draft(sender_id, content, now, client_id, recipient_id, group_id)
-        return self._writer.write(draft).addCallback(_as_message)
+        A client id twice in one batch is sent once: the later draft gets the first's outcome
+        (its message, not new, or its refusal)."""
+        first_of: dict[tuple[int, str] | None, int] = {}  # a keyed draft's first index
+        sent: list[int] = []
+        for index, draft in enumerate(drafts):
+            key = draft.key
+            if key not in first_of:
+                sent.append(index)
+                if key is not None:
+                    first_of[key] = index
+        stored = await self._rows.store([drafts[index] for index in sent]) if sent else []
+        outcomes = dict(zip(sent, map(_as_message, stored), strict=True))
+        return [
+            outcomes[index] if index in outcomes else _again(outcomes[first_of[draft.key]])
+            for index, draft in enumerate(drafts)
+        ]
 
     # A history page is one read without BEGIN and COMMIT: one round trip.
 

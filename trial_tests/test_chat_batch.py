@@ -1,23 +1,31 @@
-"""Group commit of messages (storage/stores/message_writer.py) on both engines."""
+"""Group commit of chat messages (handlers/chat_batch.py) over the real MessagesStore, and the
+private-message rule that the batch's write applies in its own SQL, on both engines."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet import reactor
-from twisted.internet.defer import CancelledError, Deferred, gatherResults
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
+from socialhub.delivery.cork import Cork
 from socialhub.errors import Forbidden
-from socialhub.handlers.policy import Policy
-from socialhub.storage.database import Database, SingleReads, Transaction
+from socialhub.handlers.chat_batch import ChatBatch
+from socialhub.storage.database import Database, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
 from socialhub.storage.stores.blocks import BlocksStore
-from socialhub.storage.stores.follows import FollowsStore
+from socialhub.storage.stores.message_rows import (
+    BLOCKED,
+    NO_SUCH_USER,
+    PRIVATE,
+    TO_SELF,
+    Draft,
+    Refused,
+)
 from socialhub.storage.stores.messages import Message, MessagesStore
-from socialhub.storage.stores.reach import ReachCache
 from trial_tests.harness import PostgresEngine, SqliteEngine, database_url, postgres_base_url
 from trial_tests.mixins import EngineTestMixin
 from trial_tests.test_storage import admin_sql, insert_user
@@ -60,44 +68,36 @@ class CountingDatabase:
             await gate
 
 
-class _GatedReads:
-    """Single reads that wait for `gate` first, counted."""
-
-    def __init__(self, reads: SingleReads) -> None:
-        self._reads = reads
-        self.gate: Deferred[None] = Deferred()
-        self.count = 0
-
-    def relation(self, rows: Any, types: Any) -> Any:
-        return self._reads.relation(rows, types)
-
-    async def fetch(self, sql: str, args: Any = ()) -> Any:
-        self.count += 1
-        await self.gate
-        return await self._reads.fetch(sql, args)
-
-    async def fetchone(self, sql: str, args: Any = ()) -> Any:
-        raise NotImplementedError
-
-
-class _Answering:
-    """The context a batch is answered in (the server's is its socket cork): records, per
-    entry, how many events had happened as it was entered and as it was left."""
+class _Cork(Cork):
+    """The process's cork, which also records, per outermost entry, how many events had
+    happened as it was entered and as it was left."""
 
     def __init__(self, events: list[str], spans: list[tuple[int, int]]) -> None:
+        super().__init__()
         self._events = events
         self._spans = spans
         self._entered = 0
 
     def __enter__(self) -> None:
-        self._entered = len(self._events)
+        if not self.corked:
+            self._entered = len(self._events)
+        super().__enter__()
 
-    def __exit__(self, *exc_info: object) -> None:
-        self._spans.append((self._entered, len(self._events)))
+    def __exit__(self, *exc_info: Any) -> None:
+        super().__exit__(*exc_info)
+        if not self.corked:
+            self._spans.append((self._entered, len(self._events)))
 
 
-class MessageWriterTests(EngineTestMixin):
-    async def store(self) -> tuple[MessagesStore, CountingDatabase, list[int]]:
+class _Delivery:
+    """The Delivery as the batch sees it: only its ticks, logged."""
+
+    def __init__(self, committed: Any) -> None:
+        self.committed = committed
+
+
+class ChatBatchTests(EngineTestMixin):
+    async def store(self) -> tuple[ChatBatch, CountingDatabase, list[int]]:
         self.url = database_url(self, self.engine)
         database = await self.open()
         await migrate(database)
@@ -106,18 +106,17 @@ class MessageWriterTests(EngineTestMixin):
             return [await insert_user(txn, f"user{n}") for n in range(6)]
 
         users = await database.interaction("people", people)
-        self.reach = ReachCache(lambda: None, reactor)
-        self.blocks = BlocksStore(database, self.reach)
+        self.blocks = BlocksStore(database)
         self.committed: list[tuple[int, int]] = []
         self.events: list[str] = []
-        self.answering: list[tuple[int, int]] = []  # see _Answering
+        self.cork_spans: list[tuple[int, int]] = []  # see _Cork
 
         def committed(first: int, last: int) -> None:
             self.committed.append((first, last))
             self.events.append("committed")
 
         counting = CountingDatabase(database)
-        return self.messages_store(counting, committed, self.reach), counting, users
+        return self.chat_batch(counting, committed), counting, users
 
     async def open(self) -> Database:
         """A connection to the test's database (each call another one, as another process's)."""
@@ -126,17 +125,11 @@ class MessageWriterTests(EngineTestMixin):
         self.addCleanup(database.close)
         return database
 
-    def messages_store(self, database: Any, committed: Any, reach: ReachCache) -> MessagesStore:
-        policy = Policy(FollowsStore(database, reach), reach)
-        return MessagesStore(
-            database,
-            reactor,
-            policy.message_refusals,
-            committed,
-            _Answering(self.events, self.answering),
-        )
+    def chat_batch(self, database: Any, committed: Any) -> ChatBatch:
+        cork = _Cork(self.events, self.cork_spans)
+        return ChatBatch(MessagesStore(database), reactor, cast(Any, _Delivery(committed)), cork)
 
-    def send(self, store: MessagesStore, sender: int, recipient: int, client_id: str) -> Any:
+    def send(self, store: ChatBatch, sender: int, recipient: int, client_id: str) -> Any:
         """Store a private message; its Deferred logs its outcome in self.events when it fires
         (as a caller delivers in that callback)."""
         stored = store.store(sender, client_id, NOW, client_id, recipient_id=recipient)
@@ -162,14 +155,14 @@ class MessageWriterTests(EngineTestMixin):
         self.assertEqual(positions, list(range(positions[0], positions[0] + 5)))
         self.assertEqual([m.content for m, _ in results], [f"m{n}" for n in range(5)])
 
-    async def test_a_batch_is_answered_inside_answering(self) -> None:
+    async def test_a_batch_is_answered_inside_the_cork(self) -> None:
         """Every caller of a batch hears back, and `committed` is told, inside one entry of
-        `answering` (where the server corks its sockets), entered once per batch."""
+        the cork, entered once per batch."""
         store, _, users = await self.store()
         await gatherResults([self.send(store, users[0], users[1], f"a{n}") for n in range(3)])
         await deferLater(reactor, 0)  # the test resumed in the last caller's callback
         self.assertEqual(self.events, ["a0", "a1", "a2", "committed"])
-        self.assertEqual(self.answering, [(0, 4)])
+        self.assertEqual(self.cork_spans, [(0, 4)])
 
     async def test_one_batch_at_a_time(self) -> None:
         """Messages that arrive while a batch is being written wait, then go together as the
@@ -180,13 +173,11 @@ class MessageWriterTests(EngineTestMixin):
         counting.gate = gate
         self.addCleanup(_release, gate)  # if an assertion failed
         first = [self.send(store, users[0], users[1], f"a{n}") for n in range(2)]
-        await counting.at_gate  # the first batch is vetted and waits to be written
+        await counting.at_gate  # the first batch waits to be written
         counting.gate = None
         second = [self.send(store, users[2], users[3], f"b{n}") for n in range(3)]
         await deferLater(reactor, 0.05)
-        self.assertEqual(
-            (counting.reads, counting.transactions), (["vet_messages"], ["store_messages"])
-        )
+        self.assertEqual((counting.reads, counting.transactions), ([], ["store_messages"]))
         self.assertEqual(self.events, [])
         gate.callback(None)
         results = await gatherResults(first + second)
@@ -195,60 +186,6 @@ class MessageWriterTests(EngineTestMixin):
         self.assertEqual(positions, sorted(positions))
         await deferLater(reactor, 0)  # the test resumed in the last caller's callback
         self.assertEqual(self.events, ["a0", "a1", "committed", "b0", "b1", "b2", "committed"])
-
-    async def test_known_pairs_are_vetted_without_a_read_until_a_change(self) -> None:
-        """The facts of a pair vetted once are kept: its next batch reads nothing, until a
-        block (or any change of such facts) clears them. A read under way when they are cleared
-        is used for its batch but not kept."""
-        store, counting, users = await self.store()
-        await self.send(store, users[0], users[1], "a")
-        await self.send(store, users[0], users[1], "b")
-        self.assertEqual(counting.reads, ["vet_messages"])
-        await self.blocks.block(users[1], users[0], NOW)
-        with self.assertRaises(Forbidden):
-            await self.send(store, users[0], users[1], "c")
-        self.assertEqual(counting.reads, ["vet_messages"] * 2)
-        reads = _GatedReads(SingleReads(counting, "test"))
-        under_way = Deferred.fromCoroutine(self.reach.of(reads, [(users[2], users[3])]))
-        self.reach.clear()
-        reads.gate.callback(None)
-        await under_way
-        await self.reach.of(reads, [(users[2], users[3])])
-        self.assertEqual(reads.count, 2)
-
-    async def test_kept_facts_expire(self) -> None:
-        """Facts are kept TTL seconds at most, in case the news of a change was lost."""
-        _, counting, users = await self.store()
-        clock = Clock()
-        reach = ReachCache(lambda: None, clock)
-        reads = _GatedReads(SingleReads(counting, "test"))
-        reads.gate.callback(None)
-        pair = (users[0], users[1])
-        for _ in range(2):
-            await reach.of(reads, [pair])
-        self.assertEqual(reads.count, 1)
-        clock.advance(ReachCache.TTL)
-        await reach.of(reads, [pair])
-        self.assertEqual(reads.count, 2)
-
-    async def test_a_block_whose_caller_went_away_still_clears_the_facts(self) -> None:
-        """A client that leaves before its block is answered (Klein cancels the request):
-        the block commits all the same, and the facts are forgotten once it has (not only
-        when they expire: this cache's clock never moves)."""
-        _, counting, users = await self.store()
-        reach = ReachCache(lambda: None, Clock())
-        blocks = BlocksStore(counting, reach)
-        reads = _GatedReads(SingleReads(counting, "test"))
-        reads.gate.callback(None)
-        pair = (users[0], users[1])
-        self.assertFalse((await reach.of(reads, [pair]))[pair].blocked)
-        blocking = Deferred.fromCoroutine(blocks.block(users[1], users[0], NOW))
-        blocking.cancel()
-        self.failureResultOf(blocking, CancelledError)
-        while not await blocks.between(users[0], users[1]):  # committed
-            await deferLater(reactor, 0.01)
-        self.assertTrue((await reach.of(reads, [pair]))[pair].blocked)
-        self.assertEqual(reads.count, 2)
 
     async def test_a_client_id_twice_in_one_batch_is_stored_once(self) -> None:
         """The same client id twice in one batch: one message; the second gets it, not new."""
@@ -315,6 +252,22 @@ class MessageWriterTests(EngineTestMixin):
         self.assertTrue(new)
         self.assertEqual(message.recipient_id, users[3])
 
+    async def test_a_block_committed_elsewhere_refuses_the_very_next_message(self) -> None:
+        """A block committed through another connection (as by another process) refuses the
+        next message at once: the rule is asked in the write itself, and nothing is read or
+        kept before it. The unblock lets the next one through as promptly."""
+        store, counting, users = await self.store()
+        await self.send(store, users[0], users[1], "before")
+        elsewhere = BlocksStore(await self.open())
+        await elsewhere.block(users[1], users[0], NOW)
+        with self.assertRaises(Forbidden):
+            await self.send(store, users[0], users[1], "blocked")
+        await elsewhere.unblock(users[1], users[0])
+        message, new = await self.send(store, users[0], users[1], "after")
+        self.assertEqual((message.content, new), ("after", True))
+        self.assertEqual(counting.reads, [])
+        self.assertEqual(counting.transactions, ["store_messages"] * 3)
+
     async def test_a_client_id_stored_meanwhile_by_another_process(self) -> None:
         """Two processes store the same client id while a third transaction holds the stream
         counter: the one that gets the counter second finds the first's message and stores
@@ -333,9 +286,7 @@ class MessageWriterTests(EngineTestMixin):
         held = Deferred.fromCoroutine(holder.interaction("hold", hold))
         await holding
         other = CountingDatabase(await self.open())
-        elsewhere = self.messages_store(
-            other, lambda first, last: None, ReachCache(lambda: None, reactor)
-        )
+        elsewhere = self.chat_batch(other, lambda first, last: None)
         here = store.store(users[0], "sent", NOW, "resent", recipient_id=users[1])
         await self.waiting_for_the_counter(counting, 1)
         there = elsewhere.store(users[0], "sent", NOW, "resent", recipient_id=users[1])
@@ -363,14 +314,88 @@ class MessageWriterTests(EngineTestMixin):
             await deferLater(reactor, 0.01)
 
 
+class MessageRuleTests(EngineTestMixin):
+    """The private-message rule as the write's SQL applies it (MessagesStore.store_batch)."""
+
+    async def people(self, count: int) -> tuple[Database, list[int]]:
+        database = open_database(reactor, database_url(self, self.engine))
+        await database.open()
+        self.addCleanup(database.close)
+        await migrate(database)
+
+        async def insert(txn: Transaction) -> list[int]:
+            return [await insert_user(txn, f"user{n}") for n in range(count)]
+
+        return database, await database.interaction("people", insert)
+
+    async def test_each_refusal_reason(self) -> None:
+        """In one batch: oneself, an unknown recipient, a block either way, a private recipient
+        with no follow or only a pending one are refused with their reason; a private
+        recipient followed by the sender, or following the sender, accepted, is written to."""
+        database, (me, friend, blocker, blocked, closed, asked, followed, fan) = await self.people(
+            8
+        )
+
+        async def facts(txn: Transaction) -> None:
+            await txn.run(
+                "UPDATE users SET is_private = ? WHERE id IN (?, ?, ?, ?, ?)",
+                (True, blocker, closed, asked, followed, fan),
+            )
+            for blocking, target in ((blocker, me), (me, blocked)):
+                await txn.run(
+                    "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, 0)",
+                    (blocking, target),
+                )
+            for follower, followee, status in (
+                (me, asked, "pending"),
+                (me, followed, "accepted"),
+                (fan, me, "accepted"),
+            ):
+                await txn.run(
+                    "INSERT INTO follows (follower_id, followee_id, status, created_at)"
+                    " VALUES (?, ?, ?, 0)",
+                    (follower, followee, status),
+                )
+
+        await database.interaction("facts", facts)
+        recipients = [friend, me, 999_999, blocker, blocked, closed, asked, followed, fan]
+        drafts = [Draft(me, "hi", NOW, f"c{to}", to, None) for to in recipients]
+        drafts.append(Draft(999_998, "hi", NOW, None, 999_998, None))  # nobody, to themselves
+        outcomes = await MessagesStore(database).store_batch(drafts)
+        refusals = [o.reason if isinstance(o, Refused) else None for o in outcomes]
+        self.assertEqual(
+            refusals,
+            [None, TO_SELF, NO_SUCH_USER, BLOCKED, BLOCKED, PRIVATE, PRIVATE, None, None, TO_SELF],
+        )
+        stored = [o for o in outcomes if not isinstance(o, Refused)]
+        self.assertEqual([m.recipient_id for m, new in stored if new], [friend, followed, fan])
+        rows = await database.read("count", "SELECT count(*) FROM messages")
+        self.assertEqual(rows[0][0], 3)
+
+    async def test_a_refused_client_id_twice_in_a_batch_is_refused_twice(self) -> None:
+        """The second draft of a client id in one batch shares the first's refusal."""
+        database, (me,) = await self.people(1)
+        drafts = [Draft(me, "hi", NOW, "same", me, None) for _ in range(2)]
+        outcomes = await MessagesStore(database).store_batch(drafts)
+        self.assertEqual(outcomes, [Refused(TO_SELF), Refused(TO_SELF)])
+
+
 def _release(gate: Deferred[None]) -> None:
     if not gate.called:
         gate.callback(None)
 
 
-class MessageWriterSqliteTests(SqliteEngine, MessageWriterTests, TestCase):
+class ChatBatchSqliteTests(SqliteEngine, ChatBatchTests, TestCase):
     pass
 
 
-class MessageWriterPostgresTests(PostgresEngine, MessageWriterTests, TestCase):
+class ChatBatchPostgresTests(PostgresEngine, ChatBatchTests, TestCase):
+    pass
+
+
+class MessageRuleSqliteTests(SqliteEngine, MessageRuleTests, TestCase):
+    pass
+
+
+class MessageRulePostgresTests(PostgresEngine, MessageRuleTests, TestCase):
     pass

@@ -1,0 +1,108 @@
+"""SQLite's way of storing a batch of messages (see storage/stores/message_rows.py). It has
+no data-modifying WITH: the steps are statements of one transaction, each a hop to its
+thread rather than a trip over the network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from socialhub.storage.database import Database, Transaction
+from socialhub.storage.positions import advance, give_back
+from socialhub.storage.stores.message_rows import (
+    CLIENT_ID_TTL,
+    COLUMNS,
+    STREAM_POS,
+    TYPES,
+    Draft,
+    Refused,
+    Stored,
+    original_id,
+    refusal,
+)
+
+
+class StepByStep:
+    """The rule asked of the private drafts, positions taken, originals looked up, positions
+    not used given back (the lock is still held), the rest inserted with one multi-row INSERT.
+    BEGIN IMMEDIATE holds the write lock from the start, so the rule sees every block
+    committed before the batch's transaction began."""
+
+    def __init__(self, database: Database, columns: str) -> None:
+        self._db = database
+        self._columns = columns
+
+    async def store(self, drafts: list[Draft]) -> list[Stored | Refused]:
+        async def body(txn: Transaction) -> list[Stored | Refused]:
+            refused = await _refusals(txn, drafts)
+            allowed = [draft for n, draft in enumerate(drafts) if n not in refused]
+            stored = iter(await self._store(txn, allowed) if allowed else [])
+            return [refused.get(n) or next(stored) for n in range(len(drafts))]
+
+        return await self._db.interaction("store_messages", body)
+
+    async def _store(self, txn: Transaction, drafts: list[Draft]) -> list[Stored]:
+        first = await advance(txn, len(drafts))
+        originals = await self._originals(txn, drafts)
+        fresh = [draft for draft in drafts if draft.key not in originals]
+        if len(fresh) < len(drafts):
+            await give_back(txn, len(drafts) - len(fresh))
+        rows = iter(await self._insert(txn, fresh, first))
+        return [
+            (originals[draft.key], False) if draft.key in originals else (next(rows), True)
+            for draft in drafts
+        ]
+
+    async def _originals(
+        self, txn: Transaction, drafts: list[Draft]
+    ) -> dict[tuple[int, str] | None, tuple[Any, ...]]:
+        """The stored messages of the drafts' client ids used within the last 24 hours: the
+        ids in one statement, then the rare originals' rows."""
+        keys = [draft.key for draft in drafts if draft.key is not None]
+        if not keys:
+            return {}
+        given, args = txn.relation(keys, ("bigint", "text"))
+        found = await txn.fetch(
+            f"SELECT {original_id('k.column1', 'k.column2')} FROM {given} AS k",
+            (drafts[0].now - CLIENT_ID_TTL, *args),
+        )
+        ids = [row[0] for row in found if row[0] is not None]
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = await txn.fetch(
+            f"SELECT m.client_id, {self._columns} FROM messages m WHERE m.id IN ({marks})", ids
+        )
+        return {(row[2], row[0]): row[1:] for row in rows}  # (sender_id, client_id)
+
+    async def _insert(
+        self, txn: Transaction, drafts: list[Draft], first: int
+    ) -> list[tuple[Any, ...]]:
+        """One multi-row INSERT, the drafts taking positions first, first + 1, ... in order."""
+        if not drafts:
+            return []
+        given, args = txn.relation(
+            [draft.values(first + n) for n, draft in enumerate(drafts)], TYPES
+        )
+        rows = await txn.fetch(
+            f"INSERT INTO messages ({', '.join(COLUMNS)}) SELECT * FROM {given} AS g"
+            f" RETURNING {self._columns.replace('m.', '')}",
+            args,
+        )
+        by_position = {row[STREAM_POS]: row for row in rows}
+        return [by_position[first + n] for n in range(len(drafts))]
+
+
+async def _refusals(txn: Transaction, drafts: list[Draft]) -> dict[int, Refused]:
+    """The refused private drafts, by index: one statement for the whole batch."""
+    pairs = [
+        (n, draft.sender_id, draft.recipient_id)
+        for n, draft in enumerate(drafts)
+        if draft.recipient_id is not None
+    ]
+    if not pairs:
+        return {}
+    given, args = txn.relation(pairs, ("bigint", "bigint", "bigint"))
+    rows = await txn.fetch(
+        f"SELECT p.column1, {refusal('p.column2', 'p.column3')} FROM {given} AS p", args
+    )
+    return {row[0]: Refused(row[1]) for row in rows if row[1] is not None}
