@@ -16,7 +16,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Config:
-    """Every setting of a socialhub process (section 8 of the contract, plus hashing cost)."""
+    """Every setting of a socialhub process (docs/operations.md lists them)."""
 
     listen: str = DEFAULT_LISTEN
     database: str = DEFAULT_DATABASE

@@ -19,7 +19,7 @@ from socialhub.validation import text
 
 _USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,32}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
-# How the open connections of a revoked session are closed (section 7).
+# How the open connections of a revoked session are closed (docs/api/websocket.md).
 SESSION_REVOKED = (4001, "session revoked")
 
 
@@ -44,7 +44,7 @@ def _password(body: Mapping[str, object], field: str) -> str:
 
 
 class Accounts:
-    """The rules of section 1 of the contract."""
+    """The rules of accounts and sessions (docs/api/rest.md)."""
 
     def __init__(
         self,

@@ -25,7 +25,7 @@ class GroupMembers(Protocol):
 
 
 class Chat:
-    """The rules of section 7's client frames."""
+    """The rules of the chat frames: private, group and broadcast messages."""
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""Group events (section 4 of the contract): creating and listing them, and answering them.
+"""Group events: creating and listing them, and answering them.
 
 Only accepted members of the event's group see or touch an event (handlers.membership, 404 for
 an unknown group or event before 403). Notifications are stored by the store in the transaction

@@ -1,4 +1,4 @@
-"""Groups (section 4 of the contract, events aside): creating, finding, changing, and the
+"""Groups (events aside): creating, finding, changing, and the
 membership lifecycle of invitations and join requests.
 
 Authorization goes through handlers.membership (and handlers.policy for an invitation between

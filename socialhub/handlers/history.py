@@ -1,4 +1,4 @@
-"""Message history (section 5): who may read a conversation, then its page.
+"""Message history: who may read a conversation, then its page.
 
 Each is one read without BEGIN and COMMIT (two round trips, where a transaction around them
 took four). The check comes first, also when a paging field is bad: the contract answers an

@@ -1,4 +1,4 @@
-"""Image uploads (section 3a): what a request may send, and storing it without leaving debris.
+"""Image uploads: what a request may send, and storing it without leaving debris.
 
 Decoding, re-encoding and writing the file run in a small thread pool of their own (Pillow
 releases the GIL while it decodes), so a large image never stalls the reactor and at most

@@ -30,7 +30,7 @@ def _read_ids(body: Mapping[str, object]) -> list[int] | None:
 
 
 class Notifications:
-    """The rules of section 6 of the contract."""
+    """The rules of notifications."""
 
     def __init__(self, store: NotificationsStore, delivery: Delivery) -> None:
         self._store = store

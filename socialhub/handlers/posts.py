@@ -1,6 +1,6 @@
-"""Posts, comments and likes (section 3 of the contract), with their images (3a).
+"""Posts, comments and likes, with their images.
 
-Who may see a post is `handlers.post_visibility`'s rule, applied by the store to every read and
+Who may see a post is `storage.stores.post_visibility`'s rule, applied by the store to every read and
 to the writes that need a visible post; a post the viewer cannot see answers exactly as a post
 that does not exist (404), so its existence does not leak. Group posts also ask
 handlers.membership (404 unknown group, 403 not a member). Notifications are stored in the
@@ -99,7 +99,7 @@ def _about(post: Post, actor: User, subtype: str, message: str) -> Notice:
 
 
 class Posts:
-    """The rules of section 3 of the contract."""
+    """The rules of posts, comments and likes."""
 
     def __init__(
         self,

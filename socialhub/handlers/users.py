@@ -1,5 +1,5 @@
-"""Users and follows (section 2 of the contract): profiles, search, profile edits, following,
-and the requests that follows of private profiles are; and blocking (section 3b).
+"""Users and follows (docs/api/rest.md): profiles, search, profile edits, following,
+and the requests that follows of private profiles are; and blocking (docs/privacy.md).
 
 Who may see what is asked of handlers.policy, which also says why a follow between two users
 is refused when either blocks the other (the store reads the block where it writes). Every
@@ -73,7 +73,7 @@ def accepted_notice(accepter: User, requester_ids: list[int]) -> Notice:
 
 
 class Users:
-    """The rules of section 2 of the contract."""
+    """The rules of users, follows and blocks."""
 
     def __init__(
         self,

@@ -41,7 +41,7 @@ log = Logger(namespace="socialhub.dispatch")
 
 _CLOSING = "the connection is closing: nothing was stored, send again on a new one"
 
-# HTTP-style errors raised by handlers, as the WebSocket error codes of section 7.
+# HTTP-style errors raised by handlers, as the WebSocket error codes (docs/api/errors.md).
 _FRAME_CODES = {"invalid_request": "invalid_frame"}
 
 C = TypeVar("C")
@@ -81,7 +81,7 @@ Table = Mapping[str, FrameType[Any]]
 
 
 def chat_frames(chat: Chat) -> Table:
-    """The frame types of section 7."""
+    """The chat frame types: private, group, broadcast."""
     return {
         "private": FrameType(frames.private, chat.private),
         "group": FrameType(frames.group, chat.group),

@@ -1,4 +1,4 @@
-"""Routes of section 1: register, login, logout, me, password change."""
+"""Account routes: register, login, logout, me, password change."""
 
 from __future__ import annotations
 

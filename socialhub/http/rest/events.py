@@ -1,4 +1,4 @@
-"""Routes of section 4's events: a group's events, one event, and answering it.
+"""Event routes: a group's events, one event, and answering it.
 
 Route function names are unique across the whole Api: Klein keys its endpoints by them.
 """

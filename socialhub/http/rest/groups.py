@@ -1,4 +1,4 @@
-"""Routes of section 4: groups and their memberships (events come with their own module).
+"""Group routes: groups and their memberships (events come with their own module).
 
 Route function names are unique across the whole Api: Klein keys its endpoints by them.
 """

@@ -1,4 +1,4 @@
-"""Routes of section 3a: uploading an image, and serving the stored files.
+"""Image routes: uploading an image, and serving the stored files.
 
 Route function names are unique across the whole Api: Klein keys its endpoints by them.
 """

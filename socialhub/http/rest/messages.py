@@ -1,4 +1,4 @@
-"""Routes of section 5: message history, newest first, with limit, offset and `before`."""
+"""Message routes: message history, newest first, with limit, offset and `before`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Routes of section 6: the viewer's notifications, marking them read, the unread count."""
+"""Notification routes: the viewer's notifications, marking them read, the unread count."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Routes of section 3: posts, the feed, likes and comments.
+"""Post routes: posts, the feed, likes and comments.
 
 Route function names are unique across the whole Api: Klein keys its endpoints by them.
 """

@@ -1,5 +1,5 @@
-"""Routes of section 2: profiles, search, profile edits, follows and follow requests; and
-the blocks of section 3b.
+"""User routes: profiles, search, profile edits, follows and follow requests; and
+blocks.
 
 Route function names are unique across the whole Api: Klein keys its endpoints by them.
 """

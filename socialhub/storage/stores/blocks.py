@@ -1,4 +1,4 @@
-"""The SQL of blocking (section 3b): who blocked whom, and what a block takes away.
+"""The SQL of blocking: who blocked whom, and what a block takes away.
 
 A block and the removal of the follows and follow requests between the two, in both
 directions, are one transaction: nobody ever sees the block with a follow still in place.

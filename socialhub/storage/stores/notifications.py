@@ -1,7 +1,7 @@
 """The SQL of notifications: storing them for many users at once, listing and marking them read.
 
 Every notification is stored through `_insert`, which leaves out the recipients who block the
-notice's actor (section 3b): that is the one place the rule lives.
+notice's actor: that is the one place the rule lives.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ NOTIFICATION_FIELDS = (
 NOTIFICATION_COLUMNS = ", ".join(NOTIFICATION_FIELDS)
 # Recipients per INSERT: one statement per chunk keeps far below SQLite's limit on parameters.
 CHUNK = 1000
-# Blocking (section 3b): nobody is told of what a user they block did. One condition in the one
+# Blocking: nobody is told of what a user they block did. One condition in the one
 # INSERT every notification goes through, so every path that notifies, now or later, obeys it.
 # `r` is the recipients row; the `?` is the notice's actor (NULL matches no block).
 _NOT_BLOCKING_ACTOR = (

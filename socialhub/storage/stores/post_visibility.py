@@ -9,7 +9,7 @@ post by post, and the stores that import it need nothing from the handlers.
 
 A post is visible to:
 - its author, always;
-- nobody the author blocks (section 3b), whatever follows below: not even in a group they share;
+- nobody the author blocks, whatever follows below: not even in a group they share;
 - for a group post: the group's accepted members, and nobody else;
 - otherwise, when the author's profile is private: the author's accepted followers only, even
   for a `public` post (and, for `private`, only those of them it lists);

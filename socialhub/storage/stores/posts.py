@@ -1,4 +1,4 @@
-"""The SQL of posts, their comments and likes (section 3).
+"""The SQL of posts, their comments and likes.
 
 Every statement that reads or touches a post as some viewer filters it with
 `post_visibility.visible_to` (the one rule of who sees what), through `_select_posts` for lists
