@@ -20,7 +20,7 @@ transport another way (Autobahn's close, ping and pong frames) must not overtake
 protocol calls `flush` before each of those (ws/protocol.py).
 
 It reads Twisted's `dataBuffer` and `_tempDataBuffer` (not public API):
-trial_tests/test_direct_write.py fails if Twisted changes them.
+trial_tests/ws/test_direct_write.py fails if Twisted changes them.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ payload as one Python integer with the repeated mask costs ~1.5 µs up to a few 
 (and ~3 µs at 1 KiB); beyond SMALL, Autobahn's SIMD masker is faster and stays in use.
 
 Autobahn looks its `create_xor_masker` up in its protocol module at each frame, so `install`
-replaces that one name; trial_tests/test_unmask.py checks it still exists and that both
+replaces that one name; trial_tests/ws/test_unmask.py checks it still exists and that both
 maskers give the same bytes, however a frame is split across reads.
 """
 

@@ -43,7 +43,7 @@ from txaio import tx
 from socialhub.auth.tokens import COOKIE_NAME
 from socialhub.config import Config
 from socialhub.server import Server
-from trial_tests.harness import Response
+from trial_tests.support.harness import Response
 
 T = TypeVar("T")
 ORIGIN = "http://socialhub.test"

@@ -1,0 +1,1 @@
+"""Tests of socialhub/bus/: the one contract every bus keeps."""

@@ -1,0 +1,1 @@
+"""Tests of socialhub/delivery/: fan-out, sequencing, and resuming from a cursor."""

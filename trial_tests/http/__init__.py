@@ -1,0 +1,1 @@
+"""Tests of socialhub/http/: the conventions every route follows."""

@@ -1,0 +1,102 @@
+"""A database from an earlier release upgrades in place at start, keeping its data."""
+
+from __future__ import annotations
+
+import hashlib
+
+from twisted.internet import reactor
+from twisted.trial.unittest import TestCase
+
+from socialhub.storage.database import Transaction
+from socialhub.storage.engines import open_database
+from socialhub.storage.migrations import migrate
+from trial_tests.support.harness import (
+    Client,
+    PostgresEngine,
+    SqliteEngine,
+    database_url,
+    start_server,
+)
+from trial_tests.support.mixins import EngineTestMixin
+from trial_tests.support.wsclient import connect
+
+TOKEN = "an-old-session-token-from-release-3"
+# The schema as issues 2-4 shipped it: accounts, groups and notifications, messages.
+OLD_VERSION = 3
+
+
+async def fill_old_database(txn: Transaction) -> None:
+    """Rows written by the release of schema version 3, with its columns only."""
+    for n, name in enumerate(("alice", "bob"), start=1):
+        await txn.run(
+            "INSERT INTO users (id, username, username_key, email, email_key, password_hash,"
+            " display_name, created_at) VALUES (?, ?, ?, ?, ?, 'x', ?, 0)",
+            (n, name, name, f"{name}@example.org", f"{name}@example.org", name.title()),
+        )
+    await txn.run(
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_used_at) VALUES (?, 1, 0, ?)",
+        (hashlib.sha256(TOKEN.encode()).hexdigest(), int(reactor.seconds()) - 3600),
+    )
+    await txn.run(
+        "INSERT INTO groups (id, name, name_key, owner_id, created_at)"
+        " VALUES (1, 'Old', 'old', 1, 0)"
+    )
+    await txn.run(
+        "INSERT INTO group_members (group_id, user_id, status, created_at)"
+        " VALUES (1, 1, 'member', 0)"
+    )
+    await txn.run(
+        "INSERT INTO messages (sender_id, recipient_id, pair_low, pair_high, content, created_at)"
+        " VALUES (2, 1, 1, 2, 'from the old days', 5)"
+    )
+    # Acked an hour before the upgrade, its client id recorded only in client_message_ids.
+    an_hour_ago = int(reactor.seconds()) - 3600
+    await txn.run(
+        "INSERT INTO messages (sender_id, recipient_id, pair_low, pair_high, content, created_at)"
+        " VALUES (1, 2, 1, 2, 'just before the upgrade', ?)",
+        (an_hour_ago,),
+    )
+    await txn.run(
+        "INSERT INTO client_message_ids (user_id, client_id, message_id, acked_at)"
+        " SELECT 1, 'sent-before', max(id), ? FROM messages",
+        (an_hour_ago,),
+    )
+
+
+class UpgradeTests(EngineTestMixin):
+    async def test_old_database_upgrades_in_place(self) -> None:
+        """Schema 3 with data, then a current server starts on it: the schema is brought up
+        to date and the old session, user, group and messages all still work, and a client
+        id acked before the upgrade still names its message."""
+        url = database_url(self, self.engine)
+        old = open_database(reactor, url)
+        await old.open()
+        self.assertEqual(await migrate(old, up_to=OLD_VERSION), OLD_VERSION)
+        await old.interaction("fill", fill_old_database)
+        await old.close()
+        running = await start_server(self, self.engine, database=url)
+        client = Client(running.url)
+        headers = {"Cookie": f"socialhub_session={TOKEN}"}
+        me = await client.get("/api/auth/me", headers=headers)
+        self.assertEqual(me.status, 200, me.raw)
+        self.assertEqual((me.json["username"], me.json["followers_count"]), ("alice", 0))
+        history = await client.get("/api/messages/private?user=2", headers=headers)
+        contents = ["just before the upgrade", "from the old days"]
+        self.assertEqual([m["content"] for m in history.json], contents)
+        socket = await connect(running.url, TOKEN)
+        self.addCleanup(socket.close)
+        socket.send({"type": "private", "to": 2, "content": "again", "id": "sent-before"})
+        ack = await socket.next_of("ack")
+        self.assertEqual((ack["id"], ack["message_id"]), ("sent-before", history.json[0]["id"]))
+        group = await client.get("/api/groups/1", headers=headers)
+        self.assertEqual((group.json["name"], group.json["membership"]), ("Old", "owner"))
+        found = await client.get("/api/users?q=BO", headers=headers)
+        self.assertEqual([user["username"] for user in found.json], ["bob"])
+
+
+class UpgradeSqliteTests(SqliteEngine, UpgradeTests, TestCase):
+    pass
+
+
+class UpgradePostgresTests(PostgresEngine, UpgradeTests, TestCase):
+    pass

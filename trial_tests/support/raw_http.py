@@ -1,0 +1,85 @@
+"""HTTP requests written byte for byte on a bare TCP connection, for what no agent sends."""
+
+from __future__ import annotations
+
+import re
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.python.failure import Failure
+from twisted.web.http_headers import Headers
+
+from trial_tests.support.harness import Response, RunningServer
+
+RAW_TIMEOUT = 10.0  # seconds; the server answers a refused body at once, or drains it for 2 s
+
+
+class _RawExchange(Protocol):
+    """Writes one request as given and collects the answer until the connection closes.
+
+    With `hang_up`, the client closes as soon as a whole response has arrived, so a server
+    that answers before reading the body is told apart from one that waits for it.
+    """
+
+    def __init__(self, request: bytes, hang_up: bool) -> None:
+        self._request = request
+        self._hang_up = hang_up
+        self._received = b""
+        self.done: Deferred[bytes] = Deferred()
+
+    def connectionMade(self) -> None:
+        assert self.transport is not None
+        self.transport.write(self._request)
+
+    def dataReceived(self, data: bytes) -> None:
+        self._received += data
+        if self._hang_up and _response_complete(self._received):
+            assert self.transport is not None
+            self.transport.loseConnection()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.done.callback(self._received)
+
+
+def _response_complete(raw: bytes) -> bool:
+    head, separator, content = raw.partition(b"\r\n\r\n")
+    match = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    return bool(separator and match and len(content) >= int(match.group(1)))
+
+
+async def raw_post(
+    running: RunningServer,
+    path: str,
+    body: bytes,
+    chunked: bool = False,
+    declared_length: int | None = None,
+) -> Response:
+    """POST over a bare TCP connection and read until the server closes it.
+
+    A refused body is answered 413 before the client finished sending, so waiting for the
+    server to close (after it drained the rest) leaves no connection behind, unlike an agent.
+    With `declared_length`, Content-Length says that much but only `body` is sent, and the
+    client hangs up once the answer is in.
+    """
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    if chunked:
+        chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+        payload = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks)
+        payload += b"0\r\n\r\n"
+        head += "Transfer-Encoding: chunked\r\n\r\n"
+    else:
+        payload = body
+        head += f"Content-Length: {declared_length or len(body)}\r\n\r\n"
+    port = int(running.url.rsplit(":", 1)[1])
+    exchange = _RawExchange(head.encode() + payload, hang_up=declared_length is not None)
+    await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), exchange)
+    raw = await exchange.done.addTimeout(RAW_TIMEOUT, reactor)
+    status_line, _, rest = raw.partition(b"\r\n")
+    header_block, _, content = rest.partition(b"\r\n\r\n")
+    headers = Headers()
+    for line in header_block.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        headers.addRawHeader(name.strip(), value.strip())
+    return Response(int(status_line.split()[1]), headers, content)

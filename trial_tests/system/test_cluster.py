@@ -1,0 +1,168 @@
+"""Several real server processes on one PostgreSQL database and a private Redis.
+
+Every kind of delivery must cross processes exactly once: private, group, broadcast,
+notifications, and the closing of a logged-out session's sockets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from twisted.trial.unittest import TestCase
+
+from trial_tests.support import wsclient
+from trial_tests.support.harness import Client, fresh_postgres_url
+from trial_tests.support.processes import ServerProcess, free_port, start_process
+from trial_tests.support.redis_server import start_redis
+
+
+@dataclasses.dataclass
+class Member:
+    """A registered user and their cookie jar."""
+
+    client: Client
+    id: int
+
+
+class ClusterTests(TestCase):
+    timeout = 120
+
+    async def start_cluster(self, count: int, *options: str) -> list[ServerProcess]:
+        redis = await start_redis(self)
+        database = fresh_postgres_url()
+        args = ("--redis", redis.url, *options)
+        return [await start_process(self, database, *args) for _ in range(count)]
+
+    async def user(self, process: ServerProcess, name: str) -> Member:
+        client = process.client()
+        return Member(client, (await client.register(name))["id"])
+
+    async def socket(self, process: ServerProcess, member: Member) -> wsclient.WsClient:
+        ws = await wsclient.connect(process.url, member.client.session_token())
+        self.addCleanup(ws.close)
+        return ws
+
+    async def marker(self, ws: wsclient.WsClient, sender: Member, to: Member, via: Any) -> None:
+        """Nothing else is queued on `ws`: a private marker sent now is the next frame."""
+        frame = {"type": "private", "to": to.id, "content": "marker", "id": f"m{id(ws)}"}
+        via.send(frame)
+        await via.next_of("ack")
+        got = await ws.next()
+        self.assertEqual((got["type"], got["content"]), ("private", "marker"), got)
+
+    async def test_private_crosses_processes_once_per_connection(self) -> None:
+        """alice on one process writes to bob on another; bob's sockets on both processes and
+        alice's other socket each get it exactly once, alice's sending socket not at all."""
+        one, two = await self.start_cluster(2)
+        alice, bob = await self.user(one, "alice"), await self.user(two, "bob")
+        sending, alice_other = await self.socket(one, alice), await self.socket(two, alice)
+        bob_one, bob_two = await self.socket(one, bob), await self.socket(two, bob)
+        sending.send({"type": "private", "to": bob.id, "content": "hi", "id": "1"})
+        ack = await sending.next_of("ack")
+        for ws in (bob_one, bob_two, alice_other):
+            frame = await ws.next()
+            self.assertEqual((frame["id"], frame["content"]), (ack["message_id"], "hi"))
+        # each socket got it once: the next frame on each is a fresh marker
+        await self.marker(bob_one, alice, bob, sending)
+        await self.marker(bob_two, alice, bob, sending)
+        self.assertEqual([f for f in sending.pending() if f["type"] == "private"], [])
+
+    async def test_group_frames_reach_members_on_every_process(self) -> None:
+        """A group of members spread over three processes: each member's socket gets the
+        frame once; a member who joins while connected to another process hears the next one."""
+        processes = await self.start_cluster(3)
+        owner = await self.user(processes[0], "owner")
+        members = [await self.user(p, f"member{n}") for n, p in enumerate(processes)]
+        group = (await owner.client.post("/api/groups", {"name": "g"})).json
+        for member in members[:2]:
+            await owner.client.post(
+                "/api/groups/invite", {"group_id": group["id"], "user_id": member.id}
+            )
+            await member.client.post(f"/api/groups/{group['id']}/invitation/accept")
+        sockets = [await self.socket(p, m) for p, m in zip(processes, members, strict=True)]
+        late = members[2]  # connected to process 3, not yet a member
+        owner_ws = await self.socket(processes[0], owner)
+        owner_ws.send({"type": "group", "group_id": str(group["id"]), "content": "one", "id": "a"})
+        await owner_ws.next_of("ack")
+        for ws in sockets[:2]:
+            self.assertEqual((await ws.next_of("group"))["content"], "one")
+        # the late member joins through process 1's HTTP API while connected to process 3
+        await owner.client.post("/api/groups/invite", {"group_id": group["id"], "user_id": late.id})
+        await sockets[2].next_of("notification")
+        through_one = late.client.on(processes[0].url)
+        accepted = await through_one.post(f"/api/groups/{group['id']}/invitation/accept")
+        self.assertEqual(accepted.status, 200)
+        owner_ws.send({"type": "group", "group_id": str(group["id"]), "content": "two", "id": "b"})
+        await owner_ws.next_of("ack")
+        for ws in sockets:
+            self.assertEqual((await ws.next_of("group"))["content"], "two")
+
+    async def test_broadcast_and_notifications_cross_processes(self) -> None:
+        """An admin's broadcast on process 1 reaches sockets on process 2; a notification
+        caused through process 1 is pushed to the recipient's socket on process 2."""
+        one, two = await self.start_cluster(2, "--admin", "root")
+        root, guest = await self.user(one, "root"), await self.user(two, "guest")
+        root_ws, guest_ws = await self.socket(one, root), await self.socket(two, guest)
+        root_ws.send({"type": "broadcast", "content": "maintenance", "id": "b"})
+        await root_ws.next_of("ack")
+        self.assertEqual((await guest_ws.next())["content"], "maintenance")
+        group = (await root.client.post("/api/groups", {"name": "ops"})).json
+        await root.client.post("/api/groups/invite", {"group_id": group["id"], "user_id": guest.id})
+        notification = await guest_ws.next()
+        self.assertEqual(notification["subtype"], "group_invite")
+
+    async def test_logout_closes_sockets_on_other_processes(self) -> None:
+        """Logging out through process 1 closes that session's socket on process 2 with 4001;
+        the user's other session's socket stays open."""
+        one, two = await self.start_cluster(2)
+        alice = await self.user(one, "alice")
+        other_browser = one.client()
+        await other_browser.post(
+            "/api/auth/login", {"username": "alice", "password": "correct horse"}
+        )
+        doomed = await self.socket(two, alice)
+        kept = await wsclient.connect(two.url, other_browser.session_token())
+        self.addCleanup(kept.close)
+        self.assertEqual((await alice.client.post("/api/auth/logout")).status, 204)
+        self.assertEqual(await doomed.closed, 4001)
+        self.assertFalse(kept.closed.called)
+
+    async def test_a_block_through_one_process_stops_messages_on_another(self) -> None:
+        """Bob writes to alice through process 1; alice blocks him through process 2: the very
+        next message bob sends through process 1 is refused, with no wait for any news. The
+        two share the database and nothing else (no bus): no news could tell process 1."""
+        database = fresh_postgres_url()
+        one, two = [await start_process(self, database) for _ in range(2)]
+        alice, bob = await self.user(two, "alice"), await self.user(one, "bob")
+        bob_ws = await self.socket(one, bob)
+        self.assertEqual((await self.private(bob_ws, alice, "before"))["type"], "ack")
+        self.assertEqual((await alice.client.post(f"/api/users/{bob.id}/block")).status, 204)
+        answer = await self.private(bob_ws, alice, "after")
+        self.assertEqual((answer["type"], answer.get("code")), ("error", "forbidden"), answer)
+        self.assertEqual(
+            (await alice.client.request("DELETE", f"/api/users/{bob.id}/block")).status, 204
+        )
+        self.assertEqual((await self.private(bob_ws, alice, "again"))["type"], "ack")
+
+    async def private(self, ws: wsclient.WsClient, to: Member, client_id: str) -> Any:
+        """Send a private message and return the sender's answer (ack or error)."""
+        ws.send({"type": "private", "to": to.id, "content": client_id, "id": client_id})
+        return await ws.next()
+
+    async def test_processes_share_one_port(self) -> None:
+        """Two processes with --reuse-port serve one port; connections made through it reach
+        each other's users."""
+        port = free_port()
+        redis = await start_redis(self)
+        database = fresh_postgres_url()
+        for _ in range(2):
+            await start_process(self, database, "--redis", redis.url, "--reuse-port", port=port)
+        entry = ServerProcess(port)
+        alice, bob = await self.user(entry, "alice"), await self.user(entry, "bob")
+        bob_sockets = [await self.socket(entry, bob) for _ in range(8)]
+        alice_ws = await self.socket(entry, alice)
+        alice_ws.send({"type": "private", "to": bob.id, "content": "shared", "id": "s"})
+        await alice_ws.next_of("ack")
+        for ws in bob_sockets:
+            self.assertEqual((await ws.next())["content"], "shared")

@@ -1,0 +1,89 @@
+"""A regular `pip install` of the project gives a twistd that knows `socialhub`.
+
+The plugin dropin lives outside the socialhub package (twisted/plugins/, without __init__.py),
+so it is easy to ship a wheel without it or without the schema files: only a real install into
+a clean virtualenv shows that `twistd socialhub` works for someone who is not in the source tree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from twisted.internet.utils import getProcessOutputAndValue
+from twisted.trial.unittest import TestCase
+
+from socialhub.storage.migrations import migration_files
+from trial_tests.support.processes import REPO_ROOT
+
+# Build products and local state that a fresh checkout would not have either; a stale build/
+# would otherwise end up in the wheel.
+_NOT_SOURCE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "_trial_temp*",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    "*.sqlite3*",
+    "media",
+)
+
+
+def _environment() -> dict[str, str]:
+    """This process's environment (pip's settings, HOME, PATH) minus any active virtualenv."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
+    }
+
+
+class PackagingTests(TestCase):
+    """Install into a fresh virtualenv (no system site-packages), then ask twistd."""
+
+    timeout = 300  # creating the virtualenv and installing the dependencies takes ~20-40 s
+
+    async def _command(self, executable: str, *args: str, cwd: str) -> str:
+        out, err, code = await getProcessOutputAndValue(
+            executable, args, env=_environment(), path=cwd
+        )
+        self.assertEqual(code, 0, f"{executable} {' '.join(args)}:\n{out!r}\n{err!r}")
+        return out.decode("utf-8", "replace")
+
+    async def test_pip_install_provides_the_twistd_plugin(self) -> None:
+        """After `pip install <repo>` (not editable), `twistd --help` lists socialhub, its
+        options load from the installed package, and the schema files were shipped."""
+        work = Path(self.mktemp()).resolve()
+        work.mkdir(parents=True)
+        source = work / "source"
+        shutil.copytree(REPO_ROOT, source, ignore=_NOT_SOURCE)
+        venv = work / "venv"
+        await self._command(sys.executable, "-m", "venv", str(venv), cwd=str(work))
+        python = str(venv / "bin" / "python")
+        await self._command(python, "-m", "pip", "install", "--quiet", str(source), cwd=str(work))
+
+        twistd = str(venv / "bin" / "twistd")
+        listing = await self._command(twistd, "--help", cwd=str(work))
+        self.assertIn("socialhub", listing.split("Commands:", 1)[-1])
+        usage_text = await self._command(twistd, "socialhub", "--help", cwd=str(work))
+        for option in ("--database", "--listen", "--admin", "--session-ttl", "--rate-limit"):
+            self.assertIn(option, usage_text)
+
+        probe = (
+            "import socialhub, twisted.plugins.socialhub_plugin as plugin;"
+            "from socialhub.storage.migrations import migration_files;"
+            "print(socialhub.__file__); print(plugin.__file__); print(len(migration_files()))"
+        )
+        package, plugin, migrations = (
+            await self._command(python, "-c", probe, cwd=str(work))
+        ).split()
+        site_packages = str(venv / "lib")
+        self.assertTrue(package.startswith(site_packages), package)
+        self.assertTrue(plugin.startswith(site_packages), plugin)
+        self.assertEqual(int(migrations), len(migration_files()))

@@ -1,0 +1,1 @@
+"""Tests of socialhub/ws/: the WebSocket protocol, dispatch, turns and the socket writes."""
