@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import txredisapi
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, DeferredQueue
@@ -16,6 +18,7 @@ from trial_tests.support.mixins import EngineTestMixin
 from trial_tests.support.redis_server import start_redis
 
 TIMEOUT = 5.0
+_SETTLED = itertools.count()  # a channel never subscribed before, for each settle
 
 
 class Listener:
@@ -37,8 +40,12 @@ class BusContract(EngineTestMixin):
     async def make_pair(self) -> tuple[Bus, Bus]:
         raise NotImplementedError
 
-    async def settle(self) -> None:
-        """Let subscriptions reach the broker (Redis answers SUBSCRIBE asynchronously)."""
+    async def settle(self, *listeners: Listener) -> None:
+        """Until the broker has taken every subscription and unsubscription asked so far: each
+        bus subscribes a channel of its own last, and the broker answers a connection's
+        commands in order (Redis answers SUBSCRIBE asynchronously)."""
+        for listener in listeners:
+            await listener.bus.subscribe(b"settled-%d" % next(_SETTLED))
 
     async def pair(self) -> tuple[Listener, Listener]:
         first, second = await self.make_pair()
@@ -52,7 +59,7 @@ class BusContract(EngineTestMixin):
         a, b = await self.pair()
         a.bus.subscribe(b"c1")
         b.bus.subscribe(b"c1")
-        await self.settle()
+        await self.settle(a, b)
         a.bus.publish(b"c1", b"hello\nbytes")
         self.assertEqual(await a.next(), (b"c1", b"hello\nbytes"))
         self.assertEqual(await b.next(), (b"c1", b"hello\nbytes"))
@@ -62,9 +69,9 @@ class BusContract(EngineTestMixin):
         a, b = await self.pair()
         b.bus.subscribe(b"wanted")
         b.bus.subscribe(b"dropped")
-        await self.settle()
+        await self.settle(a, b)
         b.bus.unsubscribe(b"dropped")
-        await self.settle()
+        await self.settle(a, b)
         a.bus.publish(b"other", b"1")
         a.bus.publish(b"dropped", b"2")
         a.bus.publish(b"wanted", b"3")
@@ -75,7 +82,7 @@ class BusContract(EngineTestMixin):
         """Messages of one publisher on one channel arrive in the order published."""
         a, b = await self.pair()
         b.bus.subscribe(b"seq")
-        await self.settle()
+        await self.settle(a, b)
         for n in range(100):
             a.bus.publish(b"seq", b"%d" % n)
         got = [(await b.next())[1] for _ in range(100)]
@@ -87,7 +94,7 @@ class BusContract(EngineTestMixin):
         a, b = await self.pair()
         for channel in (b"x", b"y", b"z"):
             b.bus.subscribe(channel)
-        await self.settle()
+        await self.settle(a, b)
         sent = [(b"xyz"[n % 3 : n % 3 + 1], b"%d" % n) for n in range(30)]
         for channel, message in sent:
             a.bus.publish(channel, message)
@@ -111,9 +118,6 @@ class RedisBusTests(BusContract, TestCase):
         self.metrics = Metrics()  # the first bus's
         return RedisBus(reactor, redis.url, self.metrics), RedisBus(reactor, redis.url, Metrics())
 
-    async def settle(self) -> None:
-        await deferLater(reactor, 0.1, lambda: None)
-
     def test_replies_are_parsed_by_hiredis(self) -> None:
         """hiredis is installed with socialhub and txredisapi parses with it, in C. Its own
         parser, in Python, also pauses the socket and schedules a call for every bulk string
@@ -130,7 +134,7 @@ class RedisBusTests(BusContract, TestCase):
         a, b = await self.pair()
         b.bus.subscribe(b"x")
         b.bus.subscribe(b"y")
-        await self.settle()
+        await self.settle(a, b)
         before = await self.redis.command_calls()
         sent = [(b"x", b"1"), (b"y", b"2"), (b"x", b"3")]
         for channel, message in sent:
@@ -147,7 +151,7 @@ class RedisBusTests(BusContract, TestCase):
         them before the bus disconnects: none counts as dropped."""
         a, b = await self.pair()
         b.bus.subscribe(b"last")
-        await self.settle()
+        await self.settle(a, b)
         a.bus.publish(b"last", b"1")
         a.bus.publish(b"last", b"2")
         await a.bus.stop()
@@ -159,7 +163,7 @@ class RedisBusTests(BusContract, TestCase):
         counted, every one of them, and never sent on the next connection."""
         a, b = await self.pair()
         b.bus.subscribe(b"gone")
-        await self.settle()
+        await self.settle(a, b)
         for n in range(3):
             a.bus.publish(b"gone", b"%d" % n)
         a.bus._publisher.transport.abortConnection()  # type: ignore[attr-defined]
@@ -174,7 +178,7 @@ class RedisBusTests(BusContract, TestCase):
         the bus reconnects, resubscribes its channels by itself, and reports ok."""
         a, b = await self.pair()
         b.bus.subscribe(b"kept")
-        await self.settle()
+        await self.settle(a, b)
         self.assertEqual(b.bus.state(), "ok")
         await self.redis.stop()
         await self.until(lambda: a.bus.state() == "down" and b.bus.state() == "down")

@@ -7,12 +7,13 @@ from typing import Any, cast
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, gatherResults
-from twisted.internet.task import deferLater
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import Clock, deferLater
 from twisted.trial.unittest import TestCase
 
 from socialhub.delivery.cork import Cork
 from socialhub.errors import Forbidden
-from socialhub.handlers.chat_batch import ChatBatch
+from socialhub.handlers.chat_batch import WINDOW, ChatBatch
 from socialhub.storage.database import Database, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
@@ -68,7 +69,9 @@ class _Delivery:
 
 
 class ChatBatchTests(EngineTestMixin):
-    async def store(self) -> tuple[ChatBatch, CountingDatabase, list[int]]:
+    async def store(
+        self, clock: IReactorTime = reactor
+    ) -> tuple[ChatBatch, CountingDatabase, list[int]]:
         self.url = database_url(self, self.engine)
         database = await self.open()
         await migrate(database)
@@ -87,7 +90,7 @@ class ChatBatchTests(EngineTestMixin):
             self.events.append("committed")
 
         counting = CountingDatabase(database)
-        return self.chat_batch(counting, committed), counting, users
+        return self.chat_batch(counting, committed, clock), counting, users
 
     async def open(self) -> Database:
         """A connection to the test's database (each call another one, as another process's)."""
@@ -96,9 +99,11 @@ class ChatBatchTests(EngineTestMixin):
         self.addCleanup(database.close)
         return database
 
-    def chat_batch(self, database: Any, committed: Any) -> ChatBatch:
+    def chat_batch(
+        self, database: Any, committed: Any, clock: IReactorTime = reactor
+    ) -> ChatBatch:
         cork = _Cork(self.events, self.cork_spans)
-        return ChatBatch(MessagesStore(database), reactor, cast(Any, _Delivery(committed)), cork)
+        return ChatBatch(MessagesStore(database), clock, cast(Any, _Delivery(committed)), cork)
 
     def send(self, store: ChatBatch, sender: int, recipient: int, client_id: str) -> Any:
         """Store a private message; its Deferred logs its outcome in self.events when it fires
@@ -138,16 +143,21 @@ class ChatBatchTests(EngineTestMixin):
     async def test_one_batch_at_a_time(self) -> None:
         """Messages that arrive while a batch is being written wait, then go together as the
         next batch once that write has ended: two writes at once could take their positions
-        in either order. Callers hear back batch by batch."""
-        store, counting, users = await self.store()
+        in either order. Callers hear back batch by batch.
+
+        The batch's clock is the test's: once it has run past any window the batch could
+        have set, a second write would have been asked for already."""
+        clock = Clock()
+        store, counting, users = await self.store(clock)
         gate: Deferred[None] = Deferred()
         counting.gate = gate
         self.addCleanup(_release, gate)  # if an assertion failed
         first = [self.send(store, users[0], users[1], f"a{n}") for n in range(2)]
+        clock.advance(WINDOW)
         await counting.at_gate  # the first batch waits to be written
         counting.gate = None
         second = [self.send(store, users[2], users[3], f"b{n}") for n in range(3)]
-        await deferLater(reactor, 0.05)
+        clock.advance(3600)
         self.assertEqual((counting.reads, counting.transactions), ([], ["store_messages"]))
         self.assertEqual(self.events, [])
         gate.callback(None)

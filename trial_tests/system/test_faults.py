@@ -35,7 +35,7 @@ from trial_tests.support.wsclient import WsClient, connect
 POLL = 0.1
 # Redis reconnects with a backoff capped at 5 s; PostgreSQL's pool with one up to 10 s.
 RECOVERY_SECONDS = 30.0
-# How long a frame that must not arrive is given to arrive anyway.
+# How long a frame that must not arrive during a Redis outage is given to arrive anyway.
 QUIET_SECONDS = 0.5
 # The slow reader's messages: 4,000 characters (the limit) of 4 bytes each, 16 KB a frame;
 # enough of them to fill the kernel's socket buffers and then 1 MiB inside the server, but
@@ -124,11 +124,23 @@ class RedisOutageTests(TestCase):
         for process in processes:
             await self.health_becomes(process, 200, "ok")
 
-    async def assert_quiet(self, *sockets: WsClient) -> None:
-        """No frame reaches these sockets for QUIET_SECONDS."""
+    async def assert_quiet_during_outage(self, socket: WsClient) -> None:
+        """No frame reaches a socket on the process that did not store it for QUIET_SECONDS.
+
+        No barrier can be ordered after that frame: only the bus (stopped) would bring it, and
+        a marker stored by the socket's own process would make it read the frame from the
+        database first and deliver it, the very thing checked here."""
         await pause(QUIET_SECONDS)
-        for socket in sockets:
-            self.assertEqual(socket.pending(), [])
+        self.assertEqual(socket.pending(), [])
+
+    async def assert_next_is_marker(
+        self, sender: WsClient, to: Person, socket: WsClient, marker: str
+    ) -> None:
+        """Nothing reached `to`'s socket so far: its next frame is a message sent to them now,
+        which comes after anything the server would have sent that socket before it."""
+        self.assertEqual((await send(sender, to, marker))["type"], "ack")
+        frame = await socket.next()
+        self.assertEqual((frame["type"], frame["content"]), ("private", marker), frame)
 
     async def test_outage_serves_locally_then_catches_up(self) -> None:
         """With Redis stopped both processes answer /healthz 503 "bus": "down" within seconds.
@@ -162,7 +174,8 @@ class RedisOutageTests(TestCase):
         self.assertEqual(
             [m["content"] for m in await all_history(bob, alice.id)], ["outage", "before"]
         )
-        await self.assert_quiet(bob_ws, carol_ws)
+        await self.assert_next_is_marker(alice_ws, carol, carol_ws, "carol-during")
+        await self.assert_quiet_during_outage(bob_ws)
 
         await self.start_redis_again(redis, one, two)
         caught_up = await bob_ws.next()
@@ -176,7 +189,6 @@ class RedisOutageTests(TestCase):
         self.assertEqual(after["content"], "after")  # nothing came twice in between
         self.assertEqual((await send(bob_ws, alice, "reply"))["type"], "ack")
         self.assertEqual((await alice_ws.next())["content"], "reply")
-        await self.assert_quiet(bob_ws, carol_ws)
 
         again = await connect(two.url, bob.token, path=f"/ws?since={before['cursor']}")
         self.addCleanup(again.close)
@@ -187,6 +199,9 @@ class RedisOutageTests(TestCase):
         )
         self.assertEqual(replay[0]["cursor"], caught_up["cursor"])
         self.assertEqual(replay[3]["missed"], 3)
+        # nothing came twice since: the next frame on each socket is a fresh marker
+        await self.assert_next_is_marker(alice_ws, bob, bob_ws, "bob-after")
+        await self.assert_next_is_marker(alice_ws, carol, carol_ws, "carol-after")
 
     async def test_outage_writes_of_both_processes_reach_everyone(self) -> None:
         """During the outage bob on B writes to carol on A, then alice on A writes to carol.
@@ -253,7 +268,11 @@ class RedisOutageTests(TestCase):
         owner_ws.send({"type": "group", "group_id": str(group["id"]), "content": "live", "id": "x"})
         await owner_ws.next_of("ack")
         self.assertEqual((await carol_ws.next_of("group"))["content"], "live")
-        await self.assert_quiet(carol_ws)
+        # nothing came twice: carol's next frame is a group message sent now
+        owner_ws.send({"type": "group", "group_id": str(group["id"]), "content": "end", "id": "e"})
+        await owner_ws.next_of("ack")
+        end = await carol_ws.next()
+        self.assertEqual((end["type"], end["content"]), ("group", "end"), end)
 
     async def test_logout_during_outage_closes_sockets_elsewhere_after(self) -> None:
         """alice logs out through A while Redis is down, so B never hears the 4001 close; once
@@ -394,7 +413,7 @@ class DatabaseOutageTests(TestCase):
 
         await self.assert_stored_once(alice, bob, answers)
         self.assert_nothing_half_written(url, len(answers))
-        await self.assert_delivered_once(bob_ws, alice, bob, len(answers))
+        await self.assert_delivered_once(bob_ws, alice_ws, alice, bob, len(answers))
 
     def assert_unavailable(self, response: Response) -> None:
         self.assertEqual(response.status, 503, response.raw)
@@ -428,9 +447,10 @@ class DatabaseOutageTests(TestCase):
         self.assertEqual(admin_sql("SELECT position FROM stream_position", url), [(count,)])
 
     async def assert_delivered_once(
-        self, socket: WsClient, alice: Person, bob: Person, count: int
+        self, socket: WsClient, sender: WsClient, alice: Person, bob: Person, count: int
     ) -> None:
-        """bob's socket got `count` messages, each once, in cursor order, as stored."""
+        """bob's socket got `count` messages, each once, in cursor order, as stored. Whatever
+        else it got comes before a marker alice sends last, which the server sends after it."""
         frames: list[dict[str, Any]] = []
 
         async def all_arrived() -> bool:
@@ -439,12 +459,13 @@ class DatabaseOutageTests(TestCase):
             return len(frames) >= count
 
         await until(all_arrived, "bob receiving every stored message")
-        await pause(QUIET_SECONDS)
-        frames.extend(socket.pending())
+        history = await all_history(bob, alice.id)
+        self.assertEqual((await send(sender, bob, "marker"))["type"], "ack")
+        while (frame := await socket.next()).get("content") != "marker":
+            frames.append(frame)
         self.assertEqual({frame["type"] for frame in frames}, {"private"})
         ids = [frame["id"] for frame in frames]
         self.assertEqual(len(ids), len(set(ids)), "a message was delivered twice")
-        history = await all_history(bob, alice.id)
         self.assertEqual(sorted(ids), sorted(message["id"] for message in history))
         positions = [position_of(frame["cursor"]) for frame in frames]
         self.assertEqual(positions, sorted(positions))
