@@ -99,9 +99,7 @@ class ChatBatchTests(EngineTestMixin):
         self.addCleanup(database.close)
         return database
 
-    def chat_batch(
-        self, database: Any, committed: Any, clock: IReactorTime = reactor
-    ) -> ChatBatch:
+    def chat_batch(self, database: Any, committed: Any, clock: IReactorTime = reactor) -> ChatBatch:
         cork = _Cork(self.events, self.cork_spans)
         return ChatBatch(MessagesStore(database), clock, cast(Any, _Delivery(committed)), cork)
 
