@@ -1,5 +1,5 @@
-"""PostgreSQL databases of a test's own and direct SQL on them, for tests that cut a database
-off, count its backends, or write rows the API would refuse."""
+"""Databases reached below the API: rows written straight into a transaction, SQL run on
+PostgreSQL's own connection, and PostgreSQL databases of a test's own to cut off."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ RETRY_DELAY = 0.2
 
 
 async def insert_user(txn: Transaction, name: str) -> int:
+    """A user row written directly (no password to hash), on either engine; its id."""
     row = await txn.fetchone(
         "INSERT INTO users (username, username_key, email, email_key, password_hash,"
         " display_name, created_at) VALUES (?, ?, ?, ?, 'x', ?, 0) RETURNING id",
