@@ -1,8 +1,8 @@
 """Posts, comments and likes, with their images.
 
-Who may see a post is `storage.stores.post_visibility`'s rule, applied by the store to every read and
-to the writes that need a visible post; a post the viewer cannot see answers exactly as a post
-that does not exist (404), so its existence does not leak. Group posts also ask
+Who may see a post is `storage.stores.post_visibility`'s rule, applied by the store to every
+read and to the writes that need a visible post; a post the viewer cannot see answers exactly as
+a post that does not exist (404), so its existence does not leak. Group posts also ask
 handlers.membership (404 unknown group, 403 not a member). Notifications are stored in the
 transaction of their action and pushed by Notifications.notify after it has committed; they go
 to the other party, never to the one who acted. Media files of deleted posts and comments are
