@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.application.service import Service
@@ -47,7 +48,7 @@ from socialhub.http.rest import posts as posts_routes
 from socialhub.http.rest import users as users_routes
 from socialhub.media.files import MediaFiles
 from socialhub.metrics import Metrics
-from socialhub.storage.database import DatabaseUnavailable, Transaction
+from socialhub.storage.database import Database, DatabaseUnavailable, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
 from socialhub.storage.stores.blocks import BlocksStore
@@ -68,8 +69,70 @@ HEALTH_TIMEOUT = 2.0
 SHUTDOWN_CLOSE_SECONDS = 2.0
 
 
+@dataclass(frozen=True)
+class Stores:
+    """The storage layer: one store per area, all over the one database."""
+
+    users: UsersStore
+    sessions: SessionsStore
+    groups: GroupsStore
+    notifications: NotificationsStore
+    follows: FollowsStore
+    blocks: BlocksStore
+    messages: MessagesStore
+    media: MediaStore
+    events: EventsStore
+    posts: PostsStore
+    stream: StreamStore
+
+    @classmethod
+    def over(cls, database: Database) -> Stores:
+        return cls(
+            users=UsersStore(database),
+            sessions=SessionsStore(database),
+            groups=GroupsStore(database),
+            notifications=NotificationsStore(database),
+            follows=FollowsStore(database),
+            blocks=BlocksStore(database),
+            messages=MessagesStore(database),
+            media=MediaStore(database),
+            events=EventsStore(database),
+            posts=PostsStore(database),
+            stream=StreamStore(database),
+        )
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """The delivery layer: this process's open connections, the fan-out over the bus, and the
+    cork held while a batch of messages is answered (each connection's acks and deliveries of
+    the batch then leave in one send)."""
+
+    connections: Connections
+    fanout: Fanout
+    cork: Cork
+
+
+@dataclass(frozen=True)
+class Handlers:
+    """The handlers: every rule, one object per area."""
+
+    accounts: Accounts
+    users: Users
+    policy: Policy
+    membership: Membership
+    groups: Groups
+    notifications: Notifications
+    media: MediaUploads
+    chat: Chat
+    history: History
+    events: Events
+    posts: Posts
+
+
 class Server:
-    """Everything one socialhub process is made of."""
+    """Everything one socialhub process is made of, built once, layer by layer: storage, then
+    delivery, then the handlers, then the edges (the HTTP routes and the WebSocket endpoint)."""
 
     log = Logger()
 
@@ -77,91 +140,86 @@ class Server:
         self.config = config
         self.reactor = reactor
         self.metrics = Metrics()
-        self.connections = Connections(self.metrics)
         self.database = open_database(reactor, config.database)
         self.hasher = PasswordHasher(
             reactor, config.password_time_cost, config.password_memory_kib, config.password_threads
         )
-        self.users = UsersStore(self.database)
-        self.sessions = SessionsStore(self.database)
-        self.groups = GroupsStore(self.database)
-        self.notifications = NotificationsStore(self.database)
-        self.membership = Membership(self.groups)
-        self.fanout = Fanout(
-            self.connections,
+        self.stores = Stores.over(self.database)
+        self.delivery = self._outbound(config, reactor)
+        self.handlers = self._handlers(config, reactor)
+        self.dispatcher = Dispatcher(
+            chat_frames(self.handlers.chat), RateLimiter(reactor, config.rate_limit), self.metrics
+        )
+        self.api = self._api(config)
+        origins = frozenset(origin.rstrip("/").lower() for origin in config.allowed_origins)
+        fanout, cork = self.delivery.fanout, self.delivery.cork
+        hub = Hub(self.handlers.accounts, fanout, self.dispatcher, origins, cork)
+        root = site.Root(self.api.resource(), websocket_resource(hub, reactor))
+        self.site = site.make_site(root, reactor, self.metrics)
+
+    def _outbound(self, config: Config, reactor: Any) -> Outbound:
+        connections = Connections(self.metrics)
+        fanout = Fanout(
+            connections,
             make_bus(config, reactor, self.metrics),
-            self.groups.group_ids_of,
-            Replays(StreamStore(self.database)),
+            self.stores.groups.group_ids_of,
+            Replays(self.stores.stream),
             reactor,
             self.metrics,
         )
-        self.notification_handler = Notifications(self.notifications, self.fanout)
-        self.media = MediaUploads(reactor, MediaStore(self.database), MediaFiles(config.media_dir))
-        self.follows = FollowsStore(self.database)
-        self.blocks = BlocksStore(self.database)
-        self.policy = Policy(self.follows)
-        self.group_handler = Groups(
-            reactor,
-            self.groups,
-            self.membership,
-            self.notification_handler,
-            self.fanout,
-            self.media.discard,
+        return Outbound(connections, fanout, Cork())
+
+    def _handlers(self, config: Config, reactor: Any) -> Handlers:
+        stores, fanout = self.stores, self.delivery.fanout
+        membership = Membership(stores.groups)
+        notifications = Notifications(stores.notifications, fanout)
+        media = MediaUploads(reactor, stores.media, MediaFiles(config.media_dir))
+        policy = Policy(stores.follows)
+        batch = ChatBatch(stores.messages, reactor, fanout, self.delivery.cork)
+        return Handlers(
+            accounts=Accounts(
+                reactor,
+                stores.users,
+                stores.sessions,
+                self.hasher,
+                admins=config.admins,
+                session_ttl=config.session_ttl_seconds,
+                delivery=fanout,
+            ),
+            users=Users(reactor, stores.follows, policy, notifications, stores.blocks),
+            policy=policy,
+            membership=membership,
+            groups=Groups(reactor, stores.groups, membership, notifications, fanout, media.discard),
+            notifications=notifications,
+            media=media,
+            chat=Chat(reactor, batch, membership, fanout),
+            history=History(stores.messages, stores.users, membership),
+            events=Events(reactor, stores.events, membership, notifications),
+            posts=Posts(reactor, stores.posts, membership, notifications, media),
         )
-        # Held while a batch of messages is answered: each connection's acks and deliveries
-        # of the batch then leave in one send (ws/direct_write.py).
-        self.cork = Cork()
-        self.messages = MessagesStore(self.database)
-        self.user_handler = Users(
-            reactor, self.follows, self.policy, self.notification_handler, self.blocks
-        )
-        self.accounts = Accounts(
-            reactor,
-            self.users,
-            self.sessions,
-            self.hasher,
-            admins=config.admins,
-            session_ttl=config.session_ttl_seconds,
-            delivery=self.fanout,
-        )
-        chat_batch = ChatBatch(self.messages, reactor, self.fanout, self.cork)
-        self.chat = Chat(reactor, chat_batch, self.membership, self.fanout)
-        self.dispatcher = Dispatcher(
-            chat_frames(self.chat), RateLimiter(reactor, config.rate_limit), self.metrics
-        )
-        self.api = Api(self.accounts, config.trusted_proxy, config.secure_cookies)
+
+    def _api(self, config: Config) -> Api:
+        """The REST edge: every area's routes on one Api."""
+        handlers = self.handlers
+        api = Api(handlers.accounts, config.trusted_proxy, config.secure_cookies)
         accounts_routes.register_routes(
-            self.api, self.accounts, config.session_ttl_seconds, self.user_handler
+            api, handlers.accounts, config.session_ttl_seconds, handlers.users
         )
-        users_routes.register_routes(self.api, self.user_handler)
-        history = History(self.messages, self.users, self.membership)
-        messages_routes.register_routes(self.api, history)
-        groups_routes.register_routes(self.api, self.group_handler)
-        events = Events(
-            reactor, EventsStore(self.database), self.membership, self.notification_handler
-        )
-        events_routes.register_routes(self.api, events)
-        notifications_routes.register_routes(self.api, self.notification_handler)
-        media_routes.register_routes(self.api, self.media)
-        posts = Posts(
-            reactor,
-            PostsStore(self.database),
-            self.membership,
-            self.notification_handler,
-            self.media,
-        )
-        posts_routes.register_routes(self.api, posts)
-        operations_routes.register_routes(self.api, self.check_health, self.metrics)
-        origins = frozenset(origin.rstrip("/").lower() for origin in config.allowed_origins)
-        hub = Hub(self.accounts, self.fanout, self.dispatcher, origins, self.cork)
-        root = site.Root(self.api.resource(), websocket_resource(hub, reactor))
-        self.site = site.make_site(root, reactor, self.metrics)
+        users_routes.register_routes(api, handlers.users)
+        messages_routes.register_routes(api, handlers.history)
+        groups_routes.register_routes(api, handlers.groups)
+        events_routes.register_routes(api, handlers.events)
+        notifications_routes.register_routes(api, handlers.notifications)
+        media_routes.register_routes(api, handlers.media)
+        posts_routes.register_routes(api, handlers.posts)
+        operations_routes.register_routes(api, self.check_health, self.metrics)
+        return api
 
     async def _close_sessions_revoked_meanwhile(self) -> None:
         """After a bus outage: a logout elsewhere could not reach this process's sockets, so
         look up which of their sessions still exist and close the others with 4001."""
-        connections = self.connections.all_connections()
-        live = await self.sessions.live(sorted({c.session_id for c in connections}))
+        connections = self.delivery.connections.all_connections()
+        live = await self.stores.sessions.live(sorted({c.session_id for c in connections}))
         for connection in connections:
             if connection.session_id not in live:
                 connection.close_with(*SESSION_REVOKED)
@@ -173,23 +231,25 @@ class Server:
     async def start(self) -> None:
         """Connect to the database, bring its schema up to date, apply the --admin list."""
         self.hasher.start()
-        self.media.start()
+        self.handlers.media.start()
         await self.database.open()
         await migrate(self.database)
-        await self.users.sync_admins(self.config.admins)
-        await self.fanout.start()
-        self.fanout.bus.on_reconnect(self._recheck_sessions)
+        await self.stores.users.sync_admins(self.config.admins)
+        await self.delivery.fanout.start()
+        self.delivery.fanout.bus.on_reconnect(self._recheck_sessions)
 
     async def stop(self) -> None:
         """Close every WebSocket with 1001, finish the frames in flight, then disconnect."""
-        self.connections.close_all(1001, "server shutting down")
+        self.delivery.connections.close_all(1001, "server shutting down")
         await self.dispatcher.drain()
-        closed = self.connections.emptied().addTimeout(SHUTDOWN_CLOSE_SECONDS, self.reactor)
+        closed = self.delivery.connections.emptied().addTimeout(
+            SHUTDOWN_CLOSE_SECONDS, self.reactor
+        )
         await closed.addErrback(lambda _: None)  # clients that never answer are cut anyway
-        await self.fanout.stop()
+        await self.delivery.fanout.stop()
         await self.database.close()
         self.hasher.stop()
-        self.media.stop()
+        self.handlers.media.stop()
 
     async def check_health(self) -> dict[str, str]:
         """The state of each backing service, as /healthz reports it."""
@@ -203,7 +263,7 @@ class Server:
             database = "ok"
         except Exception:
             database = "down"
-        return {"database": database, "bus": self.fanout.bus.state()}
+        return {"database": database, "bus": self.delivery.fanout.bus.state()}
 
 
 def exit_with_failure(reactor: Any) -> Callable[[], None]:

@@ -51,7 +51,7 @@ class ResumeTests(ChatTestMixin):
         comes back to the connection that sent it."""
         alice, bob = await self.start("alice", "bob")
         cursor = (await (await self.resume(alice, "now")).next())["cursor"]
-        replays = self.running.server.fanout._replays
+        replays = self.running.server.delivery.fanout._replays
         position, registering = replays.position, Deferred[None]()
 
         async def held_up() -> tuple[str, int]:  # the read of the position to replay up to

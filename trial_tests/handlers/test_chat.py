@@ -99,7 +99,7 @@ class PrivateTests(ChatTestMixin):
         a1, b1 = await self.open(alice), await self.open(bob)
         await self.send_private(a1, bob.id, "mine", "m1")
         self.assertEqual((await b1.next())["content"], "mine")
-        await self.running.server.fanout.catch_up()
+        await self.running.server.delivery.fanout.catch_up()
         await self.barrier(b1, alice, a1, "barrier")
 
     async def test_without_client_id(self) -> None:

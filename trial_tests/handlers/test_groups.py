@@ -504,7 +504,7 @@ class GroupTests(SocialTestMixin):
         )
         remaining = await self.notifications(carol)
         self.assertEqual([notification["group_id"] for notification in remaining], [kept])
-        self.assertEqual(await self.running.server.membership.member_ids(gid), [])
+        self.assertEqual(await self.running.server.handlers.membership.member_ids(gid), [])
 
     async def test_accepting_an_invitation(self) -> None:
         """invitation/accept answers 200 member; without an invitation it is 404."""
@@ -567,7 +567,7 @@ class GroupTests(SocialTestMixin):
         await self.add_member(alice, gid, bob)
         self.expect(await self.invite(alice, gid, carol), 201)
         await self.request_to_join(dave, gid)
-        membership = self.running.server.membership
+        membership = self.running.server.handlers.membership
         answers = [
             await membership.is_member(gid, person.id) for person in (alice, bob, carol, dave)
         ]

@@ -384,7 +384,7 @@ class MediaTests(EngineTestMixin):
         names = await run(lambda txn: delete_attached(txn, POST, [7]))
         self.assertEqual(len(names), 2)
         self.assertEqual(await run(of_post), {8: [mine[3]]})
-        await self.running.server.media.discard(names)
+        await self.running.server.handlers.media.discard(names)
         self.assertEqual(len(os.listdir(self.media_dir)), 4)
         store = MediaStore(database)
         owned = await store.get_owned(alice_id, mine[4])

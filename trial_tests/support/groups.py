@@ -100,7 +100,7 @@ class SocialTestMixin(EngineTestMixin):
 
     async def attach(self, connection: FakeConnection) -> FakeConnection:
         """Open a stand-in connection through the server's Fanout (subscriptions included)."""
-        fanout = self.running.server.fanout
+        fanout = self.running.server.delivery.fanout
         await fanout.opened(connection)
         self.addCleanup(fanout.closed, connection)
         return connection

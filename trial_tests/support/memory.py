@@ -118,7 +118,7 @@ class MemoryServer:
         )
         self.server = Server(config, self.reactor)
         self.server.hasher._pool = InlinePool()  # type: ignore[assignment]
-        self.server.media._pool = InlinePool()  # type: ignore[assignment]
+        self.server.handlers.media._pool = InlinePool()  # type: ignore[assignment]
         self.stub: Any = StubTreq(self.server.site.resource)  # its methods are made at runtime
         self.pumps = Pumps()
         self._websocket_agent = create_memory_agent(self.reactor, self.pumps, self._channel)

@@ -487,7 +487,7 @@ class SlowReaderTests(EngineTestMixin):
         alice_ws = await connect(running.url, alice.token)
         self.addCleanup(alice_ws.close)
         bob_ws, first_cursor = await open_socket(self, running.url, bob)
-        router = running.server.connections
+        router = running.server.delivery.connections
         [bobs_connection] = router.connections_of(bob.id)
         guard = bobs_connection.transport.producer
         self.assertIsInstance(guard, SlowReaderGuard)

@@ -155,7 +155,7 @@ class UpgradeTests(ChatTestMixin):
         """The server side of a live connection has Nagle's algorithm off (TCP_NODELAY)."""
         (alice,) = await self.start("alice")
         await self.open(alice)
-        connections = list(self.running.server.connections.connections_of(alice.id))
+        connections = list(self.running.server.delivery.connections.connections_of(alice.id))
         self.assertEqual(len(connections), 1)
         handle = connections[0].transport.getHandle()
         self.assertTrue(handle.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
@@ -165,7 +165,7 @@ class UpgradeTests(ChatTestMixin):
         (read from the server side of the connection: the timing itself is Autobahn's)."""
         (alice,) = await self.start("alice")
         await self.open(alice)
-        (connection,) = self.running.server.connections.connections_of(alice.id)
+        (connection,) = self.running.server.delivery.connections.connections_of(alice.id)
         self.assertEqual((connection.autoPingInterval, connection.autoPingTimeout), (30, 60))
 
     async def test_a_close_comes_after_frames_kept_by_the_cork(self) -> None:
@@ -173,7 +173,7 @@ class UpgradeTests(ChatTestMixin):
         still sent after the frames the connection was given before it."""
         (alice,) = await self.start("alice")
         socket = await self.open(alice)
-        (connection,) = self.running.server.connections.connections_of(alice.id)
+        (connection,) = self.running.server.delivery.connections.connections_of(alice.id)
         received: list[bytes] = []  # what reaches the client's side, in order
         client = socket.protocol
         reading = client.dataReceived
@@ -183,7 +183,7 @@ class UpgradeTests(ChatTestMixin):
             reading(data)
 
         client.dataReceived = recorded  # Autobahn's client would read a frame after a close
-        with self.running.server.cork:
+        with self.running.server.delivery.cork:
             connection.send_payload(b'{"type":"kept"}')
             connection.close_with(4000, "bye")
         self.assertEqual(await socket.closed, 4000)
