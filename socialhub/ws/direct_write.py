@@ -3,7 +3,7 @@
 Twisted's `transport.write` only buffers: the reactor then registers the socket for writing
 (an epoll_ctl), wakes up for it, dispatches the write event (log context, `logPrefix`), sends,
 and unregisters the socket (another epoll_ctl). For one group message to 1,000 members that is
-1,000 times the whole round, and it cost more than everything else per copy (issue 9's fan-out
+1,000 times the whole round, and it cost more than everything else per copy (in the fan-out's
 profile). asyncio and uvloop send at once when their buffer is empty; `SocketWriter` does the
 same for Twisted's TCP transports and hands whatever the kernel did not take (or everything, on
 TLS or any other transport) to `transport.write`. So the transport's buffer, its streaming
@@ -19,16 +19,15 @@ bytes do; frames are kept only while one batch's answers run). Bytes that reach 
 transport another way (Autobahn's close, ping and pong frames) must not overtake kept ones: the
 protocol calls `flush` before each of those (ws/protocol.py).
 
-It reads Twisted's `dataBuffer` and `_tempDataBuffer` (not public API):
-trial_tests/test_direct_write.py fails if Twisted changes them.
+Whether anything is queued in the transport is read from Twisted's internals
+(socialhub/_compat/twisted.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet import tcp
-
+from socialhub._compat.twisted import nothing_queued, plain_socket
 from socialhub.delivery.cork import Cork
 
 
@@ -41,8 +40,7 @@ class SocketWriter:
         self._transport = transport
         self._cork = cork
         self._kept: list[bytes] | None = None  # frames written while corked, not sent yet
-        plain = isinstance(transport, tcp.Connection) and not transport.TLS
-        self._socket = transport.socket if plain else None
+        self._socket = plain_socket(transport)
 
     def write(self, data: bytes) -> None:
         """Send `data`, or keep it while corked (and after kept frames, until they are sent)."""
@@ -63,7 +61,7 @@ class SocketWriter:
 
     def _send(self, data: bytes) -> None:
         transport = self._transport
-        if self._socket is not None and not transport.dataBuffer and not transport._tempDataBuffer:
+        if self._socket is not None and nothing_queued(transport):
             try:
                 sent = self._socket.send(data)
             except OSError:  # the kernel buffer is full, or the connection broke: the
