@@ -1,9 +1,9 @@
 """PostgreSQL through txpostgres: asynchronous sockets on the reactor, no threads.
 
 Each pooled connection carries a dead-connection detector, so after PostgreSQL restarts (or
-terminates our backends) the pool reconnects by itself instead of failing forever (how it
-extends txpostgres is in socialhub/_compat/txpostgres.py). Until it
-has, interactions raise DatabaseUnavailable and the callers answer 503 / `unavailable`.
+terminates our backends) the pool reconnects by itself instead of failing forever. Until it
+has, interactions raise DatabaseUnavailable and the callers answer 503 / `unavailable`. The
+subclasses of txpostgres' cursor, detector, connection and pool are socialhub/_compat's.
 """
 
 from __future__ import annotations
