@@ -16,6 +16,7 @@ from autobahn.twisted.websocket import WebSocketServerProtocol
 _FIN_TEXT = 0x81
 _MASKED = 0x80
 _HEADER = 6
+_OPEN = WebSocketServerProtocol.STATE_OPEN
 
 
 def unmasked(mask: bytes, data: bytes) -> bytes:
@@ -93,8 +94,10 @@ class LeanServerProtocol(WebSocketServerProtocol):
 
     @property
     def accepting(self) -> bool:
-        """Open: neither still in the handshake nor closing."""
-        return bool(self.state == WebSocketServerProtocol.STATE_OPEN)
+        """Open: neither still in the handshake nor closing. (Read for every frame sent, so
+        kept to one comparison.)"""
+        is_open: bool = self.state == _OPEN
+        return is_open
 
     def framed(self, payload: bytes) -> bytes:
         """A text frame's bytes on the wire: Autobahn's prepared message, never compressed
