@@ -1,7 +1,7 @@
 """socialhub/_compat/twisted.py against the installed Twisted, on real loopback TCP: where a
 TCP transport keeps the bytes it has not sent (`_tempDataBuffer`, then `dataBuffer`), which
-transports are plain TCP, and where an HTTP channel keeps the path of a request whose body it
-is reading. Fails if Twisted moves any of them."""
+transports are plain TCP (`TLS`), and where an HTTP channel keeps the path of a request whose
+body it is reading. Fails if Twisted moves any of them."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from twisted.trial.unittest import TestCase
 from twisted.web.server import Request, Site
 from twisted.web.static import Data
 
-from socialhub._compat.twisted import nothing_queued, path_so_far, plain_socket
-from trial_tests.test_direct_write import CHUNK, Sink, loopback
+from socialhub._compat.twisted import AtOnceWriter, path_so_far
+from trial_tests.test_direct_write import CHUNK, Sink, counted
 
 _reactor: Any = reactor
 
@@ -32,26 +32,32 @@ async def loopback_client(testcase: TestCase, port: int) -> tuple[Any, Sink]:
     return sink.transport, sink
 
 
-class QueuedTests(TestCase):
-    async def test_nothing_queued_on_a_fresh_connection(self) -> None:
-        transport, _ = await loopback(self)
-        self.assertTrue(nothing_queued(transport))
+class AtOnceWriterTests(TestCase):
+    """Where a TCP transport keeps what it has not sent, read directly (these tests are the
+    tripwire), and what AtOnceWriter does about it."""
 
-    async def test_a_write_is_queued_until_the_reactor_sends_it(self) -> None:
-        """transport.write only buffers (in `_tempDataBuffer`); once the reactor has written
-        it all, nothing is queued again."""
-        transport, sink = await loopback(self)
-        transport.write(b"queued")
-        self.assertEqual(transport._tempDataBuffer, [b"queued"])
-        self.assertFalse(nothing_queued(transport))
-        self.assertEqual(await sink.wait_for(6), b"queued")
+    async def test_at_once_when_nothing_is_queued(self) -> None:
+        transport, sink, counting = await counted(self)
+        self.assertEqual((transport._tempDataBuffer, transport.dataBuffer), ([], b""))
+        AtOnceWriter(transport).send(b"frame")
+        self.assertEqual(counting.sends, [b"frame"])
+        self.assertEqual(await sink.wait_for(5), b"frame")
+
+    async def test_behind_a_write_the_reactor_has_not_sent(self) -> None:
+        """transport.write only buffers (in `_tempDataBuffer`): what comes next joins it."""
+        transport, sink, counting = await counted(self)
+        transport.write(b"queued ")
+        AtOnceWriter(transport).send(b"frame")
+        self.assertEqual(transport._tempDataBuffer, [b"queued ", b"frame"])
+        self.assertEqual(counting.sends, [])
+        self.assertEqual(await sink.wait_for(12), b"queued frame")
         await deferLater(reactor, 0, lambda: None)  # the write event that emptied the buffer
-        self.assertTrue(nothing_queued(transport))
+        self.assertEqual((transport._tempDataBuffer, transport.dataBuffer), ([], b""))
 
-    async def test_what_the_kernel_refused_stays_queued(self) -> None:
+    async def test_behind_what_the_kernel_refused(self) -> None:
         """A reader that stops reading: after the reactor's write attempt, the rest sits in
-        `dataBuffer` (`_tempDataBuffer` emptied into it), and counts as queued."""
-        transport, sink = await loopback(self)
+        `dataBuffer` (`_tempDataBuffer` emptied into it), and the next send goes behind it."""
+        transport, sink, counting = await counted(self)
         reading = sink.transport
         assert reading is not None
         reading.pauseProducing()  # type: ignore[attr-defined]
@@ -60,25 +66,25 @@ class QueuedTests(TestCase):
         await deferLater(reactor, 0.05, lambda: None)
         self.assertEqual(transport._tempDataBuffer, [])
         self.assertGreater(len(transport.dataBuffer), 0)
-        self.assertFalse(nothing_queued(transport))
+        sends = len(counting.sends)
+        AtOnceWriter(transport).send(b"last")
+        self.assertEqual(len(counting.sends), sends)
         reading.resumeProducing()  # type: ignore[attr-defined]
-        await sink.wait_for(200 * len(CHUNK))
+        received = await sink.wait_for(200 * len(CHUNK) + 4)
+        self.assertTrue(received.endswith(b"last"))
 
-
-class PlainSocketTests(TestCase):
-    async def test_a_tcp_transport_has_its_socket(self) -> None:
-        transport, _ = await loopback(self)
-        self.assertIs(plain_socket(transport), transport.socket)
-
-    async def test_not_once_tls_has_started(self) -> None:
+    async def test_through_the_transport_once_tls_has_started(self) -> None:
         """startTLS sets the transport's TLS flag: its socket carries TLS records then."""
-        transport, _ = await loopback(self)
+        transport, _, counting = await counted(self)
         pem = FilePath(twisted_tests).sibling("server.pem").getContent()
         transport.startTLS(ssl.PrivateCertificate.loadPEM(pem).options())
-        self.assertIsNone(plain_socket(transport))
+        AtOnceWriter(transport).send(b"frame")
+        self.assertEqual(counting.sends, [])
 
-    def test_not_on_another_transport(self) -> None:
-        self.assertIsNone(plain_socket(StringTransport()))
+    def test_through_any_other_transport(self) -> None:
+        transport = StringTransport()
+        AtOnceWriter(transport).send(b"frame")
+        self.assertEqual(transport.value(), b"frame")
 
 
 class _Recording(Request):

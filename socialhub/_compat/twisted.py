@@ -15,17 +15,30 @@ from typing import Any
 from twisted.internet import tcp
 
 
-def plain_socket(transport: Any) -> socket.socket | None:
-    """The socket of a plain TCP transport; None on TLS or any other transport."""
-    if isinstance(transport, tcp.Connection) and not transport.TLS:
-        plain: socket.socket = transport.socket
-        return plain
-    return None
+class AtOnceWriter:
+    """Writes to a transport straight to its socket when it is plain TCP and nothing is queued
+    in it; what the kernel does not take (or everything, on TLS or any other transport) goes to
+    `transport.write`, so the transport's buffer, its producer and the order of the bytes stay
+    as Twisted keeps them. (A base class rather than a helper: `send` runs for every frame.)"""
 
+    __slots__ = ("_socket", "_transport")
 
-def nothing_queued(transport: tcp.Connection) -> bool:
-    """Whether the transport has no bytes waiting to be written (so new ones may go first)."""
-    return not transport.dataBuffer and not transport._tempDataBuffer
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+        plain = isinstance(transport, tcp.Connection) and not transport.TLS
+        self._socket: socket.socket | None = transport.socket if plain else None
+
+    def send(self, data: bytes) -> None:
+        transport = self._transport
+        if self._socket is not None and not transport.dataBuffer and not transport._tempDataBuffer:
+            try:
+                sent = self._socket.send(data)
+            except OSError:  # the kernel buffer is full, or the connection broke: the
+                sent = 0  # transport finds out which when it writes, and reports it
+            if sent == len(data):
+                return
+            data = data[sent:]
+        transport.write(data)
 
 
 def path_so_far(channel: Any) -> bytes:
