@@ -25,15 +25,14 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-import txredisapi
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.interfaces import IDelayedCall
-from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from socialhub._compat import txredisapi as compat
 from socialhub.bus.interface import MessageHandler
 from socialhub.metrics import Metrics
 
@@ -52,66 +51,36 @@ def parse_redis_url(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or 6379
 
 
-class _Raw:
-    """Replies as Redis sent them. The factory turns txredisapi's conversions off (no charset,
-    no numbers), and then its conversion only copies every reply list, element by element."""
-
-    def tryConvertData(self, data: Any) -> Any:
-        return data
-
-
-class _Subscriber(_Raw, txredisapi.SubscriberProtocol):
+class _Subscriber(compat.Subscriber):
     bus: RedisBus
 
-    def replyReceived(self, reply: Any) -> None:
-        """Hand messages over at once: they are nearly all the traffic of this connection
-        (txredisapi would look at each one several ways first)."""
-        if type(reply) is list and len(reply) == 3 and reply[0] == b"message":
-            self.bus.received(reply[1], reply[2])
-        else:
-            super().replyReceived(reply)
+    def message(self, channel: bytes, payload: bytes) -> None:
+        self.bus.received(channel, payload)
 
     def connectionLost(self, reason: Any) -> None:
         self.bus.lost(self)
         super().connectionLost(reason)
 
 
-class _Publisher(_Raw, txredisapi.RedisProtocol):
+class _Publisher(compat.Publisher):
     bus: RedisBus
-
-    def _build_command(self, *args: bytes | str | int, **kwargs: Any) -> bytes:
-        """The command in Redis's protocol, in one join (txredisapi's extends a bytearray
-        two pieces at a time, after type checks, for every argument)."""
-        parts = [b"*%d\r\n" % len(args)]
-        for arg in args:
-            data = arg if isinstance(arg, bytes) else str(arg).encode()
-            parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-        return b"".join(parts)
 
     def connectionLost(self, reason: Any) -> None:
         self.bus.lost(self)
         super().connectionLost(reason)
 
 
-class _ProtocolFactory(Factory):
-    """Builds txredisapi protocols that answer in bytes and time out unanswered commands."""
+class _ProtocolFactory(compat.ProtocolFactory):
+    """Builds the bus's protocols (see socialhub/_compat/txredisapi.py)."""
 
-    def __init__(self, bus: RedisBus, protocol: Callable[..., Any]) -> None:
+    def __init__(self, bus: RedisBus, protocol: type[_Subscriber | _Publisher]) -> None:
+        super().__init__(protocol, REPLY_TIMEOUT)
         self._bus = bus
-        self._protocol = protocol
-        self.isLazy = True  # txredisapi reads this on authentication failures
 
     def buildProtocol(self, addr: Any) -> Any:
-        protocol = self._protocol(charset=None, replyTimeout=REPLY_TIMEOUT, convertNumbers=False)
-        protocol.factory = self
+        protocol = super().buildProtocol(addr)
         protocol.bus = self._bus
         return protocol
-
-    def stopTrying(self) -> None:
-        """txredisapi calls this on authentication failures; ClientService keeps trying."""
-
-    def connectionError(self, message: str) -> None:
-        _log.error("{message}", message=message)
 
 
 class RedisBus:

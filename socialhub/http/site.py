@@ -14,6 +14,7 @@ from twisted.internet.interfaces import IDelayedCall
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
+from socialhub._compat.twisted import path_so_far
 from socialhub.errors import PayloadTooLarge
 from socialhub.metrics import Metrics
 
@@ -32,7 +33,7 @@ class LimitedRequest(Request):
     _drain_timer: IDelayedCall | None = None
 
     def _limit(self) -> int:
-        path = (getattr(self.channel, "_path", b"") or b"").split(b"?", 1)[0]
+        path = path_so_far(self.channel).split(b"?", 1)[0]
         return MEDIA_BODY_LIMIT if path == MEDIA_PATH else BODY_LIMIT
 
     def gotLength(self, length: int | None) -> None:

@@ -3,7 +3,7 @@
 Twisted's `transport.write` only buffers: the reactor then registers the socket for writing
 (an epoll_ctl), wakes up for it, dispatches the write event (log context, `logPrefix`), sends,
 and unregisters the socket (another epoll_ctl). For one group message to 1,000 members that is
-1,000 times the whole round, and it cost more than everything else per copy (issue 9's fan-out
+1,000 times the whole round, and it cost more than everything else per copy (in the fan-out's
 profile). asyncio and uvloop send at once when their buffer is empty; `SocketWriter` does the
 same for Twisted's TCP transports and hands whatever the kernel did not take (or everything, on
 TLS or any other transport) to `transport.write`. So the transport's buffer, its streaming
@@ -19,30 +19,27 @@ bytes do; frames are kept only while one batch's answers run). Bytes that reach 
 transport another way (Autobahn's close, ping and pong frames) must not overtake kept ones: the
 protocol calls `flush` before each of those (ws/protocol.py).
 
-It reads Twisted's `dataBuffer` and `_tempDataBuffer` (not public API):
-trial_tests/ws/test_direct_write.py fails if Twisted changes them.
+Sending at once, which reads whether anything is queued from Twisted's internals, is
+AtOnceWriter's (socialhub/_compat/twisted.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet import tcp
-
+from socialhub._compat.twisted import AtOnceWriter
 from socialhub.delivery.cork import Cork
 
 
-class SocketWriter:
+class SocketWriter(AtOnceWriter):
     """Writes for one connection's transport, straight to its socket when it can."""
 
-    __slots__ = ("_cork", "_kept", "_socket", "_transport")
+    __slots__ = ("_cork", "_kept")
 
     def __init__(self, transport: Any, cork: Cork) -> None:
-        self._transport = transport
+        super().__init__(transport)
         self._cork = cork
         self._kept: list[bytes] | None = None  # frames written while corked, not sent yet
-        plain = isinstance(transport, tcp.Connection) and not transport.TLS
-        self._socket = transport.socket if plain else None
 
     def write(self, data: bytes) -> None:
         """Send `data`, or keep it while corked (and after kept frames, until they are sent)."""
@@ -52,23 +49,11 @@ class SocketWriter:
             self._kept = [data]
             self._cork.keeping(self)
         else:
-            self._send(data)
+            self.send(data)
 
     def flush(self) -> None:
         """Send the frames kept while corked, in one piece; call before writing to the
         transport any other way, so that those bytes come after them."""
         kept, self._kept = self._kept, None
         if kept is not None:
-            self._send(b"".join(kept))
-
-    def _send(self, data: bytes) -> None:
-        transport = self._transport
-        if self._socket is not None and not transport.dataBuffer and not transport._tempDataBuffer:
-            try:
-                sent = self._socket.send(data)
-            except OSError:  # the kernel buffer is full, or the connection broke: the
-                sent = 0  # transport finds out which when it writes, and reports it
-            if sent == len(data):
-                return
-            data = data[sent:]
-        transport.write(data)
+            self.send(b"".join(kept))

@@ -12,31 +12,25 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from autobahn.twisted.resource import WebSocketResource
-from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from autobahn.twisted.websocket import WebSocketServerFactory
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from socialhub._compat.autobahn import LeanServerProtocol
 from socialhub.auth.tokens import COOKIE_NAME
 from socialhub.delivery.cork import Cork
 from socialhub.delivery.fanout import Fanout
 from socialhub.delivery.interface import SharedFrame
 from socialhub.handlers.accounts import Accounts, Viewer
 from socialhub.storage.database import DatabaseUnavailable
-from socialhub.ws import unmask
 from socialhub.ws.backpressure import SlowReaderGuard
 from socialhub.ws.direct_write import SocketWriter
 from socialhub.ws.dispatch import Dispatcher
 from socialhub.ws.turns import Turns
-from socialhub.ws.unmask import unmasked
 
 MAX_MESSAGE = 64 * 1024
-# A small client frame's header: FIN and the text opcode, then the mask bit and a length below
-# 126, then the 4-byte mask (RFC 6455 5.2).
-_FIN_TEXT = 0x81
-_MASKED = 0x80
-_HEADER = 6
 PING_INTERVAL = 30
 PING_TIMEOUT = 60
 _log = Logger(namespace="socialhub.ws")
@@ -58,14 +52,6 @@ class Hub:
         return f"{self.fanout.process_id}:{next(self.serial)}"
 
 
-def _is_utf8(payload: bytes) -> bool:
-    try:
-        payload.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def session_token(cookie_header: str) -> str | None:
     """The session token from a Cookie header, if present."""
     for part in cookie_header.split(";"):
@@ -84,7 +70,7 @@ def origin_allowed(origin: str | None, host: str | None, allowed: frozenset[str]
     return bool(host) and urlsplit(origin).netloc.lower() == (host or "").lower()
 
 
-class ChatProtocol(WebSocketServerProtocol):
+class ChatProtocol(LeanServerProtocol):
     """One client's WebSocket connection."""
 
     factory: ChatFactory
@@ -154,62 +140,6 @@ class ChatProtocol(WebSocketServerProtocol):
             _log.failure("registering a connection", failure)
         self.close_with(1013, "try again later")
 
-    # Autobahn's receiving side does two things per read or per message that this server never
-    # uses, together about 5 µs per private message: the two methods below leave them out.
-
-    def dataReceived(self, data: bytes) -> None:
-        """Autobahn's, without its debug line: its arguments (click styling of the method's
-        name, 3 µs) are built on every read even with debug logging off."""
-        self._dataReceived(data)
-
-    def onMessageEnd(self) -> None:
-        """Autobahn's, without firing its "message" event: nothing here listens to it, yet each
-        firing built and resolved a txaio future (1.6 µs per message)."""
-        if not self.failedByMe:
-            self.onMessage(b"".join(self.message_data), self.message_is_binary)
-        self.message_data = []  # let the chunks go, as Autobahn does
-
-    def processData(self) -> bool:
-        """Autobahn's, with a short way for the usual frame: a whole message in one small,
-        masked text frame, complete in the buffer, while the connection is open and no
-        fragmented message is under way. Its payload goes straight to onMessage, skipping
-        Autobahn's frame and message events (begin, data and end, each through its Twisted
-        adapter, with per-frame UTF-8 state: 21% of the server's samples with the masker, in
-        the private relay's profile). Anything else, invalid UTF-8 included, takes Autobahn's
-        way: its checks and errors stay its own."""
-        small = self._small_message()
-        if small is None:
-            return bool(super().processData())
-        payload, end = small
-        self.data = self.data[end:]
-        if self.autoPingTimeoutCall and self.autoPingRestartOnAnyTraffic:
-            self._cancelAutoPingTimeoutCall()  # any frame counts as the answer to a ping
-        self.onMessage(payload, False)
-        return len(self.data) > 0
-
-    def _small_message(self) -> tuple[bytes, int] | None:
-        """The unmasked payload of such a frame at the start of the buffer, and where the frame
-        ends; None when the buffer does not start with one."""
-        data = self.data
-        if (
-            self.current_frame is not None
-            or self.inside_message
-            or not self.accepting
-            or len(data) < _HEADER
-            or data[0] != _FIN_TEXT
-        ):
-            return None
-        size = data[1] - _MASKED  # negative when unmasked; 126 and 127 announce longer ones
-        end = _HEADER + size
-        if not 0 <= size < 126 or end > len(data):
-            return None
-        payload = unmasked(data[2:_HEADER], data[_HEADER:end])
-        return (payload, end) if _is_utf8(payload) else None
-
-    @property
-    def accepting(self) -> bool:
-        return bool(self.state == WebSocketServerProtocol.STATE_OPEN)
-
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         if isBinary:
             self.close_with(1003, "binary frames are not supported")
@@ -225,41 +155,25 @@ class ChatProtocol(WebSocketServerProtocol):
             self.factory.hub.fanout.closed(self)
 
     def send_payload(self, payload: bytes) -> None:
-        self._write_frame(self._framed(payload))
+        self._write_frame(self.framed(payload))
 
     def send_shared(self, frame: SharedFrame) -> None:
         if frame.wire is None:
-            frame.wire = self._framed(frame.payload)
+            frame.wire = self.framed(frame.payload)
         self._write_frame(frame.wire)
 
-    def _framed(self, payload: bytes) -> bytes:
-        """A text frame's bytes on the wire: Autobahn's prepared message, never compressed
-        (this server negotiates no compression), so the same bytes suit every connection."""
-        prepared = self.factory.prepareMessage(payload, isBinary=False, doNotCompress=True)
-        wire: bytes = prepared.payloadHybi
-        return wire
-
     def _write_frame(self, wire: bytes) -> None:
-        """sendPreparedMessage for an uncompressed message, without what sendData adds per write
-        and this server never uses: the arguments of a debug line (click styling, built even
-        with debug off, costing more than the rest of a copy), Autobahn's traffic counters, and
-        its queue of chopped or synchronous writes (never asked for here, so always empty). The
-        bytes then go to the socket at once when nothing is queued ahead (SocketWriter)."""
-        if self.state != WebSocketServerProtocol.STATE_OPEN:
+        """The frame's bytes to the socket at once when nothing is queued ahead (SocketWriter),
+        counted by the slow-reader guard."""
+        if not self.accepting:
             return
         self._guard.sending(len(wire))
         self._writer.write(wire)
 
-    def sendData(self, data: bytes, sync: bool = False, chopsize: int | None = None) -> None:
-        """Autobahn's own frames (close, ping, pong; the handshake's answer) go to the
-        transport through here: frames this connection keeps while corked go first, so that
-        a close (this server's, or the slow-reader guard's) never overtakes them."""
+    def before_own_frame(self) -> None:
+        """Frames this connection keeps while corked go before Autobahn's own (a close, this
+        server's or the slow-reader guard's, never overtakes them)."""
         self._writer.flush()
-        super().sendData(data, sync, chopsize)
-
-    def close_with(self, code: int, reason: str) -> None:
-        # sendCloseFrame, not sendClose: the latter refuses 1001, 1003 and 1009.
-        self.sendCloseFrame(code=code, reasonUtf8=reason.encode("utf-8"), isReply=False)
 
 
 class ChatFactory(WebSocketServerFactory):
@@ -267,7 +181,6 @@ class ChatFactory(WebSocketServerFactory):
 
     def __init__(self, hub: Hub, reactor: Any) -> None:
         super().__init__(reactor=reactor)
-        unmask.install()  # small frames unmasked in ~1.5 µs, not ~8 (ws/unmask.py)
         self.hub = hub
         self.setProtocolOptions(
             webStatus=False,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 
-import txredisapi
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, DeferredQueue
 from twisted.internet.task import deferLater
@@ -12,7 +11,7 @@ from twisted.trial.unittest import TestCase
 
 from socialhub.bus.interface import Bus
 from socialhub.bus.local import LocalBus, LocalHub
-from socialhub.bus.redis import RedisBus, _Publisher, _Subscriber
+from socialhub.bus.redis import RedisBus
 from socialhub.metrics import Metrics
 from trial_tests.support.mixins import EngineTestMixin
 from trial_tests.support.redis_server import start_redis
@@ -117,13 +116,6 @@ class RedisBusTests(BusContract, TestCase):
         self.redis = redis
         self.metrics = Metrics()  # the first bus's
         return RedisBus(reactor, redis.url, self.metrics), RedisBus(reactor, redis.url, Metrics())
-
-    def test_replies_are_parsed_by_hiredis(self) -> None:
-        """hiredis is installed with socialhub and txredisapi parses with it, in C. Its own
-        parser, in Python, also pauses the socket and schedules a call for every bulk string
-        followed by more data: every message a subscriber receives."""
-        self.assertTrue(issubclass(_Subscriber, txredisapi.HiredisProtocol))
-        self.assertTrue(issubclass(_Publisher, txredisapi.HiredisProtocol))
 
     def counted(self, name: str) -> float | None:
         return self.metrics.registry.get_sample_value(f"socialhub_bus_{name}_total")

@@ -12,6 +12,8 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, DeferredQueue
 from twisted.internet.endpoints import TCP4ClientEndpoint
 
+from socialhub._compat.autobahn import unmasked
+
 FRAME_TIMEOUT = 10.0
 
 
@@ -106,3 +108,13 @@ async def connect(
     await endpoint.connect(factory)
     client.protocol = await factory.opened
     return client
+
+
+def client_frame(payload: bytes, first: int = 0x81, masked: bool = True) -> bytes:
+    """A frame as a browser sends it: by default a whole text message (FIN and opcode 1 in
+    the `first` byte), masked; the payload shorter than 126 bytes."""
+    assert len(payload) < 126
+    if not masked:
+        return bytes([first, len(payload)]) + payload
+    mask = b"\x37\xfa\x21\x3d"
+    return bytes([first, 0x80 | len(payload)]) + mask + unmasked(mask, payload)

@@ -1,120 +1,38 @@
 """SocketWriter over real loopback TCP: written at once when nothing is queued, otherwise
 through Twisted's buffer, in order, with the transport's producer paused as before; while
-corked, kept and written in one piece when the cork comes out. These tests also fail if Twisted
-renames the buffer attributes SocketWriter reads."""
+corked, kept and written in one piece when the cork comes out. (What SocketWriter reads of
+Twisted's transports is checked by trial_tests/_compat/test_twisted.py.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet import reactor
-from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IPushProducer
-from twisted.internet.protocol import ClientFactory, Protocol, ServerFactory
 from twisted.trial.unittest import TestCase
-from zope.interface import implementer
 
 from socialhub.delivery.cork import Cork
 from socialhub.ws.direct_write import SocketWriter
-
-CHUNK = b"x" * 65536
-_reactor: Any = reactor  # listenTCP/connectTCP's stubs want factory types of their own
-
-
-class _Sink(Protocol):
-    """The reading end: collects bytes, and says when it has `expected` of them."""
-
-    def __init__(self) -> None:
-        self.received = bytearray()
-        self.expected = 0
-        self.done: Deferred[bytes] = Deferred()
-        self.opened: Deferred[None] = Deferred()
-
-    def connectionMade(self) -> None:
-        self.opened.callback(None)
-
-    def dataReceived(self, data: bytes) -> None:
-        self.received += data
-        if self.expected and len(self.received) >= self.expected and not self.done.called:
-            self.done.callback(bytes(self.received))
-
-    def wait_for(self, size: int) -> Deferred[bytes]:
-        self.expected = size
-        self.dataReceived(b"")
-        return self.done.addTimeout(10, reactor)
-
-
-@implementer(IPushProducer)
-class _Producer:
-    paused = False
-
-    def pauseProducing(self) -> None:
-        self.paused = True
-
-    def resumeProducing(self) -> None:
-        self.paused = False
-
-    def stopProducing(self) -> None:
-        pass
-
-
-class _CountingSocket:
-    """A socket that records what each `send` call was given (one entry per syscall)."""
-
-    def __init__(self, socket: Any) -> None:
-        self._socket = socket
-        self.sends: list[bytes] = []
-
-    def send(self, data: bytes) -> int:
-        self.sends.append(bytes(data))
-        sent: int = self._socket.send(data)
-        return sent
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._socket, name)
+from trial_tests.support.sockets import CHUNK, Producer, counted, loopback
 
 
 class SocketWriterTests(TestCase):
-    async def connect(self) -> tuple[Any, _Sink]:
-        """A server-side TCP transport and the client protocol reading from it."""
-        accepted: Deferred[Any] = Deferred()
-
-        class Server(Protocol):
-            def connectionMade(self) -> None:
-                accepted.callback(self.transport)
-
-        port = _reactor.listenTCP(0, ServerFactory.forProtocol(Server), interface="127.0.0.1")
-        self.addCleanup(port.stopListening)
-        sink = _Sink()
-        client = ClientFactory.forProtocol(lambda: sink)
-        connector = _reactor.connectTCP("127.0.0.1", port.getHost().port, client)
-        self.addCleanup(connector.disconnect)
-        transport = await accepted
-        await sink.opened
-        self.addCleanup(transport.loseConnection)
-        return transport, sink
-
-    def buffered(self, transport: Any) -> int:
-        return len(transport.dataBuffer) + sum(map(len, transport._tempDataBuffer))
-
     async def test_written_at_once_when_nothing_is_queued(self) -> None:
-        transport, sink = await self.connect()
+        transport, sink, counting = await counted(self)
         SocketWriter(transport, Cork()).write(b"frame")
-        self.assertEqual(self.buffered(transport), 0)
+        self.assertEqual(counting.sends, [b"frame"])
         self.assertEqual(await sink.wait_for(5), b"frame")
 
     async def test_queued_bytes_go_first(self) -> None:
-        transport, sink = await self.connect()
+        transport, sink, counting = await counted(self)
         transport.write(b"queued ")
         SocketWriter(transport, Cork()).write(b"frame")
-        self.assertEqual(self.buffered(transport), len(b"queued frame"))
+        self.assertEqual(counting.sends, [], "behind the transport's queue, not at once")
         self.assertEqual(await sink.wait_for(12), b"queued frame")
 
     async def test_what_the_kernel_refuses_is_buffered_in_order(self) -> None:
         """A reader that stops reading: the rest of a write and every later write queue in
         Twisted's buffer, whose producer is paused past bufferSize, and all arrive in order."""
-        transport, sink = await self.connect()
-        producer = _Producer()
+        transport, sink = await loopback(self)
+        producer = Producer()
         transport.bufferSize = len(CHUNK)
         transport.registerProducer(producer, True)
         reading: Any = sink.transport
@@ -125,24 +43,15 @@ class SocketWriterTests(TestCase):
             chunk = b"%08d" % len(sent) + CHUNK
             writer.write(chunk)
             sent.append(chunk)
-        self.assertTrue(producer.paused)
-        self.assertGreater(self.buffered(transport), len(CHUNK))
+        self.assertTrue(producer.paused)  # Twisted's buffer holds more than bufferSize
         reading.resumeProducing()
         expected = b"".join(sent)
         self.assertEqual(await sink.wait_for(len(expected)), expected)
 
-    async def counted(self) -> tuple[Any, _Sink, _CountingSocket]:
-        """A connection whose socket counts its sends (SocketWriter's and the transport's)."""
-        transport, sink = await self.connect()
-        counting = _CountingSocket(transport.socket)
-        transport.socket = counting
-        self.addCleanup(setattr, transport, "socket", counting._socket)
-        return transport, sink, counting
-
     async def test_corked_writes_leave_in_one_send(self) -> None:
         """While corked, a connection's writes are kept (re-entrantly), then sent in one piece
         when the outermost cork comes out."""
-        transport, sink, counting = await self.counted()
+        transport, sink, counting = await counted(self)
         cork = Cork()
         writer = SocketWriter(transport, cork)
         with cork:
@@ -157,7 +66,7 @@ class SocketWriterTests(TestCase):
     async def test_flush_keeps_order_with_transport_writes(self) -> None:
         """Bytes written to the transport directly (as Autobahn's close frame is) after a
         `flush` come after what was kept before it, and before what is written after it."""
-        transport, sink, counting = await self.counted()
+        transport, sink, counting = await counted(self)
         cork = Cork()
         writer = SocketWriter(transport, cork)
         with cork:
@@ -171,7 +80,7 @@ class SocketWriterTests(TestCase):
     async def test_uncorked_when_the_body_raises(self) -> None:
         """An exception inside the corked block still sends what was kept, and later writes
         go out at once again."""
-        transport, sink, counting = await self.counted()
+        transport, sink, counting = await counted(self)
         cork = Cork()
         writer = SocketWriter(transport, cork)
         with self.assertRaises(ValueError), cork:

@@ -18,10 +18,9 @@ from twisted.trial.unittest import TestCase
 
 from socialhub.storage.database import Transaction
 from socialhub.ws.protocol import ChatProtocol
-from socialhub.ws.unmask import unmasked
 from trial_tests.support.chat import ChatTestMixin, Person
 from trial_tests.support.harness import PostgresEngine, SqliteEngine
-from trial_tests.support.wsclient import WsClient, WsRefused, connect
+from trial_tests.support.wsclient import WsClient, WsRefused, client_frame, connect
 
 MAX_MESSAGE = 64 * 1024
 
@@ -405,8 +404,8 @@ class FrameTests(ChatTestMixin):
 
     async def test_small_frames_together_and_cut(self) -> None:
         """Three small frames in one write, then one cut inside its payload: each is answered,
-        in order, the whole ones without Autobahn's frame events (ws/protocol.py's short way)
-        and the cut one through them."""
+        in order, the whole ones without Autobahn's frame events (the short way of
+        socialhub/_compat/autobahn.py) and the cut one through them."""
         await self.setup_pair()
         began: list[int] = []
         original = ChatProtocol.onFrameBegin
@@ -428,50 +427,6 @@ class FrameTests(ChatTestMixin):
         self.assertEqual(began, [1], "only the cut frame goes through Autobahn's frame events")
         received = [(await self.watcher.next())["content"] for _ in range(4)]
         self.assertEqual(received, ["m0", "m1", "m2", "m3"])
-
-
-def client_frame(payload: bytes, first: int = 0x81, masked: bool = True) -> bytes:
-    """A frame as a browser sends it: by default a whole text message (FIN and opcode 1 in
-    the `first` byte), masked; the payload shorter than 126 bytes."""
-    assert len(payload) < 126
-    if not masked:
-        return bytes([first, len(payload)]) + payload
-    mask = b"\x37\xfa\x21\x3d"
-    return bytes([first, 0x80 | len(payload)]) + mask + unmasked(mask, payload)
-
-
-class SmallMessageTests(TestCase):
-    """Which frames ChatProtocol's short way takes; it leaves every other to Autobahn."""
-
-    def small(self, data: bytes, **state: Any) -> tuple[bytes, int] | None:
-        protocol = ChatProtocol()
-        between_frames = {"state": ChatProtocol.STATE_OPEN, "current_frame": None}
-        for name, value in {**between_frames, "inside_message": False, **state}.items():
-            setattr(protocol, name, value)
-        protocol.data = data
-        return protocol._small_message()
-
-    def test_a_whole_small_text_frame(self) -> None:
-        """Its payload, unmasked, and where it ends: the next frame is left in the buffer."""
-        frame = client_frame("héllo".encode())
-        self.assertEqual(self.small(frame + b"\x81"), ("héllo".encode(), len(frame)))
-        self.assertEqual(self.small(client_frame(b"")), (b"", 6))
-
-    def test_every_other_frame_is_left_to_autobahn(self) -> None:
-        """Invalid UTF-8, a cut frame, binary, a fragment, a ping, unmasked, 126 bytes or more,
-        a frame or message already under way, a closing connection: None."""
-        text = client_frame(b'{"type": "private"}')
-        self.assertIsNone(self.small(client_frame(b"\xff\xfe")))
-        self.assertIsNone(self.small(text[:-1]))
-        self.assertIsNone(self.small(text[:5]))
-        self.assertIsNone(self.small(client_frame(b"x", first=0x82)))
-        self.assertIsNone(self.small(client_frame(b"x", first=0x01)))
-        self.assertIsNone(self.small(client_frame(b"x", first=0x89)))
-        self.assertIsNone(self.small(client_frame(b"x", masked=False)))
-        self.assertIsNone(self.small(bytes([0x81, 0x80 | 126, 0, 126]) + bytes(130)))
-        self.assertIsNone(self.small(text, current_frame=object()))
-        self.assertIsNone(self.small(text, inside_message=True))
-        self.assertIsNone(self.small(text, state=ChatProtocol.STATE_CLOSING))
 
 
 class FrameSqliteTests(SqliteEngine, FrameTests, TestCase):

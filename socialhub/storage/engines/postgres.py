@@ -1,23 +1,25 @@
 """PostgreSQL through txpostgres: asynchronous sockets on the reactor, no threads.
 
-Each pooled connection carries a DeadConnectionDetector, so after PostgreSQL restarts (or
+Each pooled connection carries a dead-connection detector, so after PostgreSQL restarts (or
 terminates our backends) the pool reconnects by itself instead of failing forever. Until it
-has, interactions raise DatabaseUnavailable and the callers answer 503 / `unavailable`.
+has, interactions raise DatabaseUnavailable and the callers answer 503 / `unavailable`. The
+subclasses of txpostgres' cursor, detector, connection and pool are socialhub/_compat's.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import orjson
 import psycopg2
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IDelayedCall, IReactorCore
+from twisted.internet.interfaces import IReactorCore
 from txpostgres import reconnection, txpostgres
 
+from socialhub._compat import txpostgres as compat
 from socialhub.in_flight import InFlight
 from socialhub.run_to_end import run_to_end
 from socialhub.storage.database import (
@@ -151,79 +153,12 @@ class PostgresTransaction(_Statements):
             raise txpostgres.RollbackFailed(self._cursor, error) from error
 
 
-class _AtOnce:
-    """The reactor as txpostgres' cursors see it, but with their zero-delay calls made at once.
-
-    A cursor hands each query's result to its caller with callLater(0) (txpostgres' guard
-    against re-entrance from doRead), so every round trip also waited for the reactor's next
-    turn: behind every other socket's work under load, five times per stored batch. The result
-    is final when it is handed over (the cursor has already cleared its state), so calling back
-    at once is safe: a caller that starts the next statement starts a new poll cycle.
-    """
-
-    def __init__(self, reactor: Any) -> None:
-        self._reactor = reactor
-
-    def callLater(self, delay: float, function: Callable[..., object], *args: object) -> None:
-        if delay:
-            raise ValueError("txpostgres' cursors only call back at once")
-        function(*args)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._reactor, name)
-
-
-class _Cursor(txpostgres.Cursor):
-    def __init__(self, cursor: Any, connection: Any) -> None:
-        super().__init__(cursor, connection)
-        self.reactor = _AtOnce(connection.reactor)
-
-
-class _Detector(reconnection.DeadConnectionDetector):
-    """txpostgres's detector, with reconnection attempts that stop when the pool is closed.
-
-    The stock one retries forever on timers nobody can cancel, so a pool closed while
-    PostgreSQL was down would open its connections again afterwards.
-    """
-
-    def __init__(self, reactor: Any) -> None:
-        super().__init__(reactor=reactor)
-        self._delays: Iterator[float] = iter(())
-        self._timer: IDelayedCall | None = None
-        self._stopped = False
-
-    def startReconnecting(self, failure: Any) -> None:
-        self._delays = self.reconnectionIterator()
-        self._schedule()
-
-    def stop(self) -> None:
-        self._stopped = True
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-
-    def _schedule(self, _: object = None) -> None:
-        if not self._stopped:
-            self._timer = self.reactor.callLater(next(self._delays), self._attempt)
-
-    def _attempt(self) -> None:
-        self._timer = None
-        self.reconnect().addCallbacks(self._connected, self._schedule)
-
-    def _connected(self, _: object) -> None:
-        if self._stopped:  # closed while this attempt was connecting
-            self.reconnectable.close()
-        else:
-            self.connectionRecovered()
-
-
-class _ReconnectingConnection(txpostgres.Connection):
-    """A pooled connection that reconnects by itself once it finds it has died, and runs
-    interactions as PostgresTransaction does (txpostgres' own sends BEGIN on its own)."""
-
-    cursorFactory = _Cursor
+class _Connection(compat.Connection):
+    """Interactions as PostgresTransaction runs them, batches as _Statements sends them, with
+    the statements this session has prepared."""
 
     def __init__(self, reactor: Any = None, cooperator: Any = None) -> None:
-        super().__init__(reactor=reactor, cooperator=cooperator, detector=_Detector(reactor))
+        super().__init__(reactor, cooperator)
         self.prepared: dict[str, str] = {}  # see PostgresTransaction._prepare
 
     def connect(self, *args: Any, **kwargs: Any) -> Deferred[Any]:
@@ -232,27 +167,19 @@ class _ReconnectingConnection(txpostgres.Connection):
         connecting: Deferred[Any] = super().connect(*args, **kwargs)
         return connecting
 
-    def _runInteraction(self, body: Callable[[Transaction], Awaitable[T]]) -> Deferred[T]:
-        transaction = PostgresTransaction(self.cursor(), self.prepared)
+    def interaction(
+        self, cursor: compat.Cursor, body: Callable[[Transaction], Awaitable[T]]
+    ) -> Deferred[T]:
+        transaction = PostgresTransaction(cursor, self.prepared)
         return Deferred.fromCoroutine(transaction.within(body))
 
-    def _runQuery(self, statements: Sequence[Statement]) -> Deferred[list[Row]]:
+    def query(self, cursor: compat.Cursor, statements: Sequence[Statement]) -> Deferred[list[Row]]:
         """Statements sent together, outside BEGIN (PostgresDatabase.at_once)."""
-        sender = _Statements(self.cursor(), self.prepared)
-        return Deferred.fromCoroutine(sender.together(statements))
+        return Deferred.fromCoroutine(_Statements(cursor, self.prepared).together(statements))
 
 
-class _Pool(txpostgres.ConnectionPool):
-    connectionFactory = _ReconnectingConnection
-
-    def __init__(self, reactor: IReactorCore, dsn: str, connections: int) -> None:
-        self.reactor = reactor
-        super().__init__(None, dsn, min=connections)
-
-    def close(self) -> None:
-        for connection in self.connections:
-            connection.detector.stop()
-        super().close()
+class _Pool(compat.Pool):
+    connectionFactory = _Connection
 
 
 class PostgresDatabase:
