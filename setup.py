@@ -31,7 +31,13 @@ setup(
         "Pillow>=10.4,<14",
     ],
     extras_require={
-        "dev": ["ruff>=0.6,<1", "mypy>=1.11,<3", "mypy-zope>=1.0,<2", "coverage>=7,<8"],
+        "dev": [
+            "ruff>=0.6,<1",
+            "mypy>=1.11,<3",
+            "mypy-zope>=1.0,<2",
+            "coverage>=7,<8",
+            "import-linter>=2.1,<3",  # the layers contract in pyproject.toml
+        ],
         # python -m bench (docs/performance.md): the load generator and the peers it compares.
         "bench": [
             "picows>=2.0,<3",

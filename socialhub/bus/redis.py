@@ -144,7 +144,7 @@ class RedisBus:
             self._channels.add(channel)
             return succeed(None)
         self._channels.add(channel)
-        confirmed = self._subscriber.subscribe([channel])
+        confirmed: Deferred[None] = self._subscriber.subscribe([channel])
         confirmed.addCallbacks(lambda _: None, self._failed, errbackArgs=("subscribe",))
         return confirmed
 

@@ -101,7 +101,8 @@ class Root(Resource):
         return self._api
 
     def render(self, request: Any) -> bytes | int:
-        return self._api.render(request)
+        rendered: bytes | int = self._api.render(request)
+        return rendered
 
 
 class CountingSite(Site):

@@ -34,7 +34,8 @@ class _Counting(compat.Connection):
 
     def query(self, cursor: compat.Cursor, statements: Any) -> Deferred[Any]:
         self._count(cursor)
-        return cursor.execute(statements).addCallback(lambda done: done.fetchall())
+        executed: Deferred[Any] = cursor.execute(statements)
+        return executed.addCallback(lambda done: done.fetchall())
 
     def _count(self, cursor: compat.Cursor) -> None:
         call_later = cursor.reactor.callLater

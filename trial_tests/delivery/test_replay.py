@@ -56,7 +56,8 @@ class ResumeTests(ChatTestMixin):
 
         async def held_up() -> tuple[str, int]:  # the read of the position to replay up to
             await registering
-            return await position()
+            read: tuple[str, int] = await position()
+            return read
 
         replays.position = held_up
         alice_ws = await connect(self.running.url, alice.token, path=f"/ws?since={cursor}")

@@ -10,12 +10,11 @@ from __future__ import annotations
 from twisted.internet import reactor
 from twisted.trial.unittest import TestCase
 
-from socialhub.storage.database import Database, Transaction
+from socialhub.storage.database import Database, Statement, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
 from socialhub.storage.stores.messages import (
     Page,
-    Statement,
     group_page,
     private_page,
 )

@@ -11,7 +11,8 @@ from typing import Any
 
 from twisted.trial.unittest import TestCase
 
-from trial_tests.support.memory import MemoryClient, MemoryServer, MemorySocket, Response
+from trial_tests.support.harness import Response
+from trial_tests.support.memory import MemoryClient, MemoryServer, MemorySocket
 
 PASSWORD = "correct horse"
 # Virtual time for a frame's round: longer than any batching window of the server, far shorter

@@ -69,7 +69,8 @@ def fresh_postgres_url() -> str:
 
 def database_url(testcase: TestCase, engine: str) -> str:
     if engine == "sqlite":
-        return "sqlite:" + os.path.abspath(testcase.mktemp() + ".sqlite3")
+        path: str = testcase.mktemp()
+        return "sqlite:" + os.path.abspath(path + ".sqlite3")
     return fresh_postgres_url()
 
 

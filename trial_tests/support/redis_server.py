@@ -59,7 +59,8 @@ async def _answers(port: int) -> bool:
     try:
         endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port, timeout=1)
         ping = await connectProtocol(endpoint, _Ping())
-        return (await ping.answered.addTimeout(1, reactor)).startswith(b"+PONG")
+        answer: bytes = await ping.answered.addTimeout(1, reactor)
+        return answer.startswith(b"+PONG")
     except Exception:
         return False
 

@@ -50,6 +50,9 @@ class PackagingTests(TestCase):
     timeout = 300  # creating the virtualenv and installing the dependencies takes ~20-40 s
 
     async def _command(self, executable: str, *args: str, cwd: str) -> str:
+        out: bytes
+        err: bytes
+        code: int
         out, err, code = await getProcessOutputAndValue(
             executable, args, env=_environment(), path=cwd
         )

@@ -52,7 +52,8 @@ async def raw_upgrade(url: str, headers: str) -> bytes:
             f"Sec-WebSocket-Version: 13\r\n{headers}\r\n"
         ).encode()
     )
-    return await raw.done.addTimeout(10, reactor)
+    response: bytes = await raw.done.addTimeout(10, reactor)
+    return response
 
 
 class UpgradeTests(ChatTestMixin):
@@ -63,7 +64,8 @@ class UpgradeTests(ChatTestMixin):
         refusal: Any = await self.assertFailure(
             Deferred.fromCoroutine(connect(self.running.url, token, **options)), WsRefused
         )
-        return refusal.status
+        status: int = refusal.status
+        return status
 
     async def usable(self, person: Person, socket: WsClient, to: int) -> None:
         """The socket is open for `person` and its frames are handled (a private message acked)."""

@@ -11,7 +11,8 @@ class UpgradeTests(MemoryCase):
         """The HTTP status of a refused upgrade."""
         with self.assertRaises(UpgradeRefused) as raised:
             await self.memory.websocket(token, origin=origin)
-        return raised.exception.status
+        status: int = raised.exception.status
+        return status
 
     async def test_a_session_is_needed(self) -> None:
         await self.start("alice")
