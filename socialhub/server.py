@@ -6,7 +6,6 @@ import gc
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
@@ -48,6 +47,7 @@ from socialhub.http.rest import posts as posts_routes
 from socialhub.http.rest import users as users_routes
 from socialhub.media.files import MediaFiles
 from socialhub.metrics import Metrics
+from socialhub.reactor import Reactor
 from socialhub.storage.database import Database, DatabaseUnavailable, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
@@ -136,7 +136,7 @@ class Server:
 
     log = Logger()
 
-    def __init__(self, config: Config, reactor: Any) -> None:
+    def __init__(self, config: Config, reactor: Reactor) -> None:
         self.config = config
         self.reactor = reactor
         self.metrics = Metrics()
@@ -157,7 +157,7 @@ class Server:
         root = site.Root(self.api.resource(), websocket_resource(hub, reactor))
         self.site = site.make_site(root, reactor, self.metrics)
 
-    def _outbound(self, config: Config, reactor: Any) -> Outbound:
+    def _outbound(self, config: Config, reactor: Reactor) -> Outbound:
         connections = Connections(self.metrics)
         fanout = Fanout(
             connections,
@@ -169,7 +169,7 @@ class Server:
         )
         return Outbound(connections, fanout, Cork())
 
-    def _handlers(self, config: Config, reactor: Any) -> Handlers:
+    def _handlers(self, config: Config, reactor: Reactor) -> Handlers:
         stores, fanout = self.stores, self.delivery.fanout
         membership = Membership(stores.groups)
         notifications = Notifications(stores.notifications, fanout)
@@ -266,7 +266,7 @@ class Server:
         return {"database": database, "bus": self.delivery.fanout.bus.state()}
 
 
-def exit_with_failure(reactor: Any) -> Callable[[], None]:
+def exit_with_failure(reactor: Reactor) -> Callable[[], None]:
     """Stop the reactor and exit 1, so that systemd (Restart=on-failure) sees the failure;
     twistd alone would exit 0 after a stopped reactor."""
 
@@ -277,7 +277,7 @@ def exit_with_failure(reactor: Any) -> Callable[[], None]:
     return fail
 
 
-def make_bus(config: Config, reactor: Any, metrics: Metrics) -> Bus:
+def make_bus(config: Config, reactor: Reactor, metrics: Metrics) -> Bus:
     """Redis pub/sub with --redis; otherwise the in-process bus."""
     if config.redis is None:
         return LocalBus()
@@ -292,7 +292,7 @@ class SocialHubService(Service):
     log = Logger()
 
     def __init__(
-        self, config: Config, reactor: Any, start_failed: Callable[[], None] = lambda: None
+        self, config: Config, reactor: Reactor, start_failed: Callable[[], None] = lambda: None
     ) -> None:
         self.server = Server(config, reactor)
         self._start_failed = start_failed

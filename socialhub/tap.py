@@ -115,7 +115,9 @@ def makeService(options: Options) -> IService:
     """Build the socialhub service from parsed options (twistd calls this)."""
     from twisted.internet import reactor
 
+    from socialhub.reactor import as_reactor
     from socialhub.server import SocialHubService, exit_with_failure
 
     raise_open_file_limit()
-    return SocialHubService(options["config"], reactor, exit_with_failure(reactor))
+    running = as_reactor(reactor)
+    return SocialHubService(options["config"], running, exit_with_failure(running))

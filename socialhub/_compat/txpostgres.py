@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IDelayedCall, IReactorCore
+from twisted.internet.interfaces import IDelayedCall, IReactorCore, IReactorTime
+from twisted.internet.task import Cooperator
 from txpostgres import reconnection, txpostgres
 
 
@@ -29,7 +30,7 @@ class _AtOnce:
     at once is safe: a caller that starts the next statement starts a new poll cycle.
     """
 
-    def __init__(self, reactor: Any) -> None:
+    def __init__(self, reactor: IReactorTime) -> None:
         self._reactor = reactor
 
     def callLater(self, delay: float, function: Callable[..., object], *args: object) -> None:
@@ -56,7 +57,7 @@ class Detector(reconnection.DeadConnectionDetector):
     PostgreSQL was down would open its connections again afterwards.
     """
 
-    def __init__(self, reactor: Any) -> None:
+    def __init__(self, reactor: IReactorTime | None) -> None:
         super().__init__(reactor=reactor)
         self._delays: Iterator[float] = iter(())
         self._timer: IDelayedCall | None = None
@@ -95,7 +96,9 @@ class Connection(txpostgres.Connection):
     cursorFactory = Cursor
     detector: Detector
 
-    def __init__(self, reactor: Any = None, cooperator: Any = None) -> None:
+    def __init__(
+        self, reactor: IReactorTime | None = None, cooperator: Cooperator | None = None
+    ) -> None:
         super().__init__(reactor=reactor, cooperator=cooperator, detector=Detector(reactor))
 
     def interaction(self, cursor: Cursor, body: Any) -> Deferred[Any]:

@@ -35,6 +35,7 @@ from twisted.python.failure import Failure
 from socialhub._compat import txredisapi as compat
 from socialhub.bus.interface import MessageHandler
 from socialhub.metrics import Metrics
+from socialhub.reactor import Reactor
 
 REPLY_TIMEOUT = 5.0
 # ARGV: channel, message, channel, message, ... published in that order.
@@ -86,7 +87,7 @@ class _ProtocolFactory(compat.ProtocolFactory):
 class RedisBus:
     """A Bus over Redis pub/sub."""
 
-    def __init__(self, reactor: Any, url: str, metrics: Metrics) -> None:
+    def __init__(self, reactor: Reactor, url: str, metrics: Metrics) -> None:
         host, port = parse_redis_url(url)
         endpoint = TCP4ClientEndpoint(reactor, host, port, timeout=CONNECT_TIMEOUT)
         retry = backoffPolicy(initialDelay=0.2, maxDelay=5.0)

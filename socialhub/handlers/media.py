@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThreadPool
@@ -22,6 +22,7 @@ from socialhub.errors import InvalidRequest, UnsupportedMediaType
 from socialhub.media import images, multipart
 from socialhub.media.files import MediaFiles
 from socialhub.media.images import ImageFormat
+from socialhub.reactor import Reactor
 from socialhub.run_to_end import run_to_end
 from socialhub.storage.stores.media import MAX_ATTACHED, Media, MediaStore, NewMedia
 from socialhub.validation import id_list
@@ -60,7 +61,7 @@ class MediaUploads:
     """Storing uploads and finding the files to serve."""
 
     def __init__(
-        self, reactor: Any, store: MediaStore, files: MediaFiles, threads: int = DEFAULT_THREADS
+        self, reactor: Reactor, store: MediaStore, files: MediaFiles, threads: int = DEFAULT_THREADS
     ) -> None:
         self._reactor = reactor
         self._store = store

@@ -14,6 +14,7 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.web.server import Site
 
 from socialhub.config import ConfigError
+from socialhub.reactor import Reactor
 
 DEFAULT_BACKLOG = 1024
 
@@ -39,14 +40,18 @@ def _shared_socket(port: int, interface: str, backlog: int) -> socket.socket:
     return sock
 
 
-async def listen(reactor: Any, description: str, site: Site, reuse_port: bool) -> IListeningPort:
+async def listen(
+    reactor: Reactor, description: str, site: Site, reuse_port: bool
+) -> IListeningPort:
     """Start listening for `site` as the --listen and --reuse-port options say."""
     if not reuse_port:
         port: IListeningPort = await serverFromString(reactor, description).listen(site)
         return port
     sock = _shared_socket(*_tcp_options(description))
     try:
-        adopted: IListeningPort = reactor.adoptStreamPort(sock.fileno(), sock.family, site)
+        # Twisted types the factory as a generic ServerFactory that its own Site does not match.
+        factory: Any = site
+        adopted: IListeningPort = reactor.adoptStreamPort(sock.fileno(), sock.family, factory)
     finally:
         sock.close()  # the reactor holds its own duplicate of the descriptor
     return adopted

@@ -17,6 +17,7 @@ from twisted.web.server import Request, Site
 from socialhub._compat.twisted import path_so_far
 from socialhub.errors import PayloadTooLarge
 from socialhub.metrics import Metrics
+from socialhub.reactor import Reactor
 
 BODY_LIMIT = 1024 * 1024
 MEDIA_BODY_LIMIT = 5 * 1024 * 1024
@@ -108,7 +109,7 @@ class Root(Resource):
 class CountingSite(Site):
     """A Site that counts its responses by status for /metrics."""
 
-    def __init__(self, root: Resource, reactor: Any, metrics: Metrics) -> None:
+    def __init__(self, root: Resource, reactor: Reactor, metrics: Metrics) -> None:
         # No form parsing: the API takes JSON, and twisted.web would parse a multipart upload
         # into request.args on the reactor thread (POST /api/media reads its own body).
         super().__init__(
@@ -122,5 +123,5 @@ class CountingSite(Site):
         self._metrics.http_responses.inc(str(request.code))
 
 
-def make_site(root: Resource, reactor: Any, metrics: Metrics) -> Site:
+def make_site(root: Resource, reactor: Reactor, metrics: Metrics) -> Site:
     return CountingSite(root, reactor, metrics)

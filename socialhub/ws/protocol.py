@@ -24,6 +24,7 @@ from socialhub.delivery.cork import Cork
 from socialhub.delivery.fanout import Fanout
 from socialhub.delivery.interface import SharedFrame
 from socialhub.handlers.accounts import Accounts, Viewer
+from socialhub.reactor import Reactor
 from socialhub.storage.database import DatabaseUnavailable
 from socialhub.ws.backpressure import SlowReaderGuard
 from socialhub.ws.direct_write import SocketWriter
@@ -179,7 +180,7 @@ class ChatProtocol(LeanServerProtocol):
 class ChatFactory(WebSocketServerFactory):
     protocol = ChatProtocol  # type: ignore[assignment]
 
-    def __init__(self, hub: Hub, reactor: Any) -> None:
+    def __init__(self, hub: Hub, reactor: Reactor) -> None:
         super().__init__(reactor=reactor)
         self.hub = hub
         self.setProtocolOptions(
@@ -195,5 +196,5 @@ class ChatFactory(WebSocketServerFactory):
         )
 
 
-def websocket_resource(hub: Hub, reactor: Any) -> WebSocketResource:
+def websocket_resource(hub: Hub, reactor: Reactor) -> WebSocketResource:
     return WebSocketResource(ChatFactory(hub, reactor))

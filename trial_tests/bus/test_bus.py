@@ -13,6 +13,7 @@ from socialhub.bus.interface import Bus
 from socialhub.bus.local import LocalBus, LocalHub
 from socialhub.bus.redis import RedisBus
 from socialhub.metrics import Metrics
+from socialhub.reactor import as_reactor
 from trial_tests.support.mixins import EngineTestMixin
 from trial_tests.support.redis_server import start_redis
 
@@ -115,7 +116,9 @@ class RedisBusTests(BusContract, TestCase):
         redis = await start_redis(self)
         self.redis = redis
         self.metrics = Metrics()  # the first bus's
-        return RedisBus(reactor, redis.url, self.metrics), RedisBus(reactor, redis.url, Metrics())
+        return RedisBus(as_reactor(reactor), redis.url, self.metrics), RedisBus(
+            as_reactor(reactor), redis.url, Metrics()
+        )
 
     def counted(self, name: str) -> float | None:
         return self.metrics.registry.get_sample_value(f"socialhub_bus_{name}_total")

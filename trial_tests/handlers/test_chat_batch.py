@@ -14,6 +14,7 @@ from twisted.trial.unittest import TestCase
 from socialhub.delivery.cork import Cork
 from socialhub.errors import Forbidden
 from socialhub.handlers.chat_batch import WINDOW, ChatBatch
+from socialhub.reactor import as_reactor
 from socialhub.storage.database import Database, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
@@ -94,7 +95,7 @@ class ChatBatchTests(EngineTestMixin):
 
     async def open(self) -> Database:
         """A connection to the test's database (each call another one, as another process's)."""
-        database = open_database(reactor, self.url)
+        database = open_database(as_reactor(reactor), self.url)
         await database.open()
         self.addCleanup(database.close)
         return database
@@ -297,7 +298,7 @@ class MessageRuleTests(EngineTestMixin):
     """The private-message rule as the write's SQL applies it (MessagesStore.store_batch)."""
 
     async def people(self, count: int) -> tuple[Database, list[int]]:
-        database = open_database(reactor, database_url(self, self.engine))
+        database = open_database(as_reactor(reactor), database_url(self, self.engine))
         await database.open()
         self.addCleanup(database.close)
         await migrate(database)

@@ -13,6 +13,7 @@ from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.commands import GroupHistory, Paging, PrivateHistory
 from socialhub.handlers.history import History
 from socialhub.handlers.membership import Membership
+from socialhub.reactor import as_reactor
 from socialhub.storage.database import Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
@@ -33,7 +34,7 @@ BAD_PAGING = InvalidRequest("limit must be a non-negative integer")
 class HistoryTests(EngineTestMixin):
     async def start(self) -> None:
         """alice owns a group where bob is a member and carol is invited; dave is in none."""
-        database = open_database(reactor, database_url(self, self.engine))
+        database = open_database(as_reactor(reactor), database_url(self, self.engine))
         await database.open()
         self.addCleanup(database.close)
         await migrate(database)

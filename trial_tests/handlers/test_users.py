@@ -8,6 +8,7 @@ from typing import Any
 from twisted.internet import reactor
 from twisted.trial.unittest import TestCase
 
+from socialhub.reactor import as_reactor
 from socialhub.storage.database import Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
@@ -252,7 +253,7 @@ class UserTests(FollowTestMixin):
     async def test_display_names_from_before_the_migration_are_searchable(self) -> None:
         """Users stored before migration 0004 get a search key for their display name."""
         url = database_url(self, self.engine)
-        database = open_database(reactor, url)
+        database = open_database(as_reactor(reactor), url)
         await database.open()
         await migrate(database, up_to=3)
 

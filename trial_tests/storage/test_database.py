@@ -17,6 +17,7 @@ from twisted.internet.defer import CancelledError, Deferred, gatherResults
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
+from socialhub.reactor import as_reactor
 from socialhub.storage.database import (
     Args,
     Database,
@@ -96,7 +97,7 @@ class StorageTests(EngineTestMixin):
     """The Database interface, the same on both engines."""
 
     async def _database(self, url: str | None = None, migrated: bool = True) -> Database:
-        database = open_database(reactor, url or database_url(self, self.engine))
+        database = open_database(as_reactor(reactor), url or database_url(self, self.engine))
         await database.open()
         self.addCleanup(database.close)
         if migrated:
@@ -343,7 +344,7 @@ class StorageTests(EngineTestMixin):
         connection runs cleanly instead of finding a query still underway."""
         url = database_url(self, self.engine)
         one = PostgresDatabase(reactor, url, connections=1) if self.engine == "postgres" else None
-        database = one or open_database(reactor, url)
+        database = one or open_database(as_reactor(reactor), url)
         await database.open()
         self.addCleanup(database.close)
         await migrate(database)
@@ -361,7 +362,7 @@ class StorageTests(EngineTestMixin):
 
     async def test_closed_database_is_unavailable(self) -> None:
         """An interaction or a read on a closed database raises DatabaseUnavailable."""
-        database = open_database(reactor, database_url(self, self.engine))
+        database = open_database(as_reactor(reactor), database_url(self, self.engine))
         await database.open()
         await database.close()
         with self.assertRaises(DatabaseUnavailable):
@@ -430,7 +431,7 @@ class PostgresRecoveryTests(TestCase):
         """After every backend is killed, interactions fail only with DatabaseUnavailable, then
         succeed again on every pooled connection, and the data is still there."""
         url, name = self._named_url()
-        database = open_database(reactor, url)
+        database = open_database(as_reactor(reactor), url)
         await database.open()
         self.addCleanup(database.close)
         await migrate(database)
@@ -458,7 +459,7 @@ class PostgresRecoveryTests(TestCase):
         """Closing the pool while its connections are trying to reconnect stops them: nothing
         is left running (trial fails the test on a leftover timer or socket)."""
         url, name = database_of_its_own(self)
-        database = open_database(reactor, url)
+        database = open_database(as_reactor(reactor), url)
         await database.open()
         await migrate(database)
         cut_off(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from twisted.internet import reactor
 from twisted.trial.unittest import TestCase
 
+from socialhub.reactor import as_reactor
 from socialhub.storage.database import Database, Statement, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
@@ -84,7 +85,7 @@ async def page_ids(database: Database, statement: Statement) -> list[int]:
 class HistoryPlanTests(EngineTestMixin):
     async def database(self) -> Database:
         """A database at the schema before 0011, filled (and analyzed, as autovacuum would)."""
-        database = open_database(reactor, database_url(self, self.engine))
+        database = open_database(as_reactor(reactor), database_url(self, self.engine))
         await database.open()
         self.addCleanup(database.close)
         await migrate(database, up_to=BEFORE_STATISTICS)

@@ -7,6 +7,7 @@ import hashlib
 from twisted.internet import reactor
 from twisted.trial.unittest import TestCase
 
+from socialhub.reactor import as_reactor
 from socialhub.storage.database import Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
@@ -69,7 +70,7 @@ class UpgradeTests(EngineTestMixin):
         to date and the old session, user, group and messages all still work, and a client
         id acked before the upgrade still names its message."""
         url = database_url(self, self.engine)
-        old = open_database(reactor, url)
+        old = open_database(as_reactor(reactor), url)
         await old.open()
         self.assertEqual(await migrate(old, up_to=OLD_VERSION), OLD_VERSION)
         await old.interaction("fill", fill_old_database)

@@ -24,6 +24,7 @@ from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent, HTTPConnectionPool
 
 from socialhub.config import Config
+from socialhub.reactor import as_reactor
 from socialhub.server import SocialHubService
 
 PG_ADMIN_DSN = os.environ.get("SOCIALHUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -107,7 +108,7 @@ async def start_server(
 ) -> RunningServer:
     """Start a real server for this test; it is stopped when the test ends."""
     config = test_config(database or database_url(testcase, engine), **overrides)
-    service = SocialHubService(config, reactor)
+    service = SocialHubService(config, as_reactor(reactor))
     service.startService()
     await service.ready
     assert service.port is not None

@@ -42,6 +42,7 @@ from txaio import tx
 
 from socialhub.auth.tokens import COOKIE_NAME
 from socialhub.config import Config
+from socialhub.reactor import as_reactor
 from socialhub.server import Server
 from trial_tests.support.harness import Response
 
@@ -116,7 +117,7 @@ class MemoryServer:
                 **overrides,
             }
         )
-        self.server = Server(config, self.reactor)
+        self.server = Server(config, as_reactor(self.reactor))
         self.server.hasher._pool = InlinePool()  # type: ignore[assignment]
         self.server.handlers.media._pool = InlinePool()  # type: ignore[assignment]
         self.stub: Any = StubTreq(self.server.site.resource)  # its methods are made at runtime

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from socialhub.reactor import Reactor
 from socialhub.storage.database import Database
 
 
-def open_database(reactor: Any, url: str) -> Database:
+def open_database(reactor: Reactor, url: str) -> Database:
     """The Database for a `sqlite:PATH` or `postgresql://...` URL (not yet connected)."""
     if url.startswith("sqlite:"):
         from socialhub.storage.engines.sqlite import SqliteDatabase

@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 import orjson
 import psycopg2
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorCore
+from twisted.internet.interfaces import IReactorCore, IReactorTime
+from twisted.internet.task import Cooperator
 from txpostgres import reconnection, txpostgres
 
 from socialhub._compat import txpostgres as compat
@@ -157,7 +158,9 @@ class _Connection(compat.Connection):
     """Interactions as PostgresTransaction runs them, batches as _Statements sends them, with
     the statements this session has prepared."""
 
-    def __init__(self, reactor: Any = None, cooperator: Any = None) -> None:
+    def __init__(
+        self, reactor: IReactorTime | None = None, cooperator: Cooperator | None = None
+    ) -> None:
         super().__init__(reactor, cooperator)
         self.prepared: dict[str, str] = {}  # see PostgresTransaction._prepare
 
