@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from autobahn.twisted.websocket import WebSocketServerProtocol
 
-# A small client frame's header: FIN and the text opcode, then the mask bit and a length below
-# 126, then the 4-byte mask (RFC 6455 5.2).
+# A client text frame's header (RFC 6455 5.2): FIN and the text opcode; the mask bit and a
+# length below 126, or 126 and the length in the next two bytes; then the 4-byte mask.
 _FIN_TEXT = 0x81
 _MASKED = 0x80
-_HEADER = 6
+_TWO_BYTE_LENGTH = 126
+_MASK_SIZE = 4
 _OPEN = WebSocketServerProtocol.STATE_OPEN
 
 
 def unmasked(mask: bytes, data: bytes) -> bytes:
-    """`data` XOR-ed with the 4-byte `mask` repeated (RFC 6455 5.3), as one integer: ~1.5 µs
-    for a chat frame, where Autobahn's native masker object costs ~8."""
+    """`data` XOR-ed with the 4-byte `mask` repeated (RFC 6455 5.3), as one integer: 1.4 µs for
+    a 200-byte frame, where Autobahn's native masker object costs 5.8 (4.5 against 6.1 at 1 KB)."""
     size = len(data)
     key = mask * (size // 4 + 1)
     masked = int.from_bytes(data, "little") ^ int.from_bytes(key[:size], "little")
@@ -56,8 +57,8 @@ class LeanServerProtocol(WebSocketServerProtocol):
         self.message_data = []  # let the chunks go, as Autobahn does
 
     def processData(self) -> bool:
-        """Autobahn's, with a short way for the usual frame: a whole message in one small,
-        masked text frame, complete in the buffer, while the connection is open and no
+        """Autobahn's, with a short way for the usual frame: a whole message in one masked
+        text frame of less than 64 KiB, complete in the buffer, while the connection is open and no
         fragmented message is under way. Its payload goes straight to onMessage, skipping
         Autobahn's masker and its frame and message events (begin, data and end, each through
         its Twisted adapter, with per-frame UTF-8 state: 21% of the server's samples with the
@@ -75,21 +76,30 @@ class LeanServerProtocol(WebSocketServerProtocol):
 
     def small_message(self) -> tuple[bytes, int] | None:
         """The unmasked payload of such a frame at the start of the buffer, and where the frame
-        ends; None when the buffer does not start with one."""
+        ends; None when the buffer does not start with one. Frames of up to 65,535 bytes (a
+        length in one or two bytes) qualify: a chat message of 4,000 characters fits."""
         data = self.data
         if (
             self.current_frame is not None
             or self.inside_message
             or not self.accepting
-            or len(data) < _HEADER
+            or len(data) < 2 + _MASK_SIZE
             or data[0] != _FIN_TEXT
         ):
             return None
-        size = data[1] - _MASKED  # negative when unmasked; 126 and 127 announce longer ones
-        end = _HEADER + size
-        if not 0 <= size < 126 or end > len(data):
+        size = data[1] - _MASKED  # negative when unmasked; 127 announces an 8-byte length
+        start = 2 + _MASK_SIZE
+        if size == _TWO_BYTE_LENGTH:
+            size = int.from_bytes(data[2:4], "big")
+            if size < _TWO_BYTE_LENGTH:
+                return None  # not the shortest encoding: Autobahn refuses it
+            start += 2
+        elif not 0 <= size < _TWO_BYTE_LENGTH:
             return None
-        payload = unmasked(data[2:_HEADER], data[_HEADER:end])
+        end = start + size
+        if end > len(data):
+            return None
+        payload = unmasked(data[start - _MASK_SIZE : start], data[start:end])
         return (payload, end) if _is_utf8(payload) else None
 
     @property

@@ -87,14 +87,17 @@ def split(data: bytes, rng: random.Random) -> list[bytes]:
 
 class ConnectionTests(TestCase):
     def test_every_frame_reaches_on_message_however_split(self) -> None:
-        """Small text frames (the short way), and a long one, a fragmented message with a
-        ping inside it and a binary frame (Autobahn's way), in random reads: the messages in
+        """Text frames of a one- and a two-byte length (the short way), and one of an
+        eight-byte length, a fragmented message with a ping inside it and a binary frame
+        (Autobahn's way), in random reads: the messages in
         order, as sent; only the others go through Autobahn's frame events."""
         rng = random.Random(7)
         long_text = "é".encode() * 200
+        huge_text = b"x" * 70_000  # a length in eight bytes
         stream = [
             (masked(0x81, b'{"a": 1}'), [(b'{"a": 1}', False)], 0),
-            (masked(0x81, long_text), [(long_text, False)], 1),
+            (masked(0x81, long_text), [(long_text, False)], 0),
+            (masked(0x81, huge_text), [(huge_text, False)], 1),
             (
                 masked(0x01, b"frag") + masked(0x89, b"ping") + masked(0x80, b"ment"),
                 [(b"fragment", False)],
@@ -177,9 +180,17 @@ class SmallMessageTests(TestCase):
         self.assertEqual(self.small(frame + b"\x81"), ("héllo".encode(), len(frame)))
         self.assertEqual(self.small(client_frame(b"")), (b"", 6))
 
+    def test_a_whole_text_frame_with_a_two_byte_length(self) -> None:
+        """126 to 65,535 bytes: the length in the two bytes after the second, then the mask."""
+        for size in (126, 4000, 65_535):
+            payload = b"y" * size
+            frame = masked(0x81, payload)
+            self.assertEqual(self.small(frame + b"\x81"), (payload, len(frame)), size)
+
     def test_every_other_frame_is_left_to_autobahn(self) -> None:
-        """Invalid UTF-8, a cut frame, binary, a fragment, a ping, unmasked, 126 bytes or more,
-        a frame or message already under way, a closing connection: None."""
+        """Invalid UTF-8, a cut frame, binary, a fragment, a ping, unmasked, a two-byte length
+        that is not the shortest encoding, 65,536 bytes or more, a frame or message already
+        under way, a closing connection: None."""
         text = client_frame(b'{"type": "private"}')
         self.assertIsNone(self.small(client_frame(b"\xff\xfe")))
         self.assertIsNone(self.small(text[:-1]))
@@ -188,7 +199,9 @@ class SmallMessageTests(TestCase):
         self.assertIsNone(self.small(client_frame(b"x", first=0x01)))
         self.assertIsNone(self.small(client_frame(b"x", first=0x89)))
         self.assertIsNone(self.small(client_frame(b"x", masked=False)))
-        self.assertIsNone(self.small(bytes([0x81, 0x80 | 126, 0, 126]) + bytes(130)))
+        self.assertIsNone(self.small(bytes([0x81, 0x80 | 126, 0, 125]) + bytes(129)))
+        self.assertIsNone(self.small(masked(0x81, b"z" * 65_536)))
+        self.assertIsNone(self.small(masked(0x81, b"z" * 4000)[:-1]))
         self.assertIsNone(self.small(text, current_frame=object()))
         self.assertIsNone(self.small(text, inside_message=True))
         self.assertIsNone(self.small(text, state=LeanServerProtocol.STATE_CLOSING))
