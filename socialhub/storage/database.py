@@ -49,11 +49,13 @@ class Transaction(Reader, Protocol):
     async def run(self, sql: str, args: Args = ()) -> int:
         """Run a statement for its effect; returns the number of rows it changed."""
 
+    async def lock(self, table: str, row_id: int) -> None:
+        """Hold the row of `table` whose `id` is `row_id` until the transaction ends (see
+        `lock_row`); `table` is a constant of the caller's, never a client's value."""
+
 
 class Database(Protocol):
     """A connection (pool) to one database, SQLite or PostgreSQL."""
-
-    engine_name: str
 
     @property
     def message_rows(self) -> MessageRowsFactory:
@@ -147,11 +149,11 @@ async def write(database: Database, description: str, sql: str, args: Args = ())
 
 async def lock_row(txn: Transaction, table: str, row_id: int) -> None:
     """Hold the row of `table` whose `id` is `row_id` until `txn` ends: another transaction that
-    locks or writes it waits, and then (PostgreSQL, READ COMMITTED: each statement sees what
-    was committed before it began) sees what this one committed. The row is written unchanged,
-    a lock that does not conflict with the key-share locks of foreign keys; SQLite runs one
-    transaction at a time anyway."""
-    await txn.run(f"UPDATE {table} SET id = id WHERE id = ?", (row_id,))
+    locks it waits, and then (PostgreSQL, READ COMMITTED: each statement sees what was
+    committed before it began) sees what this one committed. Each engine takes it its way
+    (`Transaction.lock`): PostgreSQL a row lock that foreign keys' checks do not wait for;
+    SQLite nothing, as it runs one transaction at a time."""
+    await txn.lock(table, row_id)
 
 
 def by_name(names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:

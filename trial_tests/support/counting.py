@@ -66,3 +66,7 @@ class CountingTransaction:
 
     def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
         return self._txn.relation(rows, types)  # a piece of a statement, not one
+
+    async def lock(self, table: str, row_id: int) -> None:
+        self.statements += 1
+        await self._txn.lock(table, row_id)

@@ -130,6 +130,11 @@ class PostgresTransaction(_Statements):
     def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
         return relation(rows, types)
 
+    async def lock(self, table: str, row_id: int) -> None:
+        """FOR NO KEY UPDATE: what an UPDATE of the row's other columns takes, so foreign keys'
+        key-share checks (a follow inserted for the user) do not wait for it."""
+        await self.fetch(f"SELECT 1 FROM {table} WHERE id = ? FOR NO KEY UPDATE", (row_id,))
+
     async def _send(self, query: str, args: Args | None) -> None:
         begin, self._begin = self._begin, ""
         await super()._send(begin + query, args)
@@ -188,7 +193,6 @@ class _Pool(compat.Pool):
 class PostgresDatabase:
     """The PostgreSQL engine of the Database interface."""
 
-    engine_name = "postgres"
     message_rows = OneStatement
 
     def __init__(self, reactor: IReactorCore, dsn: str, connections: int = 4) -> None:

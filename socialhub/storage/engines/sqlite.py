@@ -60,6 +60,11 @@ class SqliteTransaction:
     def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
         return relation(rows, types)
 
+    async def lock(self, table: str, row_id: int) -> None:
+        """Nothing to take: the database runs one transaction at a time (SqliteDatabase's
+        lock), so no other can come between this one's read and its write. (An UPDATE of the
+        row would cost a scan of every table whose foreign keys point at it.)"""
+
 
 def relation(rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
     """Reader.relation as a VALUES list: sqlite3 binds its values natively, nothing is quoted."""
@@ -70,7 +75,6 @@ def relation(rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[st
 class SqliteDatabase:
     """The SQLite engine of the Database interface."""
 
-    engine_name = "sqlite"
     message_rows = StepByStep
 
     def __init__(self, reactor: IReactorThreads, path: str) -> None:
