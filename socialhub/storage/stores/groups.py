@@ -22,7 +22,6 @@ from socialhub.storage.database import (
     lock_row,
     qualify,
     read_one,
-    write,
 )
 from socialhub.storage.stores.blocks import Blocked, blocked_between
 from socialhub.storage.stores.events import delete_group_events
@@ -269,11 +268,14 @@ class GroupsStore:
 
         One transaction reads what the rules ask, in their order, and stops at the first that
         refuses: the group, the invitee, the inviter's accepted membership, a block between the
-        two (Blocked is raised), the invitee's row; only then does it write. So nothing
-        committed between the checks and the write can slip through (a block, a removal).
+        two (Blocked is raised), the invitee's row; only then does it write. It holds the
+        group's row first, as every change of a membership or of the group does (`remove`,
+        `_as_owner`), and the pair's (`blocked_between`), so nothing committed meanwhile can
+        slip through: a block, the inviter leaving or removed, the group deleted.
         """
 
         async def invite(txn: Transaction) -> Invited:
+            await lock_row(txn, "groups", group_id)
             group = await select_group(txn, group_id, inviter_id)
             if group is None:
                 return Invited(None)
@@ -299,13 +301,17 @@ class GroupsStore:
     async def remove(self, group_id: int, user_id: int, statuses: Collection[str]) -> bool:
         """Delete the user's row when its status is one of `statuses`; False when there is none.
 
-        The owner's row is never deleted: a group always has its owner as a member.
+        The owner's row is never deleted: a group always has its owner as a member. The group's
+        row is held first, so an invitation by this user under way finishes first or sees them
+        gone (`invite`).
         """
         sql = _REMOVE.format(placeholders(len(statuses)))
-        deleted = await write(
-            self._db, "remove_membership", sql, (group_id, user_id, *statuses, group_id)
-        )
-        return bool(deleted)
+
+        async def remove(txn: Transaction) -> bool:
+            await lock_row(txn, "groups", group_id)
+            return bool(await txn.fetch(sql, (group_id, user_id, *statuses, group_id)))
+
+        return await self._db.interaction("remove_membership", remove)
 
     async def update(
         self,
