@@ -359,6 +359,30 @@ class MessageRuleTests(EngineTestMixin):
         outcomes = await MessagesStore(database).store_batch(drafts)
         self.assertEqual(outcomes, [Refused(TO_SELF), Refused(TO_SELF)])
 
+    async def test_a_resend_after_a_block_gets_its_original(self) -> None:
+        """A message stored, then a block: resending its client id (within 24 hours) is
+        answered with the original, not refused (it was stored and delivered before the
+        block); a new client id to the same recipient is refused."""
+        database, (me, other) = await self.people(2)
+        store = MessagesStore(database)
+        [first] = await store.store_batch([Draft(me, "hi", NOW, "c1", other, None)])
+        assert not isinstance(first, Refused)
+        await database.interaction(
+            "block",
+            lambda txn: txn.run(
+                "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, 0)",
+                (other, me),
+            ),
+        )
+        again, fresh = await store.store_batch(
+            [
+                Draft(me, "hi", NOW + 1, "c1", other, None),
+                Draft(me, "hi", NOW + 1, "c2", other, None),
+            ]
+        )
+        self.assertEqual(again, (first[0], False))
+        self.assertEqual(fresh, Refused(BLOCKED))
+
 
 def _release(gate: Deferred[None]) -> None:
     if not gate.called:

@@ -53,8 +53,9 @@ class OneStatement:
 
 def _one_statement(columns: str) -> Prepared:
     """The WITH statement: `vetted` is each draft with the rule's refusal (NULL if none),
-    `checked` adds the id of an allowed keyed draft's stored message of the last 24 hours,
-    `fresh` the drafts neither refused nor stored before, numbered; `counter` hands out their
+    `checked` adds the id of a keyed draft's stored message of the last 24 hours (a resend gets
+    its original whatever the rule says now: it was stored, and delivered, when it allowed it),
+    `fresh` the drafts neither stored before nor refused, numbered; `counter` hands out their
     positions and `inserted` stores them. `vetted` is materialized so that the rule is asked
     once per draft (inlined, it would be asked again by `checked`'s CASE). No CTE is joined
     to another: the planner, expecting one row of each, joined them pair by pair (n² tests,
@@ -73,7 +74,7 @@ def _one_statement(columns: str) -> Prepared:
         "  FROM json_array_elements(?) WITH ORDINALITY AS g(e, number)),"
         f" vetted AS MATERIALIZED (SELECT g.*, {refusal('g.sender_id', 'g.recipient_id')}"
         "  AS refusal FROM given g),"
-        " checked AS (SELECT v.*, CASE WHEN v.refusal IS NULL AND v.client_id IS NOT NULL"
+        " checked AS (SELECT v.*, CASE WHEN v.client_id IS NOT NULL"
         f"  THEN {original_id('v.sender_id', 'v.client_id')} END AS original FROM vetted v),"
         " fresh AS (SELECT k.*, row_number() OVER (ORDER BY k.number) AS n FROM checked k"
         "  WHERE k.refusal IS NULL AND k.original IS NULL),"
@@ -85,5 +86,5 @@ def _one_statement(columns: str) -> Prepared:
         f" UNION ALL SELECT k.number, FALSE, NULL, {columns}"
         "  FROM checked k JOIN messages m ON m.id = k.original"
         f" UNION ALL SELECT k.number, FALSE, k.refusal, {blanks}"
-        "  FROM checked k WHERE k.refusal IS NOT NULL"
+        "  FROM checked k WHERE k.refusal IS NOT NULL AND k.original IS NULL"
     )

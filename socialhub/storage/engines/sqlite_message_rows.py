@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from socialhub.storage.database import Database, Transaction
-from socialhub.storage.positions import advance, give_back
+from socialhub.storage.positions import advance
 from socialhub.storage.stores.message_rows import (
     CLIENT_ID_TTL,
     COLUMNS,
@@ -22,10 +22,10 @@ from socialhub.storage.stores.message_rows import (
 
 
 class StepByStep:
-    """The rule asked of the private drafts, positions taken, originals looked up, positions
-    not used given back (the lock is still held), the rest inserted with one multi-row INSERT.
-    BEGIN IMMEDIATE holds the write lock from the start, so the rule sees every block
-    committed before the batch's transaction began."""
+    """The originals of the drafts' client ids looked up, the rule asked of the other private
+    drafts, then positions taken for the rest and one multi-row INSERT. BEGIN IMMEDIATE holds
+    the write lock from the start, so the look-up and the rule see everything committed
+    before the batch's transaction began, and nobody takes a position meanwhile."""
 
     def __init__(self, database: Database, columns: str) -> None:
         self._db = database
@@ -33,24 +33,20 @@ class StepByStep:
 
     async def store(self, drafts: list[Draft]) -> list[Stored | Refused]:
         async def body(txn: Transaction) -> list[Stored | Refused]:
-            refused = await _refusals(txn, drafts)
-            allowed = [draft for n, draft in enumerate(drafts) if n not in refused]
-            stored = iter(await self._store(txn, allowed) if allowed else [])
-            return [refused.get(n) or next(stored) for n in range(len(drafts))]
+            originals = await self._originals(txn, drafts)
+            pending = [n for n, draft in enumerate(drafts) if draft.key not in originals]
+            refused = await _refusals(txn, {n: drafts[n] for n in pending})
+            fresh = [drafts[n] for n in pending if n not in refused]
+            rows = iter(await self._insert(txn, fresh))
+            outcomes: list[Stored | Refused] = []
+            for n, draft in enumerate(drafts):
+                if draft.key in originals:
+                    outcomes.append((originals[draft.key], False))
+                else:
+                    outcomes.append(refused.get(n) or (next(rows), True))
+            return outcomes
 
         return await self._db.interaction("store_messages", body)
-
-    async def _store(self, txn: Transaction, drafts: list[Draft]) -> list[Stored]:
-        first = await advance(txn, len(drafts))
-        originals = await self._originals(txn, drafts)
-        fresh = [draft for draft in drafts if draft.key not in originals]
-        if len(fresh) < len(drafts):
-            await give_back(txn, len(drafts) - len(fresh))
-        rows = iter(await self._insert(txn, fresh, first))
-        return [
-            (originals[draft.key], False) if draft.key in originals else (next(rows), True)
-            for draft in drafts
-        ]
 
     async def _originals(
         self, txn: Transaction, drafts: list[Draft]
@@ -74,12 +70,11 @@ class StepByStep:
         )
         return {(row[2], row[0]): row[1:] for row in rows}  # (sender_id, client_id)
 
-    async def _insert(
-        self, txn: Transaction, drafts: list[Draft], first: int
-    ) -> list[tuple[Any, ...]]:
-        """One multi-row INSERT, the drafts taking positions first, first + 1, ... in order."""
+    async def _insert(self, txn: Transaction, drafts: list[Draft]) -> list[tuple[Any, ...]]:
+        """One multi-row INSERT, the drafts taking the next positions in order."""
         if not drafts:
             return []
+        first = await advance(txn, len(drafts))
         given, args = txn.relation(
             [draft.values(first + n) for n, draft in enumerate(drafts)], TYPES
         )
@@ -92,11 +87,11 @@ class StepByStep:
         return [by_position[first + n] for n in range(len(drafts))]
 
 
-async def _refusals(txn: Transaction, drafts: list[Draft]) -> dict[int, Refused]:
-    """The refused private drafts, by index: one statement for the whole batch."""
+async def _refusals(txn: Transaction, drafts: dict[int, Draft]) -> dict[int, Refused]:
+    """The refused private drafts among `drafts`, by index: one statement for them all."""
     pairs = [
         (n, draft.sender_id, draft.recipient_id)
-        for n, draft in enumerate(drafts)
+        for n, draft in drafts.items()
         if draft.recipient_id is not None
     ]
     if not pairs:
