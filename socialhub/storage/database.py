@@ -28,7 +28,7 @@ class Prepared(str):
 
 
 class Reader(Protocol):
-    """Statements that read: a Transaction's, or single reads (SingleReads)."""
+    """Statements that read, inside a transaction."""
 
     async def fetch(self, sql: str, args: Args = ()) -> list[Row]:
         """Run a statement and return its rows (SELECT, or anything with RETURNING)."""
@@ -103,24 +103,6 @@ class Database(Protocol):
 
 class DatabaseUnavailable(Exception):
     """The database could not be reached or failed underneath us; the transaction did not commit."""
-
-
-class SingleReads:
-    """A Reader whose statements each run alone (Database.read): no BEGIN and COMMIT, one round
-    trip each, for reads that need not share a snapshot."""
-
-    def __init__(self, database: Database, description: str) -> None:
-        self._database = database
-        self._description = description
-
-    async def fetch(self, sql: str, args: Args = ()) -> list[Row]:
-        return await self._database.read(self._description, sql, args)
-
-    async def fetchone(self, sql: str, args: Args = ()) -> Row | None:
-        return await fetchone(self, sql, args)
-
-    def relation(self, rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, Args]:
-        return self._database.relation(rows, types)
 
 
 def qualify(columns: str, alias: str) -> str:

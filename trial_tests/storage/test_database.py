@@ -24,7 +24,6 @@ from socialhub.storage.database import (
     DatabaseUnavailable,
     Prepared,
     Row,
-    SingleReads,
     Transaction,
     by_name,
 )
@@ -217,9 +216,9 @@ class StorageTests(EngineTestMixin):
     async def test_relation_outside_a_transaction(self) -> None:
         """Single reads take a relation too (a batch of messages is vetted by one)."""
         database = await self._database()
-        reads = SingleReads(database, "test")
-        given, args = reads.relation([(1, "a"), (2, None)], ("bigint", "text"))
-        rows = await reads.fetch(f"SELECT r.column2 FROM {given} AS r ORDER BY r.column1", args)
+        given, args = database.relation([(1, "a"), (2, None)], ("bigint", "text"))
+        sql = f"SELECT r.column2 FROM {given} AS r ORDER BY r.column1"
+        rows = await database.read("test", sql, args)
         self.assertEqual([row[0] for row in rows], ["a", None])
 
     async def test_at_once_is_one_transaction(self) -> None:

@@ -11,7 +11,6 @@ from socialhub.storage.positions import advance
 from socialhub.storage.stores.message_rows import (
     CLIENT_ID_TTL,
     COLUMNS,
-    STREAM_POS,
     TYPES,
     Draft,
     Refused,
@@ -30,6 +29,8 @@ class StepByStep:
     def __init__(self, database: Database, columns: str) -> None:
         self._db = database
         self._columns = columns
+        names = [column.strip().removeprefix("m.") for column in columns.split(",")]
+        self._stream_pos = names.index("stream_pos")  # where a returned row has it
 
     async def store(self, drafts: list[Draft]) -> list[Stored | Refused]:
         async def body(txn: Transaction) -> list[Stored | Refused]:
@@ -83,7 +84,7 @@ class StepByStep:
             f" RETURNING {self._columns.replace('m.', '')}",
             args,
         )
-        by_position = {row[STREAM_POS]: row for row in rows}
+        by_position = {row[self._stream_pos]: row for row in rows}
         return [by_position[first + n] for n in range(len(drafts))]
 
 

@@ -12,7 +12,7 @@ blocker.
 
 from __future__ import annotations
 
-from socialhub.storage.database import Database, Transaction, lock_row, qualify
+from socialhub.storage.database import Database, Transaction, lock_row, qualify, write
 from socialhub.storage.stores.users import USER_COLUMNS, User
 
 _BETWEEN = (
@@ -77,13 +77,12 @@ class BlocksStore:
     async def unblock(self, blocker_id: int, blocked_id: int) -> None:
         """Lift the block, if any; the follows it removed stay removed."""
 
-        async def delete(txn: Transaction) -> None:
-            await txn.run(
-                "DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?",
-                (blocker_id, blocked_id),
-            )
-
-        await self._db.interaction("unblock_user", delete)
+        await write(
+            self._db,
+            "unblock_user",
+            "DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?",
+            (blocker_id, blocked_id),
+        )
 
     async def blocked_by(self, blocker_id: int, limit: int, offset: int) -> list[User]:
         """The users `blocker_id` blocks, most recent block first."""

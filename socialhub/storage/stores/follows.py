@@ -183,13 +183,12 @@ class FollowsStore:
     async def unfollow(self, follower_id: int, followee_id: int) -> None:
         """Delete the row from `follower_id` to `followee_id`, a follow or a request, if any."""
 
-        async def delete(txn: Transaction) -> None:
-            await txn.run(
-                "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?",
-                (follower_id, followee_id),
-            )
-
-        await self._db.interaction("unfollow", delete)
+        await write(
+            self._db,
+            "unfollow",
+            "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?",
+            (follower_id, followee_id),
+        )
 
     async def accept(
         self, followee_id: int, follower_id: int, now: int, notice: Notice

@@ -42,7 +42,6 @@ COLUMNS = (
     "client_id",
 )
 TYPES = tuple("text" if name in ("content", "client_id") else "bigint" for name in COLUMNS)
-STREAM_POS = 6  # the index of stream_pos in a stored row (the `columns` the stores return)
 
 # Why a private message is refused, as REFUSAL answers.
 TO_SELF: Final = "self"
