@@ -14,7 +14,7 @@ setup(
     },
     install_requires=[
         # socialhub/_compat reads these four's internals: each range is what its
-        # trial_tests/test_compat_*.py has passed on (the lowest release and the newest), so a
+        # trial_tests/_compat/ has passed on (the lowest release and the newest), so a
         # release those tests have not seen is not installed. txredisapi before 1.6 never
         # answers whenConnected on a protocol already connected.
         "Twisted[tls]>=24.7,<26.11",

@@ -1,4 +1,4 @@
-"""Section 7a end to end: cursors, `/ws?since=`, `resumed`, `resync_required`, exact delivery."""
+"""Resuming end to end: cursors, `/ws?since=`, `resumed`, `resync_required`, exact delivery."""
 
 from __future__ import annotations
 

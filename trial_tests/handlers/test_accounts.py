@@ -1,4 +1,4 @@
-"""Section 1 of the contract end to end, on both engines: accounts, sessions and their cookie."""
+"""Accounts end to end, on both engines: accounts, sessions and their cookie."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ async def last_used(running: RunningServer, token: str) -> int | None:
 
 
 class AccountsTests(EngineTestMixin):
-    """Every rule of section 1, run once per storage engine."""
+    """Every account rule, run once per storage engine."""
 
     def assertError(self, response: Response, status: int, code: str) -> None:
         self.assertEqual(response.status, status, response.raw)

@@ -1,4 +1,4 @@
-"""Section 4's group events and their notifications (section 6), end to end on both engines:
+"""Group events and their notifications, end to end on both engines:
 a real server, real HTTP clients, and real WebSockets for the live `notification` frames."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Section 4 of the contract (groups, events aside), end to end on both storage engines."""
+"""Groups (events aside), end to end on both storage engines."""
 
 from __future__ import annotations
 

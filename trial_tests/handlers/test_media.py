@@ -1,4 +1,4 @@
-"""Images (section 3a) end to end: uploads by multipart and raw body, what is stored and served,
+"""Images end to end: uploads by multipart and raw body, what is stored and served,
 every refusal leaving nothing behind, the size and pixel limits, and the store API that posts,
 comments and avatars will use."""
 

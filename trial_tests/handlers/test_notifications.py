@@ -1,4 +1,4 @@
-"""Section 6 of the contract (notifications), end to end on both storage engines.
+"""Notifications, end to end on both storage engines.
 
 The live push is watched through a stand-in connection registered with the server's router,
 the same Connection interface the WebSocket protocol implements.
@@ -240,7 +240,7 @@ class NotificationTests(SocialTestMixin):
             (frame,) = connection.frames
             timestamp = frame.pop("timestamp")
             self.assertIsInstance(timestamp, int)
-            self.assertIsInstance(frame.pop("cursor"), str)  # section 7a: stored frames resume
+            self.assertIsInstance(frame.pop("cursor"), str)  # stored frames carry a cursor to resume from
             self.assertEqual(frame, expected)
         self.assertEqual([connection.frames for connection in others], [[], []])
 

@@ -1,4 +1,4 @@
-"""Section 3's posts end to end on both engines: creating (fields, privacy, groups, images),
+"""Posts end to end on both engines: creating (fields, privacy, groups, images),
 reading, deleting with everything a post holds, the feed, a user's and a group's posts, the
 `new_post` notification (stored and live on a real WebSocket, one statement for any number of
 followers), and avatars (3a)."""

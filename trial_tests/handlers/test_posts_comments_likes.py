@@ -1,4 +1,4 @@
-"""Section 3's likes and comments end to end on both engines: liking and unliking with the
+"""Likes and comments end to end on both engines: liking and unliking with the
 counts and `liked_by_me` every read shows, comments with their limits, order, paging and
 images, who may delete a comment, and the `post_like` and `post_comment` notifications, stored
 and live on a real WebSocket, never to the one who acted."""

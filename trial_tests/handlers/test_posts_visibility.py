@@ -1,4 +1,4 @@
-"""Who sees which post (section 3, docs/privacy.md), end to end on both engines.
+"""Who sees which post (docs/privacy.md), end to end on both engines.
 
 One cast and seven posts cover every privacy level and every kind of viewer: the visibility
 matrix says who must see each post, and every read path must agree with it (a single post, the

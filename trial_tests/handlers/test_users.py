@@ -1,4 +1,4 @@
-"""Section 2 of the contract, profiles: reading, searching and editing users, end to end on both
+"""Profiles: reading, searching and editing users, end to end on both
 storage engines."""
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class UserTests(FollowTestMixin):
             self.expect_error(response, 404, "not_found")
 
     async def test_routes_need_a_session(self) -> None:
-        """Without a session every route of section 2 answers 401, whatever the id."""
+        """Without a session every user route answers 401, whatever the id."""
         (alice,) = await self.start("alice")
         anonymous = self.running.client()
         for method, path in (

@@ -1,4 +1,4 @@
-"""Blocking (section 3b, docs/privacy.md), end to end on both engines: a real server, real HTTP
+"""Blocking (docs/privacy.md), end to end on both engines: a real server, real HTTP
 clients and real WebSockets.
 
 The endpoints and their errors; the follows and requests a block removes; every rule in both
@@ -30,7 +30,7 @@ _POSITIONS = (
 
 
 class BlockingTests(PostTestMixin):
-    """Section 3b's rules; in most tests alice blocks bob and carol is a bystander."""
+    """Blocking's rules; in most tests alice blocks bob and carol is a bystander."""
 
     async def block(self, blocker: Person, target: Person | int) -> Response:
         target_id = target if isinstance(target, int) else target.id

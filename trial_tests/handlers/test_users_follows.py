@@ -1,4 +1,4 @@
-"""Section 2 of the contract, the follow graph: follows, follow requests, followers lists, their
+"""The follow graph: follows, follow requests, followers lists, their
 notifications (stored and live on a real WebSocket), and the private-message rule, end to end
 on both storage engines."""
 
@@ -316,7 +316,7 @@ class FollowNotificationTests(FollowTestMixin):
 
 
 class PrivateMessageTests(FollowTestMixin):
-    """The private-message rule of section 2, over a real WebSocket."""
+    """The private-message rule, over a real WebSocket."""
 
     async def send(self, sender: WsClient, to: Person | int, client_id: str) -> dict[str, Any]:
         """Send a private message with a client id; its answer frame (an ack or an error)."""

@@ -1,4 +1,4 @@
-"""Section 8 of the contract: /healthz, /metrics, the options and their environment fallbacks."""
+"""Operations: /healthz, /metrics, the options and their environment fallbacks."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ class OptionsTests(TestCase):
         self.assertFalse(config.secure_cookies or config.reuse_port)
 
     def test_command_line(self) -> None:
-        """Every option of section 8 and the hashing costs, from the command line."""
+        """Every option and the hashing costs, from the command line."""
         config = parsed(
             "--listen",
             "tcp:9001:interface=0.0.0.0",
@@ -239,7 +239,7 @@ class OptionsTests(TestCase):
                 parsed()
 
     def test_help_lists_every_option(self) -> None:
-        """`twistd socialhub --help` documents every option of section 8 and the hashing costs."""
+        """`twistd socialhub --help` documents every option and the hashing costs."""
         help_text = str(Options())
         for name in (
             "listen",

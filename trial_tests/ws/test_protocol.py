@@ -1,4 +1,4 @@
-"""Section 7 end to end, on both engines: the /ws upgrade, and what the server does with frames.
+"""The WebSocket end to end, on both engines: the /ws upgrade, and what the server does with frames.
 
 Every test talks to a real server over a real socket with a real Autobahn client.
 """

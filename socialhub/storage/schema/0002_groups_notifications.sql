@@ -10,7 +10,7 @@ CREATE TABLE groups (
 );
 
 -- One row per user who is a member of, invited to, or asking to join a group. `is_accepted` is
--- the reference's flag; it is derived from `status`, so the two can never disagree.
+-- the original API's flag; it is derived from `status`, so the two can never disagree.
 CREATE TABLE group_members (
     group_id BIGINT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
     user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,

@@ -1,5 +1,5 @@
 -- Blocking. A row says that `blocker_id` blocked `blocked_id`; the rules it feeds
--- are handlers/policy.py's check_not_blocked (follows, private messages, invitations, either
+-- are handlers/policy.py's and the writes' own SQL (follows, private messages, invitations, either
 -- direction), the post-visibility rule (the blocked user no longer sees the blocker's posts)
 -- and the notification insert (the blocker is told nothing the blocked user does).
 -- `id` orders GET /api/blocks newest first, also between blocks made within the same second.
