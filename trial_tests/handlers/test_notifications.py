@@ -240,7 +240,8 @@ class NotificationTests(SocialTestMixin):
             (frame,) = connection.frames
             timestamp = frame.pop("timestamp")
             self.assertIsInstance(timestamp, int)
-            self.assertIsInstance(frame.pop("cursor"), str)  # stored frames carry a cursor to resume from
+            # A stored frame carries a cursor to resume from.
+            self.assertIsInstance(frame.pop("cursor"), str)
             self.assertEqual(frame, expected)
         self.assertEqual([connection.frames for connection in others], [[], []])
 

@@ -1,4 +1,5 @@
-"""The HTTP conventions (docs/api.md) over real HTTP: JSON errors, their precedence, body and text limits.
+"""The HTTP conventions (docs/api.md) over real HTTP: JSON errors, their precedence, body and
+text limits.
 
 Each check goes through a real server on a loopback port, except the direct unit tests of
 socialhub/validation.py (no route takes a path id yet, so parse_path_id is tested there).

@@ -11,7 +11,8 @@ from trial_tests.support.mixins import EngineTestMixin
 from trial_tests.support.wsclient import WsClient, connect
 
 PRIVATE_FIELDS = {"type", "id", "from", "to", "content", "timestamp"}
-# A live stored frame also carries its stream cursor (docs/api/websocket.md); history objects do not.
+# A live stored frame also carries its stream cursor (docs/api/websocket.md); history objects
+# do not.
 LIVE_PRIVATE_FIELDS = PRIVATE_FIELDS | {"cursor"}
 
 
