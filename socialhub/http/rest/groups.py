@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from socialhub.handlers.groups import Groups
 from socialhub.http.api import Api, Call, Reply
+from socialhub.http.rest import bodies
 from socialhub.http.views import group_object, join_request_object, user_summary
 from socialhub.storage.stores.groups import INVITED, REQUESTED
 from socialhub.storage.stores.users import User
@@ -31,7 +32,7 @@ def _user_id(call: Call) -> int:
 def register_routes(api: Api, groups: Groups) -> None:
     @api.route("/api/groups", "POST")
     async def create_group(call: Call) -> Reply:
-        group = await groups.create(_viewer(call), call.body)
+        group = await groups.create(_viewer(call), bodies.create_group(call.body))
         return Reply(body=group_object(group, group.owner_id), status=201)
 
     @api.route("/api/groups", "GET")
@@ -43,7 +44,7 @@ def register_routes(api: Api, groups: Groups) -> None:
 
     @api.route("/api/groups/invite", "POST")
     async def invite_to_group(call: Call) -> Reply:
-        invitation = await groups.invite(_viewer(call), call.body)
+        invitation = await groups.invite(_viewer(call), bodies.invite(call.body))
         body = {
             "group_id": invitation.group_id,
             "user_id": invitation.user_id,
@@ -59,7 +60,8 @@ def register_routes(api: Api, groups: Groups) -> None:
     @api.route("/api/groups/<group_id>", "PATCH")
     async def update_group(call: Call) -> object:
         viewer = _viewer(call)
-        return group_object(await groups.update(viewer, _group_id(call), call.body), viewer.id)
+        edit = bodies.update_group(call.body)
+        return group_object(await groups.update(viewer, _group_id(call), edit), viewer.id)
 
     @api.route("/api/groups/<group_id>", "DELETE")
     async def delete_group(call: Call) -> Reply:

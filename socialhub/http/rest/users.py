@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from socialhub.handlers.users import Users
 from socialhub.http.api import Api, Call, Reply
+from socialhub.http.rest import bodies
 from socialhub.http.views import follow_request_object, user_object, user_summary
 from socialhub.storage.stores.follows import PENDING, Followed, Profile
 from socialhub.storage.stores.users import User
@@ -57,7 +58,8 @@ def register_routes(api: Api, users: Users) -> None:
     @api.route("/api/users/me", "PATCH")
     async def update_me(call: Call) -> object:
         viewer = _viewer(call)
-        return user_object(await users.update_me(viewer, call.body), viewer.id)
+        edit = bodies.update_profile(call.body)
+        return user_object(await users.update_me(viewer, edit), viewer.id)
 
     @api.route("/api/users/<user_id>", "GET")
     async def get_user(call: Call) -> object:
