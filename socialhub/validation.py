@@ -16,6 +16,8 @@ from socialhub.errors import InvalidRequest, NotFound
 MAX_ID = 2**63 - 1
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _ANY_DIGITS = re.compile(r"[0-9]+")
+# The longest search text `q` (a substring of names).
+QUERY_MAX = 1000
 _USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,32}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 # C0 controls except tab, newline and carriage return; DEL and C1 controls; lone surrogates.
@@ -164,6 +166,11 @@ def _limit(value: str, max_limit: int) -> int:
         raise InvalidRequest("limit must be a non-negative integer")
     digits = value.lstrip("0") or "0"
     return max_limit if len(digits) > len(str(max_limit)) else min(int(digits), max_limit)
+
+
+def search_text(query: Mapping[str, str]) -> str:
+    """The `q` of a search, "" (everything) when absent."""
+    return text(query.get("q", ""), "q", max_length=QUERY_MAX)
 
 
 def page(query: Mapping[str, str], default_limit: int, max_limit: int = 100) -> tuple[int, int]:

@@ -42,12 +42,10 @@ from socialhub.storage.stores.groups import (
 )
 from socialhub.storage.stores.notifications import Notice, Notification
 from socialhub.storage.stores.users import User
-from socialhub.validation import text
 
 T = TypeVar("T")
 # Removes the files of media rows a committed deletion took away (MediaUploads.discard).
 DiscardMedia = Callable[[Sequence[str]], Awaitable[None]]
-QUERY_MAX = 1000
 
 
 @dataclass(frozen=True)
@@ -132,7 +130,6 @@ class Groups:
 
     async def search(self, viewer: User, query: str, limit: int, offset: int) -> list[Group]:
         """Every group is discoverable; `query` is a case-insensitive substring of the name."""
-        query = text(query, "q", max_length=QUERY_MAX)
         return await self._groups.search(query, viewer.id, limit, offset)
 
     async def get(self, viewer: User, group_id: int) -> Group:

@@ -21,12 +21,9 @@ from socialhub.storage.stores.follows import ACCEPTED, PENDING, Followed, Follow
 from socialhub.storage.stores.media import MediaNotClaimable
 from socialhub.storage.stores.notifications import Notice
 from socialhub.storage.stores.users import User, display_name_key
-from socialhub.validation import text
-
-QUERY_MAX = 1000
 
 
-def profile_columns(edit: UpdateProfile) -> dict[str, object]:
+def _profile_columns(edit: UpdateProfile) -> dict[str, object]:
     """The users columns a profile edit sets (and follows.EDITABLE_COLUMNS allows)."""
     columns: dict[str, object] = {}
     if edit.display_name is not None:
@@ -86,7 +83,6 @@ class Users:
 
     async def search(self, viewer: User, query: str, limit: int, offset: int) -> list[Profile]:
         """Every profile is discoverable, private ones too (their lists stay hidden)."""
-        query = text(query, "q", max_length=QUERY_MAX)
         return await self._follows.search(viewer.id, query, limit, offset)
 
     async def update_me(self, viewer: User, edit: UpdateProfile) -> Profile:
@@ -94,7 +90,7 @@ class Users:
         a follow is immediate, so no one is left waiting for an answer that is no longer asked.
         An avatar is one's own upload that no post or comment holds (400 otherwise, and nothing
         changes); null removes it."""
-        columns = profile_columns(edit)
+        columns = _profile_columns(edit)
         notice = accepted_notice(viewer, [])  # the store names the requesters it accepts
         try:
             profile, stored = await self._follows.update_profile(

@@ -11,7 +11,7 @@ from socialhub.http.rest import bodies
 from socialhub.http.views import group_object, join_request_object, user_summary
 from socialhub.storage.stores.groups import INVITED, REQUESTED
 from socialhub.storage.stores.users import User
-from socialhub.validation import page, parse_path_id
+from socialhub.validation import page, parse_path_id, search_text
 
 DEFAULT_LIMIT = 20
 NO_CONTENT = Reply(status=204)
@@ -39,7 +39,7 @@ def register_routes(api: Api, groups: Groups) -> None:
     async def search_groups(call: Call) -> object:
         limit, offset = page(call.query, DEFAULT_LIMIT)
         viewer = _viewer(call)
-        found = await groups.search(viewer, call.query.get("q", ""), limit, offset)
+        found = await groups.search(viewer, search_text(call.query), limit, offset)
         return [group_object(group, viewer.id) for group in found]
 
     @api.route("/api/groups/invite", "POST")
