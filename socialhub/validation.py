@@ -8,7 +8,7 @@ clear 400 for them instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 
 from socialhub.errors import InvalidRequest, NotFound
@@ -16,6 +16,10 @@ from socialhub.errors import InvalidRequest, NotFound
 MAX_ID = 2**63 - 1
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _ANY_DIGITS = re.compile(r"[0-9]+")
+# The longest search text `q` (a substring of names).
+QUERY_MAX = 1000
+_USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,32}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 # C0 controls except tab, newline and carriage return; DEL and C1 controls; lone surrogates.
 _FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # RFC 3339 date-time: date, T, time, optional fraction, Z or a numeric offset (ASCII digits only).
@@ -86,6 +90,33 @@ def optional_text(
     return text(body[field], field, min_length=min_length, max_length=max_length)
 
 
+def username(value: object) -> str:
+    """A new account's username: 3 to 32 of a small ASCII set, so it reads the same anywhere."""
+    if not isinstance(value, str) or not _USERNAME.fullmatch(value):
+        raise InvalidRequest("username must be 3 to 32 of A-Z, a-z, 0-9, '_', '.', '-'")
+    return value
+
+
+def email(value: object) -> str:
+    """A new account's email: only its shape is checked (no mail is sent)."""
+    address = text(value, "email", min_length=3, max_length=254)
+    if not _EMAIL.fullmatch(address):
+        raise InvalidRequest("email must be one '@' between two non-empty parts")
+    return address
+
+
+def password(value: object, field: str) -> str:
+    """A password being set: at least 8 code points."""
+    return text(value, field, min_length=8, max_length=1024)
+
+
+def choice(value: object, choices: Collection[str], problem: str) -> str:
+    """One of a few strings; `problem` is the 400's message, which names them."""
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidRequest(problem)
+    return value
+
+
 def _zone(sign: str | None, hours: str | None, minutes: str | None) -> timezone:
     """The zone of an RFC 3339 offset (`Z` has no sign); ValueError when it is out of range."""
     if sign is None or hours is None or minutes is None:
@@ -135,6 +166,11 @@ def _limit(value: str, max_limit: int) -> int:
         raise InvalidRequest("limit must be a non-negative integer")
     digits = value.lstrip("0") or "0"
     return max_limit if len(digits) > len(str(max_limit)) else min(int(digits), max_limit)
+
+
+def search_text(query: Mapping[str, str]) -> str:
+    """The `q` of a search, "" (everything) when absent."""
+    return text(query.get("q", ""), "q", max_length=QUERY_MAX)
 
 
 def page(query: Mapping[str, str], default_limit: int, max_limit: int = 100) -> tuple[int, int]:

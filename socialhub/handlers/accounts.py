@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from twisted.internet.interfaces import IReactorTime
@@ -12,13 +10,11 @@ from socialhub.auth.login_limiter import LoginLimiter
 from socialhub.auth.passwords import PasswordHasher
 from socialhub.auth.tokens import new_token, token_hash
 from socialhub.delivery.interface import Delivery
-from socialhub.errors import Conflict, Forbidden, InvalidRequest, RateLimited, Unauthorized
+from socialhub.errors import Conflict, Forbidden, RateLimited, Unauthorized
+from socialhub.handlers.commands import ChangePassword, Credentials, Register
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.users import User, UsersStore, username_key
-from socialhub.validation import text
 
-_USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,32}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 # How the open connections of a revoked session are closed (docs/api/websocket.md).
 SESSION_REVOKED = (4001, "session revoked")
 
@@ -37,10 +33,6 @@ class Login:
 
     user: User
     token: str
-
-
-def _password(body: Mapping[str, object], field: str) -> str:
-    return text(body.get(field), field, min_length=8, max_length=1024)
 
 
 class Accounts:
@@ -69,33 +61,22 @@ class Accounts:
     def _now(self) -> int:
         return int(self._clock.seconds())
 
-    async def register(self, body: Mapping[str, object]) -> Login:
-        username = body.get("username")
-        if not isinstance(username, str) or not _USERNAME.fullmatch(username):
-            raise InvalidRequest("username must be 3 to 32 of A-Z, a-z, 0-9, '_', '.', '-'")
-        email = text(body.get("email"), "email", min_length=3, max_length=254)
-        if not _EMAIL.fullmatch(email):
-            raise InvalidRequest("email must be one '@' between two non-empty parts")
-        password = _password(body, "password")
-        display_name = body.get("display_name", username)
-        display_name = text(display_name, "display_name", min_length=1, max_length=64)
-        password_hash = await self._hasher.hash(password)
+    async def register(self, account: Register) -> Login:
+        password_hash = await self._hasher.hash(account.password)
         user = await self._users.create(
-            username,
-            email,
+            account.username,
+            account.email,
             password_hash,
-            display_name,
-            is_admin=username_key(username) in self._admins,
+            account.display_name,
+            is_admin=username_key(account.username) in self._admins,
             now=self._now(),
         )
         if user is None:
             raise Conflict("username or email is already taken")
         return await self._open_session(user)
 
-    async def login(self, body: Mapping[str, object], address: str) -> Login:
-        field = "username" if "username" in body else "email"
-        login = text(body.get(field), field, min_length=1, max_length=254)
-        password = text(body.get("password"), "password", min_length=1, max_length=1024)
+    async def login(self, credentials: Credentials, address: str) -> Login:
+        login, password = credentials.login, credentials.password
         key = (login.casefold(), address)
         retry_after = self._limiter.retry_after(key)
         if retry_after is not None:
@@ -122,13 +103,12 @@ class Accounts:
         await self._sessions.revoke(viewer.session_id)
         self._delivery.close_sessions(viewer.user.id, [viewer.session_id], *SESSION_REVOKED)
 
-    async def change_password(self, viewer: Viewer, body: Mapping[str, object]) -> None:
-        old_password = text(body.get("old_password"), "old_password", max_length=1024)
-        new_password = _password(body, "new_password")
+    async def change_password(self, viewer: Viewer, change: ChangePassword) -> None:
         stored = await self._users.password_hash(viewer.user.id)
-        if not await self._hasher.verify(stored, old_password):
+        if not await self._hasher.verify(stored, change.old_password):
             raise Forbidden("old_password is wrong")
-        await self._users.set_password_hash(viewer.user.id, await self._hasher.hash(new_password))
+        new_hash = await self._hasher.hash(change.new_password)
+        await self._users.set_password_hash(viewer.user.id, new_hash)
         revoked = await self._sessions.revoke_others(viewer.user.id, viewer.session_id)
         self._delivery.close_sessions(viewer.user.id, revoked, *SESSION_REVOKED)
 

@@ -1,15 +1,19 @@
 """What the edges hand the handlers, already parsed and checked, and the answer a frame gets.
 
-The edges (ws/frames.py for WebSocket frames, http/rest for query strings) turn wire input
-into these values; handlers never see JSON, a query string or a protocol object.
+The edges (ws/frames.py for WebSocket frames, http/rest for request bodies and query strings)
+turn wire input into these values with validation.py's checks; handlers never see JSON, a query
+string or a protocol object. Nothing here knows storage: handlers translate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
+from typing import TypeAlias, TypeVar
 
 from socialhub.errors import InvalidRequest
-from socialhub.storage.stores.messages import Page
+
+T = TypeVar("T")
 
 # The frame commands are made for every message: slots and not frozen, whose __init__ costs 4x
 # (2.7 against 0.6 us).
@@ -41,9 +45,29 @@ class Answer:
     timestamp: int | None
 
 
-# A history page as asked, or why its paging fields were refused: the refusal waits for the
-# reader's check, whose 404 or 403 the contract puts before it.
-Paging = Page | InvalidRequest
+# A command as parsed, or why its fields were refused: the refusal waits for the handler's
+# check of the resource, whose 404 or 403 the contract puts before a bad field's 400.
+Refusable: TypeAlias = T | InvalidRequest
+
+
+def accepted(parsed: Refusable[T]) -> T:
+    """The command, once the handler's checks let it through; else raise its refusal."""
+    if isinstance(parsed, InvalidRequest):
+        raise parsed
+    return parsed
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """A history page as asked: at most `limit` messages, skipping `offset`, older than
+    `before`."""
+
+    limit: int
+    offset: int = 0
+    before: int | None = None
+
+
+Paging = Refusable[HistoryPage]
 
 
 @dataclass(frozen=True)
@@ -60,3 +84,108 @@ class GroupHistory:
 
     group_id: int
     paging: Paging
+
+
+@dataclass(frozen=True)
+class Register:
+    username: str
+    email: str
+    password: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A login: a username or an email, and the password."""
+
+    login: str
+    password: str
+
+
+@dataclass(frozen=True)
+class ChangePassword:
+    old_password: str
+    new_password: str
+
+
+@dataclass(frozen=True)
+class CreateGroup:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Invite:
+    group_id: int
+    user_id: int
+
+
+@dataclass(frozen=True)
+class UpdateGroup:
+    """A group's edit: None leaves a field as it is."""
+
+    name: str | None
+    description: str | None
+    owner_id: int | None
+
+
+@dataclass(frozen=True)
+class CreateEvent:
+    title: str
+    description: str
+    starts_at: int
+
+
+@dataclass(frozen=True)
+class AnswerEvent:
+    response: str
+
+
+@dataclass(frozen=True)
+class MarkRead:
+    """The notifications to mark read: these ids, or every one when None."""
+
+    ids: list[int] | None
+
+
+@dataclass(frozen=True)
+class PostContent:
+    """What a new post says and who may read it."""
+
+    content: str
+    privacy: str
+    allowed_user_ids: list[int]
+    media_ids: list[int]
+
+
+@dataclass(frozen=True)
+class CreatePost:
+    """A new post: its group is checked first (404, 403), its content after."""
+
+    group_id: int | None
+    post: Refusable[PostContent]
+
+
+@dataclass(frozen=True)
+class CreateComment:
+    content: str
+    media_ids: list[int]
+
+
+class Keep(Enum):
+    """A profile field the edit does not change (for one that null clears)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True)
+class UpdateProfile:
+    """A profile edit: None (or KEEP for the avatar, which null removes) changes nothing."""
+
+    display_name: str | None = None
+    about: str | None = None
+    is_private: bool | None = None
+    avatar_media_id: int | Keep | None = KEEP

@@ -7,38 +7,15 @@ of the action and pushed by Notifications.notify once that has committed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from twisted.internet.interfaces import IReactorTime
 
-from socialhub.errors import Forbidden, InvalidRequest, NotFound
+from socialhub.errors import Forbidden, NotFound
+from socialhub.handlers.commands import AnswerEvent, CreateEvent, Refusable, accepted
 from socialhub.handlers.membership import Membership
 from socialhub.handlers.notifications import Notifications
-from socialhub.storage.stores.events import GOING, RESPONSES, Draft, Event, EventsStore
+from socialhub.storage.stores.events import GOING, Draft, Event, EventsStore
 from socialhub.storage.stores.notifications import Notice
 from socialhub.storage.stores.users import User
-from socialhub.validation import date_time, optional_text, text
-
-TITLE_MAX = 200
-DESCRIPTION_MAX = 2000
-
-
-def _draft(viewer: User, group_id: int, body: Mapping[str, object]) -> Draft:
-    """The event a body describes; 400 for any invalid field."""
-    return Draft(
-        group_id=group_id,
-        creator_id=viewer.id,
-        title=text(body.get("title"), "title", min_length=1, max_length=TITLE_MAX),
-        description=optional_text(body, "description", max_length=DESCRIPTION_MAX) or "",
-        starts_at=date_time(body.get("starts_at"), "starts_at"),
-    )
-
-
-def _response(body: Mapping[str, object]) -> str:
-    response = body.get("response")
-    if not isinstance(response, str) or response not in RESPONSES:
-        raise InvalidRequest('response must be "going" or "not_going"')
-    return response
 
 
 def _no_longer_member() -> Forbidden:
@@ -73,10 +50,12 @@ class Events:
     def _now(self) -> int:
         return int(self._clock.seconds())
 
-    async def create(self, viewer: User, group_id: int, body: Mapping[str, object]) -> Event:
-        """Create an event; every other accepted member is notified `new_event`."""
+    async def create(self, viewer: User, group_id: int, new: Refusable[CreateEvent]) -> Event:
+        """Create an event; every other accepted member is notified `new_event`. A bad field
+        is refused once the viewer is found to be a member (404, 403 first)."""
         group = await self._membership.require_member(group_id, viewer.id)
-        draft = _draft(viewer, group_id, body)
+        asked = accepted(new)
+        draft = Draft(group_id, viewer.id, asked.title, asked.description, asked.starts_at)
         message = f"{viewer.username} created the event '{draft.title}' in group '{group.name}'"
         notice = Notice([], "new_event", message, actor_id=viewer.id, group_id=group_id)
         created = await self._events.create(draft, notice, self._now())
@@ -98,11 +77,11 @@ class Events:
         await self._membership.require_member(event.group_id, viewer.id)
         return event
 
-    async def answer(self, viewer: User, event_id: int, body: Mapping[str, object]) -> str:
+    async def answer(self, viewer: User, event_id: int, answer: Refusable[AnswerEvent]) -> str:
         """Answer `going` or `not_going`, or change one's answer. The creator is notified
         `event_rsvp` of others' answers when new or changed, not when the same one is resent."""
         event = await self.get(viewer, event_id)
-        response = _response(body)
+        response = accepted(answer).response
         own = viewer.id == event.creator_id
         notice = None if own else _answer_notice(viewer, event, response)
         notified = await self._events.answer(event_id, viewer.id, response, self._now(), notice)

@@ -10,7 +10,7 @@ has committed.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -18,6 +18,7 @@ from twisted.internet.interfaces import IReactorTime
 
 from socialhub.delivery.interface import Delivery
 from socialhub.errors import Conflict, InvalidRequest, NotFound, SocialHubError
+from socialhub.handlers.commands import CreateGroup, Invite, Refusable, UpdateGroup
 from socialhub.handlers.membership import (
     Membership,
     check_member,
@@ -41,14 +42,10 @@ from socialhub.storage.stores.groups import (
 )
 from socialhub.storage.stores.notifications import Notice, Notification
 from socialhub.storage.stores.users import User
-from socialhub.validation import optional_text, parse_id, text
 
 T = TypeVar("T")
 # Removes the files of media rows a committed deletion took away (MediaUploads.discard).
 DiscardMedia = Callable[[Sequence[str]], Awaitable[None]]
-NAME_MAX = 100
-DESCRIPTION_MAX = 2000
-QUERY_MAX = 1000
 
 
 @dataclass(frozen=True)
@@ -126,16 +123,13 @@ class Groups:
         """Tell every process that the user's sockets now do (not) hear the group's frames."""
         self._delivery.membership_changed(user_id, group_id, joined)
 
-    async def create(self, viewer: User, body: Mapping[str, object]) -> Group:
-        name = text(body.get("name"), "name", min_length=1, max_length=NAME_MAX)
-        description = optional_text(body, "description", max_length=DESCRIPTION_MAX) or ""
-        group = await self._groups.create(name, description, viewer.id, self._now())
+    async def create(self, viewer: User, new: CreateGroup) -> Group:
+        group = await self._groups.create(new.name, new.description, viewer.id, self._now())
         self._joined(group.id, viewer.id)
         return group
 
     async def search(self, viewer: User, query: str, limit: int, offset: int) -> list[Group]:
         """Every group is discoverable; `query` is a case-insensitive substring of the name."""
-        query = text(query, "q", max_length=QUERY_MAX)
         return await self._groups.search(query, viewer.id, limit, offset)
 
     async def get(self, viewer: User, group_id: int) -> Group:
@@ -153,15 +147,14 @@ class Groups:
         await self._membership.require_owner(group_id, viewer.id)
         return await self._groups.users_with_status(group_id, REQUESTED, limit, offset)
 
-    async def invite(self, viewer: User, body: Mapping[str, object]) -> Invitation:
+    async def invite(self, viewer: User, invite: Invite) -> Invitation:
         """Invite a user; inviting someone who asked to join accepts their request instead.
         Refused (403) between two users when either blocks the other.
 
         `group_name` of the reference is ignored: the notification names the stored group.
         One transaction checks and writes (GroupsStore.invite).
         """
-        group_id = parse_id(body.get("group_id"), "group_id")
-        user_id = parse_id(body.get("user_id"), "user_id")
+        group_id, user_id = invite.group_id, invite.user_id
         notices = _invite_notices(group_id, user_id, viewer.id)
         try:
             invited = await self._groups.invite(group_id, viewer.id, user_id, self._now(), notices)
@@ -215,19 +208,16 @@ class Groups:
             raise NotFound("no such member or invitation")
         self._joined(group_id, user_id, joined=False)
 
-    async def update(self, viewer: User, group_id: int, body: Mapping[str, object]) -> Group:
+    async def update(self, viewer: User, group_id: int, edit: Refusable[UpdateGroup]) -> Group:
         """Rename, describe, or hand the group over to another accepted member. One transaction
         checks the owner and writes; an invalid body is refused (400) once the viewer is found
         to own the group (404, 403 first)."""
-        try:
-            name = optional_text(body, "name", min_length=1, max_length=NAME_MAX)
-            description = optional_text(body, "description", max_length=DESCRIPTION_MAX)
-            owner_id = body.get("owner_id")
-            new_owner = None if owner_id is None else parse_id(owner_id, "owner_id")
-        except InvalidRequest:
+        if isinstance(edit, InvalidRequest):
             await self._membership.require_owner(group_id, viewer.id)
-            raise
-        owned = await self._groups.update(group_id, viewer.id, name, description, new_owner)
+            raise edit
+        owned = await self._groups.update(
+            group_id, viewer.id, edit.name, edit.description, edit.owner_id
+        )
         _, group = _owned(owned, viewer.id)
         if group is None:
             raise InvalidRequest("owner_id must be an accepted member of the group")

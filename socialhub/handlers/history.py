@@ -7,9 +7,9 @@ unknown conversation (404) or a refused reader (403) before a bad field (400).
 
 from __future__ import annotations
 
-from socialhub.errors import InvalidRequest, NotFound
+from socialhub.errors import NotFound
 from socialhub.handlers.accounts import Viewer
-from socialhub.handlers.commands import GroupHistory, Paging, PrivateHistory
+from socialhub.handlers.commands import GroupHistory, Paging, PrivateHistory, accepted
 from socialhub.handlers.membership import Membership
 from socialhub.storage.stores.messages import Message, MessagesStore, Page
 from socialhub.storage.stores.users import UsersStore
@@ -17,9 +17,8 @@ from socialhub.storage.stores.users import UsersStore
 
 def _page(paging: Paging) -> Page:
     """The page asked for, once the reader was let in; the refusal of a bad paging field."""
-    if isinstance(paging, InvalidRequest):
-        raise paging
-    return paging
+    asked = accepted(paging)
+    return Page(limit=asked.limit, offset=asked.offset, before=asked.before)
 
 
 class History:

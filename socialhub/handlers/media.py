@@ -9,7 +9,7 @@ file. A refused upload writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,8 +24,7 @@ from socialhub.media.files import MediaFiles
 from socialhub.media.images import ImageFormat
 from socialhub.reactor import Reactor
 from socialhub.run_to_end import run_to_end
-from socialhub.storage.stores.media import MAX_ATTACHED, Media, MediaStore, NewMedia
-from socialhub.validation import id_list
+from socialhub.storage.stores.media import Media, MediaStore, NewMedia
 
 T = TypeVar("T")
 DEFAULT_THREADS = 2
@@ -50,11 +49,6 @@ def upload_bytes(body: bytes, content_type: str) -> bytes:
     if not upload:
         raise InvalidRequest("the upload is empty")
     return upload
-
-
-def media_ids(body: Mapping[str, object], field: str = "media_ids") -> list[int]:
-    """The optional list of upload ids of a post or comment body: at most 4, no repeats (400)."""
-    return id_list(body.get(field, []), field, MAX_ATTACHED)
 
 
 class MediaUploads:

@@ -7,26 +7,12 @@ always in the database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from socialhub.delivery.frames import notification_frame
 from socialhub.delivery.interface import Delivery
-from socialhub.errors import InvalidRequest
+from socialhub.handlers.commands import MarkRead
 from socialhub.storage.stores.notifications import Notification, NotificationsStore
-from socialhub.validation import parse_id
-
-# At most this many ids in one "mark read" body.
-MAX_READ_IDS = 1000
-
-
-def _read_ids(body: Mapping[str, object]) -> list[int] | None:
-    """The ids of a "mark read" body, or None (every notification) when the body names none."""
-    if "ids" not in body:
-        return None
-    ids = body["ids"]
-    if not isinstance(ids, list) or len(ids) > MAX_READ_IDS:
-        raise InvalidRequest(f"ids must be a list of at most {MAX_READ_IDS} notification ids")
-    return [parse_id(value, "ids") for value in ids]
 
 
 class Notifications:
@@ -39,9 +25,9 @@ class Notifications:
     async def page(self, user_id: int, limit: int, offset: int) -> list[Notification]:
         return await self._store.page(user_id, limit, offset)
 
-    async def mark_read(self, user_id: int, body: Mapping[str, object]) -> None:
-        """Mark read every notification of the user, or those `ids` of the body that are theirs."""
-        await self._store.mark_read(user_id, _read_ids(body))
+    async def mark_read(self, user_id: int, marked: MarkRead) -> None:
+        """Mark read every notification of the user, or those of the ids that are theirs."""
+        await self._store.mark_read(user_id, marked.ids)
 
     async def unread_count(self, user_id: int) -> int:
         return await self._store.unread_count(user_id)

@@ -11,20 +11,18 @@ removed once their rows' deletion has committed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from twisted.internet.interfaces import IReactorTime
 
 from socialhub.errors import Forbidden, InvalidRequest, NotFound
-from socialhub.handlers.media import MediaUploads, media_ids
+from socialhub.handlers.commands import CreateComment, CreatePost, Refusable, accepted
+from socialhub.handlers.media import MediaUploads
 from socialhub.handlers.membership import Membership
 from socialhub.handlers.notifications import Notifications
 from socialhub.storage.stores.media import MediaNotClaimable
 from socialhub.storage.stores.notifications import Notice
 from socialhub.storage.stores.posts import (
-    PRIVACY_LEVELS,
-    PRIVATE,
-    PUBLIC,
     AudienceRefused,
     Comment,
     Draft,
@@ -32,58 +30,11 @@ from socialhub.storage.stores.posts import (
     PostsStore,
 )
 from socialhub.storage.stores.users import User
-from socialhub.validation import id_list, parse_id, text
-
-POST_MAX = 10_000
-COMMENT_MAX = 4_000
-# At most this many readers listed for one private post.
-MAX_ALLOWED_USERS = 1000
 
 
 def _no_post() -> NotFound:
     """Missing and hidden posts get the same answer."""
     return NotFound("no such post")
-
-
-def _group_id(body: Mapping[str, object]) -> int | None:
-    value = body.get("group_id")
-    return None if value is None else parse_id(value, "group_id")
-
-
-def _privacy(body: Mapping[str, object], group_id: int | None) -> str:
-    """`privacy`, public when absent; a group post is seen by the group, so it stays public."""
-    privacy = body.get("privacy")
-    if privacy is None:
-        return PUBLIC
-    if not isinstance(privacy, str) or privacy not in PRIVACY_LEVELS:
-        raise InvalidRequest('privacy must be "public", "followers" or "private"')
-    if group_id is not None and privacy != PUBLIC:
-        raise InvalidRequest("a group post is seen by the group's members: privacy must be public")
-    return privacy
-
-
-def _allowed_user_ids(body: Mapping[str, object], privacy: str) -> list[int]:
-    """The readers of a private post; the field belongs to private posts only."""
-    value = body.get("allowed_user_ids")
-    if value is None:
-        return []
-    if privacy != PRIVATE:
-        raise InvalidRequest('allowed_user_ids is only for privacy "private"')
-    return id_list(value, "allowed_user_ids", MAX_ALLOWED_USERS)
-
-
-def _draft(author: User, group_id: int | None, body: Mapping[str, object]) -> Draft:
-    """The post a body describes; 400 for any invalid field."""
-    content = text(body.get("content"), "content", min_length=1, max_length=POST_MAX, content=True)
-    privacy = _privacy(body, group_id)
-    return Draft(
-        author=author,
-        content=content,
-        privacy=privacy,
-        group_id=group_id,
-        allowed_user_ids=_allowed_user_ids(body, privacy),
-        media_ids=media_ids(body),
-    )
 
 
 def _about(post: Post, actor: User, subtype: str, message: str) -> Notice:
@@ -118,13 +69,22 @@ class Posts:
     def _now(self) -> int:
         return int(self._clock.seconds())
 
-    async def create(self, viewer: User, body: Mapping[str, object]) -> Post:
+    async def create(self, viewer: User, new: CreatePost) -> Post:
         """Publish a post. A non-group post notifies `new_post` to every follower who may see
-        it; a group post needs an accepted member and notifies nobody."""
-        group_id = _group_id(body)
+        it; a group post needs an accepted member (404, 403 before a bad field) and notifies
+        nobody."""
+        group_id = new.group_id
         if group_id is not None:
             await self._membership.require_member(group_id, viewer.id)
-        draft = _draft(viewer, group_id, body)
+        asked = accepted(new.post)
+        draft = Draft(
+            author=viewer,
+            content=asked.content,
+            privacy=asked.privacy,
+            group_id=group_id,
+            allowed_user_ids=asked.allowed_user_ids,
+            media_ids=asked.media_ids,
+        )
         message = f"{viewer.username} published a new post"
         notice = (
             None if group_id is not None else Notice([], "new_post", message, actor_id=viewer.id)
@@ -187,20 +147,17 @@ class Posts:
         await self.get(viewer, post_id)
         await self._posts.unlike(post_id, viewer.id)
 
-    async def comment(self, viewer: User, post_id: int, body: Mapping[str, object]) -> Comment:
-        """Comment on a post one may see; its author is notified `post_comment` (not of one's
-        own comments on one's own post)."""
+    async def comment(self, viewer: User, post_id: int, new: Refusable[CreateComment]) -> Comment:
+        """Comment on a post one may see (404 before a bad field); its author is notified
+        `post_comment` (not of one's own comments on one's own post)."""
         post = await self.get(viewer, post_id)
-        content = text(
-            body.get("content"), "content", min_length=1, max_length=COMMENT_MAX, content=True
-        )
-        attached = media_ids(body)
+        asked = accepted(new)
         message = f"{viewer.username} commented on your post"
         own = post.author.id == viewer.id
         notice = None if own else _about(post, viewer, "post_comment", message)
         try:
             added = await self._posts.add_comment(
-                post_id, viewer, content, attached, notice, self._now()
+                post_id, viewer, asked.content, asked.media_ids, notice, self._now()
             )
         except MediaNotClaimable as refused:
             raise InvalidRequest(str(refused)) from None

@@ -10,12 +10,10 @@ who acted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
 from twisted.internet.interfaces import IReactorTime
 
 from socialhub.errors import Forbidden, InvalidRequest, NotFound
+from socialhub.handlers.commands import KEEP, UpdateProfile
 from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy, refused_by_block
 from socialhub.storage.stores.blocks import Blocked, BlocksStore
@@ -23,36 +21,20 @@ from socialhub.storage.stores.follows import ACCEPTED, PENDING, Followed, Follow
 from socialhub.storage.stores.media import MediaNotClaimable
 from socialhub.storage.stores.notifications import Notice
 from socialhub.storage.stores.users import User, display_name_key
-from socialhub.validation import boolean, optional_id, text
-
-DISPLAY_NAME_MAX = 64
-ABOUT_MAX = 2000
-QUERY_MAX = 1000
-
-# A PATCH /api/users/me field -> the users columns it sets, from its (validated) value.
-# Adding an editable field is one line here (and its columns in follows.EDITABLE_COLUMNS).
-ProfileField = Callable[[Any], dict[str, object]]
 
 
-def _display_name(value: Any) -> dict[str, object]:
-    name = text(value, "display_name", min_length=1, max_length=DISPLAY_NAME_MAX)
-    return {"display_name": name, "display_name_key": display_name_key(name)}
-
-
-PROFILE_FIELDS: dict[str, ProfileField] = {
-    "display_name": _display_name,
-    "about": lambda value: {"about": text(value, "about", max_length=ABOUT_MAX)},
-    "is_private": lambda value: {"is_private": boolean(value, "is_private")},
-    "avatar_media_id": lambda value: {"avatar_media_id": optional_id(value, "avatar_media_id")},
-}
-
-
-def profile_columns(body: Mapping[str, object]) -> dict[str, object]:
-    """The columns a profile edit sets; fields it does not know are ignored."""
+def _profile_columns(edit: UpdateProfile) -> dict[str, object]:
+    """The users columns a profile edit sets (and follows.EDITABLE_COLUMNS allows)."""
     columns: dict[str, object] = {}
-    for field, columns_of in PROFILE_FIELDS.items():
-        if field in body:
-            columns.update(columns_of(body[field]))
+    if edit.display_name is not None:
+        columns["display_name"] = edit.display_name
+        columns["display_name_key"] = display_name_key(edit.display_name)
+    if edit.about is not None:
+        columns["about"] = edit.about
+    if edit.is_private is not None:
+        columns["is_private"] = edit.is_private
+    if edit.avatar_media_id is not KEEP:
+        columns["avatar_media_id"] = edit.avatar_media_id
     return columns
 
 
@@ -101,15 +83,14 @@ class Users:
 
     async def search(self, viewer: User, query: str, limit: int, offset: int) -> list[Profile]:
         """Every profile is discoverable, private ones too (their lists stay hidden)."""
-        query = text(query, "q", max_length=QUERY_MAX)
         return await self._follows.search(viewer.id, query, limit, offset)
 
-    async def update_me(self, viewer: User, body: Mapping[str, object]) -> Profile:
+    async def update_me(self, viewer: User, edit: UpdateProfile) -> Profile:
         """Edit one's profile. Going public accepts every pending request: on a public profile
         a follow is immediate, so no one is left waiting for an answer that is no longer asked.
         An avatar is one's own upload that no post or comment holds (400 otherwise, and nothing
         changes); null removes it."""
-        columns = profile_columns(body)
+        columns = _profile_columns(edit)
         notice = accepted_notice(viewer, [])  # the store names the requesters it accepts
         try:
             profile, stored = await self._follows.update_profile(

@@ -10,7 +10,7 @@ from twisted.trial.unittest import TestCase
 
 from socialhub.errors import Forbidden, InvalidRequest, NotFound, SocialHubError
 from socialhub.handlers.accounts import Viewer
-from socialhub.handlers.commands import GroupHistory, Paging, PrivateHistory
+from socialhub.handlers.commands import GroupHistory, HistoryPage, Paging, PrivateHistory
 from socialhub.handlers.history import History
 from socialhub.handlers.membership import Membership
 from socialhub.reactor import as_reactor
@@ -19,7 +19,7 @@ from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
 from socialhub.storage.stores.groups import INVITED, MEMBER, GroupsStore
 from socialhub.storage.stores.message_rows import Draft
-from socialhub.storage.stores.messages import MessagesStore, Page
+from socialhub.storage.stores.messages import MessagesStore
 from socialhub.storage.stores.users import UsersStore
 from trial_tests.support.counting import CountingDatabase
 from trial_tests.support.database import insert_user
@@ -94,15 +94,17 @@ class HistoryTests(EngineTestMixin):
         """Either side reads the conversation newest first: the user check, then the page."""
         await self.start()
         ids = await self.send(3, recipient_id=self.bob)
-        self.assertEqual(await self.read_private(self.bob, self.alice, Page(limit=2)), ids[:2])
+        self.assertEqual(
+            await self.read_private(self.bob, self.alice, HistoryPage(limit=2)), ids[:2]
+        )
         self.assertEqual(self.database.reads, ["get_user", "message_history"])
-        older = await self.read_private(self.alice, self.bob, Page(limit=50, before=ids[0]))
+        older = await self.read_private(self.alice, self.bob, HistoryPage(limit=50, before=ids[0]))
         self.assertEqual(older, ids[1:])
 
     async def test_unknown_user_comes_first(self) -> None:
         """An unknown user is 404, also with a bad paging field; the page is never read."""
         await self.start()
-        for paging in (Page(limit=50), BAD_PAGING):
+        for paging in (HistoryPage(limit=50), BAD_PAGING):
             await self.refused(self.read_private(self.alice, UNKNOWN, paging), NotFound)
             self.assertEqual(self.database.reads, ["get_user"])
 
@@ -119,10 +121,13 @@ class HistoryTests(EngineTestMixin):
         """The owner and an accepted member read the page: the membership check, then it."""
         await self.start()
         ids = await self.send(3, group_id=self.group_id)
-        self.assertEqual(await self.read_group(self.bob, self.group_id, Page(limit=2)), ids[:2])
+        self.assertEqual(
+            await self.read_group(self.bob, self.group_id, HistoryPage(limit=2)), ids[:2]
+        )
         self.assertEqual(self.database.reads, ["get_group", "message_history"])
         self.assertEqual(
-            await self.read_group(self.alice, self.group_id, Page(limit=50, offset=1)), ids[1:]
+            await self.read_group(self.alice, self.group_id, HistoryPage(limit=50, offset=1)),
+            ids[1:],
         )
 
     async def test_group_refusals_come_first(self) -> None:
@@ -135,7 +140,7 @@ class HistoryTests(EngineTestMixin):
             (self.dave, self.group_id, Forbidden),
         ]
         for reader, group_id, error in cases:
-            for paging in (Page(limit=50), BAD_PAGING):
+            for paging in (HistoryPage(limit=50), BAD_PAGING):
                 await self.refused(self.read_group(reader, group_id, paging), error)
                 self.assertEqual(self.database.reads, ["get_group"])
         await self.refused(self.read_group(self.bob, self.group_id, BAD_PAGING), InvalidRequest)

@@ -14,8 +14,6 @@ from typing import Any
 from PIL import Image, ImageSequence
 from twisted.trial.unittest import TestCase
 
-from socialhub.errors import InvalidRequest
-from socialhub.handlers.media import media_ids
 from socialhub.storage.database import Transaction
 from socialhub.storage.stores.media import (
     COMMENT,
@@ -390,16 +388,6 @@ class MediaTests(EngineTestMixin):
         owned = await store.get_owned(alice_id, mine[4])
         self.assertEqual((owned.id, owned.owner_id) if owned else None, (mine[4], alice_id))
         self.assertIsNone(await store.get_owned(alice_id, theirs))
-
-
-class MediaIdsTests(TestCase):
-    def test_media_ids_of_a_body(self) -> None:
-        """`media_ids` is optional, takes ids as numbers or digits, at most 4, no repeats."""
-        self.assertEqual(media_ids({}), [])
-        self.assertEqual(media_ids({"media_ids": [3, "4"]}), [3, 4])
-        for bad in ([1, 2, 3, 4, 5], [1, 1], "1", [True], [0], None):
-            with self.assertRaises(InvalidRequest):
-                media_ids({"media_ids": bad})
 
 
 class MediaSqliteTests(SqliteEngine, MediaTests, TestCase):

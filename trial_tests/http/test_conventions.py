@@ -20,7 +20,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import UNKNOWN_LENGTH
 
 from socialhub.errors import InvalidRequest, NotFound
-from socialhub.validation import MAX_ID, page, parse_id, parse_path_id, text
+from socialhub.validation import MAX_ID, QUERY_MAX, page, parse_id, parse_path_id, search_text, text
 from trial_tests.support.harness import (
     Client,
     PostgresEngine,
@@ -380,3 +380,16 @@ class PageTests(TestCase):
         ):
             with self.assertRaises(InvalidRequest, msg=repr(query)):
                 page(query, 20)
+
+
+class SearchTextTests(TestCase):
+    """validation.search_text: the `q` of the group and user searches."""
+
+    def test_search_text(self) -> None:
+        """Absent is "" (everything); at most QUERY_MAX code points, no control character."""
+        self.assertEqual(search_text({}), "")
+        self.assertEqual(search_text({"q": "ali"}), "ali")
+        self.assertEqual(search_text({"q": "é" * QUERY_MAX}), "é" * QUERY_MAX)
+        for bad in ("x" * (QUERY_MAX + 1), "a\x00"):
+            with self.assertRaises(InvalidRequest):
+                search_text({"q": bad})

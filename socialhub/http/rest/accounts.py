@@ -5,6 +5,7 @@ from __future__ import annotations
 from socialhub.handlers.accounts import Accounts, Login
 from socialhub.handlers.users import Users
 from socialhub.http.api import Api, Call, Reply
+from socialhub.http.rest import bodies
 from socialhub.http.views import user_object
 
 
@@ -19,11 +20,13 @@ def register_routes(api: Api, accounts: Accounts, session_ttl: int, users: Users
 
     @api.route("/api/auth/register", "POST", auth=False)
     async def register(call: Call) -> Reply:
-        return await signed_in(await accounts.register(call.body), 201)
+        return await signed_in(await accounts.register(bodies.register(call.body)), 201)
 
     @api.route("/api/auth/login", "POST", auth=False)
     async def login(call: Call) -> Reply:
-        return await signed_in(await accounts.login(call.body, call.address), 200)
+        return await signed_in(
+            await accounts.login(bodies.credentials(call.body), call.address), 200
+        )
 
     @api.route("/api/auth/logout", "POST")
     async def logout(call: Call) -> Reply:
@@ -37,5 +40,5 @@ def register_routes(api: Api, accounts: Accounts, session_ttl: int, users: Users
 
     @api.route("/api/auth/password", "POST")
     async def change_password(call: Call) -> Reply:
-        await accounts.change_password(call.user_viewer, call.body)
+        await accounts.change_password(call.user_viewer, bodies.change_password(call.body))
         return Reply(status=204)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from socialhub.handlers.events import Events
 from socialhub.http.api import Api, Call, Reply
+from socialhub.http.rest import bodies
 from socialhub.http.views import event_object
 from socialhub.validation import page, parse_path_id
 
@@ -17,7 +18,7 @@ def register_routes(api: Api, events: Events) -> None:
     @api.route("/api/groups/<group_id>/events", "POST")
     async def create_event(call: Call) -> Reply:
         group_id = parse_path_id(call.path["group_id"])
-        event = await events.create(call.user_viewer.user, group_id, call.body)
+        event = await events.create(call.user_viewer.user, group_id, bodies.create_event(call.body))
         return Reply(body=event_object(event), status=201)
 
     @api.route("/api/groups/<group_id>/events", "GET")
@@ -35,5 +36,7 @@ def register_routes(api: Api, events: Events) -> None:
     @api.route("/api/events/<event_id>/rsvp", "POST")
     async def answer_event(call: Call) -> object:
         event_id = parse_path_id(call.path["event_id"])
-        response = await events.answer(call.user_viewer.user, event_id, call.body)
+        response = await events.answer(
+            call.user_viewer.user, event_id, bodies.answer_event(call.body)
+        )
         return {"event_id": event_id, "response": response}

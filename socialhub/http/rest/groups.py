@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from socialhub.handlers.groups import Groups
 from socialhub.http.api import Api, Call, Reply
+from socialhub.http.rest import bodies
 from socialhub.http.views import group_object, join_request_object, user_summary
 from socialhub.storage.stores.groups import INVITED, REQUESTED
 from socialhub.storage.stores.users import User
-from socialhub.validation import page, parse_path_id
+from socialhub.validation import page, parse_path_id, search_text
 
 DEFAULT_LIMIT = 20
 NO_CONTENT = Reply(status=204)
@@ -31,19 +32,19 @@ def _user_id(call: Call) -> int:
 def register_routes(api: Api, groups: Groups) -> None:
     @api.route("/api/groups", "POST")
     async def create_group(call: Call) -> Reply:
-        group = await groups.create(_viewer(call), call.body)
+        group = await groups.create(_viewer(call), bodies.create_group(call.body))
         return Reply(body=group_object(group, group.owner_id), status=201)
 
     @api.route("/api/groups", "GET")
     async def search_groups(call: Call) -> object:
         limit, offset = page(call.query, DEFAULT_LIMIT)
         viewer = _viewer(call)
-        found = await groups.search(viewer, call.query.get("q", ""), limit, offset)
+        found = await groups.search(viewer, search_text(call.query), limit, offset)
         return [group_object(group, viewer.id) for group in found]
 
     @api.route("/api/groups/invite", "POST")
     async def invite_to_group(call: Call) -> Reply:
-        invitation = await groups.invite(_viewer(call), call.body)
+        invitation = await groups.invite(_viewer(call), bodies.invite(call.body))
         body = {
             "group_id": invitation.group_id,
             "user_id": invitation.user_id,
@@ -59,7 +60,8 @@ def register_routes(api: Api, groups: Groups) -> None:
     @api.route("/api/groups/<group_id>", "PATCH")
     async def update_group(call: Call) -> object:
         viewer = _viewer(call)
-        return group_object(await groups.update(viewer, _group_id(call), call.body), viewer.id)
+        edit = bodies.update_group(call.body)
+        return group_object(await groups.update(viewer, _group_id(call), edit), viewer.id)
 
     @api.route("/api/groups/<group_id>", "DELETE")
     async def delete_group(call: Call) -> Reply:

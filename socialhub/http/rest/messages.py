@@ -6,10 +6,9 @@ from collections.abc import Mapping
 
 from socialhub.delivery.frames import message_frame
 from socialhub.errors import InvalidRequest
-from socialhub.handlers.commands import GroupHistory, Paging, PrivateHistory
+from socialhub.handlers.commands import GroupHistory, HistoryPage, Paging, PrivateHistory
 from socialhub.handlers.history import History
 from socialhub.http.api import Api, Call
-from socialhub.storage.stores.messages import Page
 from socialhub.validation import page, parse_id
 
 HISTORY_LIMIT = 50
@@ -22,7 +21,7 @@ def paging(query: Mapping[str, str]) -> Paging:
         before = parse_id(query["before"], "before") if "before" in query else None
     except InvalidRequest as error:
         return error
-    return Page(limit=limit, offset=offset, before=before)
+    return HistoryPage(limit=limit, offset=offset, before=before)
 
 
 def required_id(query: Mapping[str, str], name: str) -> int:

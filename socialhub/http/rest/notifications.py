@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from socialhub.handlers.notifications import Notifications
 from socialhub.http.api import Api, Call, Reply
+from socialhub.http.rest import bodies
 from socialhub.http.views import notification_object
 from socialhub.validation import page
 
@@ -19,7 +20,7 @@ def register_routes(api: Api, notifications: Notifications) -> None:
 
     @api.route("/api/notifications/read", "POST")
     async def mark_notifications_read(call: Call) -> Reply:
-        await notifications.mark_read(call.user_viewer.user.id, call.body)
+        await notifications.mark_read(call.user_viewer.user.id, bodies.mark_read(call.body))
         return Reply(status=204)
 
     @api.route("/api/notifications/unread_count", "GET")

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from socialhub.handlers.posts import Posts
 from socialhub.http.api import Api, Call, Reply
+from socialhub.http.rest import bodies
 from socialhub.http.views import comment_object, post_object
 from socialhub.storage.stores.posts import Post
 from socialhub.validation import page, parse_path_id
@@ -29,7 +30,7 @@ def _posts(posts: Iterable[Post]) -> list[dict[str, object]]:
 def register_routes(api: Api, posts: Posts) -> None:
     @api.route("/api/posts", "POST")
     async def create_post(call: Call) -> Reply:
-        post = await posts.create(call.user_viewer.user, call.body)
+        post = await posts.create(call.user_viewer.user, bodies.create_post(call.body))
         return Reply(body=post_object(post), status=201)
 
     @api.route("/api/posts/<post_id>", "GET")
@@ -71,7 +72,8 @@ def register_routes(api: Api, posts: Posts) -> None:
 
     @api.route("/api/posts/<post_id>/comments", "POST")
     async def add_comment(call: Call) -> Reply:
-        comment = await posts.comment(call.user_viewer.user, _id(call, "post_id"), call.body)
+        new = bodies.create_comment(call.body)
+        comment = await posts.comment(call.user_viewer.user, _id(call, "post_id"), new)
         return Reply(body=comment_object(comment), status=201)
 
     @api.route("/api/posts/<post_id>/comments", "GET")

@@ -10,10 +10,11 @@ from collections.abc import Awaitable, Callable
 
 from socialhub.handlers.users import Users
 from socialhub.http.api import Api, Call, Reply
+from socialhub.http.rest import bodies
 from socialhub.http.views import follow_request_object, user_object, user_summary
 from socialhub.storage.stores.follows import PENDING, Followed, Profile
 from socialhub.storage.stores.users import User
-from socialhub.validation import page, parse_path_id
+from socialhub.validation import page, parse_path_id, search_text
 
 DEFAULT_LIMIT = 20
 NO_CONTENT = Reply(status=204)
@@ -51,13 +52,14 @@ def register_routes(api: Api, users: Users) -> None:
     async def search_users(call: Call) -> object:
         limit, offset = page(call.query, DEFAULT_LIMIT)
         viewer = _viewer(call)
-        found = await users.search(viewer, call.query.get("q", ""), limit, offset)
+        found = await users.search(viewer, search_text(call.query), limit, offset)
         return _profiles(found, viewer)
 
     @api.route("/api/users/me", "PATCH")
     async def update_me(call: Call) -> object:
         viewer = _viewer(call)
-        return user_object(await users.update_me(viewer, call.body), viewer.id)
+        edit = bodies.update_profile(call.body)
+        return user_object(await users.update_me(viewer, edit), viewer.id)
 
     @api.route("/api/users/<user_id>", "GET")
     async def get_user(call: Call) -> object:

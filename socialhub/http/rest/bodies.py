@@ -1,0 +1,240 @@
+"""Request bodies read into the handlers' commands (handlers/commands.py).
+
+Each field is checked by validation.py, in the order the contract reports a bad one; fields a
+body does not know are ignored. A body whose route checks a resource first (404 or 403 before
+a bad field's 400) is returned as its refusal rather than raised, for the handler to raise
+after that check (commands.Refusable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+from socialhub.errors import InvalidRequest
+from socialhub.handlers.commands import (
+    KEEP,
+    AnswerEvent,
+    ChangePassword,
+    CreateComment,
+    CreateEvent,
+    CreateGroup,
+    CreatePost,
+    Credentials,
+    Invite,
+    MarkRead,
+    PostContent,
+    Refusable,
+    Register,
+    UpdateGroup,
+    UpdateProfile,
+)
+from socialhub.storage.stores.events import RESPONSES
+from socialhub.storage.stores.media import MAX_ATTACHED
+from socialhub.storage.stores.posts import PRIVACY_LEVELS, PRIVATE, PUBLIC
+from socialhub.validation import (
+    boolean,
+    choice,
+    date_time,
+    email,
+    id_list,
+    optional_id,
+    optional_text,
+    parse_id,
+    password,
+    text,
+    username,
+)
+
+T = TypeVar("T")
+Body = Mapping[str, object]
+DISPLAY_NAME_MAX = 64
+ABOUT_MAX = 2000
+GROUP_NAME_MAX = 100
+DESCRIPTION_MAX = 2000
+TITLE_MAX = 200
+POST_MAX = 10_000
+COMMENT_MAX = 4_000
+# At most this many readers listed for one private post.
+MAX_ALLOWED_USERS = 1000
+# At most this many ids in one "mark read" body.
+MAX_READ_IDS = 1000
+
+
+def _refusable(parse: Callable[[Body], T], body: Body) -> Refusable[T]:
+    """The command, or the refusal of its first bad field, kept for the handler to raise."""
+    try:
+        return parse(body)
+    except InvalidRequest as error:
+        return error
+
+
+def register(body: Body) -> Register:
+    name = username(body.get("username"))
+    return Register(
+        username=name,
+        email=email(body.get("email")),
+        password=password(body.get("password"), "password"),
+        display_name=text(
+            body.get("display_name", name),
+            "display_name",
+            min_length=1,
+            max_length=DISPLAY_NAME_MAX,
+        ),
+    )
+
+
+def credentials(body: Body) -> Credentials:
+    """A username or, without one, an email; any password (it was set under older rules)."""
+    field = "username" if "username" in body else "email"
+    return Credentials(
+        login=text(body.get(field), field, min_length=1, max_length=254),
+        password=text(body.get("password"), "password", min_length=1, max_length=1024),
+    )
+
+
+def change_password(body: Body) -> ChangePassword:
+    return ChangePassword(
+        old_password=text(body.get("old_password"), "old_password", max_length=1024),
+        new_password=password(body.get("new_password"), "new_password"),
+    )
+
+
+def create_group(body: Body) -> CreateGroup:
+    return CreateGroup(
+        name=text(body.get("name"), "name", min_length=1, max_length=GROUP_NAME_MAX),
+        description=optional_text(body, "description", max_length=DESCRIPTION_MAX) or "",
+    )
+
+
+def invite(body: Body) -> Invite:
+    return Invite(
+        group_id=parse_id(body.get("group_id"), "group_id"),
+        user_id=parse_id(body.get("user_id"), "user_id"),
+    )
+
+
+def _update_group(body: Body) -> UpdateGroup:
+    return UpdateGroup(
+        name=optional_text(body, "name", min_length=1, max_length=GROUP_NAME_MAX),
+        description=optional_text(body, "description", max_length=DESCRIPTION_MAX),
+        owner_id=optional_id(body.get("owner_id"), "owner_id"),
+    )
+
+
+def update_group(body: Body) -> Refusable[UpdateGroup]:
+    """Refused only once the viewer is found to own the group."""
+    return _refusable(_update_group, body)
+
+
+def _create_event(body: Body) -> CreateEvent:
+    return CreateEvent(
+        title=text(body.get("title"), "title", min_length=1, max_length=TITLE_MAX),
+        description=optional_text(body, "description", max_length=DESCRIPTION_MAX) or "",
+        starts_at=date_time(body.get("starts_at"), "starts_at"),
+    )
+
+
+def create_event(body: Body) -> Refusable[CreateEvent]:
+    """Refused only once the viewer is found to be a member of the group."""
+    return _refusable(_create_event, body)
+
+
+def _answer_event(body: Body) -> AnswerEvent:
+    problem = 'response must be "going" or "not_going"'
+    return AnswerEvent(choice(body.get("response"), RESPONSES, problem))
+
+
+def answer_event(body: Body) -> Refusable[AnswerEvent]:
+    """Refused only once the viewer is found to see the event."""
+    return _refusable(_answer_event, body)
+
+
+def mark_read(body: Body) -> MarkRead:
+    """The `ids` to mark read, or every notification when the body names none."""
+    if "ids" not in body:
+        return MarkRead(None)
+    ids = body["ids"]
+    if not isinstance(ids, list) or len(ids) > MAX_READ_IDS:
+        raise InvalidRequest(f"ids must be a list of at most {MAX_READ_IDS} notification ids")
+    return MarkRead([parse_id(value, "ids") for value in ids])
+
+
+def media_ids(body: Body) -> list[int]:
+    """The optional upload ids of a post or comment: at most a few, no repeats."""
+    return id_list(body.get("media_ids", []), "media_ids", MAX_ATTACHED)
+
+
+def _privacy(body: Body, group_id: int | None) -> str:
+    """`privacy`, public when absent; a group post is seen by the group, so it stays public."""
+    value = body.get("privacy")
+    if value is None:
+        return PUBLIC
+    problem = 'privacy must be "public", "followers" or "private"'
+    privacy = choice(value, PRIVACY_LEVELS, problem)
+    if group_id is not None and privacy != PUBLIC:
+        raise InvalidRequest("a group post is seen by the group's members: privacy must be public")
+    return privacy
+
+
+def _allowed_user_ids(body: Body, privacy: str) -> list[int]:
+    """The readers of a private post; the field belongs to private posts only."""
+    value = body.get("allowed_user_ids")
+    if value is None:
+        return []
+    if privacy != PRIVATE:
+        raise InvalidRequest('allowed_user_ids is only for privacy "private"')
+    return id_list(value, "allowed_user_ids", MAX_ALLOWED_USERS)
+
+
+def _post_content(body: Body, group_id: int | None) -> PostContent:
+    content = text(body.get("content"), "content", min_length=1, max_length=POST_MAX, content=True)
+    privacy = _privacy(body, group_id)
+    return PostContent(
+        content=content,
+        privacy=privacy,
+        allowed_user_ids=_allowed_user_ids(body, privacy),
+        media_ids=media_ids(body),
+    )
+
+
+def create_post(body: Body) -> CreatePost:
+    """A bad `group_id` is refused at once; the rest once the viewer is found to be a member of
+    the group."""
+    group_id = optional_id(body.get("group_id"), "group_id")
+    return CreatePost(group_id, _refusable(lambda body: _post_content(body, group_id), body))
+
+
+def _create_comment(body: Body) -> CreateComment:
+    content = text(
+        body.get("content"), "content", min_length=1, max_length=COMMENT_MAX, content=True
+    )
+    return CreateComment(content, media_ids(body))
+
+
+def create_comment(body: Body) -> Refusable[CreateComment]:
+    """Refused only once the viewer is found to see the post."""
+    return _refusable(_create_comment, body)
+
+
+def _given(body: Body, field: str, check: Callable[[object], T]) -> T | None:
+    """A field's checked value, or None when the body does not name it."""
+    return check(body[field]) if field in body else None
+
+
+def update_profile(body: Body) -> UpdateProfile:
+    """The fields a profile edit names, checked in this order; null removes the avatar."""
+    return UpdateProfile(
+        display_name=_given(
+            body,
+            "display_name",
+            lambda value: text(value, "display_name", min_length=1, max_length=DISPLAY_NAME_MAX),
+        ),
+        about=_given(body, "about", lambda value: text(value, "about", max_length=ABOUT_MAX)),
+        is_private=_given(body, "is_private", lambda value: boolean(value, "is_private")),
+        avatar_media_id=(
+            optional_id(body["avatar_media_id"], "avatar_media_id")
+            if "avatar_media_id" in body
+            else KEEP
+        ),
+    )
