@@ -151,7 +151,8 @@ class Groups:
         """Invite a user; inviting someone who asked to join accepts their request instead.
         Refused (403) between two users when either blocks the other.
 
-        A `group_name` in the body (the original API sends one) is ignored: the notification names the stored group.
+        A `group_name` in the body (the original API sends one) is ignored: the notification
+        names the stored group.
         One transaction checks and writes (GroupsStore.invite).
         """
         group_id, user_id = invite.group_id, invite.user_id
