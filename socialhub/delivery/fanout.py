@@ -1,8 +1,7 @@
 """Delivery across processes: local sockets at once, every other process through the bus.
 
-Channels (Crossbar's observation idea): a process subscribes to a user's channel while that user
-has a connection here, to a group's channel while one of the group's members is connected here,
-and always to the broadcast channel. So a process receives only what its own users need.
+Which channels a process subscribes, and why, is `delivery/subscriptions.py`; what travels on them
+is `delivery/envelopes.py`. Each type of envelope received has its method (`_on_received`).
 
 A frame is serialized once; processes forward the payload bytes as they are. Group envelopes
 carry the member list, so a process whose subscription is stale never delivers to someone who
@@ -25,34 +24,30 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 import orjson
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from socialhub.bus.envelope import CLOSE, FRAME, GROUPS, TICK, Envelope, origin_prefix
 from socialhub.bus.interface import Bus
+from socialhub.delivery.channels import BROADCAST, TICKS, channel_id, group_channel, user_channel
 from socialhub.delivery.connections import Connections
+from socialhub.delivery.envelopes import (
+    CloseEnvelope,
+    Envelope,
+    FrameEnvelope,
+    GroupsEnvelope,
+    TickEnvelope,
+    decode,
+    origin_prefix,
+)
 from socialhub.delivery.interface import Connection
 from socialhub.delivery.replay import Replays
 from socialhub.delivery.sequencer import Held, Sequencer
+from socialhub.delivery.subscriptions import Subscriptions
 from socialhub.metrics import Metrics
 
-BROADCAST = b"socialhub:broadcast"
-TICKS = b"socialhub:ticks"
 NOW = "now"
 _log = Logger(namespace="socialhub.fanout")
-
-
-def user_channel(user_id: int) -> bytes:
-    return b"socialhub:u:%d" % user_id
-
-
-def group_channel(group_id: int) -> bytes:
-    return b"socialhub:g:%d" % group_id
-
-
-def _channel_id(channel: bytes) -> int:
-    return int(channel.rsplit(b":", 1)[1])
 
 
 class Fanout:
@@ -71,26 +66,31 @@ class Fanout:
         self.bus = bus
         self.process_id = secrets.token_hex(8)
         self._own = origin_prefix(self.process_id)
-        self._group_ids_of = group_ids_of
+        self._subscriptions = Subscriptions(bus, group_ids_of)
         self._replays = replays
         self._epoch = ""
-        self.sequencer = Sequencer(clock, self._release, self._stuck)
+        self._sequencer = Sequencer(clock, self._release, self._stuck)
         self._clock = clock
         self._metrics = metrics
-        self._groups_of_user: dict[int, set[int]] = {}
-        self._ready: dict[int, Deferred[None]] = {}
-        self._local_members: dict[int, set[int]] = {}
+        # Each envelope received goes to the method for its type. The methods take the type
+        # they are listed with; the table cannot say so to mypy, hence Any.
+        self._on_received: dict[type[Envelope], Callable[[bytes, Any], None]] = {
+            FrameEnvelope: self._frame_received,
+            TickEnvelope: self._tick_received,
+            CloseEnvelope: self._close_received,
+            GroupsEnvelope: self._groups_received,
+        }
         bus.set_handler(self._received)
 
     async def start(self) -> None:
-        self._epoch, self.sequencer.resolved = await self._replays.position()
-        self.bus.subscribe(BROADCAST)
-        self.bus.subscribe(TICKS)
+        self._epoch, position = await self._replays.position()
+        self._sequencer.start_at(position)
+        self._subscriptions.start()
         self.bus.on_reconnect(self._stuck)  # what was published meanwhile never came
         await self.bus.start()
 
     async def stop(self) -> None:
-        self.sequencer.stop()
+        self._sequencer.stop()
         await self.bus.stop()
 
     def cursor(self, position: int) -> str:
@@ -102,7 +102,7 @@ class Fanout:
         if epoch != self._epoch or not position.isdigit():
             return None
         found = int(position)
-        return found if found <= self.sequencer.resolved else None
+        return found if found <= self._sequencer.resolved else None
 
     # Connections come and go.
 
@@ -114,13 +114,13 @@ class Fanout:
         With `since`, the replay is announced with `resumed` (or `resync_required`); without, a
         frame committed while the subscriptions were on their way is still delivered.
         """
-        start = self.sequencer.resolved
+        start = self._sequencer.resolved
         position = start if since in (None, NOW) else self._position_of(since or "")
         self.connections.add(connection, start if position is None else position)
         self.connections.hold(connection)
         up_to = start
         try:
-            await self._subscribed(connection.user_id)
+            await self._subscriptions.user_connected(connection.user_id)
             _, up_to = await self._replays.position()
             missed: list[tuple[int, dict[str, Any]]] | None = []  # `now`: nothing before it
             if position is None:
@@ -149,48 +149,10 @@ class Fanout:
             resumed = {"type": "resumed", "missed": sent, "cursor": self.cursor(up_to)}
             connection.send_payload(orjson.dumps(resumed))
 
-    async def _subscribed(self, user_id: int) -> None:
-        """Subscribe the user's channels if this is their first connection here; in any case
-        wait until the subscriptions are confirmed."""
-        ready = self._ready.get(user_id)
-        if ready is None:
-            ready = Deferred.fromCoroutine(self._subscribe_user(user_id))
-            self._ready[user_id] = ready
-        await _shared(ready)
-
-    async def _subscribe_user(self, user_id: int) -> None:
-        waiting = [self.bus.subscribe(user_channel(user_id))]
-        self._groups_of_user[user_id] = set()
-        for group_id in await self._group_ids_of(user_id):
-            if user_id in self._groups_of_user:  # still connected after the lookup
-                waiting.extend(self._join(user_id, group_id))
-        await gatherResults(waiting)
-
     def closed(self, connection: Connection) -> None:
         """Forget a connection; the user's last one unsubscribes their channels."""
-        if not self.connections.remove(connection):
-            return
-        user_id = connection.user_id
-        self._ready.pop(user_id, None)
-        self.bus.unsubscribe(user_channel(user_id))
-        for group_id in self._groups_of_user.pop(user_id, set()):
-            self._leave(user_id, group_id)
-
-    def _join(self, user_id: int, group_id: int) -> list[Deferred[None]]:
-        self._groups_of_user[user_id].add(group_id)
-        members = self._local_members.setdefault(group_id, set())
-        members.add(user_id)
-        return [self.bus.subscribe(group_channel(group_id))] if len(members) == 1 else []
-
-    def _leave(self, user_id: int, group_id: int) -> None:
-        self._groups_of_user.get(user_id, set()).discard(group_id)
-        members = self._local_members.get(group_id)
-        if members is None:
-            return
-        members.discard(user_id)
-        if not members:
-            del self._local_members[group_id]
-            self.bus.unsubscribe(group_channel(group_id))
+        if self.connections.remove(connection):
+            self._subscriptions.user_gone(connection.user_id)
 
     # Delivery, as the handlers call it.
 
@@ -203,7 +165,7 @@ class Fanout:
     ) -> None:
         payload = self._stamped(frame, position)
         channels = [user_channel(user_id) for user_id in user_ids]
-        self._publish(channels, user_ids, payload, position, x=_id_of(exclude))
+        self._publish(channels, user_ids, payload, position, _id_of(exclude), None)
 
     def to_group(
         self,
@@ -216,13 +178,14 @@ class Fanout:
         payload = self._stamped(frame, position)
         members = list(member_ids)
         self._publish(
-            [group_channel(group_id)], members, payload, position, x=_id_of(exclude), m=members
+            [group_channel(group_id)], members, payload, position, _id_of(exclude), members
         )
 
     def committed(self, first: int, last: int) -> None:
         """Positions first..last are committed and their frames handed over: tell everyone."""
-        self.sequencer.tick(first, last)
-        self.bus.publish(TICKS, self._envelope(TICK, b"", a=first, b=last))
+        self._sequencer.tick(first, last)
+        tick = TickEnvelope(self.process_id, self._clock.seconds(), first, last)
+        self.bus.publish(TICKS, tick.encode())
 
     def _publish(
         self,
@@ -230,44 +193,40 @@ class Fanout:
         user_ids: Collection[int],
         payload: bytes,
         position: int | None,
-        **fields: Any,
+        exclude: str | None,
+        members: list[int] | None,
     ) -> None:
         """Unstored frames go to local sockets at once, stored ones through the Sequencer."""
         if position is None:
-            self.connections.deliver(user_ids, payload, fields.get("x"))
+            self.connections.deliver(user_ids, payload, exclude)
         else:
-            fields["p"] = position
-        message = self._envelope(FRAME, payload, **fields)
+            self._sequencer.hold(Held(position, user_ids, payload, exclude))
+        envelope = FrameEnvelope(
+            self.process_id, self._clock.seconds(), payload, exclude, members, position
+        )
+        message = envelope.encode()
         for channel in channels:
-            if position is not None:
-                self.sequencer.hold(position, channel, payload, fields)
             self.bus.publish(channel, message)
 
     def to_everyone(self, frame: Mapping[str, Any], exclude: Connection | None = None) -> None:
         payload = self._stamped(frame, None)
         self.connections.deliver_everyone(payload, _id_of(exclude))
-        self.bus.publish(BROADCAST, self._envelope(FRAME, payload, x=_id_of(exclude)))
+        envelope = FrameEnvelope(self.process_id, self._clock.seconds(), payload, _id_of(exclude))
+        self.bus.publish(BROADCAST, envelope.encode())
 
     def close_sessions(
         self, user_id: int, session_ids: Collection[int], code: int, reason: str
     ) -> None:
         self.connections.close_sessions(session_ids, code, reason)
-        message = self._envelope(CLOSE, b"", s=list(session_ids), c=code, r=reason)
-        self.bus.publish(user_channel(user_id), message)
+        now = self._clock.seconds()
+        close = CloseEnvelope(self.process_id, now, list(session_ids), code, reason)
+        self.bus.publish(user_channel(user_id), close.encode())
 
     def membership_changed(self, user_id: int, group_id: int, joined: bool) -> None:
         """A user joined or left a group: every process holding them (un)subscribes."""
-        self._apply_membership(user_id, group_id, joined)
-        message = self._envelope(GROUPS, b"", g=group_id, j=joined)
-        self.bus.publish(user_channel(user_id), message)
-
-    def _apply_membership(self, user_id: int, group_id: int, joined: bool) -> None:
-        if user_id not in self._groups_of_user:
-            return
-        if joined:
-            self._join(user_id, group_id)
-        else:
-            self._leave(user_id, group_id)
+        self._subscriptions.membership_changed(user_id, group_id, joined)
+        groups = GroupsEnvelope(self.process_id, self._clock.seconds(), group_id, joined)
+        self.bus.publish(user_channel(user_id), groups.encode())
 
     # What other processes publish.
 
@@ -275,38 +234,43 @@ class Fanout:
         if message.startswith(self._own):
             return  # handled when it was published
         try:
-            envelope = Envelope.decode(message)
+            envelope = decode(message)
         except ValueError:
             _log.warn("dropped a malformed bus message on {channel!r}", channel=channel)
             return
-        fields = envelope.fields
-        if envelope.kind == TICK:
-            self.sequencer.tick(fields["a"], fields["b"])
-            return
-        if envelope.kind == FRAME and "p" in fields:
-            self.sequencer.hold(fields["p"], channel, envelope.payload, fields)
-            return
-        self._metrics.bus_lag.observe(max(0.0, self._clock.seconds() - envelope.sent_at))
-        if envelope.kind == FRAME:
-            self._deliver_remote(channel, envelope.payload, fields)
-        elif envelope.kind == CLOSE:
-            self.connections.close_sessions(fields["s"], fields["c"], fields["r"])
-        elif envelope.kind == GROUPS:
-            self._apply_membership(_channel_id(channel), fields["g"], fields["j"])
+        self._on_received[type(envelope)](channel, envelope)
 
-    def _deliver_remote(self, channel: bytes, payload: bytes, fields: dict[str, Any]) -> None:
-        exclude = fields.get("x")
+    def _frame_received(self, channel: bytes, frame: FrameEnvelope) -> None:
+        """A stored frame waits for its turn in the sequencer; any other goes out at once."""
+        if frame.position is not None:
+            user_ids = frame.members if frame.members is not None else [channel_id(channel)]
+            self._sequencer.hold(Held(frame.position, user_ids, frame.payload, frame.exclude))
+            return
+        self._observe_lag(frame)
         if channel == BROADCAST:
-            self.connections.deliver_everyone(payload, exclude)
-        elif "m" in fields:
-            self.connections.deliver(fields["m"], payload, exclude)
+            self.connections.deliver_everyone(frame.payload, frame.exclude)
+        elif frame.members is not None:
+            self.connections.deliver(frame.members, frame.payload, frame.exclude)
         else:
-            self.connections.deliver([_channel_id(channel)], payload, exclude)
+            self.connections.deliver([channel_id(channel)], frame.payload, frame.exclude)
+
+    def _tick_received(self, channel: bytes, tick: TickEnvelope) -> None:
+        self._sequencer.tick(tick.first, tick.last)
+
+    def _close_received(self, channel: bytes, close: CloseEnvelope) -> None:
+        self._observe_lag(close)
+        self.connections.close_sessions(close.session_ids, close.code, close.reason)
+
+    def _groups_received(self, channel: bytes, groups: GroupsEnvelope) -> None:
+        self._observe_lag(groups)
+        self._subscriptions.membership_changed(channel_id(channel), groups.group_id, groups.joined)
+
+    def _observe_lag(self, envelope: Envelope) -> None:
+        self._metrics.bus_lag.observe(max(0.0, self._clock.seconds() - envelope.sent_at))
 
     def _release(self, held: Held) -> None:
-        """A stored frame whose turn has come: to its users' (or members') local sockets."""
-        user_ids = held.fields.get("m") or [_channel_id(held.channel)]
-        self.connections.deliver(user_ids, held.payload, held.fields.get("x"), held.position)
+        """A stored frame whose turn has come: to its users' local sockets."""
+        self.connections.deliver(held.user_ids, held.payload, held.exclude, held.position)
 
     def _stuck(self) -> None:
         Deferred.fromCoroutine(self.catch_up()).addErrback(
@@ -317,29 +281,15 @@ class Fanout:
         """Fill every open connection in from the database up to the stream's current position
         (after a bus outage, or a gap that did not close). Group subscriptions are brought up
         to date first: a membership change published meanwhile may never have come."""
-        self.sequencer.paused = True
+        self._sequencer.pause()
         try:
-            await self._resubscribe_groups()
+            await self._subscriptions.refresh_groups()
             _, position = await self._replays.position()
             for connection in self.connections.all_connections():
                 await self._resume_quietly(connection, position)
-            self.sequencer.resolve_up_to(position)
+            self._sequencer.resolve_up_to(position)
         finally:
-            self.sequencer.resume()
-
-    async def _resubscribe_groups(self) -> None:
-        """Join and leave group channels as the database says each local user's groups are."""
-        waiting: list[Deferred[None]] = []
-        for user_id in list(self._groups_of_user):
-            current = set(await self._group_ids_of(user_id))
-            known = self._groups_of_user.get(user_id)
-            if known is None:  # their last connection closed meanwhile
-                continue
-            for group_id in current - known:
-                waiting.extend(self._join(user_id, group_id))
-            for group_id in known - current:
-                self._leave(user_id, group_id)
-        await gatherResults(waiting)
+            self._sequencer.resume()
 
     async def _resume_quietly(self, connection: Connection, up_to: int) -> None:
         after = self.connections.last_position(connection)
@@ -354,21 +304,6 @@ class Fanout:
         if position is None:
             return orjson.dumps(frame)
         return orjson.dumps({**frame, "cursor": self.cursor(position)})
-
-    def _envelope(self, kind: str, payload: bytes, **fields: Any) -> bytes:
-        return Envelope(self.process_id, kind, self._clock.seconds(), payload, fields).encode()
-
-
-async def _shared(ready: Deferred[None]) -> None:
-    """Wait for a Deferred that other waiters share, without taking its result from them."""
-    waiter: Deferred[None] = Deferred()
-
-    def passthrough(result: object) -> object:
-        waiter.callback(None)
-        return result
-
-    ready.addBoth(passthrough)
-    await waiter
 
 
 def _id_of(connection: Connection | None) -> str | None:

@@ -9,7 +9,7 @@ from twisted.trial.unittest import TestCase
 
 from socialhub.delivery.sequencer import GAP_SECONDS, Held, Sequencer
 
-CHANNEL = b"socialhub:u:1"
+USERS = [1]
 
 
 class SequencerTests(TestCase):
@@ -28,7 +28,7 @@ class SequencerTests(TestCase):
     def hold(self, *positions: int) -> None:
         """Hold one frame per position; its payload names the position."""
         for position in positions:
-            self.sequencer.hold(position, CHANNEL, b"p%d" % position, {"p": position})
+            self.sequencer.hold(Held(position, USERS, b"p%d" % position, None))
 
     def positions(self) -> list[int]:
         return [held.position for held in self.released]
@@ -40,7 +40,7 @@ class SequencerTests(TestCase):
         self.sequencer.tick(1, 1)
         self.assertEqual(self.positions(), [1])
         self.assertEqual(self.released[0].payload, b"p1")
-        self.assertEqual(self.released[0].channel, CHANNEL)
+        self.assertEqual(self.released[0].user_ids, USERS)
         self.assertEqual(self.sequencer.resolved, 1)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
@@ -63,13 +63,10 @@ class SequencerTests(TestCase):
     def test_frames_of_one_position_keep_their_arrival_order(self) -> None:
         """Several frames of one position (one per recipient channel) all leave, first held
         first."""
-        for channel in (b"socialhub:u:1", b"socialhub:u:2", b"socialhub:u:3"):
-            self.sequencer.hold(1, channel, b"x", {})
+        for user_id in (1, 2, 3):
+            self.sequencer.hold(Held(1, [user_id], b"x", None))
         self.sequencer.tick(1, 1)
-        self.assertEqual(
-            [held.channel for held in self.released],
-            [b"socialhub:u:1", b"socialhub:u:2", b"socialhub:u:3"],
-        )
+        self.assertEqual([held.user_ids for held in self.released], [[1], [2], [3]])
 
     def test_old_and_duplicate_positions_are_dropped(self) -> None:
         """A frame at or below the resolved position (a duplicate, or one already filled in from
@@ -122,7 +119,8 @@ class SequencerTests(TestCase):
     def test_paused_holds_releases_until_resume(self) -> None:
         """While paused (the database is filling a gap) ticked frames stay held and the gap
         is not reported; resume() releases them in order."""
-        self.sequencer.paused = True
+        self.sequencer.pause()
+        self.assertTrue(self.sequencer.paused)
         self.hold(2, 1)
         self.sequencer.tick(1, 2)
         self.assertEqual(self.released, [])
@@ -192,3 +190,12 @@ class SequencerTests(TestCase):
         self.assertEqual(self.clock.getDelayedCalls(), [])
         self.clock.advance(GAP_SECONDS * 5)
         self.assertEqual(self.stuck_calls, 0)
+
+    def test_start_at_skips_what_came_before(self) -> None:
+        """A process starting at position 5 never waits for 1-5: a frame at 5 is dropped, a
+        tick 6..6 releases position 6 at once."""
+        self.sequencer.start_at(5)
+        self.hold(5, 6)
+        self.sequencer.tick(6, 6)
+        self.assertEqual(self.positions(), [6])
+        self.assertEqual(self.clock.getDelayedCalls(), [])

@@ -1,0 +1,19 @@
+"""The bus channels delivery uses: one per user, one per group, the broadcast and the ticks."""
+
+from __future__ import annotations
+
+BROADCAST = b"socialhub:broadcast"
+TICKS = b"socialhub:ticks"
+
+
+def user_channel(user_id: int) -> bytes:
+    return b"socialhub:u:%d" % user_id
+
+
+def group_channel(group_id: int) -> bytes:
+    return b"socialhub:g:%d" % group_id
+
+
+def channel_id(channel: bytes) -> int:
+    """The user or group id a user's or group's channel is named after."""
+    return int(channel.rsplit(b":", 1)[1])
