@@ -20,7 +20,7 @@ from socialhub.delivery.connections import Connections
 from socialhub.delivery.cork import Cork
 from socialhub.delivery.fanout import Fanout
 from socialhub.delivery.replay import Replays
-from socialhub.handlers.accounts import SESSION_REVOKED, Accounts
+from socialhub.handlers.accounts import Accounts
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.chat_batch import ChatBatch
 from socialhub.handlers.events import Events
@@ -104,12 +104,13 @@ class Stores:
 
 @dataclass(frozen=True)
 class Outbound:
-    """The delivery layer: this process's open connections, the fan-out over the bus, and the
-    cork held while a batch of messages is answered (each connection's acks and deliveries of
-    the batch then leave in one send)."""
+    """The delivery layer: this process's open connections, the fan-out over the bus (and the
+    bus), and the cork held while a batch of messages is answered (each connection's acks and
+    deliveries of the batch then leave in one send)."""
 
     connections: Connections
     fanout: Fanout
+    bus: Bus
     cork: Cork
 
 
@@ -159,15 +160,16 @@ class Server:
 
     def _outbound(self, config: Config, reactor: Reactor) -> Outbound:
         connections = Connections(self.metrics)
+        bus = make_bus(config, reactor, self.metrics)
         fanout = Fanout(
             connections,
-            make_bus(config, reactor, self.metrics),
+            bus,
             self.stores.groups.group_ids_of,
             Replays(self.stores.stream),
             reactor,
             self.metrics,
         )
-        return Outbound(connections, fanout, Cork())
+        return Outbound(connections, fanout, bus, Cork())
 
     def _handlers(self, config: Config, reactor: Reactor) -> Handlers:
         stores, fanout = self.stores, self.delivery.fanout
@@ -215,17 +217,9 @@ class Server:
         operations_routes.register_routes(api, self.check_health, self.metrics)
         return api
 
-    async def _close_sessions_revoked_meanwhile(self) -> None:
-        """After a bus outage: a logout elsewhere could not reach this process's sockets, so
-        look up which of their sessions still exist and close the others with 4001."""
-        connections = self.delivery.connections.all_connections()
-        live = await self.stores.sessions.live(sorted({c.session_id for c in connections}))
-        for connection in connections:
-            if connection.session_id not in live:
-                connection.close_with(*SESSION_REVOKED)
-
     def _recheck_sessions(self) -> None:
-        checked = Deferred.fromCoroutine(self._close_sessions_revoked_meanwhile())
+        """The bus is back: what it lost may have been a logout (see Accounts)."""
+        checked = Deferred.fromCoroutine(self.handlers.accounts.close_revoked_sessions())
         checked.addErrback(lambda failure: self.log.failure("rechecking sessions", failure))
 
     async def start(self) -> None:
@@ -236,7 +230,7 @@ class Server:
         await migrate(self.database)
         await self.stores.users.sync_admins(self.config.admins)
         await self.delivery.fanout.start()
-        self.delivery.fanout.bus.on_reconnect(self._recheck_sessions)
+        self.delivery.bus.on_reconnect(self._recheck_sessions)
 
     async def stop(self) -> None:
         """Close every WebSocket with 1001, finish the frames in flight, then disconnect."""
@@ -263,7 +257,7 @@ class Server:
             database = "ok"
         except Exception:
             database = "down"
-        return {"database": database, "bus": self.delivery.fanout.bus.state()}
+        return {"database": database, "bus": self.delivery.bus.state()}
 
 
 def exit_with_failure(reactor: Reactor) -> Callable[[], None]:

@@ -222,6 +222,12 @@ class Fanout:
         close = CloseEnvelope(self.process_id, now, list(session_ids), code, reason)
         self.bus.publish(user_channel(user_id), close.encode())
 
+    def open_sessions(self) -> dict[int, set[int]]:
+        sessions: dict[int, set[int]] = {}
+        for connection in self.connections.all_connections():
+            sessions.setdefault(connection.user_id, set()).add(connection.session_id)
+        return sessions
+
     def membership_changed(self, user_id: int, group_id: int, joined: bool) -> None:
         """A user joined or left a group: every process holding them (un)subscribes."""
         self._subscriptions.membership_changed(user_id, group_id, joined)

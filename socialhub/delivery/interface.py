@@ -80,3 +80,6 @@ class Delivery(Protocol):
 
     def membership_changed(self, user_id: int, group_id: int, joined: bool) -> None:
         """A user became, or stopped being, an accepted member of a group."""
+
+    def open_sessions(self) -> dict[int, set[int]]:
+        """The sessions this process has open connections of, by user."""

@@ -58,6 +58,16 @@ class Accounts:
         self._delivery = delivery
         self._limiter = LoginLimiter(clock)
 
+    async def close_revoked_sessions(self) -> None:
+        """Close this process's connections whose session no longer exists (4001): after a
+        bus outage, a logout or a password change elsewhere could not reach them."""
+        open_sessions = self._delivery.open_sessions()
+        ids = sorted({session for sessions in open_sessions.values() for session in sessions})
+        live = await self._sessions.live(ids)
+        for user_id, sessions in open_sessions.items():
+            if sessions - live:
+                self._delivery.close_sessions(user_id, sessions - live, *SESSION_REVOKED)
+
     def _now(self) -> int:
         return int(self._clock.seconds())
 
