@@ -1,6 +1,6 @@
 """The connections of one process: user id -> that user's open sockets, and sending to them.
 
-Stored frames carry a stream position. The router remembers, per connection, the last position
+Stored frames carry a stream position. `Connections` remembers, per connection, the last position
 it sent, and never sends an older or equal one again; while a connection is being replayed to
 (resume), frames for it are held and sent after the replay.
 """

@@ -16,7 +16,7 @@ class SharedFrame:
 
     The first connection that sends it encodes it for the wire and leaves the bytes in `wire`;
     every later copy writes those same bytes. So a group message is framed once, not once per
-    member: per copy, framing cost more than everything else the router does.
+    member: per copy, framing cost more than everything else delivery does.
     """
 
     __slots__ = ("payload", "wire")
@@ -27,7 +27,7 @@ class SharedFrame:
 
 
 class Connection(Protocol):
-    """An open, authenticated WebSocket as the router sees it."""
+    """An open, authenticated WebSocket as delivery sees it."""
 
     connection_id: str  # unique across every process of the deployment
     user_id: int

@@ -1,6 +1,6 @@
 """Notifications, end to end on both storage engines.
 
-The live push is watched through a stand-in connection registered with the server's router,
+The live push is watched through a stand-in connection registered with the server's connections,
 the same Connection interface the WebSocket protocol implements.
 """
 

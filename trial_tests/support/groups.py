@@ -28,7 +28,7 @@ class Person:
 
 
 class FakeConnection:
-    """An open connection as the router sees it, recording the frames sent to it."""
+    """An open connection as delivery sees it, recording the frames sent to it."""
 
     def __init__(self, user_id: int, session_id: int = 0) -> None:
         self.connection_id = f"fake-{id(self)}"

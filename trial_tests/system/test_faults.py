@@ -479,7 +479,7 @@ class SlowReaderTests(EngineTestMixin):
     async def test_slow_reader_is_closed_and_resumes(self) -> None:
         """bob stops reading while alice sends him 16 KB messages. Once more than 1 MiB is
         queued for bob inside the server, his connection is sent 1008 and is gone from the
-        router within ABORT_AFTER plus a margin; alice's acks keep coming before and after.
+        connections within ABORT_AFTER plus a margin; alice's acks keep coming before and after.
         bob reconnects with the last cursor he saw and gets exactly the rest, in order, then
         `resumed`, then live frames."""
         running = await start_server(self, self.engine, rate_limit=0)
@@ -487,8 +487,8 @@ class SlowReaderTests(EngineTestMixin):
         alice_ws = await connect(running.url, alice.token)
         self.addCleanup(alice_ws.close)
         bob_ws, first_cursor = await open_socket(self, running.url, bob)
-        router = running.server.delivery.connections
-        [bobs_connection] = router.connections_of(bob.id)
+        connections = running.server.delivery.connections
+        [bobs_connection] = connections.connections_of(bob.id)
         guard = bobs_connection.transport.producer
         self.assertIsInstance(guard, SlowReaderGuard)
         bob_ws.protocol.transport.pauseProducing()
@@ -512,9 +512,9 @@ class SlowReaderTests(EngineTestMixin):
         self.assertGreater(len(sent), MAX_QUEUED // len(BIG.encode()))
 
         async def bob_gone() -> bool:
-            return not router.connections_of(bob.id)
+            return not connections.connections_of(bob.id)
 
-        await until(bob_gone, "bob's connection leaving the router", ABORT_AFTER + 2)
+        await until(bob_gone, "bob's connection leaving the connections", ABORT_AFTER + 2)
         self.assertLess(reactor.seconds() - tripped_at, ABORT_AFTER + 1)
         for n in range(3):  # alice was never affected
             content = f"a{n:03d}" + BIG[4:]
