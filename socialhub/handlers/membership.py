@@ -1,9 +1,9 @@
 """Who may do what in a group: the one place each membership rule lives.
 
 Every path that needs "is A an accepted member of G" or "is A the owner of G" asks here: the
-REST group routes, the WebSocket `group` frame handler (`is_member`, `member_ids`), group posts
-and events, and a group's history. The `require_*` methods raise in the contract's order: an
-unknown group is 404 before a refused caller is 403.
+REST group routes, the WebSocket `group` frame handler (`chat_recipients`, `member_ids`), group
+posts and events, and a group's history. The `require_*` methods raise in the contract's order:
+an unknown group is 404 before a refused caller is 403.
 
 A write that must not outlive its check (an invitation, an owner's action) has the store read
 the group in the write's own transaction and act only when the rule would let it; `existing`,
@@ -52,10 +52,6 @@ class Membership:
 
     def __init__(self, groups: GroupsStore) -> None:
         self._groups = groups
-
-    async def is_member(self, group_id: int, user_id: int) -> bool:
-        """Whether the user is an accepted member (the owner always is)."""
-        return await self._groups.status(group_id, user_id) == MEMBER
 
     async def member_ids(self, group_id: int) -> list[int]:
         """The ids of every accepted member, for delivering a group's frames."""
