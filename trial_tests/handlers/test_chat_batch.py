@@ -19,14 +19,6 @@ from socialhub.storage.database import Database, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
 from socialhub.storage.stores.blocks import BlocksStore
-from socialhub.storage.stores.message_rows import (
-    BLOCKED,
-    NO_SUCH_USER,
-    PRIVATE,
-    TO_SELF,
-    Draft,
-    Refused,
-)
 from socialhub.storage.stores.messages import Message, MessagesStore
 from trial_tests.support.counting import CountingDatabase
 from trial_tests.support.database import admin_sql, insert_user
@@ -294,96 +286,6 @@ class ChatBatchTests(EngineTestMixin):
             await deferLater(reactor, 0.01)
 
 
-class MessageRuleTests(EngineTestMixin):
-    """The private-message rule as the write's SQL applies it (MessagesStore.store_batch)."""
-
-    async def people(self, count: int) -> tuple[Database, list[int]]:
-        database = open_database(as_reactor(reactor), database_url(self, self.engine))
-        await database.open()
-        self.addCleanup(database.close)
-        await migrate(database)
-
-        async def insert(txn: Transaction) -> list[int]:
-            return [await insert_user(txn, f"user{n}") for n in range(count)]
-
-        return database, await database.interaction("people", insert)
-
-    async def test_each_refusal_reason(self) -> None:
-        """In one batch: oneself, an unknown recipient, a block either way, a private recipient
-        with no follow or only a pending one are refused with their reason; a private
-        recipient followed by the sender, or following the sender, accepted, is written to."""
-        database, (me, friend, blocker, blocked, closed, asked, followed, fan) = await self.people(
-            8
-        )
-
-        async def facts(txn: Transaction) -> None:
-            await txn.run(
-                "UPDATE users SET is_private = ? WHERE id IN (?, ?, ?, ?, ?)",
-                (True, blocker, closed, asked, followed, fan),
-            )
-            for blocking, target in ((blocker, me), (me, blocked)):
-                await txn.run(
-                    "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, 0)",
-                    (blocking, target),
-                )
-            for follower, followee, status in (
-                (me, asked, "pending"),
-                (me, followed, "accepted"),
-                (fan, me, "accepted"),
-            ):
-                await txn.run(
-                    "INSERT INTO follows (follower_id, followee_id, status, created_at)"
-                    " VALUES (?, ?, ?, 0)",
-                    (follower, followee, status),
-                )
-
-        await database.interaction("facts", facts)
-        recipients = [friend, me, 999_999, blocker, blocked, closed, asked, followed, fan]
-        drafts = [Draft(me, "hi", NOW, f"c{to}", to, None) for to in recipients]
-        drafts.append(Draft(999_998, "hi", NOW, None, 999_998, None))  # nobody, to themselves
-        outcomes = await MessagesStore(database).store_batch(drafts)
-        refusals = [o.reason if isinstance(o, Refused) else None for o in outcomes]
-        self.assertEqual(
-            refusals,
-            [None, TO_SELF, NO_SUCH_USER, BLOCKED, BLOCKED, PRIVATE, PRIVATE, None, None, TO_SELF],
-        )
-        stored = [o for o in outcomes if not isinstance(o, Refused)]
-        self.assertEqual([m.recipient_id for m, new in stored if new], [friend, followed, fan])
-        rows = await database.read("count", "SELECT count(*) FROM messages")
-        self.assertEqual(rows[0][0], 3)
-
-    async def test_a_refused_client_id_twice_in_a_batch_is_refused_twice(self) -> None:
-        """The second draft of a client id in one batch shares the first's refusal."""
-        database, (me,) = await self.people(1)
-        drafts = [Draft(me, "hi", NOW, "same", me, None) for _ in range(2)]
-        outcomes = await MessagesStore(database).store_batch(drafts)
-        self.assertEqual(outcomes, [Refused(TO_SELF), Refused(TO_SELF)])
-
-    async def test_a_resend_after_a_block_gets_its_original(self) -> None:
-        """A message stored, then a block: resending its client id (within 24 hours) is
-        answered with the original, not refused (it was stored and delivered before the
-        block); a new client id to the same recipient is refused."""
-        database, (me, other) = await self.people(2)
-        store = MessagesStore(database)
-        [first] = await store.store_batch([Draft(me, "hi", NOW, "c1", other, None)])
-        assert not isinstance(first, Refused)
-        await database.interaction(
-            "block",
-            lambda txn: txn.run(
-                "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, 0)",
-                (other, me),
-            ),
-        )
-        again, fresh = await store.store_batch(
-            [
-                Draft(me, "hi", NOW + 1, "c1", other, None),
-                Draft(me, "hi", NOW + 1, "c2", other, None),
-            ]
-        )
-        self.assertEqual(again, (first[0], False))
-        self.assertEqual(fresh, Refused(BLOCKED))
-
-
 def _release(gate: Deferred[None]) -> None:
     if not gate.called:
         gate.callback(None)
@@ -394,12 +296,4 @@ class ChatBatchSqliteTests(SqliteEngine, ChatBatchTests, TestCase):
 
 
 class ChatBatchPostgresTests(PostgresEngine, ChatBatchTests, TestCase):
-    pass
-
-
-class MessageRuleSqliteTests(SqliteEngine, MessageRuleTests, TestCase):
-    pass
-
-
-class MessageRulePostgresTests(PostgresEngine, MessageRuleTests, TestCase):
     pass
