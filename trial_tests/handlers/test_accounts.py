@@ -11,6 +11,7 @@ from twisted.trial.unittest import TestCase
 
 from socialhub.storage.database import Transaction
 from socialhub.tap import Options
+from trial_tests.support.accounts import PASSWORD, register_body
 from trial_tests.support.follows import OWN_USER_KEYS
 from trial_tests.support.harness import (
     Client,
@@ -24,18 +25,7 @@ from trial_tests.support.harness import (
 from trial_tests.support.mixins import EngineTestMixin
 
 COOKIE = "socialhub_session"
-PASSWORD = "correct horse"
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-
-
-def body(username: str, **fields: Any) -> dict[str, Any]:
-    """A register body for `username` (email username@example.org) with `fields` replaced."""
-    return {
-        "username": username,
-        "email": f"{username}@example.org",
-        "password": PASSWORD,
-        **fields,
-    }
 
 
 def session_cookie(response: Response) -> tuple[str, dict[str, str]]:
@@ -106,7 +96,7 @@ class AccountsTests(EngineTestMixin):
         return await start_server(self, self.engine, **overrides)
 
     async def _register(self, client: Client, username: str, **fields: Any) -> Response:
-        return await client.post("/api/auth/register", body(username, **fields))
+        return await client.post("/api/auth/register", register_body(username, **fields))
 
     async def _login(self, client: Client, password: str = PASSWORD, **login: Any) -> Response:
         headers = login.pop("headers", None)
@@ -165,10 +155,10 @@ class AccountsTests(EngineTestMixin):
         client = (await self._server()).client()
         self.assertEqual((await self._register(client, "Alice")).status, 201)
         for duplicate in (
-            body("ALICE", email="other@example.org"),
-            body("alice", email="other@example.org"),
-            body("bob", email="ALICE@EXAMPLE.ORG"),
-            body("bob", email="alice@example.org"),
+            register_body("ALICE", email="other@example.org"),
+            register_body("alice", email="other@example.org"),
+            register_body("bob", email="ALICE@EXAMPLE.ORG"),
+            register_body("bob", email="alice@example.org"),
         ):
             response = await client.post("/api/auth/register", duplicate)
             self.assertError(response, 409, "conflict")
@@ -179,30 +169,30 @@ class AccountsTests(EngineTestMixin):
         """Each invalid field is 400 and creates no account."""
         client = (await self._server()).client()
         cases = [
-            body("ab"),
-            body("a" * 33),
-            body("al ice"),
-            body("alíce"),
-            body("al@ice"),
-            body("al/ice"),
+            register_body("ab"),
+            register_body("a" * 33),
+            register_body("al ice"),
+            register_body("alíce"),
+            register_body("al@ice"),
+            register_body("al/ice"),
             {"email": "x@example.org", "password": PASSWORD},
-            {**body("alice"), "username": 12345},
-            body("alice", email="alice.example.org"),
-            body("alice", email="alice@@example.org"),
-            body("alice", email="al@ice@example.org"),
-            body("alice", email="@example.org"),
-            body("alice", email="alice@"),
-            body("alice", email="al ice@example.org"),
-            body("alice", email="a" * 243 + "@example.org"),  # 255 characters
-            body("alice", email=None),
+            {**register_body("alice"), "username": 12345},
+            register_body("alice", email="alice.example.org"),
+            register_body("alice", email="alice@@example.org"),
+            register_body("alice", email="al@ice@example.org"),
+            register_body("alice", email="@example.org"),
+            register_body("alice", email="alice@"),
+            register_body("alice", email="al ice@example.org"),
+            register_body("alice", email="a" * 243 + "@example.org"),  # 255 characters
+            register_body("alice", email=None),
             {"username": "alice", "password": PASSWORD},
-            body("alice", password="x" * 7),
-            body("alice", password="x" * 1025),
-            body("alice", password=12345678),
+            register_body("alice", password="x" * 7),
+            register_body("alice", password="x" * 1025),
+            register_body("alice", password=12345678),
             {"username": "alice", "email": "alice@example.org"},
-            body("alice", display_name="x" * 65),
-            body("alice", display_name=""),
-            body("alice", display_name=5),
+            register_body("alice", display_name="x" * 65),
+            register_body("alice", display_name=""),
+            register_body("alice", display_name=5),
         ]
         for case in cases:
             response = await client.post("/api/auth/register", case)
@@ -215,12 +205,12 @@ class AccountsTests(EngineTestMixin):
         """The longest and shortest valid values are accepted."""
         client = (await self._server()).client()
         cases = [
-            body("a_."),
-            body("b" * 32),
-            body("c-1", email="c" * 242 + "@example.org"),  # 254 characters
-            body("d.2", password="x" * 8),
-            body("e_3", password="é" * 1024),
-            body("f-4", display_name="é" * 64),
+            register_body("a_."),
+            register_body("b" * 32),
+            register_body("c-1", email="c" * 242 + "@example.org"),  # 254 characters
+            register_body("d.2", password="x" * 8),
+            register_body("e_3", password="é" * 1024),
+            register_body("f-4", display_name="é" * 64),
         ]
         for case in cases:
             response = await self._register(Client(client.url), case.pop("username"), **case)

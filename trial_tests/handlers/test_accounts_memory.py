@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from socialhub.auth.login_limiter import MAX_FAILURES, WINDOW_SECONDS
-from trial_tests.support.case import PASSWORD, MemoryCase
+from trial_tests.support.accounts import PASSWORD, register_body
+from trial_tests.support.case import MemoryCase
 
 DAY = 86400
-
-
-def body(username: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "username": username,
-        "email": f"{username}@example.org",
-        "password": PASSWORD,
-        **fields,
-    }
 
 
 class RegistrationTests(MemoryCase):
@@ -25,11 +15,11 @@ class RegistrationTests(MemoryCase):
         await self.start()
         client = self.memory.client()
         for case in (
-            body("ab"),
-            body("al ice"),
-            body("alice", email="alice.example.org"),
-            body("alice", password="x" * 7),
-            body("alice", display_name=""),
+            register_body("ab"),
+            register_body("al ice"),
+            register_body("alice", email="alice.example.org"),
+            register_body("alice", password="x" * 7),
+            register_body("alice", display_name=""),
             {"username": "alice", "password": PASSWORD},
         ):
             response = await client.post("/api/auth/register", case)
@@ -41,8 +31,8 @@ class RegistrationTests(MemoryCase):
         await self.start("Alice")
         client = self.memory.client()
         for duplicate in (
-            body("ALICE", email="other@example.org"),
-            body("bob", email="ALICE@EXAMPLE.ORG"),
+            register_body("ALICE", email="other@example.org"),
+            register_body("bob", email="ALICE@EXAMPLE.ORG"),
         ):
             self.expect_error(await client.post("/api/auth/register", duplicate), 409, "conflict")
 

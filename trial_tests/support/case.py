@@ -11,10 +11,10 @@ from typing import Any
 
 from twisted.trial.unittest import TestCase
 
+from trial_tests.support.accounts import PASSWORD
 from trial_tests.support.harness import Response
 from trial_tests.support.memory import MemoryClient, MemoryServer, MemorySocket
 
-PASSWORD = "correct horse"
 # Virtual time for a frame's round: longer than any batching window of the server, far shorter
 # than any timeout; it passes on the memory clock only.
 A_MOMENT = 0.05
