@@ -12,16 +12,6 @@ class NotificationTests(MemoryCase):
             group_id = await self.create_group(inviter, f"Group {n}")
             self.expect(await self.invite(inviter, group_id, invitee), 201)
 
-    async def test_unread_count_follows_new_and_read_notifications(self) -> None:
-        alice, bob = await self.start("alice", "bob")
-        self.assertEqual(await self.unread(bob), 0)
-        await self.invitations(alice, bob, 2)
-        self.assertEqual(await self.unread(bob), 2)
-        first = (await self.notifications(bob))[0]["id"]
-        self.expect(await bob.client.post("/api/notifications/read", {"ids": [first]}), 204)
-        self.assertEqual(await self.unread(bob), 1)
-        self.assertEqual(await self.unread(alice), 0)
-
     async def test_mark_all_read_is_the_viewers_only(self) -> None:
         alice, bob, carol = await self.start("alice", "bob", "carol")
         await self.invitations(alice, bob, 2)
