@@ -37,6 +37,14 @@ class Broadcast:
 
 
 @dataclass(slots=True)
+class Typing:
+    """A typing indicator, to exactly one conversation: a user (`to`) or a group."""
+
+    to: int | None
+    group_id: int | None
+
+
+@dataclass(slots=True)
 class Answer:
     """What a frame's ack says: a message's id (None when it is not stored, as a broadcast)
     and its time; both None for a frame that sends no message."""
