@@ -7,38 +7,33 @@ from typing import Any
 
 from twisted.trial.unittest import TestCase
 
-from trial_tests.support import wsclient
 from trial_tests.support.follows import FollowTestMixin
 from trial_tests.support.groups import Person
 from trial_tests.support.harness import PostgresEngine, SqliteEngine
+from trial_tests.support.wsclient import WsClient
 
 ACK = {"type": "ack", "message_id": None}
 
 
 class TypingTests(FollowTestMixin):
-    async def socket(self, person: Person) -> wsclient.WsClient:
-        ws = await wsclient.connect(self.running.url, person.client.session_token())
-        self.addCleanup(ws.close)
-        return ws
-
-    async def typing(self, ws: wsclient.WsClient, client_id: str, **to: Any) -> dict[str, Any]:
+    async def typing(self, ws: WsClient, client_id: str, **to: Any) -> dict[str, Any]:
         """Send a typing frame with a client id; the next frame on `ws`, its answer."""
         ws.send({"type": "typing", "id": client_id, **to})
         answer: dict[str, Any] = await ws.next()
         self.assertEqual(answer["id"], client_id, answer)
         return answer
 
-    async def acked(self, ws: wsclient.WsClient, client_id: str, **to: Any) -> None:
+    async def acked(self, ws: WsClient, client_id: str, **to: Any) -> None:
         """A typing frame is acked, with no message id (nothing is stored)."""
         answer = await self.typing(ws, client_id, **to)
         self.assertEqual({key: answer[key] for key in ACK}, ACK, answer)
         self.assertIsInstance(answer["timestamp"], int)
 
-    async def refused(self, ws: wsclient.WsClient, code: str, **to: Any) -> None:
+    async def refused(self, ws: WsClient, code: str, **to: Any) -> None:
         answer = await self.typing(ws, "refused", **to)
         self.assertEqual((answer["type"], answer["code"]), ("error", code), answer)
 
-    async def barrier(self, sender: Person, to: Person, *sockets: wsclient.WsClient) -> None:
+    async def message_barrier(self, sender: Person, to: Person, *sockets: WsClient) -> None:
         """`sender` messages `to`: it must be the next frame on each of `to`'s `sockets`, which
         proves that nothing was delivered to them before it."""
         ws = await self.socket(sender)
@@ -58,8 +53,8 @@ class TypingTests(FollowTestMixin):
         await self.acked(a1, "t1", to=bob.id)
         for ws in (b1, b2):
             self.assertEqual(await ws.next(), {"type": "typing", "from": alice.id, "to": bob.id})
-        await self.barrier(bob, alice, a2)
-        await self.barrier(bob, carol, c1)
+        await self.message_barrier(bob, alice, a2)
+        await self.message_barrier(bob, carol, c1)
 
     async def test_group_reaches_the_other_accepted_members_only(self) -> None:
         """Accepted members get it; the sender's other tab, an invitee, an outsider do not."""
@@ -73,9 +68,9 @@ class TypingTests(FollowTestMixin):
         await self.acked(sending, "g1", group_id=str(group_id))
         expected = {"type": "typing", "from": member.id, "group_id": str(group_id)}
         self.assertEqual(await owner_ws.next(), expected)
-        await self.barrier(owner, member, other_tab)
+        await self.message_barrier(owner, member, other_tab)
         for person in (invitee, outsider):
-            await self.barrier(owner, person, silent[person.id])
+            await self.message_barrier(owner, person, silent[person.id])
 
     async def test_refused_as_a_message_would_be(self) -> None:
         """Each refusal of a private or group message, with the client id; nothing forwarded."""
@@ -94,8 +89,8 @@ class TypingTests(FollowTestMixin):
         await self.refused(a1, "invalid_frame", to=dave.id, group_id=group_id)
         await self.refused(a1, "invalid_frame")
         await self.refused(a1, "invalid_frame", to="dave")
-        await self.barrier(dave, bob, b1)
-        await self.barrier(dave, carol, c1)
+        await self.message_barrier(dave, bob, b1)
+        await self.message_barrier(dave, carol, c1)
 
     async def test_a_follow_lets_it_through_a_private_profile(self) -> None:
         """The rule is the private message's: a follow between the two opens a private
@@ -117,7 +112,7 @@ class TypingTests(FollowTestMixin):
         await self.acked(a1, "t3", to=carol.id)
         self.assertEqual(await b1.next(), {"type": "typing", "from": alice.id, "to": bob.id})
         self.assertEqual(await c1.next(), {"type": "typing", "from": alice.id, "to": carol.id})
-        await self.barrier(alice, bob, b1)
+        await self.message_barrier(alice, bob, b1)
 
     async def test_never_stored(self) -> None:
         """A typing frame leaves no message: the conversation's history stays empty."""
