@@ -46,8 +46,8 @@ class Typing:
 
 @dataclass(slots=True)
 class Answer:
-    """What a frame's ack says: a message's id (None when it is not stored, as a broadcast)
-    and its time; both None for a frame that sends no message."""
+    """What a frame's ack says: a message's id (None when it is not stored, as a broadcast or a
+    typing indicator) and its time; both None for a frame that sends no message."""
 
     message_id: int | None
     timestamp: int | None
