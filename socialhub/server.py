@@ -32,6 +32,7 @@ from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy
 from socialhub.handlers.posts import Posts
 from socialhub.handlers.rate_limit import RateLimiter
+from socialhub.handlers.typing import Typing
 from socialhub.handlers.users import Users
 from socialhub.http import site
 from socialhub.http.api import Api
@@ -126,6 +127,7 @@ class Handlers:
     notifications: Notifications
     media: MediaUploads
     chat: Chat
+    typing: Typing
     history: History
     events: Events
     posts: Posts
@@ -149,7 +151,9 @@ class Server:
         self.delivery = self._outbound(config, reactor)
         self.handlers = self._handlers(config, reactor)
         self.dispatcher = Dispatcher(
-            chat_frames(self.handlers.chat), RateLimiter(reactor, config.rate_limit), self.metrics
+            chat_frames(self.handlers.chat, self.handlers.typing),
+            RateLimiter(reactor, config.rate_limit),
+            self.metrics,
         )
         self.api = self._api(config)
         origins = frozenset(origin.rstrip("/").lower() for origin in config.allowed_origins)
@@ -195,6 +199,7 @@ class Server:
             notifications=notifications,
             media=media,
             chat=Chat(reactor, batch, membership, fanout),
+            typing=Typing(reactor, stores.messages, membership, fanout),
             history=History(stores.messages, stores.users, membership),
             events=Events(reactor, stores.events, membership, notifications),
             posts=Posts(reactor, stores.posts, membership, notifications, media),

@@ -37,9 +37,17 @@ class Broadcast:
 
 
 @dataclass(slots=True)
+class Typing:
+    """A typing indicator, to exactly one conversation: a user (`to`) or a group."""
+
+    to: int | None
+    group_id: int | None
+
+
+@dataclass(slots=True)
 class Answer:
-    """What a frame's ack says: a message's id (None when it is not stored, as a broadcast)
-    and its time; both None for a frame that sends no message."""
+    """What a frame's ack says: a message's id (None when it is not stored, as a broadcast or a
+    typing indicator) and its time; both None for a frame that sends no message."""
 
     message_id: int | None
     timestamp: int | None

@@ -30,6 +30,7 @@ from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.commands import Answer
 from socialhub.handlers.rate_limit import RateLimiter
+from socialhub.handlers.typing import Typing
 from socialhub.in_flight import InFlight
 from socialhub.metrics import Metrics
 from socialhub.storage.database import DatabaseUnavailable
@@ -80,12 +81,13 @@ class FrameType(Generic[C]):
 Table = Mapping[str, FrameType[Any]]
 
 
-def chat_frames(chat: Chat) -> Table:
-    """The chat frame types: private, group, broadcast."""
+def chat_frames(chat: Chat, typing: Typing) -> Table:
+    """The chat frame types: private, group, broadcast, and the typing indicator."""
     return {
         "private": FrameType(frames.private, chat.private),
         "group": FrameType(frames.group, chat.group),
         "broadcast": FrameType(frames.broadcast, chat.broadcast),
+        "typing": FrameType(frames.typing, typing.typing),
     }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from socialhub.errors import InvalidRequest
-from socialhub.handlers.commands import Broadcast, GroupMessage, PrivateMessage
+from socialhub.handlers.commands import Broadcast, GroupMessage, PrivateMessage, Typing
 from socialhub.validation import parse_id, text
 
 MAX_CONTENT = 4000
@@ -81,3 +81,12 @@ def group(fields: Fields) -> GroupMessage:
 
 def broadcast(fields: Fields) -> Broadcast:
     return Broadcast(content=_content(fields))
+
+
+def typing(fields: Fields) -> Typing:
+    """A typing frame names exactly one conversation: `to` or `group_id`."""
+    if ("to" in fields) == ("group_id" in fields):
+        raise InvalidRequest("a typing frame has either to or group_id")
+    if "to" in fields:
+        return Typing(to=parse_id(fields["to"], "to"), group_id=None)
+    return Typing(to=None, group_id=parse_id(fields["group_id"], "group_id"))

@@ -43,7 +43,8 @@ class MessageRuleTests(EngineTestMixin):
     async def test_each_refusal_reason(self) -> None:
         """In one batch: oneself, an unknown recipient, a block either way, a private recipient
         with no follow or only a pending one are refused with their reason; a private
-        recipient followed by the sender, or following the sender, accepted, is written to."""
+        recipient followed by the sender, or following the sender, accepted, is written to.
+        The rule asked alone, with nothing stored (MessagesStore.refusal_of), answers the same."""
         database, (me, friend, blocker, blocked, closed, asked, followed, fan) = await self.people(
             8
         )
@@ -73,8 +74,14 @@ class MessageRuleTests(EngineTestMixin):
         recipients = [friend, me, 999_999, blocker, blocked, closed, asked, followed, fan]
         drafts = [Draft(me, "hi", NOW, f"c{to}", to, None) for to in recipients]
         drafts.append(Draft(999_998, "hi", NOW, None, 999_998, None))  # nobody, to themselves
-        outcomes = await MessagesStore(database).store_batch(drafts)
+        store = MessagesStore(database)
+        alone = [
+            await store.refusal_of(draft.sender_id, to)
+            for draft, to in zip(drafts, [*recipients, 999_998], strict=True)
+        ]
+        outcomes = await store.store_batch(drafts)
         refusals = [o.reason if isinstance(o, Refused) else None for o in outcomes]
+        self.assertEqual([None if r is None else r.reason for r in alone], refusals)
         self.assertEqual(
             refusals,
             [None, TO_SELF, NO_SUCH_USER, BLOCKED, BLOCKED, PRIVATE, PRIVATE, None, None, TO_SELF],

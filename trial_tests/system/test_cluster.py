@@ -1,6 +1,6 @@
 """Several real server processes on one PostgreSQL database and a private Redis.
 
-Every kind of delivery must cross processes exactly once: private, group, broadcast,
+Every kind of delivery must cross processes exactly once: private, group, typing, broadcast,
 notifications, and the closing of a logged-out session's sockets.
 """
 
@@ -67,6 +67,32 @@ class ClusterTests(TestCase):
         await self.marker(bob_one, alice, bob, sending)
         await self.marker(bob_two, alice, bob, sending)
         self.assertEqual([f for f in sending.pending() if f["type"] == "private"], [])
+
+    async def test_typing_crosses_processes_to_the_others_only(self) -> None:
+        """alice on one process types to bob, then in a group with bob: bob's sockets on both
+        processes get each once; alice's socket on the other process gets neither."""
+        one, two = await self.start_cluster(2)
+        alice, bob = await self.user(one, "alice"), await self.user(two, "bob")
+        group = (await alice.client.post("/api/groups", {"name": "g"})).json
+        invite = {"group_id": group["id"], "user_id": bob.id}
+        self.assertEqual((await alice.client.post("/api/groups/invite", invite)).status, 201)
+        accepted = await bob.client.post(f"/api/groups/{group['id']}/invitation/accept")
+        self.assertEqual(accepted.status, 200)
+        sending, alice_other = await self.socket(one, alice), await self.socket(two, alice)
+        bob_one, bob_two = await self.socket(one, bob), await self.socket(two, bob)
+        sending.send({"type": "typing", "to": bob.id, "id": "t1"})
+        sending.send({"type": "typing", "group_id": str(group["id"]), "id": "t2"})
+        acks = [await sending.next(), await sending.next()]
+        self.assertEqual({(ack["type"], ack["id"]) for ack in acks}, {("ack", "t1"), ("ack", "t2")})
+        expected = [
+            {"type": "typing", "from": alice.id, "to": bob.id},
+            {"type": "typing", "from": alice.id, "group_id": str(group["id"])},
+        ]
+        for ws in (bob_one, bob_two):
+            self.assertEqual([await ws.next(), await ws.next()], expected)
+        await self.marker(bob_one, alice, bob, sending)  # each got them once
+        self.assertEqual((await bob_two.next())["content"], "marker")
+        await self.marker(alice_other, bob, alice, bob_two)
 
     async def test_group_frames_reach_members_on_every_process(self) -> None:
         """A group of members spread over three processes: each member's socket gets the

@@ -20,6 +20,7 @@ from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.commands import Answer
 from socialhub.handlers.rate_limit import RateLimiter
+from socialhub.handlers.typing import Typing
 from socialhub.metrics import Metrics
 from socialhub.storage.stores.messages import Message
 from socialhub.storage.stores.users import User
@@ -102,7 +103,9 @@ class DispatcherTests(TestCase):
         self.messages = Messages()
         self.groups = Groups()
         chat = Chat(Clock(), cast(Any, self.messages), self.groups, cast(Any, Delivery()))
-        self.dispatcher = Dispatcher(chat_frames(chat), RateLimiter(Clock(), 0), Metrics())
+        typing = Typing(Clock(), cast(Any, self.messages), self.groups, cast(Any, Delivery()))
+        table = chat_frames(chat, typing)
+        self.dispatcher = Dispatcher(table, RateLimiter(Clock(), 0), Metrics())
         self.alice = Socket(_user(ALICE))
 
     def send(self, **fields: Any) -> Deferred[None]:
@@ -179,8 +182,8 @@ class DispatcherTests(TestCase):
         self.successResultOf(drained)
 
 
-class Typing:
-    """A frame type that stores nothing, as typing notices will be: `to` is a number."""
+class Indicator:
+    """A frame type that stores nothing: `to` is a number."""
 
     def __init__(self) -> None:
         self.handled: list[tuple[Connection, Viewer, int, str | None]] = []
@@ -200,8 +203,8 @@ class Typing:
 
 class TableTests(TestCase):
     def setUp(self) -> None:
-        self.typing = Typing()
-        table = {"typing": FrameType(Typing.parse, self.typing.handle)}
+        self.typing = Indicator()
+        table = {"typing": FrameType(Indicator.parse, self.typing.handle)}
         self.dispatcher = Dispatcher(table, RateLimiter(Clock(), 0), Metrics())
         self.alice = Socket(_user(ALICE))
 
