@@ -50,8 +50,11 @@ class Transaction(Reader, Protocol):
         """Run a statement for its effect; returns the number of rows it changed."""
 
     async def lock(self, table: str, row_id: int) -> None:
-        """Hold the row of `table` whose `id` is `row_id` until the transaction ends (see
-        `lock_row`); `table` is a constant of the caller's, never a client's value."""
+        """Hold the row of `table` whose `id` is `row_id` until the transaction ends: another
+        transaction that locks it waits, and then (PostgreSQL, READ COMMITTED: each statement
+        sees what was committed before it began) sees what this one committed. PostgreSQL
+        takes a row lock that foreign keys' checks do not wait for; SQLite nothing, as it runs
+        one transaction at a time. `table` is a constant of the caller's, never a client's."""
 
 
 class Database(Protocol):
@@ -127,15 +130,6 @@ async def write(database: Database, description: str, sql: str, args: Args = ())
     trip, no BEGIN and COMMIT of their own. Its RETURNING rows, so ask for one per changed row
     to count them."""
     return await database.at_once(description, [(sql, args)])
-
-
-async def lock_row(txn: Transaction, table: str, row_id: int) -> None:
-    """Hold the row of `table` whose `id` is `row_id` until `txn` ends: another transaction that
-    locks it waits, and then (PostgreSQL, READ COMMITTED: each statement sees what was
-    committed before it began) sees what this one committed. Each engine takes it its way
-    (`Transaction.lock`): PostgreSQL a row lock that foreign keys' checks do not wait for;
-    SQLite nothing, as it runs one transaction at a time."""
-    await txn.lock(table, row_id)
 
 
 def by_name(names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:

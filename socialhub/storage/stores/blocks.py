@@ -12,7 +12,7 @@ blocker.
 
 from __future__ import annotations
 
-from socialhub.storage.database import Database, Transaction, lock_row, qualify, write
+from socialhub.storage.database import Database, Transaction, qualify, write
 from socialhub.storage.stores.users import USER_COLUMNS, User
 
 _BETWEEN = (
@@ -33,9 +33,9 @@ async def lock_pair(txn: Transaction, first_id: int, second_id: int) -> None:
     Each statement of a PostgreSQL transaction (READ COMMITTED) sees what others committed
     before it began, but not what they have yet to commit: a follow that read no block, and a
     block that found no follow to remove, could both commit. Holding the lock, whichever comes
-    second sees the other's work. The lock is the lower id's users row (`lock_row`).
+    second sees the other's work. The lock is the lower id's users row (`Transaction.lock`).
     """
-    await lock_row(txn, "users", min(first_id, second_id))
+    await txn.lock("users", min(first_id, second_id))
 
 
 async def blocked_between(txn: Transaction, first_id: int, second_id: int) -> bool:
@@ -94,10 +94,3 @@ class BlocksStore:
             (blocker_id, limit, offset),
         )
         return [User.from_row(row) for row in rows]
-
-    async def between(self, first_id: int, second_id: int) -> bool:
-        """Whether either of the two blocks the other."""
-        rows = await self._db.read(
-            "get_block", _BETWEEN, (first_id, second_id, second_id, first_id)
-        )
-        return bool(rows)

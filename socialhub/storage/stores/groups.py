@@ -19,7 +19,6 @@ from socialhub.storage.database import (
     Row,
     Transaction,
     by_name,
-    lock_row,
     qualify,
     read_one,
 )
@@ -56,11 +55,6 @@ _GROUP_BY_ID = f"{_SELECT_GROUP} WHERE g.id = ?"
 _STATUS = "SELECT status FROM group_members WHERE group_id = ? AND user_id = ?"
 _MEMBER_IDS = (
     "SELECT user_id FROM group_members WHERE group_id = ? AND is_accepted ORDER BY user_id"
-)
-# Delete a user's row whose status is one of `{}` (placeholders); never the owner's.
-_REMOVE = (
-    "DELETE FROM group_members WHERE group_id = ? AND user_id = ? AND status IN ({})"
-    " AND user_id <> (SELECT owner_id FROM groups WHERE id = ?) RETURNING user_id"
 )
 
 
@@ -162,6 +156,18 @@ async def _accept(
     return await _notify(txn, notice, now) if changed else None
 
 
+async def _remove(txn: Transaction, group_id: int, user_id: int, statuses: Collection[str]) -> bool:
+    """Delete the user's row when its status is one of `statuses`, never the owner's; False
+    when there is none. The caller holds the group's row."""
+    deleted = await txn.fetch(
+        "DELETE FROM group_members WHERE group_id = ? AND user_id = ?"
+        f" AND status IN ({placeholders(len(statuses))})"
+        " AND user_id <> (SELECT owner_id FROM groups WHERE id = ?) RETURNING user_id",
+        (group_id, user_id, *statuses, group_id),
+    )
+    return bool(deleted)
+
+
 def _naming(notice: Notice, group: Group) -> Notice:
     """The notice with GROUP_NAME in its message replaced by the group's name."""
     return dataclasses.replace(notice, message=notice.message.replace(GROUP_NAME, group.name))
@@ -205,11 +211,6 @@ class GroupsStore:
             (viewer_id, substring_pattern(name_key(query)), limit, offset),
         )
         return [Group.from_row(row) for row in rows]
-
-    async def status(self, group_id: int, user_id: int) -> str | None:
-        """The status of the user's row in the group, or None when there is none."""
-        row = await read_one(self._db, "get_membership", _STATUS, (group_id, user_id))
-        return row[0] if row else None
 
     async def member_ids(self, group_id: int) -> list[int]:
         """Every accepted member's id (the recipients of a group message)."""
@@ -275,7 +276,7 @@ class GroupsStore:
         """
 
         async def invite(txn: Transaction) -> Invited:
-            await lock_row(txn, "groups", group_id)
+            await txn.lock("groups", group_id)
             group = await select_group(txn, group_id, inviter_id)
             if group is None:
                 return Invited(None)
@@ -305,11 +306,10 @@ class GroupsStore:
         row is held first, so an invitation by this user under way finishes first or sees them
         gone (`invite`).
         """
-        sql = _REMOVE.format(placeholders(len(statuses)))
 
         async def remove(txn: Transaction) -> bool:
-            await lock_row(txn, "groups", group_id)
-            return bool(await txn.fetch(sql, (group_id, user_id, *statuses, group_id)))
+            await txn.lock("groups", group_id)
+            return await _remove(txn, group_id, user_id, statuses)
 
         return await self._db.interaction("remove_membership", remove)
 
@@ -370,11 +370,7 @@ class GroupsStore:
         """The owner deletes the user's row when its status is one of `statuses` (`remove`)."""
 
         async def remove(txn: Transaction, group: Group) -> bool:
-            deleted = await txn.fetch(
-                _REMOVE.format(placeholders(len(statuses))),
-                (group_id, user_id, *statuses, group_id),
-            )
-            return bool(deleted)
+            return await _remove(txn, group_id, user_id, statuses)
 
         return await self._as_owner("remove_membership", group_id, owner_id, remove)
 
@@ -405,7 +401,7 @@ class GroupsStore:
         writes that row) is seen: the former owner cannot act."""
 
         async def body(txn: Transaction) -> Owned[T]:
-            await lock_row(txn, "groups", group_id)
+            await txn.lock("groups", group_id)
             group = await select_group(txn, group_id, owner_id)
             if group is None or group.owner_id != owner_id:
                 return Owned(group)
