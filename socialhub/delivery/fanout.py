@@ -247,18 +247,18 @@ class Fanout:
         self._on_received[type(envelope)](channel, envelope)
 
     def _frame_received(self, channel: bytes, frame: FrameEnvelope) -> None:
-        """A stored frame waits for its turn in the sequencer; any other goes out at once."""
+        """A stored frame waits for its turn in the sequencer; any other goes out at once. It
+        goes to the group's members it lists, else to the user whose channel it came on."""
+        if channel == BROADCAST:
+            self._observe_lag(frame)
+            self.connections.deliver_everyone(frame.payload, frame.exclude)
+            return
+        user_ids = frame.members if frame.members is not None else [channel_id(channel)]
         if frame.position is not None:
-            user_ids = frame.members if frame.members is not None else [channel_id(channel)]
             self._sequencer.hold(Held(frame.position, user_ids, frame.payload, frame.exclude))
             return
         self._observe_lag(frame)
-        if channel == BROADCAST:
-            self.connections.deliver_everyone(frame.payload, frame.exclude)
-        elif frame.members is not None:
-            self.connections.deliver(frame.members, frame.payload, frame.exclude)
-        else:
-            self.connections.deliver([channel_id(channel)], frame.payload, frame.exclude)
+        self.connections.deliver(user_ids, frame.payload, frame.exclude)
 
     def _tick_received(self, channel: bytes, tick: TickEnvelope) -> None:
         self._sequencer.tick(tick.first, tick.last)
