@@ -65,8 +65,9 @@ class Accounts:
         ids = sorted({session for sessions in open_sessions.values() for session in sessions})
         live = await self._sessions.live(ids)
         for user_id, sessions in open_sessions.items():
-            if sessions - live:
-                self._delivery.close_sessions(user_id, sessions - live, *SESSION_REVOKED)
+            revoked = sessions - live
+            if revoked:
+                self._delivery.close_sessions(user_id, revoked, *SESSION_REVOKED)
 
     def _now(self) -> int:
         return int(self._clock.seconds())
