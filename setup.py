@@ -37,6 +37,7 @@ setup(
             "mypy-zope>=1.0,<2",
             "coverage>=7,<8",
             "import-linter>=2.1,<3",  # the layers contract in pyproject.toml
+            "hypothesis>=6.100,<7",  # property tests
         ],
         # python -m bench (docs/performance.md): the load generator and the peers it compares.
         "bench": [
