@@ -167,9 +167,9 @@ class ClusterTests(TestCase):
         sending = await self.registered(one, alice)
         alices = [await self.registered(p, alice) for p in (two, three)]
         bobs = [await self.registered(p, bob) for p in (two, three)]
-        carols = [await self.registered(three, carol)]
-        to_bob = {"type": "typing", "to": bob.id}
-        in_group = {"type": "typing", "group_id": str(group_id)}
+        carol_ws = await self.registered(three, carol)
+        to_bob: dict[str, Any] = {"type": "typing", "to": bob.id}
+        in_group: dict[str, Any] = {"type": "typing", "group_id": str(group_id)}
         for number, frame in enumerate([to_bob, in_group, to_bob, in_group, to_bob]):
             sending.send({**frame, "id": f"t{number}"})
         acks = [await sending.next() for _ in range(5)]  # handled side by side: in any order
@@ -178,10 +178,10 @@ class ClusterTests(TestCase):
         group = {**in_group, "from": alice.id}
         for ws in bobs:
             self.assertCountEqual([await ws.next(), await ws.next()], [private, group])
-        self.assertEqual(await carols[0].next(), group)
-        await self.barrier(carols[0], bob, *bobs)
-        await self.barrier(carols[0], alice, sending, *alices)
-        await self.barrier(sending, carol, *carols)
+        self.assertEqual(await carol_ws.next(), group)
+        await self.barrier(carol_ws, bob, *bobs)
+        await self.barrier(carol_ws, alice, sending, *alices)
+        await self.barrier(sending, carol, carol_ws)
         await deferLater(reactor, 1.0, lambda: None)  # the contract's second
         sending.send({**to_bob, "id": "later"})
         self.assertEqual((await sending.next())["id"], "later")
