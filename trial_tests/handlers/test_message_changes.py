@@ -7,10 +7,12 @@ from typing import Any
 
 from twisted.trial.unittest import TestCase
 
-from trial_tests.support.chat import ACK_FIELDS, LIVE_PRIVATE_FIELDS
+from trial_tests.support.chat import ACK_FIELDS, LIVE_PRIVATE_FIELDS, register
 from trial_tests.support.follows import FollowTestMixin
 from trial_tests.support.groups import Person
-from trial_tests.support.harness import PostgresEngine, SqliteEngine
+from trial_tests.support.harness import PostgresEngine, SqliteEngine, fresh_postgres_url
+from trial_tests.support.processes import start_process
+from trial_tests.support.redis_server import start_redis
 from trial_tests.support.wsclient import WsClient, connect
 
 
@@ -414,6 +416,43 @@ class ResumeTests(ChangeTestMixin):
         )
         done = await resumed.next()
         self.assertEqual((done["type"], done["missed"]), ("resumed", 5))
+
+
+class AcrossProcessesTests(TestCase):
+    async def test_reactions_and_edits_cross_processes_through_redis(self) -> None:
+        """Two processes sharing PostgreSQL and Redis: a reaction made on one reaches the
+        author on the other and the reactor's connection there; an edit made on the other
+        comes back; each with the same cursor everywhere."""
+        redis = await start_redis(self)
+        database = fresh_postgres_url()
+        one = await start_process(self, database, "--redis", redis.url)
+        two = await start_process(self, database, "--redis", redis.url)
+        alice, bob = await register(one.url, "alice"), await register(one.url, "bob")
+        sockets = []
+        for url, person in ((one.url, alice), (two.url, bob), (one.url, bob)):
+            ws = await connect(url, person.token, path="/ws?since=now")
+            self.addCleanup(ws.close)
+            self.assertEqual((await ws.next())["type"], "resumed")
+            sockets.append(ws)
+        alice_one, bob_two, bob_one = sockets
+        alice_one.send({"type": "private", "to": bob.id, "content": "helo", "id": "m"})
+        message = (await alice_one.next_of("ack"))["message_id"]
+        for ws in (bob_two, bob_one):
+            self.assertEqual((await ws.next())["id"], message)
+        react = {"type": "reaction", "message_id": message, "emoji": "👍", "on": True}
+        bob_two.send({**react, "id": "r"})
+        self.assertEqual((await bob_two.next())["type"], "ack")
+        reactions = [await ws.next() for ws in (alice_one, bob_one)]
+        self.assertEqual(reactions[0], reactions[1])
+        self.assertEqual((reactions[0]["type"], reactions[0]["from"]), ("reaction", bob.id))
+        alice_two = await connect(two.url, alice.token)
+        self.addCleanup(alice_two.close)
+        alice_two.send({"type": "edit", "message_id": message, "content": "hello", "id": "e"})
+        self.assertEqual((await alice_two.next())["message_id"], message)
+        edits = [await ws.next() for ws in (alice_one, bob_two, bob_one)]
+        self.assertEqual(edits[0], edits[1])
+        self.assertEqual(edits[1], edits[2])
+        self.assertEqual((edits[0]["type"], edits[0]["content"]), ("edit", "hello"))
 
 
 class ReplySqliteTests(SqliteEngine, ReplyTests, TestCase):
