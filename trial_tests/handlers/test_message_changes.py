@@ -153,8 +153,9 @@ class ReactionTests(ChangeTestMixin):
         message."""
         alice, bob = await self.people("alice", "bob")
         a1, a2, b1 = await self.socket(alice), await self.socket(alice), await self.socket(bob)
-        message = await self.say(a1, "hi", to=bob.id)
-        await a2.next(), await b1.next()
+        for content in ("first", "hi"):  # so that the message's id is not the change's
+            message = await self.say(a1, content, to=bob.id)
+            await a2.next(), await b1.next()
         b2 = await self.socket(bob)
         react = {"type": "reaction", "message_id": message, "emoji": "👍", "on": True}
         self.assertEqual(await self.acked(b1, react), message)
