@@ -49,9 +49,9 @@ class MessageChanges:
     async def react(
         self, sender: Connection, viewer: Viewer, command: React, client_id: str | None
     ) -> Deferred[Answer]:
-        now = self._now()
+        user_id, now = viewer.user.id, self._now()
         asked = Asked(
-            REACTION, command.message_id, viewer.user.id, now, None, command.emoji, command.on
+            REACTION, command.message_id, user_id, now, emoji=command.emoji, on=command.on
         )
         return succeed(await self._change(sender, asked))
 
