@@ -385,38 +385,43 @@ class EditDeleteTests(ChangeTestMixin):
 
 class ResumeTests(ChangeTestMixin):
     async def test_a_resumed_client_gets_the_changes_in_order_with_the_messages(self) -> None:
-        """Messages, reactions, edits and deletions are replayed in stream order, each as it was
-        sent live (the same cursor too), the messages as they are now."""
+        """Messages, reactions, edits and deletions, private and in a group, are replayed in
+        stream order, each as it was sent live (the same cursor too), the messages as they are
+        now."""
         alice, bob = await self.people("alice", "bob")
+        group_id = (await self.create_group(alice, "Devs"))["id"]
+        await self.add_member(alice, group_id, bob)
         a1, live = await self.socket(alice), await self.socket(bob)
         gone = await self.say(a1, "to delete", to=bob.id)
         cursor = (await live.next())["cursor"]
         message = await self.say(a1, "helo", to=bob.id)
+        in_group = await self.say(a1, "all", group_id=group_id)
         changes = [
             {"type": "reaction", "message_id": message, "emoji": "👍", "on": True},
             {"type": "edit", "message_id": message, "content": "hello"},
             {"type": "delete", "message_id": gone},
+            {"type": "reaction", "message_id": in_group, "emoji": "🎉", "on": True},
             {"type": "reaction", "message_id": message, "emoji": "👍", "on": False},
+            {"type": "edit", "message_id": in_group, "content": "everyone"},
         ]
         for n, change in enumerate(changes):
             await self.acked(a1, change, str(n))
-        sent = [await live.next() for _ in range(5)]
+        sent = [await live.next() for _ in range(8)]
         resumed = await connect(
             self.running.url, bob.client.session_token(), path=f"/ws?since={cursor}"
         )
         self.addCleanup(resumed.close)
-        replayed = [await resumed.next() for _ in range(5)]
+        replayed = [await resumed.next() for _ in range(8)]
         self.assertEqual(
             [frame["type"] for frame in replayed],
-            ["private", "reaction", "edit", "delete", "reaction"],
+            ["private", "group", "reaction", "edit", "delete", "reaction", "reaction", "edit"],
         )
-        self.assertEqual(replayed[1:], sent[1:])
-        self.assertEqual(replayed[0]["cursor"], sent[0]["cursor"])
-        self.assertEqual(
-            (replayed[0]["content"], replayed[0]["edited"]), ("hello", True), replayed[0]
-        )
+        self.assertEqual(replayed[2:], sent[2:])
+        self.assertEqual([f["cursor"] for f in replayed[:2]], [f["cursor"] for f in sent[:2]])
+        now = [(frame["content"], frame["edited"]) for frame in replayed[:2]]
+        self.assertEqual(now, [("hello", True), ("everyone", True)])
         done = await resumed.next()
-        self.assertEqual((done["type"], done["missed"]), ("resumed", 5))
+        self.assertEqual((done["type"], done["missed"]), ("resumed", 8))
 
 
 class AcrossProcessesTests(TestCase):
