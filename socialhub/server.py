@@ -28,6 +28,7 @@ from socialhub.handlers.groups import Groups
 from socialhub.handlers.history import History
 from socialhub.handlers.media import MediaUploads
 from socialhub.handlers.membership import Membership
+from socialhub.handlers.message_changes import MessageChanges
 from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy
 from socialhub.handlers.posts import Posts
@@ -57,6 +58,7 @@ from socialhub.storage.stores.events import EventsStore
 from socialhub.storage.stores.follows import FollowsStore
 from socialhub.storage.stores.groups import GroupsStore
 from socialhub.storage.stores.media import MediaStore
+from socialhub.storage.stores.message_changes import MessageChangesStore
 from socialhub.storage.stores.messages import MessagesStore
 from socialhub.storage.stores.notifications import NotificationsStore
 from socialhub.storage.stores.posts import PostsStore
@@ -81,6 +83,7 @@ class Stores:
     follows: FollowsStore
     blocks: BlocksStore
     messages: MessagesStore
+    message_changes: MessageChangesStore
     media: MediaStore
     events: EventsStore
     posts: PostsStore
@@ -96,6 +99,7 @@ class Stores:
             follows=FollowsStore(database),
             blocks=BlocksStore(database),
             messages=MessagesStore(database),
+            message_changes=MessageChangesStore(database),
             media=MediaStore(database),
             events=EventsStore(database),
             posts=PostsStore(database),
@@ -128,6 +132,7 @@ class Handlers:
     media: MediaUploads
     chat: Chat
     typing: Typing
+    message_changes: MessageChanges
     history: History
     events: Events
     posts: Posts
@@ -151,7 +156,7 @@ class Server:
         self.delivery = self._outbound(config, reactor)
         self.handlers = self._handlers(config, reactor)
         self.dispatcher = Dispatcher(
-            chat_frames(self.handlers.chat, self.handlers.typing),
+            chat_frames(self.handlers.chat, self.handlers.typing, self.handlers.message_changes),
             RateLimiter(reactor, config.rate_limit),
             self.metrics,
         )
@@ -200,7 +205,8 @@ class Server:
             media=media,
             chat=Chat(reactor, batch, membership, fanout),
             typing=Typing(reactor, stores.messages, membership, fanout),
-            history=History(stores.messages, stores.users, membership),
+            message_changes=MessageChanges(reactor, stores.message_changes, fanout),
+            history=History(stores.messages, stores.message_changes, stores.users, membership),
             events=Events(reactor, stores.events, membership, notifications),
             posts=Posts(reactor, stores.posts, membership, notifications, media),
         )

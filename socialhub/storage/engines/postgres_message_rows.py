@@ -13,8 +13,8 @@ from socialhub.storage.stores.message_rows import (
     Draft,
     Refused,
     Stored,
+    draft_refusal,
     original_id,
-    refusal,
 )
 
 
@@ -52,7 +52,7 @@ class OneStatement:
 
 
 def _one_statement(columns: str) -> Prepared:
-    """The WITH statement: `vetted` is each draft with the rule's refusal (NULL if none),
+    """The WITH statement: `vetted` is each draft with the rules' refusal (NULL if none),
     `checked` adds the id of a keyed draft's stored message of the last 24 hours (a resend gets
     its original whatever the rule says now: it was stored, and delivered, when it allowed it),
     `fresh` the drafts neither stored before nor refused, numbered; `counter` hands out their
@@ -72,7 +72,8 @@ def _one_statement(columns: str) -> Prepared:
     return Prepared(
         f"WITH given AS (SELECT {given}, number"
         "  FROM json_array_elements(?) WITH ORDINALITY AS g(e, number)),"
-        f" vetted AS MATERIALIZED (SELECT g.*, {refusal('g.sender_id', 'g.recipient_id')}"
+        " vetted AS MATERIALIZED (SELECT g.*,"
+        f"  {draft_refusal('g.sender_id', 'g.recipient_id', 'g.group_id', 'g.reply_to')}"
         "  AS refusal FROM given g),"
         " checked AS (SELECT v.*, CASE WHEN v.client_id IS NOT NULL"
         f"  THEN {original_id('v.sender_id', 'v.client_id')} END AS original FROM vetted v),"

@@ -15,16 +15,16 @@ from socialhub.storage.stores.message_rows import (
     Draft,
     Refused,
     Stored,
+    draft_refusal,
     original_id,
-    refusal,
 )
 
 
 class StepByStep:
-    """The originals of the drafts' client ids looked up, the rule asked of the other private
-    drafts, then positions taken for the rest and one multi-row INSERT. BEGIN IMMEDIATE holds
-    the write lock from the start, so the look-up and the rule see everything committed
-    before the batch's transaction began, and nobody takes a position meanwhile."""
+    """The originals of the drafts' client ids looked up, the rules asked of the other private
+    drafts and of replies, then positions taken for the rest and one multi-row INSERT. BEGIN
+    IMMEDIATE holds the write lock from the start, so the look-up and the rules see everything
+    committed before the batch's transaction began, and nobody takes a position meanwhile."""
 
     def __init__(self, database: Database, columns: str) -> None:
         self._db = database
@@ -89,16 +89,16 @@ class StepByStep:
 
 
 async def _refusals(txn: Transaction, drafts: dict[int, Draft]) -> dict[int, Refused]:
-    """The refused private drafts among `drafts`, by index: one statement for them all."""
-    pairs = [
-        (n, draft.sender_id, draft.recipient_id)
+    """The refused drafts among `drafts`, by index: one statement for the private ones and the
+    replies (a group message that replies to none has no rule to ask here)."""
+    asked = [
+        (n, draft.sender_id, draft.recipient_id, draft.group_id, draft.reply_to)
         for n, draft in drafts.items()
-        if draft.recipient_id is not None
+        if draft.recipient_id is not None or draft.reply_to is not None
     ]
-    if not pairs:
+    if not asked:
         return {}
-    given, args = txn.relation(pairs, ("bigint", "bigint", "bigint"))
-    rows = await txn.fetch(
-        f"SELECT p.column1, {refusal('p.column2', 'p.column3')} FROM {given} AS p", args
-    )
+    given, args = txn.relation(asked, ("bigint",) * 5)
+    rule = draft_refusal("p.column2", "p.column3", "p.column4", "p.column5")
+    rows = await txn.fetch(f"SELECT p.column1, {rule} FROM {given} AS p", args)
     return {row[0]: Refused(row[1]) for row in rows if row[1] is not None}

@@ -128,6 +128,11 @@ async def select_group(txn: Reader, group_id: int, viewer_id: int) -> Group | No
     return Group.from_row(row) if row else None
 
 
+async def accepted_member_ids(txn: Reader, group_id: int) -> list[int]:
+    """The ids of the group's accepted members, read inside a write's own transaction."""
+    return [row[0] for row in await txn.fetch(_MEMBER_IDS, (group_id,))]
+
+
 async def _notify(txn: Transaction, notice: Notice | None, now: int) -> list[Notification]:
     return await NotificationsStore.add(txn, notice, now) if notice else []
 
