@@ -42,7 +42,7 @@ class ThrottleTests(TestCase):
         self.assertEqual(len(self.throttle), 1)
 
     def test_holds_says_what_allow_would_refuse_without_starting_an_interval(self) -> None:
-        """`holds` is true exactly while `allow` would refuse, and asking it lets nothing through."""
+        """`holds` is true exactly while `allow` would refuse; asking it lets nothing through."""
         self.assertFalse(self.throttle.holds("k"))
         self.assertFalse(self.throttle.holds("k"))
         self.assertTrue(self.throttle.allow("k"))
