@@ -121,7 +121,6 @@ class TypingTests(FollowTestMixin):
         history = await alice.client.get(f"/api/messages/private?user={bob.id}")
         self.assertEqual(self.expect(history, 200), [])
 
-
     async def test_a_frame_the_throttle_drops_costs_no_read(self) -> None:
         """Within the second after a forwarded frame, the next one is acked and dropped without
         asking the database: the forwarded one was checked."""
@@ -140,6 +139,7 @@ class TypingTests(FollowTestMixin):
         self.addCleanup(delattr, database, "read")
         await self.acked(ws, "t2", to=bob.id)
         self.assertEqual(reads, [])
+
 
 class TypingSqliteTests(SqliteEngine, TypingTests, TestCase):
     pass
