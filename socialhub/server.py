@@ -23,6 +23,7 @@ from socialhub.delivery.replay import Replays
 from socialhub.handlers.accounts import Accounts
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.chat_batch import ChatBatch
+from socialhub.handlers.conversations import Conversations
 from socialhub.handlers.events import Events
 from socialhub.handlers.groups import Groups
 from socialhub.handlers.history import History
@@ -38,6 +39,7 @@ from socialhub.http import site
 from socialhub.http.api import Api
 from socialhub.http.listen import listen
 from socialhub.http.rest import accounts as accounts_routes
+from socialhub.http.rest import conversations as conversations_routes
 from socialhub.http.rest import events as events_routes
 from socialhub.http.rest import groups as groups_routes
 from socialhub.http.rest import media as media_routes
@@ -53,6 +55,7 @@ from socialhub.storage.database import Database, DatabaseUnavailable, Transactio
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
 from socialhub.storage.stores.blocks import BlocksStore
+from socialhub.storage.stores.conversations import ConversationsStore
 from socialhub.storage.stores.events import EventsStore
 from socialhub.storage.stores.follows import FollowsStore
 from socialhub.storage.stores.groups import GroupsStore
@@ -81,6 +84,7 @@ class Stores:
     follows: FollowsStore
     blocks: BlocksStore
     messages: MessagesStore
+    conversations: ConversationsStore
     media: MediaStore
     events: EventsStore
     posts: PostsStore
@@ -96,6 +100,7 @@ class Stores:
             follows=FollowsStore(database),
             blocks=BlocksStore(database),
             messages=MessagesStore(database),
+            conversations=ConversationsStore(database),
             media=MediaStore(database),
             events=EventsStore(database),
             posts=PostsStore(database),
@@ -129,6 +134,7 @@ class Handlers:
     chat: Chat
     typing: Typing
     history: History
+    conversations: Conversations
     events: Events
     posts: Posts
 
@@ -201,6 +207,7 @@ class Server:
             chat=Chat(reactor, batch, membership, fanout),
             typing=Typing(reactor, stores.messages, membership, fanout),
             history=History(stores.messages, stores.users, membership),
+            conversations=Conversations(stores.conversations, stores.users, membership, fanout),
             events=Events(reactor, stores.events, membership, notifications),
             posts=Posts(reactor, stores.posts, membership, notifications, media),
         )
@@ -214,6 +221,7 @@ class Server:
         )
         users_routes.register_routes(api, handlers.users)
         messages_routes.register_routes(api, handlers.history)
+        conversations_routes.register_routes(api, handlers.conversations)
         groups_routes.register_routes(api, handlers.groups)
         events_routes.register_routes(api, handlers.events)
         notifications_routes.register_routes(api, handlers.notifications)

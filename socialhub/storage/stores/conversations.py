@@ -1,0 +1,260 @@
+"""The SQL of a user's conversations: the list, its unread counts and the read markers.
+
+A private conversation is a row of `private_conversations` (written by its first message); a
+group conversation is an accepted membership. How far a user has read one is their *effective
+marker*: their newest own message in it when that is above the stored `read_markers` row (one's
+own messages are never unread, and sending writes no marker), else the stored row. Every answer
+here (`read_up_to`, the unread counts, the forward-only rule) uses that one SQL expression.
+
+Its cost follows the unread messages, never the history: the newest own message is found by
+walking the conversation's index (messages_by_pair or messages_by_group, which end in `id`)
+backwards from its newest message down to the stored marker, stopping at the first own one, so
+every row it passes is another user's message above the marker, one that is unread; and the
+count reads the same index from the effective marker up. A list computes this only for the page
+it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from socialhub.storage.database import Database, Row, Transaction, qualify
+from socialhub.storage.stores.messages import MESSAGE_COLUMNS, Message
+from socialhub.storage.stores.users import USER_COLUMNS, USER_WIDTH, User
+
+_MESSAGE_WIDTH = len(MESSAGE_COLUMNS.split(","))
+
+# The conversations a user is in, one row each: (viewer, pair_low, pair_high, peer_id, group_id,
+# last_id, joined_at); private ones have pair and peer, groups group_id and joined_at. The
+# viewer's id is its four placeholders. `last_id` is one probe of the conversation's index.
+_CONVERSATIONS = (
+    "SELECT CAST(? AS BIGINT) AS viewer, pc.pair_low, pc.pair_high,"
+    " CASE WHEN pc.pair_low = ? THEN pc.pair_high ELSE pc.pair_low END AS peer_id,"
+    " CAST(NULL AS BIGINT) AS group_id,"
+    " (SELECT max(m.id) FROM messages m"
+    "  WHERE m.pair_low = pc.pair_low AND m.pair_high = pc.pair_high) AS last_id,"
+    " CAST(NULL AS BIGINT) AS joined_at"
+    " FROM private_conversations pc WHERE pc.pair_low = ? OR pc.pair_high = ?"
+    " UNION ALL"
+    " SELECT gm.user_id, NULL, NULL, NULL, gm.group_id,"
+    " (SELECT max(m.id) FROM messages m WHERE m.group_id = gm.group_id), gm.joined_at"
+    " FROM group_members gm WHERE gm.user_id = ? AND gm.is_accepted"
+)
+
+
+def _order(c: str) -> str:
+    """Conversations with messages by their last message, newest first; then groups without
+    messages, most recently joined first (a group's id breaks a tie within a second)."""
+    return (
+        f"ORDER BY ({c}.last_id IS NULL), {c}.last_id DESC, {c}.joined_at DESC, {c}.group_id DESC"
+    )
+
+
+def _per_kind(c: str, select: Callable[[str], str]) -> str:
+    """`select(condition)` for the conversation of row `c`: `condition` picks its messages (as
+    `m`) by the index that serves it, messages_by_pair or messages_by_group."""
+    private = select(f"m.pair_low = {c}.pair_low AND m.pair_high = {c}.pair_high")
+    group = select(f"m.group_id = {c}.group_id")
+    return f"CASE WHEN {c}.group_id IS NULL THEN ({private}) ELSE ({group}) END"
+
+
+def _stored_marker(c: str) -> str:
+    """The viewer's stored marker of row `c`'s conversation, NULL when none."""
+    mine = f"SELECT r.up_to FROM read_markers r WHERE r.user_id = {c}.viewer"
+    private = f"{mine} AND r.peer_id = {c}.peer_id"
+    group = f"{mine} AND r.group_id = {c}.group_id"
+    return f"CASE WHEN {c}.group_id IS NULL THEN ({private}) ELSE ({group}) END"
+
+
+def _effective_marker(c: str) -> str:
+    """The effective marker of row `c`, which has `viewer` and `stored`: the viewer's newest
+    own message above the stored marker, else the stored marker (NULL when neither)."""
+    own = _per_kind(
+        c,
+        lambda where: (
+            f"SELECT m.id FROM messages m WHERE {where} AND m.id > COALESCE({c}.stored, 0)"
+            f" AND m.sender_id = {c}.viewer ORDER BY m.id DESC LIMIT 1"
+        ),
+    )
+    return f"COALESCE({own}, {c}.stored)"
+
+
+def _unread(c: str) -> str:
+    """How many messages of row `c`'s conversation, from others and not deleted, are above its
+    effective marker `up_to`."""
+    return _per_kind(
+        c,
+        lambda where: (
+            f"SELECT count(*) FROM messages m WHERE {where}"
+            f" AND m.id > COALESCE({c}.up_to, 0) AND m.sender_id <> {c}.viewer"
+            " AND m.deleted_at IS NULL"
+        ),
+    )
+
+
+def _marked(conversations: str) -> str:
+    """WITH clauses ending in `marked`: the rows of `conversations` (a SELECT of
+    _CONVERSATIONS's columns) with `stored` and `up_to`, the effective marker. Each step is
+    materialized so that its subqueries run once per row, not once per reference."""
+    return (
+        f"WITH listed AS MATERIALIZED ({conversations}),"
+        f" stored AS MATERIALIZED (SELECT l.*, {_stored_marker('l')} AS stored FROM listed l),"
+        f" marked AS MATERIALIZED (SELECT s.*, {_effective_marker('s')} AS up_to FROM stored s)"
+    )
+
+
+_PAGE = (
+    _marked(f"SELECT c.* FROM ({_CONVERSATIONS}) c {_order('c')} LIMIT ? OFFSET ?")
+    + f" SELECT k.group_id, g.name, k.up_to, {_unread('k')},"
+    f" {qualify(USER_COLUMNS, 'u')}, {MESSAGE_COLUMNS}"
+    " FROM marked k LEFT JOIN users u ON u.id = k.peer_id LEFT JOIN groups g ON g.id = k.group_id"
+    " LEFT JOIN messages m ON m.id = k.last_id"
+    f" {_order('k')}"
+)
+_UNREAD = (
+    _marked(f"SELECT c.* FROM ({_CONVERSATIONS}) c")
+    + f", counted AS (SELECT {_unread('k')} AS unread FROM marked k)"
+    " SELECT COALESCE(sum(unread), 0), COALESCE(sum(CASE WHEN unread > 0 THEN 1 ELSE 0 END), 0)"
+    " FROM counted"
+)
+# One conversation given by placeholders (viewer, pair_low, pair_high, peer_id, group_id) and a
+# message id: the conversation's effective marker, and whether the message is one of its own.
+_ONE = (
+    "SELECT CAST(? AS BIGINT) AS viewer, CAST(? AS BIGINT) AS pair_low,"
+    " CAST(? AS BIGINT) AS pair_high, CAST(? AS BIGINT) AS peer_id,"
+    " CAST(? AS BIGINT) AS group_id, CAST(? AS BIGINT) AS message"
+)
+_MARKER_AND_MESSAGE = _marked(_ONE) + (
+    " SELECT k.up_to, "
+    + _per_kind(
+        "k", lambda where: f"SELECT count(*) FROM messages m WHERE {where} AND m.id = k.message"
+    )
+    + " FROM marked k"
+)
+# A marker moves forward only, also against a concurrent move that committed first.
+_MOVE = (
+    "INSERT INTO read_markers (user_id, {column}, up_to) VALUES (?, ?, ?)"
+    " ON CONFLICT (user_id, {column}) WHERE {column} IS NOT NULL"
+    " DO UPDATE SET up_to = excluded.up_to WHERE read_markers.up_to < excluded.up_to"
+    " RETURNING up_to"
+)
+_MOVE_PRIVATE = _MOVE.format(column="peer_id")
+_MOVE_GROUP = _MOVE.format(column="group_id")
+_JOINED = (
+    "INSERT INTO read_markers (user_id, group_id, up_to)"
+    " SELECT ?, ?, n.newest"
+    " FROM (SELECT max(m.id) AS newest FROM messages m WHERE m.group_id = ?) n"
+    " WHERE n.newest IS NOT NULL"
+    " ON CONFLICT (user_id, group_id) WHERE group_id IS NOT NULL"
+    " DO UPDATE SET up_to = excluded.up_to WHERE read_markers.up_to < excluded.up_to"
+)
+
+
+async def mark_joined(txn: Transaction, group_id: int, user_id: int, now: int) -> None:
+    """The user just became an accepted member (in the caller's transaction): they joined now,
+    and their marker goes to the group's newest message, so its backlog is not unread."""
+    await txn.run(
+        "UPDATE group_members SET joined_at = ? WHERE group_id = ? AND user_id = ?",
+        (now, group_id, user_id),
+    )
+    await txn.run(_JOINED, (user_id, group_id, group_id))
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One conversation as its viewer lists it: with a user (`peer`) or a group."""
+
+    peer: User | None
+    group_id: int | None
+    group_name: str | None
+    last_message: Message | None
+    unread_count: int
+    read_up_to: int | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> Conversation:
+        """A row of `_PAGE`: group id and name, marker, count, then a user's and a message's
+        columns (NULLs when there is none)."""
+        group_id, group_name, up_to, unread = row[:4]
+        user = row[4 : 4 + USER_WIDTH]
+        message = row[4 + USER_WIDTH :]
+        if len(message) != _MESSAGE_WIDTH:
+            raise ValueError(f"a conversation row has {len(row)} columns")
+        return cls(
+            peer=None if user[0] is None else User.from_row(user),
+            group_id=group_id,
+            group_name=group_name,
+            last_message=None if message[0] is None else Message.from_row(message),
+            unread_count=unread,
+            read_up_to=up_to,
+        )
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A private conversation: with this user."""
+
+    user_id: int
+
+
+@dataclass(frozen=True)
+class InGroup:
+    """A group's conversation."""
+
+    group_id: int
+
+
+Target = Peer | InGroup
+
+
+class Moved(Enum):
+    """What asking to move a marker did."""
+
+    NOT_IN_CONVERSATION = "not_in_conversation"  # no such message in that conversation
+    UNCHANGED = "unchanged"  # at or below the effective marker
+    MOVED = "moved"
+
+
+class ConversationsStore:
+    """A user's conversations and how far they have read each."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def page(self, viewer_id: int, limit: int, offset: int) -> list[Conversation]:
+        """The viewer's conversations in the contract's order, counted for this page only."""
+        args = (viewer_id, viewer_id, viewer_id, viewer_id, viewer_id, limit, offset)
+        rows = await self._db.read("conversations", _PAGE, args)
+        return [Conversation.from_row(row) for row in rows]
+
+    async def unread(self, viewer_id: int) -> tuple[int, int]:
+        """(unread messages, conversations with any) over all the viewer's conversations."""
+        rows = await self._db.read("unread_conversations", _UNREAD, (viewer_id,) * 5)
+        messages, conversations = rows[0]
+        return int(messages), int(conversations)
+
+    async def move_marker(self, viewer_id: int, target: Target, up_to: int) -> Moved:
+        """Move the viewer's marker of the conversation to message `up_to`, forward only."""
+        one: tuple[int | None, ...]
+        if isinstance(target, Peer):
+            low, high = sorted((viewer_id, target.user_id))
+            one = (viewer_id, low, high, target.user_id, None)
+            move, other = _MOVE_PRIVATE, target.user_id
+        else:
+            one = (viewer_id, None, None, None, target.group_id)
+            move, other = _MOVE_GROUP, target.group_id
+
+        async def body(txn: Transaction) -> Moved:
+            found = await txn.fetchone(_MARKER_AND_MESSAGE, (*one, up_to))
+            assert found is not None
+            effective, in_conversation = found
+            if not in_conversation:
+                return Moved.NOT_IN_CONVERSATION
+            if effective is not None and up_to <= effective:
+                return Moved.UNCHANGED
+            moved = await txn.fetch(move, (viewer_id, other, up_to))
+            return Moved.MOVED if moved else Moved.UNCHANGED
+
+        return await self._db.interaction("move_read_marker", body)
