@@ -10,8 +10,9 @@ Its cost follows the unread messages, never the history: the newest own message 
 walking the conversation's index (messages_by_pair or messages_by_group, which end in `id`)
 backwards from its newest message down to the stored marker, stopping at the first own one, so
 every row it passes is another user's message above the marker, one that is unread; and the
-count reads the same index from the effective marker up. A list computes this only for the page
-it returns.
+count reads the same index from the effective marker up (`_walk` says how both engines are
+kept on that index). A list computes this only for the page it returns; the unread total, for
+every conversation of the viewer.
 """
 
 from __future__ import annotations
@@ -20,27 +21,58 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from socialhub.storage.database import Database, Row, Transaction, qualify
+from socialhub.storage.database import Database, Row, Statement, Transaction, qualify
 from socialhub.storage.stores.messages import MESSAGE_COLUMNS, Message
 from socialhub.storage.stores.users import USER_COLUMNS, USER_WIDTH, User
 
 _MESSAGE_WIDTH = len(MESSAGE_COLUMNS.split(","))
 
+
+def _private_walk(c: str) -> tuple[str, str]:
+    """(condition, order) of the messages `m` of the private conversation of row `c`, newest
+    first along messages_by_pair; see `_walk`."""
+    return (
+        f"m.pair_low IN ({c}.pair_low, {c}.pair_low) AND m.pair_high = {c}.pair_high",
+        "m.pair_low DESC, m.id DESC",
+    )
+
+
+def _group_walk(c: str) -> tuple[str, str]:
+    """(condition, order) of the messages `m` of the group of row `c`, newest first along
+    messages_by_group; see `_walk`."""
+    return f"m.group_id IN ({c}.group_id, {c}.group_id)", "m.group_id DESC, m.id DESC"
+
+
+def _walk(c: str, select: Callable[[str, str], str]) -> str:
+    """`select(condition, order)` for the conversation of row `c`, private or group.
+
+    The walk must follow the conversation's index, whatever PostgreSQL guesses of a
+    conversation's size: asked `ORDER BY m.id DESC LIMIT 1` with `pair_low = x`, it may walk
+    the primary key backwards through every conversation's messages instead, expecting a
+    match soon. Written `IN (x, x)` (which both engines search as one equality), the column
+    is not taken for a constant, so only the conversation's index gives the order, and the
+    walk cannot leave the conversation. SQLite searches the same index either way."""
+    private, group = select(*_private_walk(c)), select(*_group_walk(c))
+    return f"CASE WHEN {c}.group_id IS NULL THEN ({private}) ELSE ({group}) END"
+
+
+def _newest(where: str, order: str) -> str:
+    """The id of the first message of a walk."""
+    return f"SELECT m.id FROM messages m WHERE {where} ORDER BY {order} LIMIT 1"
+
+
 # The conversations a user is in, one row each: (viewer, pair_low, pair_high, peer_id, group_id,
 # last_id, joined_at); private ones have pair and peer, groups group_id and joined_at. The
-# viewer's id is its four placeholders. `last_id` is one probe of the conversation's index.
+# viewer's id is its five placeholders. `last_id` is one probe of the conversation's index.
 _CONVERSATIONS = (
     "SELECT CAST(? AS BIGINT) AS viewer, pc.pair_low, pc.pair_high,"
     " CASE WHEN pc.pair_low = ? THEN pc.pair_high ELSE pc.pair_low END AS peer_id,"
-    " CAST(NULL AS BIGINT) AS group_id,"
-    " (SELECT max(m.id) FROM messages m"
-    "  WHERE m.pair_low = pc.pair_low AND m.pair_high = pc.pair_high) AS last_id,"
+    f" CAST(NULL AS BIGINT) AS group_id, ({_newest(*_private_walk('pc'))}) AS last_id,"
     " CAST(NULL AS BIGINT) AS joined_at"
     " FROM private_conversations pc WHERE pc.pair_low = ? OR pc.pair_high = ?"
     " UNION ALL"
-    " SELECT gm.user_id, NULL, NULL, NULL, gm.group_id,"
-    " (SELECT max(m.id) FROM messages m WHERE m.group_id = gm.group_id), gm.joined_at"
-    " FROM group_members gm WHERE gm.user_id = ? AND gm.is_accepted"
+    f" SELECT gm.user_id, NULL, NULL, NULL, gm.group_id, ({_newest(*_group_walk('gm'))}),"
+    " gm.joined_at FROM group_members gm WHERE gm.user_id = ? AND gm.is_accepted"
 )
 
 
@@ -50,14 +82,6 @@ def _order(c: str) -> str:
     return (
         f"ORDER BY ({c}.last_id IS NULL), {c}.last_id DESC, {c}.joined_at DESC, {c}.group_id DESC"
     )
-
-
-def _per_kind(c: str, select: Callable[[str], str]) -> str:
-    """`select(condition)` for the conversation of row `c`: `condition` picks its messages (as
-    `m`) by the index that serves it, messages_by_pair or messages_by_group."""
-    private = select(f"m.pair_low = {c}.pair_low AND m.pair_high = {c}.pair_high")
-    group = select(f"m.group_id = {c}.group_id")
-    return f"CASE WHEN {c}.group_id IS NULL THEN ({private}) ELSE ({group}) END"
 
 
 def _stored_marker(c: str) -> str:
@@ -70,12 +94,12 @@ def _stored_marker(c: str) -> str:
 
 def _effective_marker(c: str) -> str:
     """The effective marker of row `c`, which has `viewer` and `stored`: the viewer's newest
-    own message above the stored marker, else the stored marker (NULL when neither)."""
-    own = _per_kind(
+    own message above the stored marker, else the stored marker (NULL when neither). The walk
+    down to it passes only others' messages above the marker: unread ones."""
+    own = _walk(
         c,
-        lambda where: (
-            f"SELECT m.id FROM messages m WHERE {where} AND m.id > COALESCE({c}.stored, 0)"
-            f" AND m.sender_id = {c}.viewer ORDER BY m.id DESC LIMIT 1"
+        lambda where, order: _newest(
+            f"{where} AND m.id > COALESCE({c}.stored, 0) AND m.sender_id = {c}.viewer", order
         ),
     )
     return f"COALESCE({own}, {c}.stored)"
@@ -83,13 +107,14 @@ def _effective_marker(c: str) -> str:
 
 def _unread(c: str) -> str:
     """How many messages of row `c`'s conversation, from others and not deleted, are above its
-    effective marker `up_to`."""
-    return _per_kind(
+    effective marker `up_to`: the walk down to it, counted (ordered, so that it follows the
+    conversation's index as `_walk` says)."""
+    return _walk(
         c,
-        lambda where: (
-            f"SELECT count(*) FROM messages m WHERE {where}"
-            f" AND m.id > COALESCE({c}.up_to, 0) AND m.sender_id <> {c}.viewer"
-            " AND m.deleted_at IS NULL"
+        lambda where, order: (
+            "SELECT count(*) FROM (SELECT m.id FROM messages m"
+            f" WHERE {where} AND m.id > COALESCE({c}.up_to, 0) AND m.sender_id <> {c}.viewer"
+            f" AND m.deleted_at IS NULL ORDER BY {order}) u"
         ),
     )
 
@@ -128,8 +153,8 @@ _ONE = (
 )
 _MARKER_AND_MESSAGE = _marked(_ONE) + (
     " SELECT k.up_to, "
-    + _per_kind(
-        "k", lambda where: f"SELECT count(*) FROM messages m WHERE {where} AND m.id = k.message"
+    + _walk(
+        "k", lambda where, _: f"SELECT count(*) FROM messages m WHERE {where} AND m.id = k.message"
     )
     + " FROM marked k"
 )
@@ -160,6 +185,16 @@ async def mark_joined(txn: Transaction, group_id: int, user_id: int, now: int) -
         (now, group_id, user_id),
     )
     await txn.run(_JOINED, (user_id, group_id, group_id))
+
+
+def page_statement(viewer_id: int, limit: int, offset: int) -> Statement:
+    """The SELECT of a page of the viewer's conversations (rows for Conversation.from_row)."""
+    return _PAGE, (*(viewer_id,) * 5, limit, offset)
+
+
+def unread_statement(viewer_id: int) -> Statement:
+    """The SELECT of the viewer's unread total: (messages, conversations with any)."""
+    return _UNREAD, (viewer_id,) * 5
 
 
 @dataclass(frozen=True)
@@ -225,13 +260,12 @@ class ConversationsStore:
 
     async def page(self, viewer_id: int, limit: int, offset: int) -> list[Conversation]:
         """The viewer's conversations in the contract's order, counted for this page only."""
-        args = (viewer_id, viewer_id, viewer_id, viewer_id, viewer_id, limit, offset)
-        rows = await self._db.read("conversations", _PAGE, args)
+        rows = await self._db.read("conversations", *page_statement(viewer_id, limit, offset))
         return [Conversation.from_row(row) for row in rows]
 
     async def unread(self, viewer_id: int) -> tuple[int, int]:
         """(unread messages, conversations with any) over all the viewer's conversations."""
-        rows = await self._db.read("unread_conversations", _UNREAD, (viewer_id,) * 5)
+        rows = await self._db.read("unread_conversations", *unread_statement(viewer_id))
         messages, conversations = rows[0]
         return int(messages), int(conversations)
 
