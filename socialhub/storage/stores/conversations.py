@@ -9,16 +9,17 @@ here (`read_up_to`, the unread counts, the forward-only rule) uses that one SQL 
 Its cost follows the unread messages, never the history: the newest own message is found by
 walking the conversation's index (messages_by_pair or messages_by_group, which end in `id`)
 backwards from its newest message down to the stored marker, stopping at the first own one, so
-every row it passes is another user's message above the marker, one that is unread; and the
-count reads the same index from the effective marker up (`_walk` says how both engines are
-kept on that index). A list computes this only for the page it returns; the unread total, for
-every conversation of the viewer.
+every row it passes is another user's message above the marker, one that is unread (`_Walk`
+says how both engines are kept on that index). The counts are a second statement, from each
+conversation's effective marker up to its last message (`counts_statement` says why apart), and
+only for the conversations whose last message is above their marker. A list does this for the
+page it returns; the unread total, for every conversation of the viewer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from socialhub.storage.database import Database, Row, Statement, Transaction, qualify
@@ -28,37 +29,45 @@ from socialhub.storage.stores.users import USER_COLUMNS, USER_WIDTH, User
 _MESSAGE_WIDTH = len(MESSAGE_COLUMNS.split(","))
 
 
-def _private_walk(c: str) -> tuple[str, str]:
-    """(condition, order) of the messages `m` of the private conversation of row `c`, newest
-    first along messages_by_pair; see `_walk`."""
-    return (
+@dataclass(frozen=True)
+class _Walk:
+    """The messages `m` of one conversation, newest first along its index: messages_by_pair
+    (pair_low, pair_high, id) or messages_by_group (group_id, id).
+
+    Asked `pair_low = x ... ORDER BY m.id DESC LIMIT 1`, PostgreSQL may walk the primary key
+    backwards through every conversation's messages instead, expecting a match soon. Matched
+    with `IN (x, x)`, which both engines search as one equality but PostgreSQL does not take
+    for a constant, the first column leaves the order to this index alone, and the walk cannot
+    leave the conversation. SQLite searches the same index either way."""
+
+    equal: str  # the condition picking the conversation
+    order: str
+
+
+def _private_walk(c: str) -> _Walk:
+    """The private conversation of row `c`."""
+    return _Walk(
         f"m.pair_low IN ({c}.pair_low, {c}.pair_low) AND m.pair_high = {c}.pair_high",
         "m.pair_low DESC, m.id DESC",
     )
 
 
-def _group_walk(c: str) -> tuple[str, str]:
-    """(condition, order) of the messages `m` of the group of row `c`, newest first along
-    messages_by_group; see `_walk`."""
-    return f"m.group_id IN ({c}.group_id, {c}.group_id)", "m.group_id DESC, m.id DESC"
+def _group_walk(c: str) -> _Walk:
+    """The group conversation of row `c`."""
+    return _Walk(f"m.group_id IN ({c}.group_id, {c}.group_id)", "m.group_id DESC, m.id DESC")
 
 
-def _walk(c: str, select: Callable[[str, str], str]) -> str:
-    """`select(condition, order)` for the conversation of row `c`, private or group.
-
-    The walk must follow the conversation's index, whatever PostgreSQL guesses of a
-    conversation's size: asked `ORDER BY m.id DESC LIMIT 1` with `pair_low = x`, it may walk
-    the primary key backwards through every conversation's messages instead, expecting a
-    match soon. Written `IN (x, x)` (which both engines search as one equality), the column
-    is not taken for a constant, so only the conversation's index gives the order, and the
-    walk cannot leave the conversation. SQLite searches the same index either way."""
-    private, group = select(*_private_walk(c)), select(*_group_walk(c))
+def _walk(c: str, select: Callable[[_Walk], str]) -> str:
+    """`select(walk)` for the conversation of row `c`, private or group."""
+    private, group = select(_private_walk(c)), select(_group_walk(c))
     return f"CASE WHEN {c}.group_id IS NULL THEN ({private}) ELSE ({group}) END"
 
 
-def _newest(where: str, order: str) -> str:
-    """The id of the first message of a walk."""
-    return f"SELECT m.id FROM messages m WHERE {where} ORDER BY {order} LIMIT 1"
+def _newest(walk: _Walk, where: str = "TRUE") -> str:
+    """The id of the newest message of a walk that meets `where`."""
+    return (
+        f"SELECT m.id FROM messages m WHERE {walk.equal} AND {where} ORDER BY {walk.order} LIMIT 1"
+    )
 
 
 # The conversations a user is in, one row each: (viewer, pair_low, pair_high, peer_id, group_id,
@@ -67,11 +76,11 @@ def _newest(where: str, order: str) -> str:
 _CONVERSATIONS = (
     "SELECT CAST(? AS BIGINT) AS viewer, pc.pair_low, pc.pair_high,"
     " CASE WHEN pc.pair_low = ? THEN pc.pair_high ELSE pc.pair_low END AS peer_id,"
-    f" CAST(NULL AS BIGINT) AS group_id, ({_newest(*_private_walk('pc'))}) AS last_id,"
+    f" CAST(NULL AS BIGINT) AS group_id, ({_newest(_private_walk('pc'))}) AS last_id,"
     " CAST(NULL AS BIGINT) AS joined_at"
     " FROM private_conversations pc WHERE pc.pair_low = ? OR pc.pair_high = ?"
     " UNION ALL"
-    f" SELECT gm.user_id, NULL, NULL, NULL, gm.group_id, ({_newest(*_group_walk('gm'))}),"
+    f" SELECT gm.user_id, NULL, NULL, NULL, gm.group_id, ({_newest(_group_walk('gm'))}),"
     " gm.joined_at FROM group_members gm WHERE gm.user_id = ? AND gm.is_accepted"
 )
 
@@ -98,25 +107,9 @@ def _effective_marker(c: str) -> str:
     down to it passes only others' messages above the marker: unread ones."""
     own = _walk(
         c,
-        lambda where, order: _newest(
-            f"{where} AND m.id > COALESCE({c}.stored, 0) AND m.sender_id = {c}.viewer", order
-        ),
+        lambda walk: _newest(walk, f"m.id > COALESCE({c}.stored, 0) AND m.sender_id = {c}.viewer"),
     )
     return f"COALESCE({own}, {c}.stored)"
-
-
-def _unread(c: str) -> str:
-    """How many messages of row `c`'s conversation, from others and not deleted, are above its
-    effective marker `up_to`: the walk down to it, counted (ordered, so that it follows the
-    conversation's index as `_walk` says)."""
-    return _walk(
-        c,
-        lambda where, order: (
-            "SELECT count(*) FROM (SELECT m.id FROM messages m"
-            f" WHERE {where} AND m.id > COALESCE({c}.up_to, 0) AND m.sender_id <> {c}.viewer"
-            f" AND m.deleted_at IS NULL ORDER BY {order}) u"
-        ),
-    )
 
 
 def _marked(conversations: str) -> str:
@@ -130,20 +123,29 @@ def _marked(conversations: str) -> str:
     )
 
 
+# A page: each conversation's (pair_low, pair_high, group_id, group name, up_to, last_id), then
+# the user's and the last message's columns (NULLs when there is none).
 _PAGE = (
     _marked(f"SELECT c.* FROM ({_CONVERSATIONS}) c {_order('c')} LIMIT ? OFFSET ?")
-    + f" SELECT k.group_id, g.name, k.up_to, {_unread('k')},"
+    + " SELECT k.pair_low, k.pair_high, k.group_id, g.name, k.up_to, k.last_id,"
     f" {qualify(USER_COLUMNS, 'u')}, {MESSAGE_COLUMNS}"
     " FROM marked k LEFT JOIN users u ON u.id = k.peer_id LEFT JOIN groups g ON g.id = k.group_id"
     " LEFT JOIN messages m ON m.id = k.last_id"
     f" {_order('k')}"
 )
-_UNREAD = (
-    _marked(f"SELECT c.* FROM ({_CONVERSATIONS}) c")
-    + f", counted AS (SELECT {_unread('k')} AS unread FROM marked k)"
-    " SELECT COALESCE(sum(unread), 0), COALESCE(sum(CASE WHEN unread > 0 THEN 1 ELSE 0 END), 0)"
-    " FROM counted"
+# Every conversation of the viewer that may hold unread messages, as a Span's fields.
+_SPANS = _marked(f"SELECT c.* FROM ({_CONVERSATIONS}) c") + (
+    " SELECT k.pair_low, k.pair_high, k.group_id, COALESCE(k.up_to, 0), k.last_id"
+    " FROM marked k WHERE k.last_id > COALESCE(k.up_to, 0)"
 )
+_COUNT = (
+    "SELECT CAST(? AS BIGINT), count(*) FROM messages m WHERE {conversation}"
+    " AND m.id > ? AND m.id <= ? AND m.sender_id <> ? AND m.deleted_at IS NULL"
+)
+_COUNT_PRIVATE = _COUNT.format(conversation="m.pair_low = ? AND m.pair_high = ?")
+_COUNT_GROUP = _COUNT.format(conversation="m.group_id = ?")
+
+
 # One conversation given by placeholders (viewer, pair_low, pair_high, peer_id, group_id) and a
 # message id: the conversation's effective marker, and whether the message is one of its own.
 _ONE = (
@@ -154,7 +156,7 @@ _ONE = (
 _MARKER_AND_MESSAGE = _marked(_ONE) + (
     " SELECT k.up_to, "
     + _walk(
-        "k", lambda where, _: f"SELECT count(*) FROM messages m WHERE {where} AND m.id = k.message"
+        "k", lambda walk: f"SELECT count(*) FROM messages m WHERE {walk.equal} AND m.id = k.message"
     )
     + " FROM marked k"
 )
@@ -188,13 +190,46 @@ async def mark_joined(txn: Transaction, group_id: int, user_id: int, now: int) -
 
 
 def page_statement(viewer_id: int, limit: int, offset: int) -> Statement:
-    """The SELECT of a page of the viewer's conversations (rows for Conversation.from_row)."""
+    """The SELECT of a page of the viewer's conversations (`_PAGE`)."""
     return _PAGE, (*(viewer_id,) * 5, limit, offset)
 
 
-def unread_statement(viewer_id: int) -> Statement:
-    """The SELECT of the viewer's unread total: (messages, conversations with any)."""
-    return _UNREAD, (viewer_id,) * 5
+def spans_statement(viewer_id: int) -> Statement:
+    """The SELECT of the Spans of every conversation of the viewer that may hold unread
+    messages."""
+    return _SPANS, (viewer_id,) * 5
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a conversation's unread messages may be: above `after` (the effective marker, 0
+    for none) and up to `through` (its last message)."""
+
+    pair_low: int | None
+    pair_high: int | None
+    group_id: int | None
+    after: int
+    through: int
+
+
+def counts_statement(viewer_id: int, spans: list[Span]) -> Statement:
+    """The SELECT of how many messages of others, not deleted, each span holds: rows (its index
+    in `spans`, the count). A statement of its own, with the spans' ids written into it:
+    PostgreSQL then plans each count knowing how many messages lie between the two ids, and
+    reads the conversation's index when the range holds many messages of other conversations
+    too. (In the statement that found the spans, it would plan for ids it cannot see, guessing
+    a third of the table, and read the whole range or compile the plan.)"""
+    parts: list[str] = []
+    args: list[object] = []
+    for number, span in enumerate(spans):
+        if span.group_id is None:
+            parts.append(_COUNT_PRIVATE)
+            args += [number, span.pair_low, span.pair_high]
+        else:
+            parts.append(_COUNT_GROUP)
+            args += [number, span.group_id]
+        args += [span.after, span.through, viewer_id]
+    return " UNION ALL ".join(parts), args
 
 
 @dataclass(frozen=True)
@@ -208,23 +243,27 @@ class Conversation:
     unread_count: int
     read_up_to: int | None
 
-    @classmethod
-    def from_row(cls, row: Row) -> Conversation:
-        """A row of `_PAGE`: group id and name, marker, count, then a user's and a message's
-        columns (NULLs when there is none)."""
-        group_id, group_name, up_to, unread = row[:4]
-        user = row[4 : 4 + USER_WIDTH]
-        message = row[4 + USER_WIDTH :]
-        if len(message) != _MESSAGE_WIDTH:
-            raise ValueError(f"a conversation row has {len(row)} columns")
-        return cls(
-            peer=None if user[0] is None else User.from_row(user),
-            group_id=group_id,
-            group_name=group_name,
-            last_message=None if message[0] is None else Message.from_row(message),
-            unread_count=unread,
-            read_up_to=up_to,
-        )
+
+def _listed(row: Row) -> tuple[Conversation, Span | None]:
+    """A row of `_PAGE` as a conversation, its unread count still 0, and its Span when it may
+    hold unread messages."""
+    pair_low, pair_high, group_id, group_name, up_to, last_id = row[:6]
+    user, message = row[6 : 6 + USER_WIDTH], row[6 + USER_WIDTH :]
+    if len(message) != _MESSAGE_WIDTH:
+        raise ValueError(f"a conversation row has {len(row)} columns")
+    conversation = Conversation(
+        peer=None if user[0] is None else User.from_row(user),
+        group_id=group_id,
+        group_name=group_name,
+        last_message=None if message[0] is None else Message.from_row(message),
+        unread_count=0,
+        read_up_to=up_to,
+    )
+    after = up_to or 0
+    span = None
+    if last_id is not None and last_id > after:
+        span = Span(pair_low, pair_high, group_id, after, last_id)
+    return conversation, span
 
 
 @dataclass(frozen=True)
@@ -261,13 +300,26 @@ class ConversationsStore:
     async def page(self, viewer_id: int, limit: int, offset: int) -> list[Conversation]:
         """The viewer's conversations in the contract's order, counted for this page only."""
         rows = await self._db.read("conversations", *page_statement(viewer_id, limit, offset))
-        return [Conversation.from_row(row) for row in rows]
+        listed = [_listed(row) for row in rows]
+        counts = iter(await self._counts(viewer_id, [s for _, s in listed if s is not None]))
+        return [
+            conversation if span is None else replace(conversation, unread_count=next(counts))
+            for conversation, span in listed
+        ]
 
     async def unread(self, viewer_id: int) -> tuple[int, int]:
         """(unread messages, conversations with any) over all the viewer's conversations."""
-        rows = await self._db.read("unread_conversations", *unread_statement(viewer_id))
-        messages, conversations = rows[0]
-        return int(messages), int(conversations)
+        rows = await self._db.read("unread_spans", *spans_statement(viewer_id))
+        counts = await self._counts(viewer_id, [Span(*row) for row in rows])
+        return sum(counts), sum(1 for count in counts if count)
+
+    async def _counts(self, viewer_id: int, spans: list[Span]) -> list[int]:
+        """Each span's unread count, in order: one more read, when there are any."""
+        if not spans:
+            return []
+        rows = await self._db.read("unread_counts", *counts_statement(viewer_id, spans))
+        by_number = {number: count for number, count in rows}
+        return [int(by_number[number]) for number in range(len(spans))]
 
     async def move_marker(self, viewer_id: int, target: Target, up_to: int) -> Moved:
         """Move the viewer's marker of the conversation to message `up_to`, forward only."""
