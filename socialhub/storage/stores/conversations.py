@@ -169,10 +169,12 @@ _MOVE = (
 )
 _MOVE_PRIVATE = _MOVE.format(column="peer_id")
 _MOVE_GROUP = _MOVE.format(column="group_id")
+# A member's marker at the group's newest message (none while it has none): (user, group).
 _JOINED = (
     "INSERT INTO read_markers (user_id, group_id, up_to)"
-    " SELECT ?, ?, n.newest"
-    " FROM (SELECT max(m.id) AS newest FROM messages m WHERE m.group_id = ?) n"
+    " SELECT n.user_id, n.group_id, n.newest"
+    f" FROM (SELECT j.*, ({_newest(_group_walk('j'))}) AS newest"
+    "  FROM (SELECT CAST(? AS BIGINT) AS user_id, CAST(? AS BIGINT) AS group_id) j) n"
     " WHERE n.newest IS NOT NULL"
     " ON CONFLICT (user_id, group_id) WHERE group_id IS NOT NULL"
     " DO UPDATE SET up_to = excluded.up_to WHERE read_markers.up_to < excluded.up_to"
@@ -186,7 +188,7 @@ async def mark_joined(txn: Transaction, group_id: int, user_id: int, now: int) -
         "UPDATE group_members SET joined_at = ? WHERE group_id = ? AND user_id = ?",
         (now, group_id, user_id),
     )
-    await txn.run(_JOINED, (user_id, group_id, group_id))
+    await txn.run(_JOINED, (user_id, group_id))
 
 
 def page_statement(viewer_id: int, limit: int, offset: int) -> Statement:
