@@ -23,6 +23,7 @@ from socialhub.delivery.replay import Replays
 from socialhub.handlers.accounts import Accounts
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.chat_batch import ChatBatch
+from socialhub.handlers.conversations import Conversations
 from socialhub.handlers.events import Events
 from socialhub.handlers.groups import Groups
 from socialhub.handlers.history import History
@@ -39,6 +40,7 @@ from socialhub.http import site
 from socialhub.http.api import Api
 from socialhub.http.listen import listen
 from socialhub.http.rest import accounts as accounts_routes
+from socialhub.http.rest import conversations as conversations_routes
 from socialhub.http.rest import events as events_routes
 from socialhub.http.rest import groups as groups_routes
 from socialhub.http.rest import media as media_routes
@@ -54,6 +56,7 @@ from socialhub.storage.database import Database, DatabaseUnavailable, Transactio
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
 from socialhub.storage.stores.blocks import BlocksStore
+from socialhub.storage.stores.conversations import ConversationsStore
 from socialhub.storage.stores.events import EventsStore
 from socialhub.storage.stores.follows import FollowsStore
 from socialhub.storage.stores.groups import GroupsStore
@@ -84,6 +87,7 @@ class Stores:
     blocks: BlocksStore
     messages: MessagesStore
     message_changes: MessageChangesStore
+    conversations: ConversationsStore
     media: MediaStore
     events: EventsStore
     posts: PostsStore
@@ -100,6 +104,7 @@ class Stores:
             blocks=BlocksStore(database),
             messages=MessagesStore(database),
             message_changes=MessageChangesStore(database),
+            conversations=ConversationsStore(database),
             media=MediaStore(database),
             events=EventsStore(database),
             posts=PostsStore(database),
@@ -134,6 +139,7 @@ class Handlers:
     typing: Typing
     message_changes: MessageChanges
     history: History
+    conversations: Conversations
     events: Events
     posts: Posts
 
@@ -207,6 +213,7 @@ class Server:
             typing=Typing(reactor, stores.messages, membership, fanout),
             message_changes=MessageChanges(reactor, stores.message_changes, fanout),
             history=History(stores.messages, stores.message_changes, stores.users, membership),
+            conversations=Conversations(stores.conversations, stores.users, membership, fanout),
             events=Events(reactor, stores.events, membership, notifications),
             posts=Posts(reactor, stores.posts, membership, notifications, media),
         )
@@ -220,6 +227,7 @@ class Server:
         )
         users_routes.register_routes(api, handlers.users)
         messages_routes.register_routes(api, handlers.history)
+        conversations_routes.register_routes(api, handlers.conversations)
         groups_routes.register_routes(api, handlers.groups)
         events_routes.register_routes(api, handlers.events)
         notifications_routes.register_routes(api, handlers.notifications)

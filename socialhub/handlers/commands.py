@@ -183,6 +183,16 @@ class MarkRead:
 
 
 @dataclass(frozen=True)
+class ReadConversation:
+    """Move the viewer's read marker of a conversation, with a user or a group, to `up_to`:
+    a bad `up_to` is refused after the conversation's checks."""
+
+    user_id: int | None
+    group_id: int | None
+    up_to: Refusable[int]
+
+
+@dataclass(frozen=True)
 class PostContent:
     """What a new post says and who may read it."""
 

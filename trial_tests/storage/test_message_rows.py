@@ -177,6 +177,36 @@ class MessageRuleTests(EngineTestMixin):
         stored = [o[0].reply_to for o in outcomes if not isinstance(o, Refused)]
         self.assertEqual(stored, [mine, yours, in_ours])
 
+    async def test_a_pair_is_recorded_once_by_its_first_stored_message(self) -> None:
+        """private_conversations holds each pair that has a stored message, smaller id first,
+        once (two messages of a pair in one batch, then another batch); a refused message and
+        a group message record nothing."""
+        database, (me, other, third) = await self.people(3)
+        group = await database.interaction(
+            "group",
+            lambda txn: txn.fetchone(
+                "INSERT INTO groups (name, name_key, owner_id, created_at)"
+                " VALUES ('g', 'g', ?, 0) RETURNING id",
+                (me,),
+            ),
+        )
+        assert group is not None
+        store = MessagesStore(database)
+        await store.store_batch(
+            [
+                Draft(other, "a", NOW, None, me, None),
+                Draft(me, "b", NOW, None, other, None),
+                Draft(me, "self", NOW, None, me, None),
+                Draft(me, "group", NOW, None, None, group[0]),
+            ]
+        )
+        await store.store_batch([Draft(third, "c", NOW, None, me, None)])
+        await store.store_batch([Draft(me, "d", NOW, None, other, None)])
+        rows = await database.read(
+            "pairs", "SELECT pair_low, pair_high FROM private_conversations ORDER BY 1, 2"
+        )
+        self.assertEqual([tuple(row) for row in rows], sorted([(me, other), (me, third)]))
+
 
 class MessageRuleSqliteTests(SqliteEngine, MessageRuleTests, TestCase):
     pass

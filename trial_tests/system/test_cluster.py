@@ -286,3 +286,23 @@ class ClusterTests(TestCase):
         await alice_ws.next_of("ack")
         for ws in bob_sockets:
             self.assertEqual((await ws.next())["content"], "shared")
+
+    async def test_read_frames_reach_the_readers_connections_on_every_process(self) -> None:
+        """Bob marks alice's message read through process 1: his sockets on both processes
+        get the `read` frame once; alice's do not. Marking it again changes nothing and sends
+        nothing."""
+        one, two = await self.start_cluster(2)
+        alice, bob = await self.user(one, "alice"), await self.user(two, "bob")
+        alice_ws, alice_two = await self.socket(one, alice), await self.socket(two, alice)
+        bob_one, bob_two = await self.socket(one, bob), await self.socket(two, bob)
+        ack = await self.private(alice_ws, bob, "read me")
+        for ws in (bob_one, bob_two, alice_two):
+            self.assertEqual((await ws.next())["id"], ack["message_id"])
+        body = {"user": alice.id, "up_to": ack["message_id"]}
+        through_one = bob.client.on(one.url)
+        self.assertEqual((await through_one.post("/api/conversations/read", body)).status, 204)
+        frame = {"type": "read", "user": alice.id, "up_to": ack["message_id"]}
+        for ws in (bob_one, bob_two):
+            self.assertEqual(await ws.next(), frame)
+        self.assertEqual((await through_one.post("/api/conversations/read", body)).status, 204)
+        await self.barrier(alice_ws, bob, bob_one, bob_two, alice_two)  # once each; alice none

@@ -24,7 +24,8 @@ class StepByStep:
     """The originals of the drafts' client ids looked up, the rules asked of the other private
     drafts and of replies, then positions taken for the rest and one multi-row INSERT. BEGIN
     IMMEDIATE holds the write lock from the start, so the look-up and the rules see everything
-    committed before the batch's transaction began, and nobody takes a position meanwhile."""
+    committed before the batch's transaction began, and nobody takes a position meanwhile. The
+    private conversations the batch starts are recorded in the same transaction."""
 
     def __init__(self, database: Database, columns: str) -> None:
         self._db = database
@@ -84,8 +85,25 @@ class StepByStep:
             f" RETURNING {self._columns.replace('m.', '')}",
             args,
         )
+        await _record_pairs(txn, drafts)
         by_position = {row[self._stream_pos]: row for row in rows}
         return [by_position[first + n] for n in range(len(drafts))]
+
+
+async def _record_pairs(txn: Transaction, drafts: list[Draft]) -> None:
+    """Each private conversation the stored drafts start, recorded in the same transaction: a
+    pair already recorded is ignored by its primary key and writes nothing."""
+    pairs = {
+        tuple(sorted((d.sender_id, d.recipient_id))) for d in drafts if d.recipient_id is not None
+    }
+    if not pairs:
+        return
+    given, args = txn.relation(sorted(pairs), ("bigint", "bigint"))
+    await txn.run(
+        "INSERT OR IGNORE INTO private_conversations (pair_low, pair_high)"
+        f" SELECT column1, column2 FROM {given}",
+        args,
+    )
 
 
 async def _refusals(txn: Transaction, drafts: dict[int, Draft]) -> dict[int, Refused]:

@@ -23,6 +23,7 @@ from socialhub.storage.database import (
     read_one,
 )
 from socialhub.storage.stores.blocks import Blocked, blocked_between
+from socialhub.storage.stores.conversations import mark_joined
 from socialhub.storage.stores.events import delete_group_events
 from socialhub.storage.stores.notifications import (
     Notice,
@@ -153,12 +154,16 @@ async def _add(
 async def _accept(
     txn: Transaction, group_id: int, user_id: int, from_status: str, now: int, notice: Notice | None
 ) -> list[Notification] | None:
-    """GroupsStore.accept inside the caller's transaction."""
+    """GroupsStore.accept inside the caller's transaction: every way of becoming a member
+    but creating the group comes here."""
     changed = await txn.run(
         "UPDATE group_members SET status = ? WHERE group_id = ? AND user_id = ? AND status = ?",
         (MEMBER, group_id, user_id, from_status),
     )
-    return await _notify(txn, notice, now) if changed else None
+    if not changed:
+        return None
+    await mark_joined(txn, group_id, user_id, now)
+    return await _notify(txn, notice, now)
 
 
 async def _remove(txn: Transaction, group_id: int, user_id: int, statuses: Collection[str]) -> bool:
@@ -199,6 +204,7 @@ class GroupsStore:
                 " VALUES (?, ?, ?, ?)",
                 (row[0], owner_id, MEMBER, now),
             )
+            await mark_joined(txn, row[0], owner_id, now)
             return Group(row[0], name, description, owner_id, now, 1, MEMBER)
 
         return await self._db.interaction("create_group", insert)
