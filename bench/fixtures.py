@@ -9,7 +9,8 @@ The layout is plain arithmetic, shared with the load generator (which must know 
 for what): user i has token i; group 1 is users 1..fanout_members (user 1 sends); history
 conversation c belongs to reader 1 + c % READERS, the first half private with user
 PARTNER_BASE + c, the second half in group 2 + c - half; message g is in conversation
-g % conversations, with id and stream position g + 1.
+g % conversations, with id and stream position g + 1; in the typing storm users 2k - 1 and 2k
+type to each other.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def target_of(layout: Layout, conversation: int) -> tuple[str, int]:
 def deep_before(layout: Layout, conversation: int) -> int:
     """A `before` id deep in a conversation: the page holds its DEEP oldest messages."""
     return conversation + DEEP * layout.conversations + 1
+
+
+def typing_partner(user: int) -> int:
+    """Whom a user types to in the typing storm: 1 and 2 to each other, 3 and 4, ..."""
+    return user + 1 if user % 2 else user - 1
 
 
 def make_tokens(count: int) -> list[str]:

@@ -24,6 +24,7 @@ MAIN: dict[str, tuple[str, str]] = {
     "history": ("p99_ms", "p99 {:.2f} ms"),
     "history1": ("p99_ms", "p99 {:.2f} ms"),
     "bus": ("cpu_us", "{:.0f} µs/msg"),
+    "typing": ("forwarded_per_s", "{:,.0f} forwarded/s"),
 }
 ALSO: dict[str, list[tuple[str, str]]] = {
     "private": [("cpu_us", "{:.0f} µs/msg"), ("helper_cpu_us", "+{:.0f} µs/msg in DB")],
@@ -55,6 +56,13 @@ ALSO: dict[str, list[tuple[str, str]]] = {
         ("errors", "{:.0f} errors"),
     ],
     "bus": [("msgs_per_s", "{:,.0f} msg/s"), ("helper_cpu_us", "+{:.0f} µs/msg in DB+Redis")],
+    "typing": [
+        ("cpu_us", "{:.0f} µs/forwarded"),
+        ("offered_per_s", "{:,.0f} frames/s sent"),
+        ("frame_cpu_us", "{:.0f} µs/frame sent"),
+        ("helper_cpu_us", "+{:.0f} µs/forwarded in DB"),
+        ("errors", "{:.0f} errors"),
+    ],
 }
 TITLES = {
     "private": "1 private relay, 100 clients, saturated",
@@ -65,6 +73,7 @@ TITLES = {
     "history": "5 history page, 20 readers",
     "history1": "5 history page, 1 reader",
     "bus": "6 bus: private relay, saturated",
+    "typing": "7 typing storm, 100 clients at 5 frames/s",
 }
 HEADER = (
     "Workload",

@@ -19,11 +19,14 @@ from bench import fixtures, procs, profiling, report, servers
 from bench.loadgen.meter import cpu_seconds
 from bench.loadgen.spec import Spec
 
-WORKLOADS = ("private", "latency", "fanout", "connections", "history", "bus")
+WORKLOADS = ("private", "latency", "fanout", "connections", "history", "bus", "typing")
 BUS_SERVERS = ("socialhub-pg", "socialhub-redis", "socialhub-2proc")
-SQLITE_WORKLOADS = ("private", "latency", "history")  # SQLite is reported for these
-BASELINES = {w: servers.BASELINE for w in (*WORKLOADS, "broadcast") if w != "history"}
+SOCIALHUB_ONLY = ("history", "typing")  # the peers have no such feature: no baseline
+SQLITE_WORKLOADS = ("private", "latency", *SOCIALHUB_ONLY)  # SQLite is reported for these
+BASELINES = {w: servers.BASELINE for w in (*WORKLOADS, "broadcast") if w not in SOCIALHUB_ONLY}
 BASELINES["bus"] = "socialhub-pg"  # the Redis bus against the in-process one
+TYPING_RATE = 5.0  # typing frames/s from each client: one per keystroke of a fast typist
+TYPING_WINDOW = 3.0  # seconds measured at least, also with --quick
 CONNECT_BUDGET = 90.0  # seconds for the 10,000 handshakes; those not done by then are errors
 IDLE_CPU = 0.10  # a server is idle below 10% of a core...
 IDLE_WAIT = 30.0  # ...and is waited for that long at most
@@ -44,6 +47,11 @@ def log(text: str) -> None:
 
 def specs_for(workload: str, base: Spec, sockets: int, layout: fixtures.Layout) -> list[Spec]:
     """The measurements of one workload on one server (latency and history have two)."""
+    if workload == "typing":
+        # The server forwards one frame a second per sender: a window shorter than a few
+        # seconds would count the edges of those seconds, not the rate.
+        seconds = max(base.seconds, TYPING_WINDOW)
+        return [replace(base, workload="typing", rate=TYPING_RATE, seconds=seconds)]
     if workload == "latency":
         short = replace(base, warmup=min(base.warmup, 0.5), seconds=min(base.seconds, 3.0))
         return [
@@ -67,7 +75,7 @@ def servers_for(workload: str, selected: list[str]) -> list[str]:
     if workload == "bus":
         return list(BUS_SERVERS) if "socialhub-pg" in selected else []
     chosen = [s for s in selected if s not in ("socialhub-redis", "socialhub-2proc")]
-    if workload == "history":
+    if workload in SOCIALHUB_ONLY:
         return [s for s in chosen if s in ("socialhub-pg", "socialhub-sqlite")]
     if workload not in SQLITE_WORKLOADS:
         chosen = [s for s in chosen if s != "socialhub-sqlite"]
@@ -186,6 +194,7 @@ def _brief(figures: dict[str, float]) -> str:
     keys = (
         "msgs_per_s",
         "deliveries_per_s",
+        "forwarded_per_s",
         "p50_ms",
         "p99_ms",
         "kib_per_socket",

@@ -23,11 +23,13 @@ from socialhub.delivery.replay import Replays
 from socialhub.handlers.accounts import Accounts
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.chat_batch import ChatBatch
+from socialhub.handlers.conversations import Conversations
 from socialhub.handlers.events import Events
 from socialhub.handlers.groups import Groups
 from socialhub.handlers.history import History
 from socialhub.handlers.media import MediaUploads
 from socialhub.handlers.membership import Membership
+from socialhub.handlers.message_changes import MessageChanges
 from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy
 from socialhub.handlers.posts import Posts
@@ -38,6 +40,7 @@ from socialhub.http import site
 from socialhub.http.api import Api
 from socialhub.http.listen import listen
 from socialhub.http.rest import accounts as accounts_routes
+from socialhub.http.rest import conversations as conversations_routes
 from socialhub.http.rest import events as events_routes
 from socialhub.http.rest import groups as groups_routes
 from socialhub.http.rest import media as media_routes
@@ -53,10 +56,12 @@ from socialhub.storage.database import Database, DatabaseUnavailable, Transactio
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
 from socialhub.storage.stores.blocks import BlocksStore
+from socialhub.storage.stores.conversations import ConversationsStore
 from socialhub.storage.stores.events import EventsStore
 from socialhub.storage.stores.follows import FollowsStore
 from socialhub.storage.stores.groups import GroupsStore
 from socialhub.storage.stores.media import MediaStore
+from socialhub.storage.stores.message_changes import MessageChangesStore
 from socialhub.storage.stores.messages import MessagesStore
 from socialhub.storage.stores.notifications import NotificationsStore
 from socialhub.storage.stores.posts import PostsStore
@@ -81,6 +86,8 @@ class Stores:
     follows: FollowsStore
     blocks: BlocksStore
     messages: MessagesStore
+    message_changes: MessageChangesStore
+    conversations: ConversationsStore
     media: MediaStore
     events: EventsStore
     posts: PostsStore
@@ -96,6 +103,8 @@ class Stores:
             follows=FollowsStore(database),
             blocks=BlocksStore(database),
             messages=MessagesStore(database),
+            message_changes=MessageChangesStore(database),
+            conversations=ConversationsStore(database),
             media=MediaStore(database),
             events=EventsStore(database),
             posts=PostsStore(database),
@@ -128,7 +137,9 @@ class Handlers:
     media: MediaUploads
     chat: Chat
     typing: Typing
+    message_changes: MessageChanges
     history: History
+    conversations: Conversations
     events: Events
     posts: Posts
 
@@ -151,7 +162,7 @@ class Server:
         self.delivery = self._outbound(config, reactor)
         self.handlers = self._handlers(config, reactor)
         self.dispatcher = Dispatcher(
-            chat_frames(self.handlers.chat, self.handlers.typing),
+            chat_frames(self.handlers.chat, self.handlers.typing, self.handlers.message_changes),
             RateLimiter(reactor, config.rate_limit),
             self.metrics,
         )
@@ -200,7 +211,9 @@ class Server:
             media=media,
             chat=Chat(reactor, batch, membership, fanout),
             typing=Typing(reactor, stores.messages, membership, fanout),
-            history=History(stores.messages, stores.users, membership),
+            message_changes=MessageChanges(reactor, stores.message_changes, fanout),
+            history=History(stores.messages, stores.message_changes, stores.users, membership),
+            conversations=Conversations(stores.conversations, stores.users, membership, fanout),
             events=Events(reactor, stores.events, membership, notifications),
             posts=Posts(reactor, stores.posts, membership, notifications, media),
         )
@@ -214,6 +227,7 @@ class Server:
         )
         users_routes.register_routes(api, handlers.users)
         messages_routes.register_routes(api, handlers.history)
+        conversations_routes.register_routes(api, handlers.conversations)
         groups_routes.register_routes(api, handlers.groups)
         events_routes.register_routes(api, handlers.events)
         notifications_routes.register_routes(api, handlers.notifications)

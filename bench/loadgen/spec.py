@@ -10,7 +10,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Spec:
-    workload: str  # private | latency | broadcast | fanout | connections | history | bus
+    workload: str  # private | latency | broadcast | fanout | connections | history | bus | typing
     protocol: str  # socialhub | plain | socketio (bench/loadgen/wire.py)
     port: int
     peer_file: str  # tokens (token -> user id) of every user
@@ -18,7 +18,7 @@ class Spec:
     helper_pids: list[int] = field(default_factory=list)
     clients: int = 100
     window: int = 4  # frames in flight per client (saturation) or group messages (fan-out)
-    rate: float = 2000.0  # offered messages/s (latency), broadcasts/s (broadcast)
+    rate: float = 2000.0  # offered messages/s (latency), broadcasts/s, typing frames/s per client
     settle: float = 0.5
     warmup: float = 1.0
     seconds: float = 5.0

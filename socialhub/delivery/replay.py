@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from socialhub.delivery.frames import message_frame, notification_frame
+from socialhub.delivery.frames import change_frame, message_frame, notification_frame
 from socialhub.storage.stores.stream import StreamStore
 
 MAX_REPLAY = 1000
@@ -26,6 +26,7 @@ class Replays:
         found = await self._stream.missed(user_id, after, up_to, MAX_REPLAY + 1)
         frames = [(m.stream_pos, message_frame(m)) for m in found.messages]
         frames += [(n.stream_pos, notification_frame(n)) for n in found.notifications]
+        frames += [(c.stream_pos, change_frame(c)) for c in found.changes]
         if len(frames) > MAX_REPLAY:
             return None
         return sorted(

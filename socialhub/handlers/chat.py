@@ -48,7 +48,7 @@ class Chat:
         content: str,
         client_id: str | None,
         deliver: Callable[[dict[str, Any], int | None], None],
-        **target: int,
+        **target: int | None,
     ) -> Deferred[Answer]:
         """Queue a message for storage, once per client id. Once stored, a new one is delivered
         (by `deliver`, given the frame and its stream position) in the very callback that hands
@@ -75,7 +75,14 @@ class Chat:
             users = [message.to, viewer.user.id]
             self._delivery.to_users(users, stored, exclude=sender, position=position)
 
-        return self._store(viewer, message.content, client_id, deliver, recipient_id=message.to)
+        return self._store(
+            viewer,
+            message.content,
+            client_id,
+            deliver,
+            recipient_id=message.to,
+            reply_to=message.reply_to,
+        )
 
     async def group(
         self, sender: Connection, viewer: Viewer, message: GroupMessage, client_id: str | None
@@ -87,7 +94,14 @@ class Chat:
                 message.group_id, members, stored, exclude=sender, position=position
             )
 
-        return self._store(viewer, message.content, client_id, deliver, group_id=message.group_id)
+        return self._store(
+            viewer,
+            message.content,
+            client_id,
+            deliver,
+            group_id=message.group_id,
+            reply_to=message.reply_to,
+        )
 
     def broadcast(
         self, sender: Connection, viewer: Viewer, message: Broadcast, client_id: str | None

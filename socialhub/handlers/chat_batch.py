@@ -68,15 +68,17 @@ class ChatBatch:
         client_id: str | None,
         recipient_id: int | None = None,
         group_id: int | None = None,
+        reply_to: int | None = None,
     ) -> Deferred[tuple[Message, bool]]:
         """Queue a message for the next batch; (message, True) once stored, or (the original,
-        False) for a client id used in the last 24 hours. Fails with the rule's refusal for a
-        private message it forbids (handlers/policy.py's `message_refusal`).
+        False) for a client id used in the last 24 hours. Fails with the rules' refusal for a
+        private message they forbid, or a reply to no message of the conversation
+        (handlers/policy.py's `message_refusal`).
 
         A Deferred, not a coroutine: this runs for every message, and a coroutine driven by a
         Deferred costs more than the rest of this method."""
         stored: Deferred[tuple[Message, bool]] = Deferred()
-        draft = Draft(sender_id, content, now, client_id, recipient_id, group_id)
+        draft = Draft(sender_id, content, now, client_id, recipient_id, group_id, reply_to)
         self._waiting.append((draft, stored))
         if self._writing:
             pass  # taken as soon as the write under way has ended

@@ -23,12 +23,14 @@ T = TypeVar("T")
 class PrivateMessage:
     to: int
     content: str
+    reply_to: int | None = None  # the message of the conversation it answers
 
 
 @dataclass(slots=True)
 class GroupMessage:
     group_id: int
     content: str
+    reply_to: int | None = None
 
 
 @dataclass(slots=True)
@@ -42,6 +44,30 @@ class Typing:
 
     to: int | None
     group_id: int | None
+
+
+@dataclass(frozen=True)
+class React:
+    """Add (`on`) or remove one's reaction `emoji` to a message."""
+
+    message_id: int
+    emoji: str
+    on: bool
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the content of one's message."""
+
+    message_id: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Delete a message: one's own, or one of a group one owns."""
+
+    message_id: int
 
 
 @dataclass(slots=True)
@@ -154,6 +180,16 @@ class MarkRead:
     """The notifications to mark read: these ids, or every one when None."""
 
     ids: list[int] | None
+
+
+@dataclass(frozen=True)
+class ReadConversation:
+    """Move the viewer's read marker of a conversation, with a user or a group, to `up_to`:
+    a bad `up_to` is refused after the conversation's checks."""
+
+    user_id: int | None
+    group_id: int | None
+    up_to: Refusable[int]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from socialhub.errors import Forbidden, InvalidRequest, NotFound, SocialHubError
 from socialhub.storage.stores.follows import ACCEPTED, FollowsStore
 from socialhub.storage.stores.message_rows import (
     BLOCKED,
+    NO_REPLY,
     NO_SUCH_USER,
     PRIVATE,
     TO_SELF,
@@ -62,6 +63,7 @@ _REFUSALS: dict[str, Callable[[], SocialHubError]] = {
     NO_SUCH_USER: lambda: NotFound("no such user"),
     BLOCKED: lambda: Forbidden(NOT_ALLOWED),
     PRIVATE: lambda: Forbidden("this profile is private: only its follows and followers may write"),
+    NO_REPLY: lambda: NotFound("no such message in this conversation to reply to"),
 }
 
 
@@ -73,5 +75,5 @@ def refused_by_block() -> Forbidden:
 
 
 def message_refusal(refused: Refused) -> SocialHubError:
-    """The error a private message refused by the write's SQL is answered with."""
+    """The error a message refused by the write's SQL is answered with."""
     return _REFUSALS[refused.reason]()

@@ -31,6 +31,11 @@ class Throttle:
         self._passed[key] = now
         return True
 
+    def holds(self, key: Hashable) -> bool:
+        """Whether the key was let through within INTERVAL (so `allow` would refuse it now)."""
+        last = self._passed.get(key)
+        return last is not None and self._clock.seconds() - last < INTERVAL
+
     def __len__(self) -> int:
         """How many keys are remembered."""
         return len(self._passed)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from socialhub.delivery.frames import message_frame
 from socialhub.handlers.membership import role
 from socialhub.http.rest.media import media_summary
+from socialhub.storage.stores.conversations import Conversation
 from socialhub.storage.stores.events import Event
 from socialhub.storage.stores.follows import ACCEPTED, PENDING, Profile
 from socialhub.storage.stores.groups import Group
@@ -132,4 +134,20 @@ def event_object(event: Event) -> dict[str, Any]:
         "going_count": event.going_count,
         "not_going_count": event.not_going_count,
         "my_response": event.my_response,
+    }
+
+
+def conversation_object(conversation: Conversation) -> dict[str, Any]:
+    """A conversation in the viewer's list: with a user (a user-summary) or a group."""
+    peer, last = conversation.peer, conversation.last_message
+    group = None
+    if conversation.group_id is not None:
+        group = {"id": conversation.group_id, "name": conversation.group_name}
+    return {
+        "kind": "private" if peer is not None else "group",
+        "user": None if peer is None else user_summary(peer),
+        "group": group,
+        "last_message": None if last is None else message_frame(last),
+        "unread_count": conversation.unread_count,
+        "read_up_to": conversation.read_up_to,
     }

@@ -29,6 +29,7 @@ from socialhub.errors import InvalidRequest, SocialHubError, Unavailable
 from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.commands import Answer
+from socialhub.handlers.message_changes import MessageChanges
 from socialhub.handlers.rate_limit import RateLimiter
 from socialhub.handlers.typing import Typing
 from socialhub.in_flight import InFlight
@@ -81,13 +82,17 @@ class FrameType(Generic[C]):
 Table = Mapping[str, FrameType[Any]]
 
 
-def chat_frames(chat: Chat, typing: Typing) -> Table:
-    """The chat frame types: private, group, broadcast, and the typing indicator."""
+def chat_frames(chat: Chat, typing: Typing, changes: MessageChanges) -> Table:
+    """The chat frame types: private, group, broadcast, the typing indicator, and the changes
+    of a message (reaction, edit, delete)."""
     return {
         "private": FrameType(frames.private, chat.private),
         "group": FrameType(frames.group, chat.group),
         "broadcast": FrameType(frames.broadcast, chat.broadcast),
         "typing": FrameType(frames.typing, typing.typing),
+        "reaction": FrameType(frames.reaction, changes.react),
+        "edit": FrameType(frames.edit, changes.edit),
+        "delete": FrameType(frames.delete, changes.delete),
     }
 
 

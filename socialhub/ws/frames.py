@@ -8,16 +8,28 @@ table's (ws/dispatch.py).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 
 from socialhub.errors import InvalidRequest
-from socialhub.handlers.commands import Broadcast, GroupMessage, PrivateMessage, Typing
-from socialhub.validation import parse_id, text
+from socialhub.handlers.commands import (
+    Broadcast,
+    Delete,
+    Edit,
+    GroupMessage,
+    PrivateMessage,
+    React,
+    Typing,
+)
+from socialhub.validation import boolean, parse_id, text
 
 MAX_CONTENT = 4000
 MAX_CLIENT_ID = 64
+MAX_EMOJI = 16
+# An emoji allows no control character at all: not even the tab and newlines text may hold.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 Fields = dict[str, Any]
 
@@ -70,13 +82,20 @@ def _content(fields: Fields) -> str:
     return text(fields.get("content"), "content", max_length=MAX_CONTENT, content=True)
 
 
+def _reply_to(fields: Fields) -> int | None:
+    """The message a message answers; absent or null: none."""
+    reply_to = fields.get("reply_to")
+    return None if reply_to is None else parse_id(reply_to, "reply_to")
+
+
 def private(fields: Fields) -> PrivateMessage:
-    return PrivateMessage(to=parse_id(fields.get("to"), "to"), content=_content(fields))
+    to = parse_id(fields.get("to"), "to")
+    return PrivateMessage(to, _content(fields), _reply_to(fields))
 
 
 def group(fields: Fields) -> GroupMessage:
     group_id = parse_id(fields.get("group_id"), "group_id")
-    return GroupMessage(group_id=group_id, content=_content(fields))
+    return GroupMessage(group_id, _content(fields), _reply_to(fields))
 
 
 def broadcast(fields: Fields) -> Broadcast:
@@ -90,3 +109,23 @@ def typing(fields: Fields) -> Typing:
     if "to" in fields:
         return Typing(to=parse_id(fields["to"], "to"), group_id=None)
     return Typing(to=None, group_id=parse_id(fields["group_id"], "group_id"))
+
+
+def _message_id(fields: Fields) -> int:
+    return parse_id(fields.get("message_id"), "message_id")
+
+
+def reaction(fields: Fields) -> React:
+    """An emoji is 1 to 16 characters of text without any control character."""
+    emoji = text(fields.get("emoji"), "emoji", min_length=1, max_length=MAX_EMOJI)
+    if _CONTROL.search(emoji):
+        raise InvalidRequest("emoji contains a control character")
+    return React(_message_id(fields), emoji, boolean(fields.get("on"), "on"))
+
+
+def edit(fields: Fields) -> Edit:
+    return Edit(_message_id(fields), _content(fields))
+
+
+def delete(fields: Fields) -> Delete:
+    return Delete(_message_id(fields))

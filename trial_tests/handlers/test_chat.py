@@ -533,11 +533,16 @@ class HistoryTests(ChatTestMixin):
             query = f"&limit=7&before={page[-1]}"
         self.assertEqual(walked, ids)
 
-    async def test_a_page_is_three_single_reads(self) -> None:
-        """A page costs three single reads and no transaction: the session, the user check, the
-        page; for a user that does not exist, the check is the last."""
+    async def test_a_page_is_four_single_reads(self) -> None:
+        """A page costs four single reads and no transaction: the session, the user check, the
+        page, its messages' reactions; for a user that does not exist, the check is the last."""
         ids = await self.conversation(3)
-        pages = ["read lookup_session", "read get_user", "read message_history"]
+        pages = [
+            "read lookup_session",
+            "read get_user",
+            "read message_history",
+            "read message_reactions",
+        ]
         self.assertEqual(
             await transactions_of(self.running, history_of(self.alice, self.bob.id)), pages
         )

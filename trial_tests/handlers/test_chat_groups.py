@@ -151,11 +151,16 @@ class GroupChatTests(SocialTestMixin):
         unknown = "/api/messages/group?group=99999&before=abc"
         self.expect_error(await owner.client.get(unknown), 404, "not_found")
         self.expect_error(await owner.client.get(path + "&offset=-1"), 400, "invalid_request")
-        # The session, the membership check and the page: three single reads.
+        # The session, the membership check, the page and its reactions: four single reads.
         read = owner.client.get(path)
         self.assertEqual(
             await transactions_of(self.running, read),
-            ["read lookup_session", "read get_group", "read message_history"],
+            [
+                "read lookup_session",
+                "read get_group",
+                "read message_history",
+                "read message_reactions",
+            ],
         )
         self.expect_error(
             await owner.client.get("/api/messages/group?group=x"), 400, "invalid_request"

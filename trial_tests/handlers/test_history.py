@@ -18,6 +18,7 @@ from socialhub.storage.database import Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
 from socialhub.storage.stores.groups import INVITED, MEMBER, GroupsStore
+from socialhub.storage.stores.message_changes import MessageChangesStore
 from socialhub.storage.stores.message_rows import Draft
 from socialhub.storage.stores.messages import MessagesStore
 from socialhub.storage.stores.users import UsersStore
@@ -47,7 +48,8 @@ class HistoryTests(EngineTestMixin):
         self.messages = MessagesStore(self.database)
         self.users = UsersStore(self.database)
         groups = GroupsStore(self.database)
-        self.history = History(self.messages, self.users, Membership(groups))
+        changes = MessageChangesStore(self.database)
+        self.history = History(self.messages, changes, self.users, Membership(groups))
         self.group_id = (await groups.create("g", "", self.alice, NOW)).id
         await groups.add(self.group_id, self.bob, MEMBER, NOW, None)
         await groups.add(self.group_id, self.carol, INVITED, NOW, None)
@@ -75,13 +77,13 @@ class HistoryTests(EngineTestMixin):
         viewer = await self.viewer(reader)
         self.database.reads.clear()
         found = await self.history.private(viewer, PrivateHistory(other, paging))
-        return [message.id for message in found]
+        return [message.id for message, _ in found]
 
     async def read_group(self, reader: int, group_id: int, paging: Paging) -> list[int]:
         viewer = await self.viewer(reader)
         self.database.reads.clear()
         found = await self.history.group(viewer, GroupHistory(group_id, paging))
-        return [message.id for message in found]
+        return [message.id for message, _ in found]
 
     async def refused(self, reading: Any, error: type[SocialHubError]) -> SocialHubError:
         try:
@@ -91,13 +93,14 @@ class HistoryTests(EngineTestMixin):
         raise AssertionError(f"{error.__name__} expected")
 
     async def test_private_page_after_the_user_check(self) -> None:
-        """Either side reads the conversation newest first: the user check, then the page."""
+        """Either side reads the conversation newest first: the user check, the page, then
+        the page's reactions."""
         await self.start()
         ids = await self.send(3, recipient_id=self.bob)
         self.assertEqual(
             await self.read_private(self.bob, self.alice, HistoryPage(limit=2)), ids[:2]
         )
-        self.assertEqual(self.database.reads, ["get_user", "message_history"])
+        self.assertEqual(self.database.reads, ["get_user", "message_history", "message_reactions"])
         older = await self.read_private(self.alice, self.bob, HistoryPage(limit=50, before=ids[0]))
         self.assertEqual(older, ids[1:])
 
@@ -118,13 +121,14 @@ class HistoryTests(EngineTestMixin):
         self.assertEqual(self.database.reads, ["get_user"])
 
     async def test_group_page_for_members(self) -> None:
-        """The owner and an accepted member read the page: the membership check, then it."""
+        """The owner and an accepted member read the page: the membership check, then it and
+        its reactions."""
         await self.start()
         ids = await self.send(3, group_id=self.group_id)
         self.assertEqual(
             await self.read_group(self.bob, self.group_id, HistoryPage(limit=2)), ids[:2]
         )
-        self.assertEqual(self.database.reads, ["get_group", "message_history"])
+        self.assertEqual(self.database.reads, ["get_group", "message_history", "message_reactions"])
         self.assertEqual(
             await self.read_group(self.alice, self.group_id, HistoryPage(limit=50, offset=1)),
             ids[1:],

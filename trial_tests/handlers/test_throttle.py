@@ -40,3 +40,14 @@ class ThrottleTests(TestCase):
         self.clock.advance(1.5)
         self.throttle.allow("new")
         self.assertEqual(len(self.throttle), 1)
+
+    def test_holds_says_what_allow_would_refuse_without_starting_an_interval(self) -> None:
+        """`holds` is true exactly while `allow` would refuse; asking it lets nothing through."""
+        self.assertFalse(self.throttle.holds("k"))
+        self.assertFalse(self.throttle.holds("k"))
+        self.assertTrue(self.throttle.allow("k"))
+        self.clock.advance(0.9)
+        self.assertTrue(self.throttle.holds("k"))
+        self.clock.advance(0.1)
+        self.assertFalse(self.throttle.holds("k"))
+        self.assertTrue(self.throttle.allow("k"))

@@ -121,6 +121,25 @@ class TypingTests(FollowTestMixin):
         history = await alice.client.get(f"/api/messages/private?user={bob.id}")
         self.assertEqual(self.expect(history, 200), [])
 
+    async def test_a_frame_the_throttle_drops_costs_no_read(self) -> None:
+        """Within the second after a forwarded frame, the next one is acked and dropped without
+        asking the database: the forwarded one was checked."""
+        alice, bob = await self.start("alice", "bob")
+        ws = await self.socket(alice)
+        await self.acked(ws, "t1", to=bob.id)
+        database = self.running.server.database
+        reads: list[str] = []
+        read = database.read
+
+        def counted(description: str, *args: Any) -> Any:
+            reads.append(description)
+            return read(description, *args)
+
+        database.read = counted
+        self.addCleanup(delattr, database, "read")
+        await self.acked(ws, "t2", to=bob.id)
+        self.assertEqual(reads, [])
+
 
 class TypingSqliteTests(SqliteEngine, TypingTests, TestCase):
     pass

@@ -12,6 +12,7 @@ from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
 from socialhub.storage.stores.message_rows import (
     BLOCKED,
+    NO_REPLY,
     NO_SUCH_USER,
     PRIVATE,
     TO_SELF,
@@ -121,6 +122,90 @@ class MessageRuleTests(EngineTestMixin):
         )
         self.assertEqual(again, (first[0], False))
         self.assertEqual(fresh, Refused(BLOCKED))
+
+    async def test_a_reply_names_a_message_of_its_conversation_not_deleted(self) -> None:
+        """In one batch: replies to a message of the same two users (either direction) or of
+        the same group are stored with it; to another pair's, to another group's, to a private
+        one from a group, to a deleted or an unknown message are refused (NO_REPLY); the
+        private-message rule is asked first."""
+        database, (me, you, third) = await self.people(3)
+
+        async def group(txn: Transaction, name: str) -> int:
+            row = await txn.fetchone(
+                "INSERT INTO groups (name, name_key, owner_id, created_at)"
+                " VALUES (?, ?, ?, 0) RETURNING id",
+                (name, name, me),
+            )
+            assert row is not None
+            return int(row[0])
+
+        ours = await database.interaction("groups", lambda txn: group(txn, "a"))
+        theirs = await database.interaction("groups", lambda txn: group(txn, "b"))
+        store = MessagesStore(database)
+        first = [
+            Draft(me, "to you", NOW, None, you, None),
+            Draft(you, "to me", NOW, None, me, None),
+            Draft(you, "to third", NOW, None, third, None),
+            Draft(me, "in ours", NOW, None, None, ours),
+            Draft(me, "in theirs", NOW, None, None, theirs),
+            Draft(me, "deleted", NOW, None, you, None),
+        ]
+        ids = []
+        for outcome in await store.store_batch(first):
+            assert not isinstance(outcome, Refused), outcome
+            ids.append(outcome[0].id)
+        mine, yours, elsewhere, in_ours, in_theirs, gone = ids
+        await database.interaction(
+            "delete",
+            lambda txn: txn.run("UPDATE messages SET deleted_at = 1 WHERE id = ?", (gone,)),
+        )
+        replies = [
+            Draft(you, "re", NOW, None, me, None, mine),
+            Draft(you, "re", NOW, None, me, None, yours),
+            Draft(me, "re", NOW, None, None, ours, in_ours),
+            Draft(me, "re", NOW, None, you, None, elsewhere),
+            Draft(me, "re", NOW, None, you, None, in_ours),
+            Draft(me, "re", NOW, None, None, ours, mine),
+            Draft(me, "re", NOW, None, None, ours, in_theirs),
+            Draft(me, "re", NOW, None, you, None, gone),
+            Draft(me, "re", NOW, None, you, None, gone + 1000),
+            Draft(me, "re", NOW, None, me, None, mine),
+        ]
+        outcomes = await store.store_batch(replies)
+        refusals = [o.reason if isinstance(o, Refused) else None for o in outcomes]
+        self.assertEqual(refusals, [None, None, None, *[NO_REPLY] * 6, TO_SELF])
+        stored = [o[0].reply_to for o in outcomes if not isinstance(o, Refused)]
+        self.assertEqual(stored, [mine, yours, in_ours])
+
+    async def test_a_pair_is_recorded_once_by_its_first_stored_message(self) -> None:
+        """private_conversations holds each pair that has a stored message, smaller id first,
+        once (two messages of a pair in one batch, then another batch); a refused message and
+        a group message record nothing."""
+        database, (me, other, third) = await self.people(3)
+        group = await database.interaction(
+            "group",
+            lambda txn: txn.fetchone(
+                "INSERT INTO groups (name, name_key, owner_id, created_at)"
+                " VALUES ('g', 'g', ?, 0) RETURNING id",
+                (me,),
+            ),
+        )
+        assert group is not None
+        store = MessagesStore(database)
+        await store.store_batch(
+            [
+                Draft(other, "a", NOW, None, me, None),
+                Draft(me, "b", NOW, None, other, None),
+                Draft(me, "self", NOW, None, me, None),
+                Draft(me, "group", NOW, None, None, group[0]),
+            ]
+        )
+        await store.store_batch([Draft(third, "c", NOW, None, me, None)])
+        await store.store_batch([Draft(me, "d", NOW, None, other, None)])
+        rows = await database.read(
+            "pairs", "SELECT pair_low, pair_high FROM private_conversations ORDER BY 1, 2"
+        )
+        self.assertEqual([tuple(row) for row in rows], sorted([(me, other), (me, third)]))
 
 
 class MessageRuleSqliteTests(SqliteEngine, MessageRuleTests, TestCase):

@@ -7,14 +7,19 @@ notifications, and the closing of a logged-out session's sockets.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Any
 
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from trial_tests.support import wsclient
 from trial_tests.support.harness import Client, fresh_postgres_url
 from trial_tests.support.processes import ServerProcess, free_port, start_process
 from trial_tests.support.redis_server import start_redis
+
+BARRIERS = itertools.count()  # a client id is sent once: each barrier message has its own
 
 
 @dataclasses.dataclass
@@ -43,13 +48,36 @@ class ClusterTests(TestCase):
         self.addCleanup(ws.close)
         return ws
 
-    async def marker(self, ws: wsclient.WsClient, sender: Member, to: Member, via: Any) -> None:
-        """Nothing else is queued on `ws`: a private marker sent now is the next frame."""
-        frame = {"type": "private", "to": to.id, "content": "marker", "id": f"m{id(ws)}"}
-        via.send(frame)
-        await via.next_of("ack")
-        got = await ws.next()
-        self.assertEqual((got["type"], got["content"]), ("private", "marker"), got)
+    async def registered(self, process: ServerProcess, member: Member) -> wsclient.WsClient:
+        """A socket whose channels are subscribed on every process's bus: a connection's own
+        frames wait for its registration, so the answer to one proves it is done (an unstored
+        frame published before would reach nobody)."""
+        ws = await self.socket(process, member)
+        ws.send({"type": "registered?"})
+        self.assertEqual((await ws.next_of("error"))["code"], "unknown_type")
+        return ws
+
+    async def group_of(self, owner: Member, *members: Member) -> int:
+        """A group of `owner`'s that each of `members` has accepted."""
+        group_id: int = (await owner.client.post("/api/groups", {"name": "g"})).json["id"]
+        for member in members:
+            invite = {"group_id": group_id, "user_id": member.id}
+            self.assertEqual((await owner.client.post("/api/groups/invite", invite)).status, 201)
+            accepted = await member.client.post(f"/api/groups/{group_id}/invitation/accept")
+            self.assertEqual(accepted.status, 200)
+        return group_id
+
+    async def barrier(
+        self, via: wsclient.WsClient, to: Member, *sockets: wsclient.WsClient
+    ) -> None:
+        """`via` writes to `to`: the message must be the next frame on each of `to`'s `sockets`,
+        which proves nothing else reached them before it."""
+        client_id = f"barrier-{next(BARRIERS)}"
+        via.send({"type": "private", "to": to.id, "content": "barrier", "id": client_id})
+        self.assertEqual((await via.next_of("ack"))["id"], client_id)
+        for ws in sockets:
+            frame = await ws.next()
+            self.assertEqual((frame["type"], frame.get("content")), ("private", "barrier"), frame)
 
     async def test_private_crosses_processes_once_per_connection(self) -> None:
         """alice on one process writes to bob on another; bob's sockets on both processes and
@@ -63,9 +91,8 @@ class ClusterTests(TestCase):
         for ws in (bob_one, bob_two, alice_other):
             frame = await ws.next()
             self.assertEqual((frame["id"], frame["content"]), (ack["message_id"], "hi"))
-        # each socket got it once: the next frame on each is a fresh marker
-        await self.marker(bob_one, alice, bob, sending)
-        await self.marker(bob_two, alice, bob, sending)
+        # each socket got it once: the next frame on each is a fresh message
+        await self.barrier(sending, bob, bob_one, bob_two)
         self.assertEqual([f for f in sending.pending() if f["type"] == "private"], [])
 
     async def test_typing_crosses_processes_to_the_others_only(self) -> None:
@@ -88,11 +115,78 @@ class ClusterTests(TestCase):
             {"type": "typing", "from": alice.id, "to": bob.id},
             {"type": "typing", "from": alice.id, "group_id": str(group["id"])},
         ]
-        for ws in (bob_one, bob_two):
-            self.assertEqual([await ws.next(), await ws.next()], expected)
-        await self.marker(bob_one, alice, bob, sending)  # each got them once
-        self.assertEqual((await bob_two.next())["content"], "marker")
-        await self.marker(alice_other, bob, alice, bob_two)
+        for ws in (bob_one, bob_two):  # the two are handled side by side: in either order
+            self.assertCountEqual([await ws.next(), await ws.next()], expected)
+        await self.barrier(sending, bob, bob_one, bob_two)  # each got them once
+        await self.barrier(bob_two, alice, alice_other)
+
+    async def test_typing_to_a_group_reaches_the_other_members_on_three_processes(self) -> None:
+        """alice on process 1 types in a group whose members are connected to all three: each
+        member's socket gets it once, on whichever process; none of alice's four sockets (two
+        on process 1, one on each other) does, nor an invitee or an outsider."""
+        processes = await self.start_cluster(3)
+        one, two, three = processes
+        alice, dave = await self.user(one, "alice"), await self.user(one, "dave")
+        bob, frank = await self.user(two, "bob"), await self.user(two, "frank")
+        carol, erin = await self.user(three, "carol"), await self.user(three, "erin")
+        group_id = await self.group_of(alice, bob, carol, dave)
+        invite = {"group_id": group_id, "user_id": erin.id}
+        self.assertEqual((await alice.client.post("/api/groups/invite", invite)).status, 201)
+        sending = await self.registered(one, alice)
+        alices = [await self.registered(p, alice) for p in processes]
+        members = [
+            await self.registered(one, dave),
+            await self.registered(two, bob),
+            await self.registered(three, bob),
+            await self.registered(three, carol),
+        ]
+        silent = {
+            erin.id: await self.registered(three, erin),
+            frank.id: await self.registered(two, frank),
+        }
+        sending.send({"type": "typing", "group_id": str(group_id), "id": "g"})
+        self.assertEqual((await sending.next())["id"], "g")
+        expected = {"type": "typing", "from": alice.id, "group_id": str(group_id)}
+        for ws in members:
+            self.assertEqual(await ws.next(), expected)
+        await self.barrier(members[0], alice, sending, *alices)
+        for member, sockets in ((dave, members[:1]), (bob, members[1:3]), (carol, members[3:])):
+            await self.barrier(sending, member, *sockets)
+        for person in (erin, frank):
+            await self.barrier(sending, person, silent[person.id])
+
+    async def test_typing_throttle_holds_for_recipients_on_other_processes(self) -> None:
+        """alice on process 1 types three times to bob and twice in a group with carol at once:
+        bob's sockets on processes 2 and 3 get one of each, carol's one, alice's own sockets
+        there none; a second later the next one goes through again."""
+        processes = await self.start_cluster(3)
+        one, two, three = processes
+        alice, bob = await self.user(one, "alice"), await self.user(two, "bob")
+        carol = await self.user(three, "carol")
+        group_id = await self.group_of(alice, bob, carol)
+        sending = await self.registered(one, alice)
+        alices = [await self.registered(p, alice) for p in (two, three)]
+        bobs = [await self.registered(p, bob) for p in (two, three)]
+        carol_ws = await self.registered(three, carol)
+        to_bob: dict[str, Any] = {"type": "typing", "to": bob.id}
+        in_group: dict[str, Any] = {"type": "typing", "group_id": str(group_id)}
+        for number, frame in enumerate([to_bob, in_group, to_bob, in_group, to_bob]):
+            sending.send({**frame, "id": f"t{number}"})
+        acks = [await sending.next() for _ in range(5)]  # handled side by side: in any order
+        self.assertCountEqual([ack["id"] for ack in acks], [f"t{n}" for n in range(5)])
+        private = {**to_bob, "from": alice.id}
+        group = {**in_group, "from": alice.id}
+        for ws in bobs:
+            self.assertCountEqual([await ws.next(), await ws.next()], [private, group])
+        self.assertEqual(await carol_ws.next(), group)
+        await self.barrier(carol_ws, bob, *bobs)
+        await self.barrier(carol_ws, alice, sending, *alices)
+        await self.barrier(sending, carol, carol_ws)
+        await deferLater(reactor, 1.0, lambda: None)  # the contract's second
+        sending.send({**to_bob, "id": "later"})
+        self.assertEqual((await sending.next())["id"], "later")
+        for ws in bobs:
+            self.assertEqual(await ws.next(), private)
 
     async def test_group_frames_reach_members_on_every_process(self) -> None:
         """A group of members spread over three processes: each member's socket gets the
@@ -192,3 +286,23 @@ class ClusterTests(TestCase):
         await alice_ws.next_of("ack")
         for ws in bob_sockets:
             self.assertEqual((await ws.next())["content"], "shared")
+
+    async def test_read_frames_reach_the_readers_connections_on_every_process(self) -> None:
+        """Bob marks alice's message read through process 1: his sockets on both processes
+        get the `read` frame once; alice's do not. Marking it again changes nothing and sends
+        nothing."""
+        one, two = await self.start_cluster(2)
+        alice, bob = await self.user(one, "alice"), await self.user(two, "bob")
+        alice_ws, alice_two = await self.socket(one, alice), await self.socket(two, alice)
+        bob_one, bob_two = await self.socket(one, bob), await self.socket(two, bob)
+        ack = await self.private(alice_ws, bob, "read me")
+        for ws in (bob_one, bob_two, alice_two):
+            self.assertEqual((await ws.next())["id"], ack["message_id"])
+        body = {"user": alice.id, "up_to": ack["message_id"]}
+        through_one = bob.client.on(one.url)
+        self.assertEqual((await through_one.post("/api/conversations/read", body)).status, 204)
+        frame = {"type": "read", "user": alice.id, "up_to": ack["message_id"]}
+        for ws in (bob_one, bob_two):
+            self.assertEqual(await ws.next(), frame)
+        self.assertEqual((await through_one.post("/api/conversations/read", body)).status, 204)
+        await self.barrier(alice_ws, bob, bob_one, bob_two, alice_two)  # once each; alice none

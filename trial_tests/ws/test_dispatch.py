@@ -19,6 +19,7 @@ from socialhub.errors import InvalidRequest
 from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.commands import Answer
+from socialhub.handlers.message_changes import MessageChanges
 from socialhub.handlers.rate_limit import RateLimiter
 from socialhub.handlers.typing import Typing
 from socialhub.metrics import Metrics
@@ -59,6 +60,7 @@ class Messages:
         client_id: str | None,
         recipient_id: int | None = None,
         group_id: int | None = None,
+        reply_to: int | None = None,
     ) -> Deferred[tuple[Message, bool]]:
         stored: Deferred[tuple[Message, bool]] = Deferred()
         self.queued.append((content, stored))
@@ -68,7 +70,9 @@ class Messages:
         """Store everything queued, in order, giving message ids 1, 2, ..."""
         queued, self.queued = self.queued, []
         for number, (content, stored) in enumerate(queued, start=1):
-            stored.callback((Message(number, ALICE, BOB, None, content, 100, number), True))
+            stored.callback(
+                (Message(number, ALICE, BOB, None, content, 100, number, None, None, None), True)
+            )
 
 
 class Groups:
@@ -104,7 +108,8 @@ class DispatcherTests(TestCase):
         self.groups = Groups()
         chat = Chat(Clock(), cast(Any, self.messages), self.groups, cast(Any, Delivery()))
         typing = Typing(Clock(), cast(Any, self.messages), self.groups, cast(Any, Delivery()))
-        table = chat_frames(chat, typing)
+        changes = MessageChanges(Clock(), cast(Any, None), cast(Any, Delivery()))
+        table = chat_frames(chat, typing, changes)
         self.dispatcher = Dispatcher(table, RateLimiter(Clock(), 0), Metrics())
         self.alice = Socket(_user(ALICE))
 

@@ -24,6 +24,7 @@ from socialhub.handlers.commands import (
     Invite,
     MarkRead,
     PostContent,
+    ReadConversation,
     Refusable,
     Register,
     UpdateGroup,
@@ -158,6 +159,18 @@ def mark_read(body: Body) -> MarkRead:
     if not isinstance(ids, list) or len(ids) > MAX_READ_IDS:
         raise InvalidRequest(f"ids must be a list of at most {MAX_READ_IDS} notification ids")
     return MarkRead([parse_id(value, "ids") for value in ids])
+
+
+def read_conversation(body: Body) -> ReadConversation:
+    """Exactly one of `user` and `group`, and `up_to` (refused after the conversation's
+    checks: an unknown user or group is 404 before a bad `up_to` is 400)."""
+    if ("user" in body) == ("group" in body):
+        raise InvalidRequest("give either user or group")
+    user_id = parse_id(body["user"], "user") if "user" in body else None
+    group_id = parse_id(body["group"], "group") if "group" in body else None
+    return ReadConversation(
+        user_id, group_id, _refusable(lambda given: parse_id(given.get("up_to"), "up_to"), body)
+    )
 
 
 def media_ids(body: Body) -> list[int]:

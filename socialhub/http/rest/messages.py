@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from socialhub.delivery.frames import message_frame
+from socialhub.delivery.frames import history_item
 from socialhub.errors import InvalidRequest
 from socialhub.handlers.commands import GroupHistory, HistoryPage, Paging, PrivateHistory
 from socialhub.handlers.history import History
@@ -35,10 +35,10 @@ def register_routes(api: Api, history: History) -> None:
     async def private_history(call: Call) -> object:
         query = PrivateHistory(required_id(call.query, "user"), paging(call.query))
         found = await history.private(call.user_viewer, query)
-        return [message_frame(message) for message in found]
+        return [history_item(message, reactions) for message, reactions in found]
 
     @api.route("/api/messages/group", "GET")
     async def group_history(call: Call) -> object:
         query = GroupHistory(required_id(call.query, "group"), paging(call.query))
         found = await history.group(call.user_viewer, query)
-        return [message_frame(message) for message in found]
+        return [history_item(message, reactions) for message, reactions in found]

@@ -13,8 +13,8 @@ from socialhub.storage.stores.message_rows import (
     Draft,
     Refused,
     Stored,
+    draft_refusal,
     original_id,
-    refusal,
 )
 
 
@@ -52,7 +52,7 @@ class OneStatement:
 
 
 def _one_statement(columns: str) -> Prepared:
-    """The WITH statement: `vetted` is each draft with the rule's refusal (NULL if none),
+    """The WITH statement: `vetted` is each draft with the rules' refusal (NULL if none),
     `checked` adds the id of a keyed draft's stored message of the last 24 hours (a resend gets
     its original whatever the rule says now: it was stored, and delivered, when it allowed it),
     `fresh` the drafts neither stored before nor refused, numbered; `counter` hands out their
@@ -60,7 +60,9 @@ def _one_statement(columns: str) -> Prepared:
     once per draft (inlined, it would be asked again by `checked`'s CASE). No CTE is joined
     to another: the planner, expecting one row of each, joined them pair by pair (n² tests,
     1.6 ms of 3 for a batch of 134); a new row comes back with its rank, not joined back to
-    its draft, and an original or a refusal with its draft's number."""
+    its draft, and an original or a refusal with its draft's number. `pairs` records each
+    private conversation the batch starts (PostgreSQL runs a data-modifying CTE whether or not
+    its output is read); a pair already recorded costs one index probe and writes nothing."""
     names = ", ".join(COLUMNS)
     given = ", ".join(
         f"(e->>{n})::{kind} AS {name}"
@@ -72,7 +74,8 @@ def _one_statement(columns: str) -> Prepared:
     return Prepared(
         f"WITH given AS (SELECT {given}, number"
         "  FROM json_array_elements(?) WITH ORDINALITY AS g(e, number)),"
-        f" vetted AS MATERIALIZED (SELECT g.*, {refusal('g.sender_id', 'g.recipient_id')}"
+        " vetted AS MATERIALIZED (SELECT g.*,"
+        f"  {draft_refusal('g.sender_id', 'g.recipient_id', 'g.group_id', 'g.reply_to')}"
         "  AS refusal FROM given g),"
         " checked AS (SELECT v.*, CASE WHEN v.client_id IS NOT NULL"
         f"  THEN {original_id('v.sender_id', 'v.client_id')} END AS original FROM vetted v),"
@@ -81,7 +84,10 @@ def _one_statement(columns: str) -> Prepared:
         " counter AS (UPDATE stream_position SET position = position + (SELECT count(*) FROM fresh)"
         "  WHERE id = 1 RETURNING position - (SELECT count(*) FROM fresh) AS base),"
         f" inserted AS (INSERT INTO messages ({names}) SELECT {values}"
-        f"  FROM fresh f CROSS JOIN counter c ORDER BY f.n RETURNING {columns.replace('m.', '')})"
+        f"  FROM fresh f CROSS JOIN counter c ORDER BY f.n RETURNING {columns.replace('m.', '')}),"
+        " pairs AS (INSERT INTO private_conversations (pair_low, pair_high)"
+        "  SELECT DISTINCT f.pair_low, f.pair_high FROM fresh f WHERE f.pair_low IS NOT NULL"
+        "  ON CONFLICT DO NOTHING)"
         " SELECT i.stream_pos - c.base, TRUE, NULL, i.* FROM inserted i CROSS JOIN counter c"
         f" UNION ALL SELECT k.number, FALSE, NULL, {columns}"
         "  FROM checked k JOIN messages m ON m.id = k.original"

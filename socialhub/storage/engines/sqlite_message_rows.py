@@ -15,16 +15,17 @@ from socialhub.storage.stores.message_rows import (
     Draft,
     Refused,
     Stored,
+    draft_refusal,
     original_id,
-    refusal,
 )
 
 
 class StepByStep:
-    """The originals of the drafts' client ids looked up, the rule asked of the other private
-    drafts, then positions taken for the rest and one multi-row INSERT. BEGIN IMMEDIATE holds
-    the write lock from the start, so the look-up and the rule see everything committed
-    before the batch's transaction began, and nobody takes a position meanwhile."""
+    """The originals of the drafts' client ids looked up, the rules asked of the other private
+    drafts and of replies, then positions taken for the rest and one multi-row INSERT. BEGIN
+    IMMEDIATE holds the write lock from the start, so the look-up and the rules see everything
+    committed before the batch's transaction began, and nobody takes a position meanwhile. The
+    private conversations the batch starts are recorded in the same transaction."""
 
     def __init__(self, database: Database, columns: str) -> None:
         self._db = database
@@ -84,21 +85,38 @@ class StepByStep:
             f" RETURNING {self._columns.replace('m.', '')}",
             args,
         )
+        await _record_pairs(txn, drafts)
         by_position = {row[self._stream_pos]: row for row in rows}
         return [by_position[first + n] for n in range(len(drafts))]
 
 
-async def _refusals(txn: Transaction, drafts: dict[int, Draft]) -> dict[int, Refused]:
-    """The refused private drafts among `drafts`, by index: one statement for them all."""
-    pairs = [
-        (n, draft.sender_id, draft.recipient_id)
-        for n, draft in drafts.items()
-        if draft.recipient_id is not None
-    ]
+async def _record_pairs(txn: Transaction, drafts: list[Draft]) -> None:
+    """Each private conversation the stored drafts start, recorded in the same transaction: a
+    pair already recorded is ignored by its primary key and writes nothing."""
+    pairs = {
+        tuple(sorted((d.sender_id, d.recipient_id))) for d in drafts if d.recipient_id is not None
+    }
     if not pairs:
-        return {}
-    given, args = txn.relation(pairs, ("bigint", "bigint", "bigint"))
-    rows = await txn.fetch(
-        f"SELECT p.column1, {refusal('p.column2', 'p.column3')} FROM {given} AS p", args
+        return
+    given, args = txn.relation(sorted(pairs), ("bigint", "bigint"))
+    await txn.run(
+        "INSERT OR IGNORE INTO private_conversations (pair_low, pair_high)"
+        f" SELECT column1, column2 FROM {given}",
+        args,
     )
+
+
+async def _refusals(txn: Transaction, drafts: dict[int, Draft]) -> dict[int, Refused]:
+    """The refused drafts among `drafts`, by index: one statement for the private ones and the
+    replies (a group message that replies to none has no rule to ask here)."""
+    asked = [
+        (n, draft.sender_id, draft.recipient_id, draft.group_id, draft.reply_to)
+        for n, draft in drafts.items()
+        if draft.recipient_id is not None or draft.reply_to is not None
+    ]
+    if not asked:
+        return {}
+    given, args = txn.relation(asked, ("bigint",) * 5)
+    rule = draft_refusal("p.column2", "p.column3", "p.column4", "p.column5")
+    rows = await txn.fetch(f"SELECT p.column1, {rule} FROM {given} AS p", args)
     return {row[0]: Refused(row[1]) for row in rows if row[1] is not None}

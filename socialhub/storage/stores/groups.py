@@ -23,6 +23,7 @@ from socialhub.storage.database import (
     read_one,
 )
 from socialhub.storage.stores.blocks import Blocked, blocked_between
+from socialhub.storage.stores.conversations import mark_joined
 from socialhub.storage.stores.events import delete_group_events
 from socialhub.storage.stores.notifications import (
     Notice,
@@ -128,6 +129,11 @@ async def select_group(txn: Reader, group_id: int, viewer_id: int) -> Group | No
     return Group.from_row(row) if row else None
 
 
+async def accepted_member_ids(txn: Reader, group_id: int) -> list[int]:
+    """The ids of the group's accepted members, read inside a write's own transaction."""
+    return [row[0] for row in await txn.fetch(_MEMBER_IDS, (group_id,))]
+
+
 async def _notify(txn: Transaction, notice: Notice | None, now: int) -> list[Notification]:
     return await NotificationsStore.add(txn, notice, now) if notice else []
 
@@ -148,12 +154,16 @@ async def _add(
 async def _accept(
     txn: Transaction, group_id: int, user_id: int, from_status: str, now: int, notice: Notice | None
 ) -> list[Notification] | None:
-    """GroupsStore.accept inside the caller's transaction."""
+    """GroupsStore.accept inside the caller's transaction: every way of becoming a member
+    but creating the group comes here."""
     changed = await txn.run(
         "UPDATE group_members SET status = ? WHERE group_id = ? AND user_id = ? AND status = ?",
         (MEMBER, group_id, user_id, from_status),
     )
-    return await _notify(txn, notice, now) if changed else None
+    if not changed:
+        return None
+    await mark_joined(txn, group_id, user_id, now)
+    return await _notify(txn, notice, now)
 
 
 async def _remove(txn: Transaction, group_id: int, user_id: int, statuses: Collection[str]) -> bool:
@@ -194,6 +204,7 @@ class GroupsStore:
                 " VALUES (?, ?, ?, ?)",
                 (row[0], owner_id, MEMBER, now),
             )
+            await mark_joined(txn, row[0], owner_id, now)
             return Group(row[0], name, description, owner_id, now, 1, MEMBER)
 
         return await self._db.interaction("create_group", insert)

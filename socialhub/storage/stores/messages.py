@@ -20,6 +20,9 @@ class Message:
     content: str
     created_at: int
     stream_pos: int | None  # None only for messages stored before stream positions existed
+    reply_to: int | None  # the message it answers
+    edited_at: int | None  # when its content was last edited
+    deleted_at: int | None  # when it was deleted: a tombstone, its content gone
 
     @classmethod
     def from_row(cls, row: Row) -> Message:
