@@ -22,8 +22,10 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from socialhub.bus.interface import Changed, Roster
+from socialhub.storage.database import DatabaseUnavailable
 
 ONLINE = "online"
 OFFLINE = "offline"
@@ -89,7 +91,7 @@ class Presence:
         except Exception as error:
             _log.warn("presence: could not leave the roster: {error}", error=error)
             return
-        await self._announce(offline, OFFLINE)
+        await _logged(self._announce(offline, OFFLINE), "announcing presence at stop")
 
     def connected(self, user_id: int) -> None:
         """The user's first connection here opened."""
@@ -98,7 +100,7 @@ class Presence:
             ending.cancel()  # a reload: nothing turned
             return
         self._held.add(user_id)
-        self._spawn(self._change([user_id], []))
+        _logged(self._change([user_id], []), "announcing presence")
 
     def disconnected(self, user_id: int) -> None:
         """The user's last connection here closed: they leave once the grace is over."""
@@ -108,7 +110,7 @@ class Presence:
     def _left(self, user_id: int) -> None:
         del self._leaving[user_id]
         self._held.discard(user_id)
-        self._spawn(self._change([], [user_id]))
+        _logged(self._change([], [user_id]), "announcing presence")
 
     async def online(self, user_ids: Collection[int]) -> set[int]:
         """Those of these users who are online on any process."""
@@ -144,8 +146,7 @@ class Presence:
 
     def _refresh_logged(self) -> Deferred[None]:
         """A refresh whose failure is logged, so that the loop goes on."""
-        refreshed = Deferred.fromCoroutine(self._refresh())
-        return refreshed.addErrback(lambda failure: _log.failure("refreshing presence", failure))
+        return _logged(self._refresh(), "refreshing presence")
 
     async def _refresh(self) -> None:
         try:
@@ -168,10 +169,18 @@ class Presence:
             if audience:
                 self._send(audience, _frame(user_id, status))
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        Deferred.fromCoroutine(work).addErrback(
-            lambda failure: _log.failure("announcing presence", failure)
-        )
+
+def _logged(work: Coroutine[Any, Any, None], what: str) -> Deferred[None]:
+    """Run `work`; a failure is logged, not raised: a lost announcement is no reason to stop.
+    An unreachable database is expected (and says so itself), so it is a warning."""
+
+    def failed(failure: Failure) -> None:
+        if failure.check(DatabaseUnavailable):
+            _log.warn("{what}: the database is unavailable", what=what)
+        else:
+            _log.failure(what, failure)
+
+    return Deferred.fromCoroutine(work).addErrback(failed)
 
 
 def _frame(user_id: int, status: str) -> dict[str, Any]:
