@@ -24,6 +24,7 @@ MAIN: dict[str, tuple[str, str]] = {
     "history": ("p99_ms", "p99 {:.2f} ms"),
     "history1": ("p99_ms", "p99 {:.2f} ms"),
     "bus": ("cpu_us", "{:.0f} µs/msg"),
+    "presence": ("connects_per_s", "{:,.0f} connects/s"),
 }
 ALSO: dict[str, list[tuple[str, str]]] = {
     "private": [("cpu_us", "{:.0f} µs/msg"), ("helper_cpu_us", "+{:.0f} µs/msg in DB")],
@@ -55,6 +56,14 @@ ALSO: dict[str, list[tuple[str, str]]] = {
         ("errors", "{:.0f} errors"),
     ],
     "bus": [("msgs_per_s", "{:,.0f} msg/s"), ("helper_cpu_us", "+{:.0f} µs/msg in DB+Redis")],
+    "presence": [
+        ("cpu_us", "{:.0f} µs/connect"),
+        ("helper_cpu_us", "+{:.0f} µs/connect in DB+Redis"),
+        ("presence_frames", "{:,.0f} presence frames"),
+        ("lost", "{:.0f} lost"),
+        ("duplicates", "{:.0f} extra"),
+        ("errors", "{:.0f} errors"),
+    ],
 }
 TITLES = {
     "private": "1 private relay, 100 clients, saturated",
@@ -65,6 +74,7 @@ TITLES = {
     "history": "5 history page, 20 readers",
     "history1": "5 history page, 1 reader",
     "bus": "6 bus: private relay, saturated",
+    "presence": "7 presence: 5,000 users, 50 followers each, connecting within 10 s",
 }
 HEADER = (
     "Workload",

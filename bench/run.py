@@ -85,6 +85,7 @@ def base_spec(args: argparse.Namespace, layout: fixtures.Layout) -> Spec:
             "fanout_members": layout.fanout_members,
             "messages": layout.messages,
             "conversations": layout.conversations,
+            "presence_users": layout.presence_users,
         },
     )
 
@@ -102,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     layout = fixtures.QUICK if args.quick else fixtures.FULL
     if "history" not in workloads:
         layout = replace(layout, messages=0)
+    if "presence" not in workloads:  # its follows would announce every other connect
+        layout = replace(layout, presence_users=0)
     procs.install_cleanup()
     procs.raise_open_file_limit()
     began = time.monotonic()

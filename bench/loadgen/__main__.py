@@ -9,7 +9,7 @@ from typing import Any
 
 import uvloop
 
-from bench.loadgen import connections, groups, history, relay
+from bench.loadgen import connections, groups, history, presence, relay
 from bench.loadgen.spec import Spec
 from bench.procs import raise_open_file_limit
 
@@ -21,6 +21,7 @@ WORKLOADS: dict[str, Callable[[Spec], Coroutine[Any, Any, dict[str, float]]]] = 
     "fanout": groups.fanout,
     "connections": connections.idle_sockets,
     "history": history.read_history,
+    "presence": presence.come_and_go,
 }
 
 
