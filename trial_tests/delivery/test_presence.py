@@ -11,7 +11,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
 from socialhub.bus.interface import Changed, Refreshed
-from socialhub.bus.local import LocalBus, LocalHub
+from socialhub.bus.local import LocalBus, LocalHub, LocalRoster
 from socialhub.delivery.presence import Presence, PresenceTiming
 
 TIMING = PresenceTiming(grace=5.0, refresh=10.0, expiry=30.0)
@@ -48,6 +48,23 @@ class AwayRoster:
 
     async def depart(self) -> list[int]:
         raise ConnectionError("away")
+
+
+class ReapingRoster(LocalRoster):
+    """A LocalRoster whose next refresh answers what Redis's would after a reaping."""
+
+    def __init__(self, hub: LocalHub, process_id: str) -> None:
+        super().__init__(hub, process_id)
+        self.next = Refreshed(lost=False, offline=[])
+
+    def taken_for_dead(self) -> None:
+        """Another process reaped this one: its users are gone from the roster."""
+        self._mine().clear()
+        self.next = Refreshed(lost=True, offline=[])
+
+    async def refresh(self) -> Refreshed:
+        refreshed, self.next = self.next, Refreshed(lost=False, offline=[])
+        return refreshed
 
 
 class PresenceTests(TestCase):
@@ -161,3 +178,21 @@ class PresenceTests(TestCase):
         self.assertEqual(self.announced(), [(ALICE, "offline", [BOB, CAROL])])
         self.clock.advance(TIMING.refresh * 2)  # failing refreshes keep the loop going
         self.flushLoggedErrors()
+
+    def test_the_users_of_a_reaped_process_are_announced_offline(self) -> None:
+        roster = ReapingRoster(self.hub, "reaper")
+        self.process("reaper", roster)
+        roster.next = Refreshed(lost=False, offline=[ALICE])
+        self.clock.advance(TIMING.refresh)
+        self.assertEqual(self.announced(), [(ALICE, "offline", [BOB, CAROL])])
+
+    def test_a_process_taken_for_dead_registers_its_users_again(self) -> None:
+        roster = ReapingRoster(self.hub, "slow")
+        slow = self.process("slow", roster)
+        slow.connected(ALICE)
+        self.announced()
+        roster.taken_for_dead()
+        self.clock.advance(TIMING.refresh)
+        self.assertEqual(self.announced(), [(ALICE, "online", [BOB, CAROL])])
+        answered = Deferred.fromCoroutine(slow.online([ALICE]))
+        self.assertEqual(self.successResultOf(answered), {ALICE})
