@@ -103,7 +103,7 @@ class Fanout:
         self._sequencer.start_at(position)
         self._subscriptions.start()
         self.bus.on_reconnect(self._stuck)  # what was published meanwhile never came
-        self.bus.on_reconnect(self._resync_presence)  # nor were the roster's changes made
+        self.bus.on_reconnect(self.presence.bus_returned)  # nor were the roster's changes made
         await self.bus.start()
         await self.presence.start()
 
@@ -260,11 +260,6 @@ class Fanout:
 
     async def presence_shown(self, user_id: int, shown: bool) -> None:
         await self.presence.visibility_changed(user_id, shown)
-
-    def _resync_presence(self) -> None:
-        Deferred.fromCoroutine(self.presence.resync()).addErrback(
-            lambda failure: _log.failure("resyncing presence", failure)
-        )
 
     def membership_changed(self, user_id: int, group_id: int, joined: bool) -> None:
         """A user joined or left a group: every process holding them (un)subscribes."""

@@ -127,6 +127,10 @@ class Presence:
             audience = await self._store.audience(user_id, hidden_too=True)
             self._send(audience, _frame(user_id, ONLINE if shown else OFFLINE))
 
+    def bus_returned(self) -> None:
+        """Redis is back: the changes meant for the roster while it was away never came."""
+        _logged(self.resync(), "resyncing presence")
+
     async def resync(self) -> None:
         """Tell the roster again whom this process holds (after it lost track of us)."""
         try:

@@ -6,6 +6,7 @@ across two servers sharing Redis."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from twisted.internet import reactor
@@ -14,7 +15,12 @@ from twisted.trial.unittest import TestCase
 
 from trial_tests.support.follows import FollowTestMixin
 from trial_tests.support.groups import Person
-from trial_tests.support.harness import PostgresEngine, SqliteEngine, start_server
+from trial_tests.support.harness import (
+    PostgresEngine,
+    RunningServer,
+    SqliteEngine,
+    start_server,
+)
 from trial_tests.support.redis_server import start_redis
 from trial_tests.support.wsclient import WsClient, connect
 
@@ -219,7 +225,7 @@ class PresenceAcrossServersTests(PostgresEngine, PresenceTests, TestCase):
     count with those on the other."""
 
     async def start(self, *names: str, **overrides: Any) -> list[Person]:
-        redis = await start_redis(self)
+        redis = self.redis = await start_redis(self)
         people = await super().start(*names, redis=redis.url, **overrides)
         self.first = self.running
         self.other = await start_server(
@@ -252,3 +258,32 @@ class PresenceAcrossServersTests(PostgresEngine, PresenceTests, TestCase):
         self.assertEqual(await self.next_presence(bob_socket), (alice.id, "online"))
         await self.past_the_grace()
         await self.presence_barrier((bob, bob_socket))
+
+    async def test_after_a_redis_outage_the_roster_is_rebuilt(self) -> None:
+        """alice connects while Redis is away (and restarts empty): once it is back, her
+        server registers her again, and bob's server sees her online."""
+        alice, bob = await self.start("alice", "bob")
+        await self.follows(bob, alice)
+        await self.redis.stop()
+        await until(lambda: self.bus_is(self.first, "down"), "the bus noticing Redis is gone")
+        await self.live(alice)
+        await self.redis.start()
+
+        async def online() -> bool:
+            answer = await bob.client.on(self.other.url).get(f"/api/presence?users={alice.id}")
+            return bool(answer.json == {str(alice.id): "online"})
+
+        await until(online, "alice online again on the other server")
+
+    async def bus_is(self, server: RunningServer, state: str) -> bool:
+        health = await server.server.check_health()
+        return bool(health["bus"] == state)
+
+
+async def until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Poll `condition` every 0.1 s; fail after 10 s."""
+    for _ in range(100):
+        if await condition():
+            return
+        await deferLater(reactor, 0.1, lambda: None)
+    raise AssertionError(f"{what}: not within 10 s")
