@@ -261,8 +261,9 @@ class PresenceAcrossServersTests(PostgresEngine, PresenceTests, TestCase):
 
     async def test_after_a_redis_outage_the_roster_is_rebuilt(self) -> None:
         """alice connects while Redis is away (and restarts empty): once it is back, her
-        server registers her again, and bob's server sees her online."""
-        alice, bob = await self.start("alice", "bob")
+        server registers her again, and bob's server sees her online, well before the next
+        refresh would have found the roster lost."""
+        alice, bob = await self.start("alice", "bob", presence_refresh=25.0, presence_expiry=30.0)
         await self.follows(bob, alice)
         await self.redis.stop()
         await until(lambda: self.bus_is(self.first, "down"), "the bus noticing Redis is gone")
