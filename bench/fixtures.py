@@ -10,7 +10,9 @@ for what): user i has token i; group 1 is users 1..fanout_members (user 1 sends)
 conversation c belongs to reader 1 + c % READERS, the first half private with user
 PARTNER_BASE + c, the second half in group 2 + c - half; message g is in conversation
 g % conversations, with id and stream position g + 1; in the typing storm users 2k - 1 and 2k
-type to each other.
+type to each other. For the presence workload, each of users
+1..presence_users is followed by the PRESENCE_FOLLOWERS users after it (wrapping round), so
+their audience is those and the PRESENCE_FOLLOWERS before it (`presence_audience`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ FANOUT_GROUP = 1
 READERS = 20
 PARTNER_BASE = 1001
 DEEP = 50  # a deep page asks for messages before the DEEP-th oldest of its conversation
+PRESENCE_FOLLOWERS = 50
 
 
 @dataclass(frozen=True)
@@ -39,14 +42,15 @@ class Layout:
     fanout_members: int
     messages: int  # stored history; 0 when the history workload is not run
     conversations: int
+    presence_users: int = 0  # users who follow each other; 0 when presence is not run
 
     @property
     def half(self) -> int:
         return self.conversations // 2
 
 
-FULL = Layout(users=10_000, fanout_members=1_000, messages=1_000_000, conversations=1_000)
-QUICK = Layout(users=2_000, fanout_members=200, messages=20_000, conversations=100)
+FULL = Layout(10_000, 1_000, messages=1_000_000, conversations=1_000, presence_users=5_000)
+QUICK = Layout(2_000, 200, messages=20_000, conversations=100, presence_users=500)
 
 
 def reader_of(layout: Layout, conversation: int) -> int:
@@ -68,6 +72,16 @@ def deep_before(layout: Layout, conversation: int) -> int:
 def typing_partner(user: int) -> int:
     """Whom a user types to in the typing storm: 1 and 2 to each other, 3 and 4, ..."""
     return user + 1 if user % 2 else user - 1
+
+
+def presence_audience(layout: Layout, user: int) -> set[int]:
+    """Whom user (1..presence_users) follows and who follows them."""
+    count = layout.presence_users
+    return {
+        1 + (user - 1 + step * sign) % count
+        for step in range(1, PRESENCE_FOLLOWERS + 1)
+        for sign in (1, -1)
+    }
 
 
 def make_tokens(count: int) -> list[str]:
@@ -122,10 +136,23 @@ def _statements(layout: Layout, now: int, sqlite: bool) -> list[str]:
         f" created_at) SELECT g, 1 + (g - 2 + {half}) % {READERS}, 'member', {now} FROM n"
     )
     statements = [users, groups, fanout_members, history_members]
+    if layout.presence_users:
+        statements.append(_presence_follows(layout, now, sqlite))
     if layout.messages:
         statements.append(_history(layout, now, sqlite))
         statements.append(f"UPDATE stream_position SET position = {layout.messages} WHERE id = 1")
     return statements
+
+
+def _presence_follows(layout: Layout, now: int, sqlite: bool) -> str:
+    """Row g: user 1 + g / PRESENCE_FOLLOWERS followed by the (1 + g % ...)-th user after."""
+    per, count = PRESENCE_FOLLOWERS, layout.presence_users
+    return (
+        _series(count * per, 0, sqlite)
+        + " INSERT INTO follows (follower_id, followee_id, status, created_at)"
+        f" SELECT 1 + (g / {per} + 1 + g % {per}) % {count}, 1 + g / {per}, 'accepted', {now}"
+        " FROM n"
+    )
 
 
 def _history(layout: Layout, now: int, sqlite: bool) -> str:

@@ -25,6 +25,7 @@ MAIN: dict[str, tuple[str, str]] = {
     "history1": ("p99_ms", "p99 {:.2f} ms"),
     "bus": ("cpu_us", "{:.0f} µs/msg"),
     "typing": ("forwarded_per_s", "{:,.0f} forwarded/s"),
+    "presence": ("connects_per_s", "{:,.0f} connects/s"),
 }
 ALSO: dict[str, list[tuple[str, str]]] = {
     "private": [("cpu_us", "{:.0f} µs/msg"), ("helper_cpu_us", "+{:.0f} µs/msg in DB")],
@@ -63,6 +64,14 @@ ALSO: dict[str, list[tuple[str, str]]] = {
         ("helper_cpu_us", "+{:.0f} µs/forwarded in DB"),
         ("errors", "{:.0f} errors"),
     ],
+    "presence": [
+        ("cpu_us", "{:.0f} µs/connect"),
+        ("helper_cpu_us", "+{:.0f} µs/connect in DB+Redis"),
+        ("presence_frames", "{:,.0f} presence frames"),
+        ("lost", "{:.0f} lost"),
+        ("duplicates", "{:.0f} extra"),
+        ("errors", "{:.0f} errors"),
+    ],
 }
 TITLES = {
     "private": "1 private relay, 100 clients, saturated",
@@ -74,6 +83,7 @@ TITLES = {
     "history1": "5 history page, 1 reader",
     "bus": "6 bus: private relay, saturated",
     "typing": "7 typing storm, 100 clients at 5 frames/s",
+    "presence": "8 presence: 5,000 users, 50 followers each, connecting within 10 s",
 }
 HEADER = (
     "Workload",

@@ -15,7 +15,15 @@ from pathlib import Path
 
 from bench import environment, fixtures, machine, procs, report, servers
 from bench.loadgen.spec import Spec
-from bench.schedule import BASELINES, WORKLOADS, Execution, log, servers_for, specs_for
+from bench.schedule import (
+    BASELINES,
+    DEFAULT_WORKLOADS,
+    WORKLOADS,
+    Execution,
+    log,
+    servers_for,
+    specs_for,
+)
 
 DEFAULT_SERVERS = (
     "socialhub-pg",
@@ -34,8 +42,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--quick", action="store_true", help="a smoke run: short windows, one repetition")
     add(
         "--workloads",
-        default=",".join(WORKLOADS),
-        help="comma-separated, of " + ",".join(WORKLOADS),
+        default=",".join(DEFAULT_WORKLOADS),
+        help="comma-separated, of " + ",".join(WORKLOADS) + " (presence only when named)",
     )
     add(
         "--servers",
@@ -85,6 +93,7 @@ def base_spec(args: argparse.Namespace, layout: fixtures.Layout) -> Spec:
             "fanout_members": layout.fanout_members,
             "messages": layout.messages,
             "conversations": layout.conversations,
+            "presence_users": layout.presence_users,
         },
     )
 
@@ -102,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     layout = fixtures.QUICK if args.quick else fixtures.FULL
     if "history" not in workloads:
         layout = replace(layout, messages=0)
+    if "presence" not in workloads:
+        layout = replace(layout, presence_users=0)
     procs.install_cleanup()
     procs.raise_open_file_limit()
     began = time.monotonic()

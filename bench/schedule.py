@@ -19,7 +19,9 @@ from bench import fixtures, procs, profiling, report, servers
 from bench.loadgen.meter import cpu_seconds
 from bench.loadgen.spec import Spec
 
-WORKLOADS = ("private", "latency", "fanout", "connections", "history", "bus", "typing")
+WORKLOADS = ("private", "latency", "fanout", "connections", "history", "bus", "typing", "presence")
+# Presence is run on its own: its follows would announce the connects of the others.
+DEFAULT_WORKLOADS = tuple(w for w in WORKLOADS if w != "presence")
 BUS_SERVERS = ("socialhub-pg", "socialhub-redis", "socialhub-2proc")
 SOCIALHUB_ONLY = ("history", "typing")  # the peers have no such feature: no baseline
 SQLITE_WORKLOADS = ("private", "latency", *SOCIALHUB_ONLY)  # SQLite is reported for these
@@ -27,7 +29,10 @@ BASELINES = {w: servers.BASELINE for w in (*WORKLOADS, "broadcast") if w not in 
 BASELINES["bus"] = "socialhub-pg"  # the Redis bus against the in-process one
 TYPING_RATE = 5.0  # typing frames/s from each client: one per keystroke of a fast typist
 TYPING_WINDOW = 3.0  # seconds measured at least, also with --quick
+BASELINES["presence"] = "socialhub-pg"
 CONNECT_BUDGET = 90.0  # seconds for the 10,000 handshakes; those not done by then are errors
+PRESENCE_RAMP = 10.0  # the presence workload's users connect evenly within this many seconds
+PRESENCE_GRACE = 5.0  # socialhub's default: how long after a close its offline frame comes
 IDLE_CPU = 0.10  # a server is idle below 10% of a core...
 IDLE_WAIT = 30.0  # ...and is waited for that long at most
 STARTED = time.monotonic()
@@ -64,6 +69,10 @@ def specs_for(workload: str, base: Spec, sockets: int, layout: fixtures.Layout) 
         count = min(sockets, layout.users)
         spec = replace(base, workload="connections", clients=count, settle=base.settle * 2)
         return [replace(spec, connect_budget=CONNECT_BUDGET, hold=min(2.0, base.seconds))]
+    if workload == "presence":
+        count = layout.presence_users
+        spec = replace(base, workload="presence", clients=count, connect_budget=CONNECT_BUDGET)
+        return [replace(spec, ramp=PRESENCE_RAMP, hold=PRESENCE_GRACE + 2 * base.settle + 1)]
     if workload == "history":
         # 20 readers in a closed loop saturate the server (latency is mostly queueing); one
         # reader alone shows the service time of a page.
@@ -72,7 +81,7 @@ def specs_for(workload: str, base: Spec, sockets: int, layout: fixtures.Layout) 
 
 
 def servers_for(workload: str, selected: list[str]) -> list[str]:
-    if workload == "bus":
+    if workload in ("bus", "presence"):
         return list(BUS_SERVERS) if "socialhub-pg" in selected else []
     chosen = [s for s in selected if s not in ("socialhub-redis", "socialhub-2proc")]
     if workload in SOCIALHUB_ONLY:
@@ -109,7 +118,7 @@ def measure(
     path = env.workdir / "spec.json"
     filled.save(path)
     limit = spec.settle * 3 + spec.warmup + spec.seconds + 60
-    if spec.workload == "connections":
+    if spec.workload in ("connections", "presence"):
         limit += CONNECT_BUDGET + spec.hold
     argv = [sys.executable, "-m", "bench.loadgen", str(path)]
     spies = []
@@ -141,7 +150,7 @@ class Execution:
         repetition (its memory is the measurement), and so do the bus configurations (they
         share one database but not one bus: a process would see the positions the others
         take as gaps); the others keep one server for all repetitions."""
-        fresh = workload in ("connections", "bus")
+        fresh = workload in ("connections", "bus", "presence")
         running: dict[str, servers.Running] = {}
         try:
             for name in [] if fresh else names:
@@ -205,5 +214,6 @@ def _brief(figures: dict[str, float]) -> str:
         "gen_cpu_pct",
         "errors",
         "lost",
+        "presence_frames",
     )
     return ", ".join(f"{k}={figures[k]:.4g}" for k in keys if k in figures)

@@ -32,6 +32,9 @@ class Config:
     password_time_cost: int = 3
     password_memory_kib: int = 65536
     password_threads: int = 2
+    presence_grace: float = 5.0
+    presence_refresh: float = 10.0
+    presence_expiry: float = 30.0
 
     @property
     def session_ttl_seconds(self) -> int:
@@ -52,6 +55,18 @@ class Config:
             raise ConfigError("--session-ttl must be at least 1 day")
         if self.password_time_cost < 1 or self.password_memory_kib < 8 or self.password_threads < 1:
             raise ConfigError("password hashing costs must be positive (memory at least 8 KiB)")
+
+        self._check_presence()
+
+    def _check_presence(self) -> None:
+        """The contract: offline within 15 s of the last close, within 60 s of a process's
+        death (its expiry, then at most one refresh interval until another process reaps it)."""
+        if not 0 <= self.presence_grace <= 10:
+            raise ConfigError("--presence-grace must be 0 to 10 seconds")
+        if not 0 < self.presence_refresh < self.presence_expiry:
+            raise ConfigError("--presence-refresh must be positive and below --presence-expiry")
+        if self.presence_expiry + self.presence_refresh > 60:
+            raise ConfigError("--presence-expiry plus --presence-refresh must be at most 60 s")
 
     @property
     def is_postgres(self) -> bool:

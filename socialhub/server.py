@@ -19,6 +19,7 @@ from socialhub.config import Config
 from socialhub.delivery.connections import Connections
 from socialhub.delivery.cork import Cork
 from socialhub.delivery.fanout import Fanout
+from socialhub.delivery.presence import PresenceTiming
 from socialhub.delivery.replay import Replays
 from socialhub.handlers.accounts import Accounts
 from socialhub.handlers.chat import Chat
@@ -65,6 +66,7 @@ from socialhub.storage.stores.message_changes import MessageChangesStore
 from socialhub.storage.stores.messages import MessagesStore
 from socialhub.storage.stores.notifications import NotificationsStore
 from socialhub.storage.stores.posts import PostsStore
+from socialhub.storage.stores.presence import PresenceStore
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.stream import StreamStore
 from socialhub.storage.stores.users import UsersStore
@@ -92,6 +94,7 @@ class Stores:
     events: EventsStore
     posts: PostsStore
     stream: StreamStore
+    presence: PresenceStore
 
     @classmethod
     def over(cls, database: Database) -> Stores:
@@ -109,6 +112,7 @@ class Stores:
             events=EventsStore(database),
             posts=PostsStore(database),
             stream=StreamStore(database),
+            presence=PresenceStore(database),
         )
 
 
@@ -183,6 +187,8 @@ class Server:
             Replays(self.stores.stream),
             reactor,
             self.metrics,
+            self.stores.presence,
+            PresenceTiming(config.presence_grace, config.presence_refresh, config.presence_expiry),
         )
         return Outbound(connections, fanout, bus, Cork())
 
@@ -203,7 +209,15 @@ class Server:
                 session_ttl=config.session_ttl_seconds,
                 delivery=fanout,
             ),
-            users=Users(reactor, stores.follows, policy, notifications, stores.blocks),
+            users=Users(
+                reactor,
+                stores.follows,
+                policy,
+                notifications,
+                stores.blocks,
+                stores.presence,
+                fanout,
+            ),
             policy=policy,
             membership=membership,
             groups=Groups(reactor, stores.groups, membership, notifications, fanout, media.discard),

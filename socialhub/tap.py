@@ -32,6 +32,9 @@ _PARAMETERS: list[tuple[str, object, Callable[[str], object], str]] = [
     ("password-time-cost", 3, int, "argon2id time cost (iterations)"),
     ("password-memory-kib", 65536, int, "argon2id memory cost in KiB"),
     ("password-threads", 2, int, "threads hashing passwords at once"),
+    ("presence-grace", 5.0, float, "seconds a user stays online after their last socket closed"),
+    ("presence-refresh", 10.0, float, "seconds between a process's presence refreshes in Redis"),
+    ("presence-expiry", 30.0, float, "seconds without a refresh before a process counts as dead"),
 ]
 _FLAGS = [
     ("secure-cookies", "mark the session cookie Secure (serve over TLS)"),
@@ -94,6 +97,9 @@ class Options(usage.Options):
             password_time_cost=values["password-time-cost"],
             password_memory_kib=values["password-memory-kib"],
             password_threads=values["password-threads"],
+            presence_grace=values["presence-grace"],
+            presence_refresh=values["presence-refresh"],
+            presence_expiry=values["presence-expiry"],
         )
 
 

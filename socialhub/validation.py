@@ -56,6 +56,15 @@ def id_list(value: object, field: str, max_count: int) -> list[int]:
     return ids
 
 
+def id_query(query: Mapping[str, str], field: str, max_count: int) -> list[int]:
+    """A query parameter of 1 to `max_count` comma-separated ids (`users=1,2,3`); a repeated
+    id counts once. 400 when it is missing, empty, too long, or names a non-id."""
+    items = query.get(field, "").split(",")
+    if not 1 <= len(items) <= max_count:
+        raise InvalidRequest(f"{field} must list 1 to {max_count} ids, separated by commas")
+    return list(dict.fromkeys(parse_id(item, field) for item in items))
+
+
 def parse_path_id(value: str) -> int:
     """An id taken from a URL path: anything that is not a valid id names no resource."""
     if not _DIGITS.fullmatch(value) or not 1 <= int(value) <= MAX_ID:

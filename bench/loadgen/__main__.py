@@ -9,7 +9,7 @@ from typing import Any
 
 import uvloop
 
-from bench.loadgen import connections, groups, history, relay, typing_storm
+from bench.loadgen import connections, groups, history, presence, relay, typing_storm
 from bench.loadgen.spec import Spec
 from bench.procs import raise_open_file_limit
 
@@ -22,6 +22,7 @@ WORKLOADS: dict[str, Callable[[Spec], Coroutine[Any, Any, dict[str, float]]]] = 
     "connections": connections.idle_sockets,
     "history": history.read_history,
     "typing": typing_storm.typing_storm,
+    "presence": presence.come_and_go,
 }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Spec:
     workload: str  # private | latency | broadcast | fanout | connections | history | bus | typing
+    # | presence
     protocol: str  # socialhub | plain | socketio (bench/loadgen/wire.py)
     port: int
     peer_file: str  # tokens (token -> user id) of every user
@@ -26,6 +27,7 @@ class Spec:
     concurrency: int = 100  # handshakes at once (connections)
     hold: float = 2.0  # seconds the idle sockets are held and watched (connections)
     connect_budget: float = 90.0  # seconds for all handshakes; the rest count as errors
+    ramp: float = 10.0  # seconds over which the presence workload's connects are spread
     layout: dict[str, int] = field(default_factory=dict)  # bench/fixtures.py Layout (history)
 
     def save(self, path: Path) -> None:

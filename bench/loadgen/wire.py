@@ -130,14 +130,19 @@ async def connect_many(
     sink: Sink,
     concurrency: int = 100,
     budget: float = 60.0,
+    pace: float = 0.0,
 ) -> list[Client | None]:
-    """Open one client per token, at most `concurrency` handshakes at a time; None for each
-    that failed (refused, timed out, closed before it was ready) or was not started within
-    `budget` seconds (a server slowing down must not keep the run waiting)."""
+    """Open one client per token, at most `concurrency` handshakes at a time, handshake i
+    starting no sooner than i * `pace` seconds from now; None for each that failed (refused,
+    timed out, closed before it was ready) or was not started within `budget` seconds (a
+    server slowing down must not keep the run waiting)."""
     gate = asyncio.Semaphore(concurrency)
-    deadline = time.monotonic() + budget
+    began = time.monotonic()
+    deadline = began + budget
 
     async def one(index: int, token: str) -> Client | None:
+        if pace:
+            await asyncio.sleep(max(0.0, began + index * pace - time.monotonic()))
         async with gate:
             if time.monotonic() > deadline:
                 return None

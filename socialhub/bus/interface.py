@@ -7,7 +7,8 @@ and reports itself down, and the process keeps serving its own connections.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from twisted.internet.defer import Deferred
@@ -44,3 +45,48 @@ class Bus(Protocol):
 
     def state(self) -> str:
         """ "ok", "down", or "disabled" (the in-process bus), as /healthz reports it."""
+
+    def roster(self, process_id: str, expiry: float) -> Roster:
+        """This process's view of who is connected where (presence), shared by every process
+        on the bus. A process that stops refreshing for `expiry` seconds counts as dead."""
+
+
+@dataclass(frozen=True)
+class Changed:
+    """Users whose status a roster change turned: now held by some process, or by none."""
+
+    online: list[int]
+    offline: list[int]
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """What a refresh found: whether this process had been taken for dead (its users were
+    dropped, so it must register them again), and the users whose last process was a dead one
+    that this refresh reaped."""
+
+    lost: bool
+    offline: list[int]
+
+
+class Roster(Protocol):
+    """Which users each living process of the deployment holds a connection of.
+
+    A user is online while any living process holds them. Every change answers which users it
+    turned, decided atomically across processes, so exactly one process announces a turn.
+    """
+
+    async def change(self, arrived: Sequence[int], left: Sequence[int]) -> Changed:
+        """This process holds `arrived` now and no longer holds `left`."""
+
+    async def replace(self, user_ids: Sequence[int]) -> Changed:
+        """This process holds exactly these users (after it lost track: an outage, a reaping)."""
+
+    async def online(self, user_ids: Sequence[int]) -> set[int]:
+        """Those of these users some living process holds."""
+
+    async def refresh(self) -> Refreshed:
+        """Tell the others this process lives, and reap the processes that stopped living."""
+
+    async def depart(self) -> list[int]:
+        """This process stops: it holds no one; the users no other process holds."""

@@ -6,18 +6,20 @@ in one; in production each process has a hub of its own, and the bus only loops 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from twisted.internet.defer import Deferred, succeed
 
-from socialhub.bus.interface import MessageHandler
+from socialhub.bus.interface import Changed, MessageHandler, Refreshed
 
 
 class LocalHub:
-    """Channel subscriptions of the buses attached to it."""
+    """Channel subscriptions of the buses attached to it, and who each of their processes
+    holds (the roster)."""
 
     def __init__(self) -> None:
         self.subscribers: dict[bytes, set[LocalBus]] = {}
+        self.held: dict[str, set[int]] = {}
 
 
 class LocalBus:
@@ -58,3 +60,45 @@ class LocalBus:
 
     def state(self) -> str:
         return "disabled"
+
+    def roster(self, process_id: str, expiry: float) -> LocalRoster:
+        """Processes in one Python process die together: `expiry` never applies."""
+        return LocalRoster(self._hub, process_id)
+
+
+class LocalRoster:
+    """A Roster kept in the hub, so that the "processes" of one hub share it."""
+
+    def __init__(self, hub: LocalHub, process_id: str) -> None:
+        self._hub = hub
+        self._process_id = process_id
+
+    def _mine(self) -> set[int]:
+        return self._hub.held.setdefault(self._process_id, set())
+
+    def _elsewhere(self, user_id: int) -> bool:
+        return any(
+            user_id in held
+            for process_id, held in self._hub.held.items()
+            if process_id != self._process_id
+        )
+
+    async def change(self, arrived: Sequence[int], left: Sequence[int]) -> Changed:
+        mine = self._mine()
+        online = [user for user in arrived if user not in mine and not self._elsewhere(user)]
+        mine.update(arrived)
+        offline = [user for user in left if user in mine and not self._elsewhere(user)]
+        mine.difference_update(left)
+        return Changed(online, offline)
+
+    async def replace(self, user_ids: Sequence[int]) -> Changed:
+        return await self.change(user_ids, list(self._mine() - set(user_ids)))
+
+    async def online(self, user_ids: Sequence[int]) -> set[int]:
+        return {user for user in user_ids if any(user in held for held in self._hub.held.values())}
+
+    async def refresh(self) -> Refreshed:
+        return Refreshed(lost=False, offline=[])
+
+    async def depart(self) -> list[int]:
+        return (await self.change([], list(self._mine()))).offline

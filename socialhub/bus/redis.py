@@ -34,6 +34,7 @@ from twisted.python.failure import Failure
 
 from socialhub._compat import txredisapi as compat
 from socialhub.bus.interface import MessageHandler
+from socialhub.bus.redis_roster import RedisRoster
 from socialhub.metrics import Metrics
 from socialhub.reactor import Reactor
 
@@ -188,6 +189,17 @@ class RedisBus:
 
     def on_reconnect(self, callback: Callable[[], object]) -> None:
         self.reconnected.append(callback)
+
+    def roster(self, process_id: str, expiry: float) -> RedisRoster:
+        return RedisRoster(self, process_id, expiry)
+
+    def command(self, *args: bytes | str | int | float) -> Deferred[Any]:
+        """One command on the publishing connection, at once (the roster's scripts); it fails
+        when Redis is away."""
+        if self._publisher is None:
+            raise ConnectionError("Redis is not connected")
+        result: Deferred[Any] = self._publisher.execute_command(*args)
+        return result
 
     def state(self) -> str:
         return "ok" if self._subscriber is not None and self._publisher is not None else "down"

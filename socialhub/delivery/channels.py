@@ -1,9 +1,11 @@
-"""The bus channels delivery uses: one per user, one per group, the broadcast and the ticks."""
+"""The bus channels delivery uses: one per user, one per group, the broadcast, the ticks, and
+the one for frames to a list of users (presence: one publish for a whole audience)."""
 
 from __future__ import annotations
 
 BROADCAST = b"socialhub:broadcast"
 TICKS = b"socialhub:ticks"
+USERS = b"socialhub:users"
 
 
 def user_channel(user_id: int) -> bytes:

@@ -15,6 +15,10 @@ round trip through Redis, and a position another process stored in between is st
 skipped, whether the bus is up or down. A connection that resumes with `since` gets what it
 missed from the database first; when the bus returns, or when a gap in positions does not close,
 every open connection is caught up from the database.
+
+Presence (`delivery/presence.py`) hears of each user's first connection here and of their
+last; its frames go to a whole audience with `to_many`: one envelope listing the users, on the
+one channel every process hears.
 """
 
 from __future__ import annotations
@@ -29,7 +33,14 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from socialhub.bus.interface import Bus
-from socialhub.delivery.channels import BROADCAST, TICKS, channel_id, group_channel, user_channel
+from socialhub.delivery.channels import (
+    BROADCAST,
+    TICKS,
+    USERS,
+    channel_id,
+    group_channel,
+    user_channel,
+)
 from socialhub.delivery.connections import Connections
 from socialhub.delivery.envelopes import (
     CloseEnvelope,
@@ -41,6 +52,7 @@ from socialhub.delivery.envelopes import (
     origin_prefix,
 )
 from socialhub.delivery.interface import Connection
+from socialhub.delivery.presence import Audiences, Presence, PresenceTiming
 from socialhub.delivery.replay import Replays
 from socialhub.delivery.sequencer import Held, Sequencer
 from socialhub.delivery.subscriptions import Subscriptions
@@ -61,6 +73,8 @@ class Fanout:
         replays: Replays,
         clock: IReactorTime,
         metrics: Metrics,
+        audiences: Audiences,
+        presence_timing: PresenceTiming,
     ) -> None:
         self.connections = connections
         self.bus = bus
@@ -80,6 +94,8 @@ class Fanout:
             CloseEnvelope: self._close_received,
             GroupsEnvelope: self._groups_received,
         }
+        roster = bus.roster(self.process_id, presence_timing.expiry)
+        self.presence = Presence(roster, audiences, self.to_many, clock, presence_timing)
         bus.set_handler(self._received)
 
     async def start(self) -> None:
@@ -87,9 +103,12 @@ class Fanout:
         self._sequencer.start_at(position)
         self._subscriptions.start()
         self.bus.on_reconnect(self._stuck)  # what was published meanwhile never came
+        self.bus.on_reconnect(self.presence.bus_returned)  # nor were the roster's changes made
         await self.bus.start()
+        await self.presence.start()
 
     async def stop(self) -> None:
+        await self.presence.stop()
         self._sequencer.stop()
         await self.bus.stop()
 
@@ -116,7 +135,8 @@ class Fanout:
         """
         start = self._sequencer.resolved
         position = start if since in (None, NOW) else self._position_of(since or "")
-        self.connections.add(connection, start if position is None else position)
+        if self.connections.add(connection, start if position is None else position):
+            self.presence.connected(connection.user_id)
         self.connections.hold(connection)
         up_to = start
         try:
@@ -153,6 +173,7 @@ class Fanout:
         """Forget a connection; the user's last one unsubscribes their channels."""
         if self.connections.remove(connection):
             self._subscriptions.user_gone(connection.user_id)
+            self.presence.disconnected(connection.user_id)
 
     # Delivery, as the handlers call it.
 
@@ -208,6 +229,12 @@ class Fanout:
         for channel in channels:
             self.bus.publish(channel, message)
 
+    def to_many(self, user_ids: Collection[int], frame: Mapping[str, Any]) -> None:
+        """An unstored frame to every connection of these users, with one publish however many
+        they are (a presence frame to a whole audience)."""
+        payload = self._stamped(frame, None)
+        self._publish([USERS], user_ids, payload, None, None, list(user_ids))
+
     def to_everyone(self, frame: Mapping[str, Any], exclude: Connection | None = None) -> None:
         payload = self._stamped(frame, None)
         self.connections.deliver_everyone(payload, _id_of(exclude))
@@ -227,6 +254,12 @@ class Fanout:
         for connection in self.connections.all_connections():
             sessions.setdefault(connection.user_id, set()).add(connection.session_id)
         return sessions
+
+    async def online(self, user_ids: Collection[int]) -> set[int]:
+        return await self.presence.online(user_ids)
+
+    async def presence_shown(self, user_id: int, shown: bool) -> None:
+        await self.presence.visibility_changed(user_id, shown)
 
     def membership_changed(self, user_id: int, group_id: int, joined: bool) -> None:
         """A user joined or left a group: every process holding them (un)subscribes."""
@@ -248,7 +281,8 @@ class Fanout:
 
     def _frame_received(self, channel: bytes, frame: FrameEnvelope) -> None:
         """A stored frame waits for its turn in the sequencer; any other goes out at once. It
-        goes to the group's members it lists, else to the user whose channel it came on."""
+        goes to the users it lists (a group's members, an audience), else to the user whose
+        channel it came on."""
         if channel == BROADCAST:
             self._observe_lag(frame)
             self.connections.deliver_everyone(frame.payload, frame.exclude)

@@ -83,3 +83,9 @@ class Delivery(Protocol):
 
     def open_sessions(self) -> dict[int, set[int]]:
         """The sessions this process has open connections of, by user."""
+
+    async def online(self, user_ids: Collection[int]) -> set[int]:
+        """Those of these users who have a connection open on any process."""
+
+    async def presence_shown(self, user_id: int, shown: bool) -> None:
+        """The user showed or hid their presence: tell their audience if they are online."""

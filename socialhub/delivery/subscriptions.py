@@ -1,8 +1,8 @@
 """Which bus channels this process subscribes, and why (Crossbar's observation idea).
 
-A process hears the broadcast and tick channels always, a user's channel while that user has a
-connection here, and a group's channel while one of the group's members has a connection here.
-So it receives only what its own users need.
+A process hears the broadcast, tick and users channels always, a user's channel while that
+user has a connection here, and a group's channel while one of the group's members has a
+connection here. So it receives only what its own users need.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from twisted.internet.defer import Deferred, gatherResults
 
 from socialhub.bus.interface import Bus
-from socialhub.delivery.channels import BROADCAST, TICKS, group_channel, user_channel
+from socialhub.delivery.channels import BROADCAST, TICKS, USERS, group_channel, user_channel
 
 
 class Subscriptions:
@@ -29,6 +29,7 @@ class Subscriptions:
         """The channels every process hears."""
         self._bus.subscribe(BROADCAST)
         self._bus.subscribe(TICKS)
+        self._bus.subscribe(USERS)
 
     async def user_connected(self, user_id: int) -> None:
         """Subscribe the user's channels if this is their first connection here; in any case

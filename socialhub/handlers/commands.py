@@ -233,3 +233,4 @@ class UpdateProfile:
     about: str | None = None
     is_private: bool | None = None
     avatar_media_id: int | Keep | None = KEEP
+    show_presence: bool | None = None

@@ -1,5 +1,6 @@
 """Users and follows (docs/api/rest.md): profiles, search, profile edits, following,
-and the requests that follows of private profiles are; and blocking (docs/privacy.md).
+and the requests that follows of private profiles are; blocking (docs/privacy.md); and who
+is online, as each viewer may see it (storage/stores/presence.py says who may).
 
 Who may see what is asked of handlers.policy, which also says why a follow between two users
 is refused when either blocks the other (the store reads the block where it writes). Every
@@ -10,8 +11,11 @@ who acted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from twisted.internet.interfaces import IReactorTime
 
+from socialhub.delivery.interface import Delivery
 from socialhub.errors import Forbidden, InvalidRequest, NotFound
 from socialhub.handlers.commands import KEEP, UpdateProfile
 from socialhub.handlers.notifications import Notifications
@@ -20,6 +24,7 @@ from socialhub.storage.stores.blocks import Blocked, BlocksStore
 from socialhub.storage.stores.follows import ACCEPTED, PENDING, Followed, FollowsStore, Profile
 from socialhub.storage.stores.media import MediaNotClaimable
 from socialhub.storage.stores.notifications import Notice
+from socialhub.storage.stores.presence import PresenceStore
 from socialhub.storage.stores.users import User, display_name_key
 
 
@@ -35,6 +40,8 @@ def _profile_columns(edit: UpdateProfile) -> dict[str, object]:
         columns["is_private"] = edit.is_private
     if edit.avatar_media_id is not KEEP:
         columns["avatar_media_id"] = edit.avatar_media_id
+    if edit.show_presence is not None:
+        columns["show_presence"] = edit.show_presence
     return columns
 
 
@@ -64,12 +71,16 @@ class Users:
         policy: Policy,
         notifications: Notifications,
         blocks: BlocksStore,
+        presence: PresenceStore,
+        delivery: Delivery,
     ) -> None:
         self._clock = clock
         self._follows = follows
         self._policy = policy
         self._notifications = notifications
         self._blocks = blocks
+        self._presence = presence
+        self._delivery = delivery
 
     def _now(self) -> int:
         return int(self._clock.seconds())
@@ -89,7 +100,8 @@ class Users:
         """Edit one's profile. Going public accepts every pending request: on a public profile
         a follow is immediate, so no one is left waiting for an answer that is no longer asked.
         An avatar is one's own upload that no post or comment holds (400 otherwise, and nothing
-        changes); null removes it."""
+        changes); null removes it. Hiding one's presence, or showing it again, is announced to
+        one's audience while one is online."""
         columns = _profile_columns(edit)
         notice = accepted_notice(viewer, [])  # the store names the requesters it accepts
         try:
@@ -99,7 +111,17 @@ class Users:
         except MediaNotClaimable:
             raise InvalidRequest("avatar_media_id must be an unattached upload of yours") from None
         self._notifications.notify(stored)
+        shown = edit.show_presence
+        if shown is not None and shown != viewer.show_presence:
+            await self._delivery.presence_shown(viewer.id, shown)
         return profile
+
+    async def presence(self, viewer: User, user_ids: Sequence[int]) -> dict[int, str]:
+        """Each user's status as the viewer may see it: offline unless the viewer is in their
+        audience, they show their presence, and they are online on some process."""
+        visible = await self._presence.visible(viewer.id, user_ids)
+        online = await self._delivery.online(visible) if visible else set()
+        return {user_id: "online" if user_id in online else "offline" for user_id in user_ids}
 
     async def follow(self, viewer: User, user_id: int) -> Followed:
         """Follow a public profile, or ask to follow a private one; a repeat changes nothing.

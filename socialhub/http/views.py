@@ -26,7 +26,8 @@ def rfc3339(timestamp: int) -> str:
 
 
 def user_object(profile: Profile, viewer_id: int) -> dict[str, Any]:
-    """The user object; `email` only for the user themself, `follow_status` for everyone else.
+    """The user object; `email` and `show_presence` only for the user themself,
+    `follow_status` for everyone else.
 
     `profile` must have been read for this viewer (its follow status is theirs).
     """
@@ -45,6 +46,7 @@ def user_object(profile: Profile, viewer_id: int) -> dict[str, Any]:
     }
     if user.id == viewer_id:
         body["email"] = user.email
+        body["show_presence"] = user.show_presence
     else:
         body["follow_status"] = FOLLOW_STATUS[profile.viewer_status]
     return body

@@ -16,6 +16,7 @@ from socialhub.delivery import fanout as fanout_module
 from socialhub.delivery.connections import Connections
 from socialhub.delivery.envelopes import Envelope, decode
 from socialhub.delivery.fanout import Fanout
+from socialhub.delivery.presence import PresenceTiming
 from socialhub.delivery.sequencer import GAP_SECONDS
 from socialhub.metrics import Metrics
 from trial_tests.support.groups import FakeConnection
@@ -60,6 +61,13 @@ class Replays:
         self, user_id: int, after: int, up_to: int
     ) -> list[tuple[int, dict[str, Any]]] | None:
         return [(p, f) for p, f in self._stream.frames.get(user_id, []) if after < p <= up_to]
+
+
+class NoAudiences:
+    """No one sees anyone's presence: these tests are about stored frames."""
+
+    async def audience(self, user_id: int, hidden_too: bool = False) -> list[int]:
+        return []
 
 
 class SilentBus(LocalBus):
@@ -110,6 +118,8 @@ class FanoutTests(TestCase):
             Replays(self.stream),  # type: ignore[arg-type]
             self.clock,
             Metrics(),
+            NoAudiences(),
+            PresenceTiming(),
         )
         await fanout.start()
         self.addCleanup(lambda: Deferred.fromCoroutine(fanout.stop()))

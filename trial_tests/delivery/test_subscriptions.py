@@ -6,7 +6,7 @@ from __future__ import annotations
 from twisted.trial.unittest import TestCase
 
 from socialhub.bus.local import LocalBus, LocalHub
-from socialhub.delivery.channels import BROADCAST, TICKS, group_channel, user_channel
+from socialhub.delivery.channels import BROADCAST, TICKS, USERS, group_channel, user_channel
 from socialhub.delivery.subscriptions import Subscriptions
 
 
@@ -28,13 +28,15 @@ class SubscriptionsTests(TestCase):
         self.subscriptions.start()
         await self.subscriptions.user_connected(1)
         await self.subscriptions.user_connected(2)
-        everyone = {BROADCAST, TICKS, user_channel(1), user_channel(2)}
+        everyone = {BROADCAST, TICKS, USERS, user_channel(1), user_channel(2)}
         groups = {group_channel(10), group_channel(11)}
         self.assertEqual(self.channels(), everyone | groups)
         self.subscriptions.user_gone(1)
-        self.assertEqual(self.channels(), {BROADCAST, TICKS, user_channel(2), group_channel(10)})
+        self.assertEqual(
+            self.channels(), {BROADCAST, TICKS, USERS, user_channel(2), group_channel(10)}
+        )
         self.subscriptions.user_gone(2)
-        self.assertEqual(self.channels(), {BROADCAST, TICKS})
+        self.assertEqual(self.channels(), {BROADCAST, TICKS, USERS})
 
     async def test_membership_changes_follow_connected_users_only(self) -> None:
         """Joining subscribes the group's channel for a connected user, leaving unsubscribes

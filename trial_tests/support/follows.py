@@ -21,7 +21,7 @@ USER_KEYS = {
     "following_count",
     "avatar_url",
 }
-OWN_USER_KEYS = USER_KEYS | {"email"}
+OWN_USER_KEYS = USER_KEYS | {"email", "show_presence"}
 OTHER_USER_KEYS = USER_KEYS | {"follow_status"}
 # Path ids no user has: unknown, not a number, out of range.
 INVALID_IDS = ("999", "abc", "0", "-1", "1.5", "9223372036854775808")

@@ -1,4 +1,9 @@
-"""A real Autobahn WebSocket client for end-to-end tests: frames arrive in a queue to await."""
+"""A real Autobahn WebSocket client for end-to-end tests: frames arrive in a queue to await.
+
+Presence frames come whenever someone of the user's audience connects or leaves, at a moment
+no test of anything else controls: a client drops them unless it was opened with
+`presence=True` (the presence tests).
+"""
 
 from __future__ import annotations
 
@@ -32,7 +37,10 @@ class _Protocol(WebSocketClientProtocol):
         self.factory.opened.callback(self)
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
-        self.factory.client.frames.put(orjson.loads(payload))
+        frame = orjson.loads(payload)
+        client = self.factory.client
+        if client.presence or not (isinstance(frame, dict) and frame.get("type") == "presence"):
+            client.frames.put(frame)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
         client = self.factory.client
@@ -55,7 +63,8 @@ class _Factory(WebSocketClientFactory):
 class WsClient:
     """One WebSocket connection: `send`, `next` (the next frame), `closed` (fires with the code)."""
 
-    def __init__(self) -> None:
+    def __init__(self, presence: bool = False) -> None:
+        self.presence = presence  # whether presence frames are kept
         self.frames: DeferredQueue[Any] = DeferredQueue()
         self.closed: Deferred[int | None] = Deferred()
         self.protocol: Any = None
@@ -94,6 +103,7 @@ async def connect(
     origin: str | None = None,
     path: str = "/ws",
     extra_headers: dict[str, str] | None = None,
+    presence: bool = False,
 ) -> WsClient:
     """Open a WebSocket to the server at `base_url` with this session token."""
     parts = urlsplit(base_url)
@@ -102,7 +112,7 @@ async def connect(
         headers["Cookie"] = f"socialhub_session={token}"
     if origin is not None:
         headers["Origin"] = origin
-    client = WsClient()
+    client = WsClient(presence)
     factory = _Factory(client, f"ws://{parts.netloc}{path}", headers)
     endpoint = TCP4ClientEndpoint(reactor, parts.hostname or "127.0.0.1", parts.port or 80)
     await endpoint.connect(factory)

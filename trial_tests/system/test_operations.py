@@ -86,6 +86,8 @@ class OptionsTests(TestCase):
         self.assertEqual((config.redis, config.trusted_proxy), (None, None))
         self.assertEqual((config.admins, config.allowed_origins), (frozenset(), ()))
         self.assertFalse(config.secure_cookies or config.reuse_port)
+        presence = (config.presence_grace, config.presence_refresh, config.presence_expiry)
+        self.assertEqual(presence, (5.0, 10.0, 30.0))
 
     def test_command_line(self) -> None:
         """Every option and the hashing costs, from the command line."""
@@ -120,6 +122,12 @@ class OptionsTests(TestCase):
             "1024",
             "--password-threads",
             "3",
+            "--presence-grace",
+            "2.5",
+            "--presence-refresh",
+            "5",
+            "--presence-expiry",
+            "20",
         )["config"]
         self.assertEqual(
             config,
@@ -138,6 +146,9 @@ class OptionsTests(TestCase):
                 password_time_cost=2,
                 password_memory_kib=1024,
                 password_threads=3,
+                presence_grace=2.5,
+                presence_refresh=5.0,
+                presence_expiry=20.0,
             ),
         )
         self.assertEqual(config.session_ttl_seconds, 7 * 86400)
@@ -216,6 +227,13 @@ class OptionsTests(TestCase):
             ["--password-time-cost", "0"],
             ["--password-memory-kib", "4"],
             ["--password-threads", "0"],
+            ["--presence-grace", "-1"],
+            ["--presence-grace", "11"],
+            ["--presence-grace", "nan"],
+            ["--presence-refresh", "0"],
+            ["--presence-refresh", "30"],
+            ["--presence-expiry", "55"],
+            ["--presence-expiry", "soon"],
             ["--reuse-port"],
             ["--redis", "redis://127.0.0.1:6379/0"],
             ["--no-such-option"],
@@ -256,6 +274,9 @@ class OptionsTests(TestCase):
             "password-time-cost",
             "password-memory-kib",
             "password-threads",
+            "presence-grace",
+            "presence-refresh",
+            "presence-expiry",
         ):
             self.assertIn(f"--{name}", help_text)
 

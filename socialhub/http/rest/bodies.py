@@ -250,4 +250,5 @@ def update_profile(body: Body) -> UpdateProfile:
             if "avatar_media_id" in body
             else KEEP
         ),
+        show_presence=_given(body, "show_presence", lambda value: boolean(value, "show_presence")),
     )

@@ -1,5 +1,5 @@
-"""User routes: profiles, search, profile edits, follows and follow requests; and
-blocks.
+"""User routes: profiles, search, profile edits, follows and follow requests; blocks; and
+presence.
 
 Route function names are unique across the whole Api: Klein keys its endpoints by them.
 """
@@ -14,9 +14,10 @@ from socialhub.http.rest import bodies
 from socialhub.http.views import follow_request_object, user_object, user_summary
 from socialhub.storage.stores.follows import PENDING, Followed, Profile
 from socialhub.storage.stores.users import User
-from socialhub.validation import page, parse_path_id, search_text
+from socialhub.validation import id_query, page, parse_path_id, search_text
 
 DEFAULT_LIMIT = 20
+PRESENCE_MAX_USERS = 100
 NO_CONTENT = Reply(status=204)
 
 ProfileList = Callable[[User, int, int, int], Awaitable[list[Profile]]]
@@ -109,6 +110,12 @@ def register_routes(api: Api, users: Users) -> None:
     async def unblock_user(call: Call) -> Reply:
         await users.unblock(_viewer(call), _user_id(call))
         return NO_CONTENT
+
+    @api.route("/api/presence", "GET")
+    async def get_presence(call: Call) -> object:
+        user_ids = id_query(call.query, "users", PRESENCE_MAX_USERS)
+        statuses = await users.presence(_viewer(call), user_ids)
+        return {str(user_id): status for user_id, status in statuses.items()}
 
     @api.route("/api/blocks", "GET")
     async def list_blocks(call: Call) -> object:

@@ -34,7 +34,7 @@ ACCEPTED: Final = "accepted"
 
 # The users columns a profile update may set (the handler maps request fields onto them).
 EDITABLE_COLUMNS: Final = frozenset(
-    {"display_name", "display_name_key", "about", "is_private", "avatar_media_id"}
+    {"display_name", "display_name_key", "about", "is_private", "avatar_media_id", "show_presence"}
 )
 
 # The user, the accepted follows to and from them, and the viewer's row to them (the first `?`),

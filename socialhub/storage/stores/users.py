@@ -25,6 +25,7 @@ USER_FIELDS = (
     "is_admin",
     "created_at",
     "avatar_name",
+    "show_presence",
 )
 USER_COLUMNS = ", ".join(USER_FIELDS)
 USER_WIDTH = len(USER_FIELDS)  # where the next columns start in a row that joins more
@@ -44,6 +45,7 @@ class User:
     is_admin: bool
     created_at: int
     avatar_name: str | None = None  # the file name of the avatar upload, when one is set
+    show_presence: bool = True
 
     @property
     def avatar_url(self) -> str | None:
@@ -56,6 +58,7 @@ class User:
         values = by_name(USER_FIELDS, row)
         values["is_private"] = bool(values["is_private"])
         values["is_admin"] = bool(values["is_admin"])
+        values["show_presence"] = bool(values["show_presence"])
         return cls(**values)
 
 
