@@ -46,6 +46,11 @@ class Bus(Protocol):
     def state(self) -> str:
         """ "ok", "down", or "disabled" (the in-process bus), as /healthz reports it."""
 
+    def claim(self, key: bytes, seconds: float) -> Deferred[bool]:
+        """True when no process claimed `key` within the last `seconds` (the claim is then
+        this one's): a once-per-interval limit shared by the deployment. True while the bus
+        is away: each process's own limit is all there is then."""
+
     def roster(self, process_id: str, expiry: float) -> Roster:
         """This process's view of who is connected where (presence), shared by every process
         on the bus. A process that stops refreshing for `expiry` seconds counts as dead."""

@@ -6,6 +6,7 @@ in one; in production each process has a hub of its own, and the bus only loops 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 from twisted.internet.defer import Deferred, succeed
@@ -20,6 +21,8 @@ class LocalHub:
     def __init__(self) -> None:
         self.subscribers: dict[bytes, set[LocalBus]] = {}
         self.held: dict[str, set[int]] = {}
+        self.claims: dict[bytes, float] = {}  # key -> when its claim ends (time.monotonic)
+        self.swept = 0.0  # when ended claims were last let go
 
 
 class LocalBus:
@@ -60,6 +63,17 @@ class LocalBus:
 
     def state(self) -> str:
         return "disabled"
+
+    def claim(self, key: bytes, seconds: float) -> Deferred[bool]:
+        """Claims of every bus on the hub; ended ones are let go at most once a second."""
+        hub, now = self._hub, time.monotonic()
+        if hub.claims.get(key, now) > now:
+            return succeed(False)
+        if now - hub.swept >= 1.0:
+            hub.claims = {k: until for k, until in hub.claims.items() if until > now}
+            hub.swept = now
+        hub.claims[key] = now + seconds
+        return succeed(True)
 
     def roster(self, process_id: str, expiry: float) -> LocalRoster:
         """Processes in one Python process die together: `expiry` never applies."""

@@ -193,6 +193,13 @@ class RedisBus:
     def roster(self, process_id: str, expiry: float) -> RedisRoster:
         return RedisRoster(self, process_id, expiry)
 
+    def claim(self, key: bytes, seconds: float) -> Deferred[bool]:
+        """SET NX with an expiry: the key exists only while a claim holds."""
+        if self._publisher is None:
+            return succeed(True)
+        claimed = self.command("SET", key, b"1", "PX", max(1, int(seconds * 1000)), "NX")
+        return claimed.addCallbacks(lambda reply: reply is not None, lambda _: True)
+
     def command(self, *args: bytes | str | int | float) -> Deferred[Any]:
         """One command on the publishing connection, at once (the roster's scripts); it fails
         when Redis is away."""

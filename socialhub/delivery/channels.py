@@ -19,3 +19,8 @@ def group_channel(group_id: int) -> bytes:
 def channel_id(channel: bytes) -> int:
     """The user or group id a user's or group's channel is named after."""
     return int(channel.rsplit(b":", 1)[1])
+
+
+def claim_key(key: str) -> bytes:
+    """The bus's name of a claim (Delivery.claim)."""
+    return b"socialhub:claim:" + key.encode()

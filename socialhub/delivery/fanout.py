@@ -38,6 +38,7 @@ from socialhub.delivery.channels import (
     TICKS,
     USERS,
     channel_id,
+    claim_key,
     group_channel,
     user_channel,
 )
@@ -248,6 +249,9 @@ class Fanout:
         now = self._clock.seconds()
         close = CloseEnvelope(self.process_id, now, list(session_ids), code, reason)
         self.bus.publish(user_channel(user_id), close.encode())
+
+    def claim(self, key: str, seconds: float) -> Deferred[bool]:
+        return self.bus.claim(claim_key(key), seconds)
 
     def open_sessions(self) -> dict[int, set[int]]:
         sessions: dict[int, set[int]] = {}

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
+from twisted.internet.defer import Deferred
+
 
 class SharedFrame:
     """A serialized frame on its way to several connections (a fan-out).
@@ -80,6 +82,10 @@ class Delivery(Protocol):
 
     def membership_changed(self, user_id: int, group_id: int, joined: bool) -> None:
         """A user became, or stopped being, an accepted member of a group."""
+
+    def claim(self, key: str, seconds: float) -> Deferred[bool]:
+        """True when no process of the deployment claimed `key` within `seconds`: a limit of
+        frames that only say "now", shared by every process (through the bus)."""
 
     def open_sessions(self) -> dict[int, set[int]]:
         """The sessions this process has open connections of, by user."""

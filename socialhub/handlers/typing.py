@@ -1,9 +1,8 @@
 """Typing indicators: checked as a message to the same conversation would be, forwarded at most
-once a second per sender and conversation, never stored."""
+once a second per sender and conversation (in the whole deployment: a sender with connections
+on several processes too), never stored."""
 
 from __future__ import annotations
-
-from collections.abc import Hashable
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
@@ -14,8 +13,10 @@ from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.chat import GroupMembers
 from socialhub.handlers.commands import Answer
 from socialhub.handlers.policy import message_refusal
-from socialhub.handlers.throttle import Throttle
+from socialhub.handlers.throttle import INTERVAL, Throttle
 from socialhub.storage.stores.messages import MessagesStore
+
+Key = tuple[int, int | None, int | None]  # sender, and the user or group typed to
 
 
 class Typing:
@@ -53,16 +54,24 @@ class Typing:
                 await self._to_user(sender_id, command.to, key)
         return succeed(Answer(None, int(self._clock.seconds())))
 
-    async def _to_user(self, sender_id: int, to: int, key: Hashable) -> None:
+    async def _first(self, key: Key) -> bool:
+        """Whether this is the conversation's first frame from the sender this second: in this
+        process (asked first: no round trip for the others), then in the deployment."""
+        if not self._throttle.allow(key):
+            return False
+        sender, to, group = key
+        return await self._delivery.claim(f"typing:{sender}:{to}:{group}", INTERVAL)
+
+    async def _to_user(self, sender_id: int, to: int, key: Key) -> None:
         refused = await self._messages.refusal_of(sender_id, to)
         if refused is not None:
             raise message_refusal(refused)
-        if self._throttle.allow(key):
+        if await self._first(key):
             self._delivery.to_users([to], {"type": "typing", "from": sender_id, "to": to})
 
-    async def _to_group(self, sender_id: int, group_id: int, key: Hashable) -> None:
+    async def _to_group(self, sender_id: int, group_id: int, key: Key) -> None:
         members = await self._groups.chat_recipients(group_id, sender_id)
-        if self._throttle.allow(key):
+        if await self._first(key):
             others = [member for member in members if member != sender_id]
             frame = {"type": "typing", "from": sender_id, "group_id": str(group_id)}
             self._delivery.to_group(group_id, others, frame)

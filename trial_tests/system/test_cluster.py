@@ -188,6 +188,19 @@ class ClusterTests(TestCase):
         for ws in bobs:
             self.assertEqual(await ws.next(), private)
 
+    async def test_typing_throttle_is_one_for_the_deployment(self) -> None:
+        """alice types to bob from sockets on two processes in the same second: bob gets one
+        frame, not one from each process."""
+        one, two = await self.start_cluster(2)
+        alice, bob = await self.user(one, "alice"), await self.user(two, "bob")
+        first, second = await self.registered(one, alice), await self.registered(two, alice)
+        bob_ws = await self.registered(two, bob)
+        for number, ws in enumerate((first, second)):
+            ws.send({"type": "typing", "to": bob.id, "id": f"t{number}"})
+            self.assertEqual((await ws.next())["id"], f"t{number}")
+        self.assertEqual(await bob_ws.next(), {"type": "typing", "from": alice.id, "to": bob.id})
+        await self.barrier(first, bob, bob_ws)  # and nothing came before it
+
     async def test_group_frames_reach_members_on_every_process(self) -> None:
         """A group of members spread over three processes: each member's socket gets the
         frame once; a member who joins while connected to another process hears the next one."""
