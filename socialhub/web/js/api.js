@@ -40,3 +40,29 @@ export async function api(method, path, body) {
     data?.message || response.statusText,
   );
 }
+
+/** Wraps an async task so that one run is in flight at a time; calls made meanwhile cause
+ * one more run after it (a burst of events costs two requests at most). Failures are logged. */
+export function coalesce(task) {
+  let running = null;
+  let again = false;
+  const run = async () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await task();
+        } catch (error) {
+          if (error.status !== 401) console.warn("request failed", error);
+        }
+      } while (again);
+      running = null;
+    })();
+    return running;
+  };
+  return run;
+}

@@ -88,8 +88,7 @@ function shell() {
 
 function showCount(badge, count, what) {
   badge.hidden = count === 0;
-  badge.textContent = count > 99 ? "99+" : String(count);
-  badge.setAttribute("aria-label", `${count} ${what}`);
+  replace(badge, count > 99 ? "99+" : String(count), h("span", { class: "visually-hidden" }, ` ${what}`));
 }
 
 async function logOut() {

@@ -6,7 +6,7 @@
  * device, a notification, a reconnect. Fetches are coalesced so a burst costs one request.
  */
 
-import { api } from "./api.js";
+import { api, coalesce } from "./api.js";
 import { on } from "./socket.js";
 
 const TITLE = "socialhub";
@@ -57,31 +57,6 @@ export function startUnread(myId) {
     refreshNotifications();
   });
   on("resync", refreshMessages);
-}
-
-/** One call in flight at a time; calls made meanwhile run once more after it. */
-function coalesce(task) {
-  let running = null;
-  let again = false;
-  const run = async () => {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        try {
-          await task();
-        } catch (error) {
-          if (error.status !== 401) console.warn("unread count failed", error);
-        }
-      } while (again);
-      running = null;
-    })();
-    return running;
-  };
-  return run;
 }
 
 /** The favicon: a speech bubble, with the unread count on a red disc when there is one. */
