@@ -1,0 +1,101 @@
+"""The web client's sign-up, log-in and log-out forms, in Chromium against a real server.
+
+The helpers here are how every browser test gets a signed-in person: through the forms, as a
+person would, never by planting a cookie.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from trial_tests.web.browser import BrowserCase, PeopleBrowser
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+PASSWORD = "correct horse battery"
+
+
+def sign_up(page: Page, base_url: str, username: str, then: str = "/chat") -> int:
+    """Fill in the sign-up form (reached from the log-in form's link) and wait for the app to
+    show `then`; returns the new user's id."""
+    page.goto(f"{base_url}/login?next={then}")
+    page.get_by_role("link", name="Create an account").click()
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Email").fill(f"{username}@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    page.get_by_role("button", name="Log out").wait_for()
+    page.wait_for_url(base_url + then)
+    return user_id(page)
+
+
+def user_id(page: Page) -> int:
+    """The signed-in user's id, as the page's own session sees it."""
+    me: dict[str, Any] = page.evaluate("() => fetch('/api/auth/me').then((r) => r.json())")
+    return int(me["id"])
+
+
+def connected(page: Page) -> None:
+    """Wait until the page's WebSocket is up (the shell's status says so)."""
+    page.get_by_role("status").filter(has_text="Connected").wait_for()
+
+
+class AuthTests(BrowserCase):
+    async def test_sign_up_stay_logged_in_log_out_log_in(self) -> None:
+        await self.start()
+
+        def scenario(browser: PeopleBrowser, base_url: str) -> None:
+            page = browser.person()
+            sign_up(page, base_url, "ada")
+            connected(page)
+            page.reload()
+            page.get_by_role("heading", name="Chat").wait_for()
+            page.get_by_role("button", name="Log out").click()
+            page.get_by_role("heading", name="Log in").wait_for()
+            page.goto(base_url + "/chat")
+            page.get_by_role("heading", name="Log in").wait_for()
+            page.get_by_label("Username or email").fill("ada@example.org")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            page.get_by_role("heading", name="Chat").wait_for()
+            assert page.url == base_url + "/chat", page.url
+
+        await self.scenario(scenario)
+
+    async def test_a_shared_link_logs_in_to_the_page_it_names(self) -> None:
+        await self.start()
+        bob = await self.server.client().register("bob")
+
+        def scenario(browser: PeopleBrowser, base_url: str) -> None:
+            page = browser.person()
+            page.goto(f"{base_url}/chat/u/{bob['id']}")
+            page.get_by_label("Username or email").fill("ada_not_yet")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            page.get_by_role("alert").filter(has_text="wrong username").wait_for()
+            page.get_by_role("link", name="Create an account").click()
+            page.get_by_label("Username", exact=True).fill("ada")
+            page.get_by_label("Email").fill("ada@example.org")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign up").click()
+            page.get_by_role("heading", name="bob").wait_for()
+            assert page.url == f"{base_url}/chat/u/{bob['id']}", page.url
+
+        await self.scenario(scenario)
+
+    async def test_api_errors_are_shown_as_text(self) -> None:
+        await self.start()
+        await self.server.client().register("taken")
+
+        def scenario(browser: PeopleBrowser, base_url: str) -> None:
+            page = browser.person()
+            page.goto(base_url + "/signup")
+            page.get_by_label("Username", exact=True).fill("taken")
+            page.get_by_label("Email").fill("other@example.org")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign up").click()
+            page.get_by_role("alert").filter(has_text="taken").wait_for()
+            assert page.get_by_role("button", name="Log out").count() == 0
+
+        await self.scenario(scenario)
