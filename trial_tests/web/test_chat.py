@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 TEXTS = "() => [...document.querySelectorAll('[role=log] p.text')].map((p) => p.textContent)"
 XSS = [
     '<img src=x onerror="document.body.dataset.pwned = 1">',
-    '<script>document.body.dataset.pwned = 1</script>',
-    "<a href=\"javascript:document.body.dataset.pwned = 1\">click me</a> javascript:alert(1)",
+    "<script>document.body.dataset.pwned = 1</script>",
+    '<a href="javascript:document.body.dataset.pwned = 1">click me</a> javascript:alert(1)',
     "<svg onload=alert(1)><style>body{display:none}</style>",
     "\u202eevil\u202c rtl \u05e9\u05dc\u05d5\u05dd zero\u200bwidth\u200d\ufeff joiner",
     "<i>" + "y" * 3993 + "</i>",
@@ -100,7 +100,9 @@ class ChatTests(BrowserCase):
 
             message(ann, "A reply").get_by_role("button", name="Delete").click()
             message(bob, "This message was deleted.").wait_for()
-            assert texts(bob) == ["Hello again Bob", "Hi Ann", "This message was deleted."], texts(bob)
+            assert texts(bob) == ["Hello again Bob", "Hi Ann", "This message was deleted."], texts(
+                bob
+            )
             assert texts(ann) == texts(bob), texts(ann)
             for page in (ann, bob):
                 assert page.evaluate("() => window.notReloaded") is True
@@ -167,7 +169,9 @@ class ChatTests(BrowserCase):
             message(bob, "Are you there?").wait_for()
             other_tab.wait_for_function("() => document.title === 'socialhub'", timeout=1000)
             other_tab.locator(".conversations .badge").wait_for(state="detached", timeout=1000)
-            other_tab.get_by_role("link", name="Chat").locator(".badge").wait_for(state="hidden", timeout=1000)
+            other_tab.get_by_role("link", name="Chat").locator(".badge").wait_for(
+                state="hidden", timeout=1000
+            )
 
         await self.scenario(scenario)
 
