@@ -38,6 +38,10 @@ setup(
             "coverage>=7,<8",
             "import-linter>=2.1,<3",  # the layers contract in pyproject.toml
             "hypothesis>=6.100,<7",  # property tests
+            # The browser tests (trial_tests/web/) drive Debian's Chromium (/usr/bin/chromium);
+            # Playwright's own browsers are never downloaded.
+            "playwright>=1.47,<2",
+            "axe-playwright-python>=0.1.4,<1",
         ],
         # python -m bench (docs/performance.md): the load generator and the peers it compares.
         "bench": [
