@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
 from twisted.web.http_headers import Headers
@@ -68,7 +69,10 @@ class WebCase(TestCase):
     running: RunningServer
     version: str
 
-    async def setUp(self) -> None:
+    def setUp(self) -> Deferred[None]:
+        return Deferred.fromCoroutine(self.start())
+
+    async def start(self) -> None:
         directory = write_client(self.mktemp())
         self.running = await start_server(self, "sqlite", web_dir=directory)
         page = (await self.get("/")).raw.decode()
