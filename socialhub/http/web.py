@@ -186,8 +186,6 @@ def _serve(request: Any, file: WebFile, cache_control: bytes) -> bytes:
     if _not_modified(request, file):
         request.setResponseCode(304)
         return b""
-    # Known, so not chunked; the gzip encoder drops it when it compresses.
-    request.setHeader(b"content-length", b"%d" % len(file.body))
     return file.body
 
 

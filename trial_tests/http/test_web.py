@@ -69,7 +69,7 @@ class WebCase(TestCase):
     running: RunningServer
     version: str
 
-    def setUp(self) -> Deferred[None]:
+    def setUp(self) -> Deferred[None]:  # type: ignore[override]  # trial waits on it
         return Deferred.fromCoroutine(self.start())
 
     async def start(self) -> None:
