@@ -10,6 +10,8 @@ setup(
     packages=[*find_packages(exclude=["trial_tests*", "bench", "bench.*"]), "twisted.plugins"],
     package_data={
         "socialhub.storage": ["schema/*.sql"],
+        # The web client, served as it is (docs/web.md): its files up to js/views/.
+        "socialhub": ["web/*.*", "web/*/*.*", "web/*/*/*.*"],
         "twisted.plugins": ["socialhub_plugin.py"],
     },
     install_requires=[
