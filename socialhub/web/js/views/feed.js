@@ -47,6 +47,11 @@ export function userLink(user) {
   return h("a", { href: `/u/${encodeURIComponent(user.username)}`, class: "v-user" }, user.display_name);
 }
 
+/** A person in a list: avatar, name linking to the profile, @username. */
+export function personRow(user) {
+  return h("li", { class: "v-person" }, avatar(user), userLink(user), h("span", { class: "v-muted" }, ` @${user.username}`));
+}
+
 /** The full user named `username` (any case), or null: search, then the exact match. */
 export async function findUser(username) {
   const wanted = username.toLowerCase();
@@ -367,6 +372,19 @@ async function renderPost(container, id) {
   container.append(h("h1", {}, `Post by ${post.author.display_name}`), postCard(post, me, { openComments: true }));
 }
 
+/** Search people by name, and the way to the groups. */
+function findPeople() {
+  const query = h("input", { type: "search", name: "q", maxLength: 1000 });
+  const results = h("div", {});
+  const form = h("form", { role: "search", class: "v-search" }, h("label", {}, "Search people", query), h("button", { type: "submit" }, "Search people"));
+  form.onsubmit = (event) => {
+    event.preventDefault();
+    clear(results);
+    results.append(pagedList(`/api/users?q=${encodeURIComponent(query.value)}`, personRow, "Nobody found.", { tag: "ul" }));
+  };
+  return h("section", { class: "v-card", "aria-label": "Find people and groups" }, form, results, h("p", {}, h("a", { href: "/g" }, "Browse groups")));
+}
+
 async function renderFeed(container) {
   const me = await currentUser();
   const posts = postList("/api/feed", me, "Nothing here yet: write a post or follow someone.");
@@ -376,7 +394,7 @@ async function renderFeed(container) {
       posts.list.prepend(postCard(post, me));
     },
   });
-  container.append(h("h1", {}, "Feed"), write, h("h2", { class: "v-hidden" }, "Posts"), posts);
+  container.append(h("h1", {}, "Feed"), findPeople(), write, h("h2", { class: "v-hidden" }, "Posts"), posts);
 }
 
 export async function render(container, params = {}) {

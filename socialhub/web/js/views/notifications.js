@@ -4,16 +4,12 @@
 import { h, clear } from "../dom.js";
 import { api } from "../api.js";
 import { on } from "../socket.js";
+import { refreshNotifications } from "../unread.js";
 import { act, pagedList, when } from "./feed.js";
-
-/** Tell the rest of the page (the bell) that notifications were read here. */
-function announceRead() {
-  window.dispatchEvent(new Event("notifications-read"));
-}
 
 async function markRead(ids) {
   await api("POST", "/api/notifications/read", ids === undefined ? undefined : { ids });
-  announceRead();
+  refreshNotifications();
 }
 
 /** The username of an actor, once per user id per render: links to profiles need it. */
@@ -121,14 +117,11 @@ export function render(container) {
     });
   container.append(h("h1", {}, "Notifications"), h("div", { class: "v-actions" }, allRead), list);
   const stop = on("notification", (frame) => {
-    if (!list.isConnected) {
-      stop();
-      return;
-    }
     const item = row(fromFrame(frame));
     if (item === null) return;
     list.list.querySelector(".v-empty")?.remove();
     list.list.prepend(item);
   });
-  return list.ready;
+  // The router calls this when the view is left.
+  return stop;
 }

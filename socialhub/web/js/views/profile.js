@@ -3,17 +3,13 @@
 
 import { h, clear } from "../dom.js";
 import { api } from "../api.js";
-import { act, avatar, currentUser, errorNote, findUser, pagedList, postList, userLink } from "./feed.js";
+import { act, avatar, currentUser, errorNote, findUser, pagedList, personRow, postList, userLink } from "./feed.js";
 
 const FOLLOW_BUTTONS = {
   none: ["Follow", "POST"],
   pending: ["Cancel follow request", "DELETE"],
   following: ["Unfollow", "DELETE"],
 };
-
-function userRow(user) {
-  return h("li", { class: "v-person" }, avatar(user), userLink(user), h("span", { class: "v-muted" }, ` @${user.username}`));
-}
 
 /** Followers or following, fetched when first opened (403 for a private profile). */
 function peopleSection(title, path) {
@@ -23,7 +19,7 @@ function peopleSection(title, path) {
   section.addEventListener("toggle", () => {
     if (!section.open || loaded) return;
     loaded = true;
-    body.append(pagedList(path, userRow, "Nobody yet.", { tag: "ul" }));
+    body.append(pagedList(path, personRow, "Nobody yet.", { tag: "ul" }));
   });
   return section;
 }
@@ -92,7 +88,7 @@ async function renderProfile(container, username) {
   container.append(head);
   if (user.about) container.append(h("p", { class: "v-text v-about" }, user.about));
   container.append(
-    h("p", { class: "v-muted" }, `${user.followers_count} followers · ${user.following_count} following`),
+    h("p", { class: "v-muted" }, `${user.followers_count} ${user.followers_count === 1 ? "follower" : "followers"} · ${user.following_count} following`),
     own ? h("div", { class: "v-actions" }, h("a", { href: "/settings", class: "v-button" }, "Edit profile")) : await controls(user, rerender),
   );
   if (own) container.append(followRequests(rerender));
