@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from trial_tests.support.images import picture
 from trial_tests.web.browser import BrowserCase, PeopleBrowser, expect
 
+from trial_tests.support.images import picture
+
 if TYPE_CHECKING:
-    from playwright.sync_api import Locator, Page
+    from playwright.sync_api import FilePayload, Locator, Page
 
 PASSWORD = "correct horse"
 
@@ -21,13 +22,13 @@ XSS = [
     "<img src=x onerror=alert(1)>",
     "<script>alert(1)</script>",
     '"><svg onload=alert(1)>',
-    "<a href=\"javascript:alert(1)\">click</a>",
+    '<a href="javascript:alert(1)">click</a>',
     "&lt;b&gt;bold&lt;/b&gt; & <b>bold</b>",
     "<iframe srcdoc='<script>alert(1)</script>'></iframe>",
 ]
 
 
-def image_file(name: str) -> dict[str, Any]:
+def image_file(name: str) -> FilePayload:
     """A 64x48 PNG as Playwright's set_input_files takes it."""
     return {"name": name, "mimeType": "image/png", "buffer": picture("PNG")}
 
@@ -139,7 +140,9 @@ class GroupViewTests(BrowserCase):
             button(alice, "Invite").click()
             expect(alice.get_by_text("bob was invited.")).to_be_visible()
 
-            invite = bob.locator(".v-notification").filter(has_text="invited to join group 'Hikers'")
+            invite = bob.locator(".v-notification").filter(
+                has_text="invited to join group 'Hikers'"
+            )
             invite.get_by_role("button", name=re.compile("^Accept invitation")).click()
             expect(invite).to_contain_text("Accepted.")
             invite.get_by_role("link").click()

@@ -15,7 +15,11 @@ export function currentUser() {
 
 /** A paragraph that announces an error to screen readers at once. */
 export function errorNote(error) {
-  return h("p", { class: "v-error", role: "alert" }, error && error.message ? error.message : String(error));
+  return h(
+    "p",
+    { class: "v-error", role: "alert" },
+    error && error.message ? error.message : String(error),
+  );
 }
 
 /** Run an action from a button: disabled while it runs, its error shown next to it. */
@@ -33,23 +37,39 @@ export async function act(button, action) {
   }
 }
 
+/** "1 like", "2 likes": a count and its noun. */
+export function count(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 export function when(iso) {
   const date = new Date(iso);
   return h("time", { dateTime: iso }, date.toLocaleString());
 }
 
 export function avatar(user, size = "small") {
-  if (!user.avatar_url) return h("span", { class: `v-avatar v-avatar-${size} v-avatar-none`, "aria-hidden": "true" });
+  if (!user.avatar_url)
+    return h("span", { class: `v-avatar v-avatar-${size} v-avatar-none`, "aria-hidden": "true" });
   return h("img", { class: `v-avatar v-avatar-${size}`, src: user.avatar_url, alt: "" });
 }
 
 export function userLink(user) {
-  return h("a", { href: `/u/${encodeURIComponent(user.username)}`, class: "v-user" }, user.display_name);
+  return h(
+    "a",
+    { href: `/u/${encodeURIComponent(user.username)}`, class: "v-user" },
+    user.display_name,
+  );
 }
 
 /** A person in a list: avatar, name linking to the profile, @username. */
 export function personRow(user) {
-  return h("li", { class: "v-person" }, avatar(user), userLink(user), h("span", { class: "v-muted" }, ` @${user.username}`));
+  return h(
+    "li",
+    { class: "v-person" },
+    avatar(user),
+    userLink(user),
+    h("span", { class: "v-muted" }, ` @${user.username}`),
+  );
 }
 
 /** The full user named `username` (any case), or null: search, then the exact match. */
@@ -64,7 +84,11 @@ export async function findUser(username) {
 export async function upload(file) {
   const form = new FormData();
   form.append("file", file);
-  const response = await fetch("/api/media", { method: "POST", body: form, credentials: "same-origin" });
+  const response = await fetch("/api/media", {
+    method: "POST",
+    body: form,
+    credentials: "same-origin",
+  });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.message || `Upload failed (${response.status})`);
   return body;
@@ -85,7 +109,8 @@ export function pagedList(path, item, empty, { tag = "div", pageSize = PAGE } = 
       if (node !== null) list.append(node);
     }
     more.hidden = rows.length < pageSize;
-    if (list.childElementCount === 0) list.append(h(tag === "ul" ? "li" : "p", { class: "v-empty" }, empty));
+    if (list.childElementCount === 0)
+      list.append(h(tag === "ul" ? "li" : "p", { class: "v-empty" }, empty));
   }
   more.onclick = () => act(more, load);
   wrap.ready = load().catch((error) => wrap.append(errorNote(error)));
@@ -114,7 +139,10 @@ const PRIVACY_LABELS = { public: "Public", followers: "Followers", private: "Cho
 
 /** One post: author, text, images, like and comment controls, delete for its author. */
 export function postCard(post, me, { openComments = false } = {}) {
-  const card = h("article", { class: "v-post", "aria-label": `Post by ${post.author.display_name}` });
+  const card = h("article", {
+    class: "v-post",
+    "aria-label": `Post by ${post.author.display_name}`,
+  });
   const likes = h("span", { class: "v-count" });
   const commentCount = h("span", { class: "v-count" });
   let liked = post.liked_by_me;
@@ -123,8 +151,8 @@ export function postCard(post, me, { openComments = false } = {}) {
   const likeButton = h("button", { type: "button", class: "v-like" }, "Like");
   const paint = () => {
     likeButton.setAttribute("aria-pressed", String(liked));
-    likes.textContent = `${likeCount} ${likeCount === 1 ? "like" : "likes"}`;
-    commentCount.textContent = `${comments} ${comments === 1 ? "comment" : "comments"}`;
+    likes.textContent = count(likeCount, "like");
+    commentCount.textContent = count(comments, "comment");
   };
   paint();
   likeButton.onclick = () =>
@@ -166,8 +194,12 @@ export function postCard(post, me, { openComments = false } = {}) {
       avatar(post.author),
       userLink(post.author),
       h("a", { href: `/posts/${post.id}`, class: "v-when" }, when(post.created_at)),
-      post.group_id === null ? h("span", { class: "v-tag" }, PRIVACY_LABELS[post.privacy] || post.privacy) : null,
-      post.group_id !== null ? h("a", { href: `/g/${post.group_id}`, class: "v-tag" }, "Group post") : null,
+      post.group_id === null
+        ? h("span", { class: "v-tag" }, PRIVACY_LABELS[post.privacy] || post.privacy)
+        : null,
+      post.group_id !== null
+        ? h("a", { href: `/g/${post.group_id}`, class: "v-tag" }, "Group post")
+        : null,
     ),
     h("p", { class: "v-text" }, post.content),
     imageStrip(post.media, post.author),
@@ -182,7 +214,12 @@ function commentThread(post, me, counted) {
   const list = h("ul", { class: "v-comments" });
   const field = h("textarea", { name: "comment", rows: 2, maxLength: 4000, required: true });
   const send = h("button", { type: "submit" }, "Send comment");
-  const form = h("form", { class: "v-comment-form" }, h("label", {}, "Write a comment", field), send);
+  const form = h(
+    "form",
+    { class: "v-comment-form" },
+    h("label", {}, "Write a comment", field),
+    send,
+  );
   const section = h("section", { class: "v-thread", "aria-label": "Comments" }, list, form);
   let loaded = false;
 
@@ -244,7 +281,14 @@ function imagePicker() {
         files.splice(index, 1);
         paint();
       };
-      previews.append(h("li", {}, h("img", { src: entry.preview, alt: `Image ${index + 1}: ${entry.file.name}` }), remove));
+      previews.append(
+        h(
+          "li",
+          {},
+          h("img", { src: entry.preview, alt: `Image ${index + 1}: ${entry.file.name}` }),
+          remove,
+        ),
+      );
     });
     input.disabled = files.length >= MAX_IMAGES;
   };
@@ -252,7 +296,8 @@ function imagePicker() {
     const images = [...list].filter((file) => file.type.startsWith("image/"));
     const room = MAX_IMAGES - files.length;
     status.textContent = images.length > room ? `At most ${MAX_IMAGES} images per post.` : "";
-    for (const file of images.slice(0, room)) files.push({ file, preview: URL.createObjectURL(file) });
+    for (const file of images.slice(0, room))
+      files.push({ file, preview: URL.createObjectURL(file) });
     paint();
   };
   input.onchange = () => {
@@ -280,16 +325,29 @@ function imagePicker() {
 
 /** Pick which accepted followers may see a `private` post. */
 function audiencePicker(me) {
-  const box = h("fieldset", { class: "v-audience", hidden: true }, h("legend", {}, "Followers who can see it"));
+  const box = h(
+    "fieldset",
+    { class: "v-audience", hidden: true },
+    h("legend", {}, "Followers who can see it"),
+  );
   let loaded = false;
   box.load = () => {
     if (loaded) return;
     loaded = true;
     api("GET", `/api/users/${me.id}/followers?limit=100`)
       .then((followers) => {
-        if (followers.length === 0) box.append(h("p", { class: "v-empty" }, "You have no followers yet."));
+        if (followers.length === 0)
+          box.append(h("p", { class: "v-empty" }, "You have no followers yet."));
         for (const user of followers) {
-          box.append(h("label", { class: "v-check" }, h("input", { type: "checkbox", value: String(user.id) }), user.display_name, ` (@${user.username})`));
+          box.append(
+            h(
+              "label",
+              { class: "v-check" },
+              h("input", { type: "checkbox", value: String(user.id) }),
+              user.display_name,
+              ` (@${user.username})`,
+            ),
+          );
         }
       })
       .catch((error) => box.append(errorNote(error)));
@@ -335,7 +393,8 @@ export function composer(me, { groupId = null, onPosted }) {
     images.add(event.dataTransfer.files);
   });
   text.addEventListener("paste", (event) => {
-    if (event.clipboardData && event.clipboardData.files.length > 0) images.add(event.clipboardData.files);
+    if (event.clipboardData && event.clipboardData.files.length > 0)
+      images.add(event.clipboardData.files);
   });
   form.onsubmit = (event) => {
     event.preventDefault();
@@ -366,23 +425,44 @@ async function renderPost(container, id) {
     post = await api("GET", `/api/posts/${encodeURIComponent(id)}`);
   } catch (error) {
     if (error.status !== 404) throw error;
-    container.append(h("h1", {}, "Post not found"), h("p", {}, "This post does not exist or you may not see it."));
+    container.append(
+      h("h1", {}, "Post not found"),
+      h("p", {}, "This post does not exist or you may not see it."),
+    );
     return;
   }
-  container.append(h("h1", {}, `Post by ${post.author.display_name}`), postCard(post, me, { openComments: true }));
+  container.append(
+    h("h1", {}, `Post by ${post.author.display_name}`),
+    postCard(post, me, { openComments: true }),
+  );
 }
 
 /** Search people by name, and the way to the groups. */
 function findPeople() {
   const query = h("input", { type: "search", name: "q", maxLength: 1000 });
   const results = h("div", {});
-  const form = h("form", { role: "search", class: "v-search" }, h("label", {}, "Search people", query), h("button", { type: "submit" }, "Search people"));
+  const form = h(
+    "form",
+    { role: "search", class: "v-search" },
+    h("label", {}, "Search people", query),
+    h("button", { type: "submit" }, "Search people"),
+  );
   form.onsubmit = (event) => {
     event.preventDefault();
     clear(results);
-    results.append(pagedList(`/api/users?q=${encodeURIComponent(query.value)}`, personRow, "Nobody found.", { tag: "ul" }));
+    results.append(
+      pagedList(`/api/users?q=${encodeURIComponent(query.value)}`, personRow, "Nobody found.", {
+        tag: "ul",
+      }),
+    );
   };
-  return h("section", { class: "v-card", "aria-label": "Find people and groups" }, form, results, h("p", {}, h("a", { href: "/g" }, "Browse groups")));
+  return h(
+    "section",
+    { class: "v-card", "aria-label": "Find people and groups" },
+    form,
+    results,
+    h("p", {}, h("a", { href: "/g" }, "Browse groups")),
+  );
 }
 
 async function renderFeed(container) {
@@ -394,7 +474,13 @@ async function renderFeed(container) {
       posts.list.prepend(postCard(post, me));
     },
   });
-  container.append(h("h1", {}, "Feed"), findPeople(), write, h("h2", { class: "v-hidden" }, "Posts"), posts);
+  container.append(
+    h("h1", {}, "Feed"),
+    findPeople(),
+    write,
+    h("h2", { class: "v-hidden" }, "Posts"),
+    posts,
+  );
 }
 
 export async function render(container, params = {}) {

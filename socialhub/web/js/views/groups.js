@@ -4,7 +4,20 @@
 import { h, clear } from "../dom.js";
 import { api } from "../api.js";
 import { navigate } from "../router.js";
-import { act, avatar, composer, currentUser, errorNote, findUser, pagedList, postCard, postList, userLink, when } from "./feed.js";
+import {
+  act,
+  avatar,
+  composer,
+  count,
+  currentUser,
+  errorNote,
+  findUser,
+  pagedList,
+  postCard,
+  postList,
+  userLink,
+  when,
+} from "./feed.js";
 
 const MEMBERSHIP_LABELS = {
   owner: "You own this group",
@@ -19,7 +32,7 @@ function groupRow(group) {
     "li",
     { class: "v-group-row" },
     h("a", { href: `/g/${group.id}` }, group.name),
-    h("span", { class: "v-muted" }, ` · ${group.member_count} ${group.member_count === 1 ? "member" : "members"}`),
+    h("span", { class: "v-muted" }, ` · ${count(group.member_count, "member")}`),
     label ? h("span", { class: "v-tag" }, label) : null,
   );
 }
@@ -50,7 +63,10 @@ function createForm() {
   form.onsubmit = (event) => {
     event.preventDefault();
     act(submit, async () => {
-      const group = await api("POST", "/api/groups", { name: name.value, description: description.value });
+      const group = await api("POST", "/api/groups", {
+        name: name.value,
+        description: description.value,
+      });
       navigate(`/g/${group.id}`);
     });
   };
@@ -62,9 +78,18 @@ function renderList(container) {
   const results = h("div", {});
   const search = () => {
     clear(results);
-    results.append(pagedList(`/api/groups?q=${encodeURIComponent(query.value)}`, groupRow, "No groups found.", { tag: "ul" }));
+    results.append(
+      pagedList(`/api/groups?q=${encodeURIComponent(query.value)}`, groupRow, "No groups found.", {
+        tag: "ul",
+      }),
+    );
   };
-  const form = h("form", { role: "search", class: "v-search" }, h("label", {}, "Search groups", query), h("button", { type: "submit" }, "Search"));
+  const form = h(
+    "form",
+    { role: "search", class: "v-search" },
+    h("label", {}, "Search groups", query),
+    h("button", { type: "submit" }, "Search"),
+  );
   form.onsubmit = (event) => {
     event.preventDefault();
     search();
@@ -76,26 +101,36 @@ function renderList(container) {
 /** Join, withdraw, accept or decline an invitation, or leave: what fits the membership. */
 function membershipActions(group, rerender) {
   const base = `/api/groups/${group.id}`;
-  const buttons = {
-    null: [actionButton("Request to join", () => api("POST", `${base}/join`), rerender)],
-    requested: [actionButton("Withdraw join request", () => api("POST", `${base}/leave`), rerender)],
-    invited: [
-      actionButton("Accept invitation", () => api("POST", `${base}/invitation/accept`), rerender),
-      actionButton("Decline invitation", () => api("POST", `${base}/invitation/decline`), rerender),
-    ],
-    member: [
-      actionButton(
-        "Leave group",
-        async () => {
-          if (window.confirm(`Leave ${group.name}?`)) await api("POST", `${base}/leave`);
-        },
-        rerender,
-        { class: "v-danger" },
-      ),
-    ],
-    owner: [],
-  }[String(group.membership)] || [];
-  const chat = group.membership === "owner" || group.membership === "member" ? h("a", { href: `/chat/g/${group.id}`, class: "v-button" }, "Group chat") : null;
+  const buttons =
+    {
+      null: [actionButton("Request to join", () => api("POST", `${base}/join`), rerender)],
+      requested: [
+        actionButton("Withdraw join request", () => api("POST", `${base}/leave`), rerender),
+      ],
+      invited: [
+        actionButton("Accept invitation", () => api("POST", `${base}/invitation/accept`), rerender),
+        actionButton(
+          "Decline invitation",
+          () => api("POST", `${base}/invitation/decline`),
+          rerender,
+        ),
+      ],
+      member: [
+        actionButton(
+          "Leave group",
+          async () => {
+            if (window.confirm(`Leave ${group.name}?`)) await api("POST", `${base}/leave`);
+          },
+          rerender,
+          { class: "v-danger" },
+        ),
+      ],
+      owner: [],
+    }[String(group.membership)] || [];
+  const chat =
+    group.membership === "owner" || group.membership === "member"
+      ? h("a", { href: `/chat/g/${group.id}`, class: "v-button" }, "Group chat")
+      : null;
   return h("div", { class: "v-actions" }, ...buttons, chat);
 }
 
@@ -103,15 +138,27 @@ function inviteForm(group, onInvited) {
   const who = h("input", { name: "username", required: true, autocomplete: "off" });
   const submit = h("button", { type: "submit" }, "Invite");
   const status = h("p", { class: "v-note", role: "status" });
-  const form = h("form", { class: "v-inline-form" }, h("label", {}, "Invite by username", who), submit, status);
+  const form = h(
+    "form",
+    { class: "v-inline-form" },
+    h("label", {}, "Invite by username", who),
+    submit,
+    status,
+  );
   form.onsubmit = (event) => {
     event.preventDefault();
     status.textContent = "";
     act(submit, async () => {
       const user = await findUser(who.value.trim().replace(/^@/, ""));
       if (user === null) throw new Error(`Nobody is called @${who.value.trim()}.`);
-      const answer = await api("POST", "/api/groups/invite", { group_id: group.id, user_id: user.id });
-      status.textContent = answer.status === "member" ? `${user.display_name} joined the group.` : `${user.display_name} was invited.`;
+      const answer = await api("POST", "/api/groups/invite", {
+        group_id: group.id,
+        user_id: user.id,
+      });
+      status.textContent =
+        answer.status === "member"
+          ? `${user.display_name} joined the group.`
+          : `${user.display_name} was invited.`;
       who.value = "";
       if (answer.status === "member") onInvited();
     });
@@ -129,7 +176,8 @@ function membersSection(group, rerender) {
         actionButton(
           "Remove",
           async () => {
-            if (window.confirm(`Remove ${user.display_name} from the group?`)) await api("DELETE", `/api/groups/${group.id}/members/${user.id}`);
+            if (window.confirm(`Remove ${user.display_name} from the group?`))
+              await api("DELETE", `/api/groups/${group.id}/members/${user.id}`);
           },
           rerender,
           { class: "v-danger", "aria-label": `Remove ${user.display_name}` },
@@ -158,12 +206,22 @@ function requestsSection(group, rerender) {
         ["Accept", "accept"],
         ["Decline", "decline"],
       ].map(([label, verb]) =>
-        actionButton(label, () => api("POST", `/api/groups/${group.id}/requests/${request.user.id}/${verb}`), rerender, {
-          "aria-label": `${label} ${request.user.display_name}`,
-        }),
+        actionButton(
+          label,
+          () => api("POST", `/api/groups/${group.id}/requests/${request.user.id}/${verb}`),
+          rerender,
+          {
+            "aria-label": `${label} ${request.user.display_name}`,
+          },
+        ),
       ),
     );
-  return h("section", { class: "v-card" }, h("h2", {}, "Join requests"), pagedList(`/api/groups/${group.id}/requests`, row, "No pending requests.", { tag: "ul" }));
+  return h(
+    "section",
+    { class: "v-card" },
+    h("h2", {}, "Join requests"),
+    pagedList(`/api/groups/${group.id}/requests`, row, "No pending requests.", { tag: "ul" }),
+  );
 }
 
 /** One event with its counts and the viewer's RSVP as two toggle buttons. */
@@ -173,7 +231,8 @@ function eventCard(event) {
   let current = event;
   const paint = () => {
     counts.textContent = `${current.going_count} going · ${current.not_going_count} not going`;
-    for (const button of buttons) button.setAttribute("aria-pressed", String(current.my_response === button.value));
+    for (const button of buttons)
+      button.setAttribute("aria-pressed", String(current.my_response === button.value));
   };
   for (const [label, value] of [
     ["Going", "going"],
@@ -196,7 +255,11 @@ function eventCard(event) {
     h("p", {}, "Starts ", when(event.starts_at)),
     event.description ? h("p", { class: "v-text" }, event.description) : null,
     counts,
-    h("div", { class: "v-actions", role: "group", "aria-label": `Your answer to ${event.title}` }, ...buttons),
+    h(
+      "div",
+      { class: "v-actions", role: "group", "aria-label": `Your answer to ${event.title}` },
+      ...buttons,
+    ),
   );
 }
 
@@ -206,7 +269,9 @@ function toRfc3339(localValue) {
 }
 
 function eventsSection(group) {
-  const events = pagedList(`/api/groups/${group.id}/events`, eventCard, "No events yet.", { tag: "ul" });
+  const events = pagedList(`/api/groups/${group.id}/events`, eventCard, "No events yet.", {
+    tag: "ul",
+  });
   const title = h("input", { name: "title", required: true, maxLength: 200 });
   const starts = h("input", { type: "datetime-local", name: "starts_at", required: true });
   const description = h("textarea", { name: "description", rows: 2, maxLength: 2000 });
@@ -244,14 +309,22 @@ async function renderGroup(container, id) {
     group = await api("GET", `/api/groups/${encodeURIComponent(id)}`);
   } catch (error) {
     if (error.status !== 404) throw error;
-    container.append(h("h1", {}, "Group not found"), h("p", {}, h("a", { href: "/g" }, "All groups")));
+    container.append(
+      h("h1", {}, "Group not found"),
+      h("p", {}, h("a", { href: "/g" }, "All groups")),
+    );
     return;
   }
   container.append(
     h("p", {}, h("a", { href: "/g" }, "All groups")),
     h("h1", {}, group.name),
     group.description ? h("p", { class: "v-text" }, group.description) : null,
-    h("p", { class: "v-muted" }, `${group.member_count} ${group.member_count === 1 ? "member" : "members"}`, MEMBERSHIP_LABELS[group.membership] ? ` · ${MEMBERSHIP_LABELS[group.membership]}` : ""),
+    h(
+      "p",
+      { class: "v-muted" },
+      count(group.member_count, "member"),
+      MEMBERSHIP_LABELS[group.membership] ? ` · ${MEMBERSHIP_LABELS[group.membership]}` : "",
+    ),
     membershipActions(group, rerender),
   );
   if (group.membership !== "owner" && group.membership !== "member") return;
@@ -264,7 +337,11 @@ async function renderGroup(container, id) {
       posts.list.prepend(postCard(post, me));
     },
   });
-  container.append(membersSection(group, rerender), eventsSection(group), h("section", { class: "v-card" }, h("h2", {}, "Posts"), write, posts));
+  container.append(
+    membersSection(group, rerender),
+    eventsSection(group),
+    h("section", { class: "v-card" }, h("h2", {}, "Posts"), write, posts),
+  );
 }
 
 export async function render(container, params = {}) {

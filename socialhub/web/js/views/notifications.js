@@ -16,7 +16,11 @@ async function markRead(ids) {
 function actorNames() {
   const known = new Map();
   return (id) => {
-    if (!known.has(id)) known.set(id, api("GET", `/api/users/${id}`).then((user) => user.username));
+    if (!known.has(id))
+      known.set(
+        id,
+        api("GET", `/api/users/${id}`).then((user) => user.username),
+      );
     return known.get(id);
   };
 }
@@ -25,15 +29,18 @@ function actorNames() {
 async function target(item, usernameOf) {
   if (item.post_id !== undefined) return `/posts/${item.post_id}`;
   if (item.group_id !== undefined) return `/g/${item.group_id}`;
-  if (item.actor_id !== undefined) return `/u/${encodeURIComponent(await usernameOf(item.actor_id))}`;
+  if (item.actor_id !== undefined)
+    return `/u/${encodeURIComponent(await usernameOf(item.actor_id))}`;
   return null;
 }
 
 /** Buttons that answer an invitation or a follow request without leaving the list. */
 function answers(item) {
   let base = null;
-  if (item.type === "group_invite") base = [`/api/groups/${item.group_id}/invitation`, "invitation"];
-  if (item.type === "friend_request") base = [`/api/follow-requests/${item.actor_id}`, "follow request"];
+  if (item.type === "group_invite")
+    base = [`/api/groups/${item.group_id}/invitation`, "invitation"];
+  if (item.type === "friend_request")
+    base = [`/api/follow-requests/${item.actor_id}`, "follow request"];
   if (base === null) return null;
   const [path, what] = base;
   const status = h("span", { class: "v-note", role: "status" });
@@ -42,7 +49,11 @@ function answers(item) {
     ["Accept", "accept", "Accepted."],
     ["Decline", "decline", "Declined."],
   ]) {
-    const button = h("button", { type: "button", "aria-label": `${label} ${what}: ${item.message}` }, `${label} ${what}`);
+    const button = h(
+      "button",
+      { type: "button", "aria-label": `${label} ${what}: ${item.message}` },
+      `${label} ${what}`,
+    );
     button.onclick = () =>
       act(button, async () => {
         try {
@@ -64,7 +75,11 @@ function answers(item) {
 function notificationRow(item, usernameOf) {
   const link = h("a", { class: "v-notification-link" }, item.message);
   const row = h("li", { class: item.is_read ? "v-notification" : "v-notification v-unread" });
-  const readButton = h("button", { type: "button", "aria-label": `Mark read: ${item.message}` }, "Mark read");
+  const readButton = h(
+    "button",
+    { type: "button", "aria-label": `Mark read: ${item.message}` },
+    "Mark read",
+  );
   const unreadNote = h("span", { class: "v-hidden" }, " (unread)");
   const setRead = () => {
     item.is_read = true;
@@ -87,14 +102,28 @@ function notificationRow(item, usernameOf) {
   link.addEventListener("click", () => {
     if (!item.is_read) markRead([item.id]).then(setRead, () => {});
   });
-  row.append(link, unreadNote, " ", when(item.created_at), answers(item), item.is_read ? null : readButton);
+  row.append(
+    link,
+    unreadNote,
+    " ",
+    when(item.created_at),
+    answers(item),
+    item.is_read ? null : readButton,
+  );
   return row;
 }
 
 /** A live `notification` frame in the shape of the REST list's items. */
 function fromFrame(frame) {
-  const item = { id: frame.id, type: frame.subtype, message: frame.message, is_read: false, created_at: new Date(frame.timestamp * 1000).toISOString() };
-  for (const key of ["actor_id", "group_id", "post_id", "event_id"]) if (frame[key] !== undefined) item[key] = frame[key];
+  const item = {
+    id: frame.id,
+    type: frame.subtype,
+    message: frame.message,
+    is_read: false,
+    created_at: new Date(frame.timestamp * 1000).toISOString(),
+  };
+  for (const key of ["actor_id", "group_id", "post_id", "event_id"])
+    if (frame[key] !== undefined) item[key] = frame[key];
   return item;
 }
 

@@ -3,7 +3,18 @@
 
 import { h, clear } from "../dom.js";
 import { api } from "../api.js";
-import { act, avatar, currentUser, errorNote, findUser, pagedList, personRow, postList, userLink } from "./feed.js";
+import {
+  act,
+  avatar,
+  count,
+  currentUser,
+  errorNote,
+  findUser,
+  pagedList,
+  personRow,
+  postList,
+  userLink,
+} from "./feed.js";
 
 const FOLLOW_BUTTONS = {
   none: ["Follow", "POST"],
@@ -39,15 +50,28 @@ async function controls(user, rerender) {
       await rerender();
     });
   const blocked = await isBlocked(user.id);
-  const block = h("button", { type: "button", class: blocked ? "" : "v-danger" }, blocked ? "Unblock" : "Block");
+  const block = h(
+    "button",
+    { type: "button", class: blocked ? "" : "v-danger" },
+    blocked ? "Unblock" : "Block",
+  );
   block.onclick = () =>
     act(block, async () => {
-      if (!blocked && !window.confirm(`Block ${user.display_name}? Follows between you both end.`)) return;
+      if (!blocked && !window.confirm(`Block ${user.display_name}? Follows between you both end.`))
+        return;
       await api(blocked ? "DELETE" : "POST", `/api/users/${user.id}/block`);
       await rerender();
     });
-  const status = user.follow_status === "pending" ? h("p", { class: "v-note" }, "Follow request sent.") : null;
-  return h("div", { class: "v-actions" }, follow, block, h("a", { href: `/chat/u/${user.id}`, class: "v-button" }, "Message"), status);
+  const status =
+    user.follow_status === "pending" ? h("p", { class: "v-note" }, "Follow request sent.") : null;
+  return h(
+    "div",
+    { class: "v-actions" },
+    follow,
+    block,
+    h("a", { href: `/chat/u/${user.id}`, class: "v-button" }, "Message"),
+    status,
+  );
 }
 
 /** The viewer's incoming follow requests, each to accept or decline. */
@@ -58,7 +82,11 @@ function followRequests(rerender) {
       ["Accept", "accept"],
       ["Decline", "decline"],
     ]) {
-      const button = h("button", { type: "button", "aria-label": `${label} ${request.user.display_name}` }, label);
+      const button = h(
+        "button",
+        { type: "button", "aria-label": `${label} ${request.user.display_name}` },
+        label,
+      );
       button.onclick = () =>
         act(button, async () => {
           await api("POST", `/api/follow-requests/${request.user.id}/${verb}`);
@@ -68,7 +96,12 @@ function followRequests(rerender) {
     }
     return item;
   };
-  return h("section", { class: "v-card" }, h("h2", {}, "Follow requests"), pagedList("/api/follow-requests", row, "No pending requests.", { tag: "ul" }));
+  return h(
+    "section",
+    { class: "v-card" },
+    h("h2", {}, "Follow requests"),
+    pagedList("/api/follow-requests", row, "No pending requests.", { tag: "ul" }),
+  );
 }
 
 async function renderProfile(container, username) {
@@ -83,13 +116,33 @@ async function renderProfile(container, username) {
     "header",
     { class: "v-profile-head" },
     avatar(user, "large"),
-    h("div", {}, h("h1", {}, user.display_name), h("p", { class: "v-muted" }, `@${user.username}`, user.is_private ? " · Private profile" : "")),
+    h(
+      "div",
+      {},
+      h("h1", {}, user.display_name),
+      h(
+        "p",
+        { class: "v-muted" },
+        `@${user.username}`,
+        user.is_private ? " · Private profile" : "",
+      ),
+    ),
   );
   container.append(head);
   if (user.about) container.append(h("p", { class: "v-text v-about" }, user.about));
   container.append(
-    h("p", { class: "v-muted" }, `${user.followers_count} ${user.followers_count === 1 ? "follower" : "followers"} · ${user.following_count} following`),
-    own ? h("div", { class: "v-actions" }, h("a", { href: "/settings", class: "v-button" }, "Edit profile")) : await controls(user, rerender),
+    h(
+      "p",
+      { class: "v-muted" },
+      `${count(user.followers_count, "follower")} · ${user.following_count} following`,
+    ),
+    own
+      ? h(
+          "div",
+          { class: "v-actions" },
+          h("a", { href: "/settings", class: "v-button" }, "Edit profile"),
+        )
+      : await controls(user, rerender),
   );
   if (own) container.append(followRequests(rerender));
   container.append(

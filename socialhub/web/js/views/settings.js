@@ -23,7 +23,14 @@ function avatarField(me) {
   input.onchange = () => {
     picked = input.files[0] || null;
     removed = false;
-    if (picked) show(h("img", { class: "v-avatar v-avatar-large", src: URL.createObjectURL(picked), alt: "New avatar preview" }));
+    if (picked)
+      show(
+        h("img", {
+          class: "v-avatar v-avatar-large",
+          src: URL.createObjectURL(picked),
+          alt: "New avatar preview",
+        }),
+      );
     remove.hidden = picked === null;
   };
   remove.onclick = () => {
@@ -33,7 +40,13 @@ function avatarField(me) {
     show(avatar({ avatar_url: null }, "large"));
     remove.hidden = true;
   };
-  const field = h("div", { class: "v-avatar-field" }, preview, h("label", {}, "Avatar image", input), remove);
+  const field = h(
+    "div",
+    { class: "v-avatar-field" },
+    preview,
+    h("label", {}, "Avatar image", input),
+    remove,
+  );
   // What PATCH needs: an uploaded id, null to remove, or nothing when unchanged.
   field.change = async () => {
     if (picked) return { avatar_media_id: (await upload(picked)).id };
@@ -43,11 +56,21 @@ function avatarField(me) {
 }
 
 function profileForm(me) {
-  const name = h("input", { name: "display_name", value: me.display_name, required: true, maxLength: 64, autocomplete: "nickname" });
+  const name = h("input", {
+    name: "display_name",
+    value: me.display_name,
+    required: true,
+    maxLength: 64,
+    autocomplete: "nickname",
+  });
   const about = h("textarea", { name: "about", rows: 4, maxLength: 2000 });
   about.value = me.about;
   const isPrivate = h("input", { type: "checkbox", name: "is_private", checked: me.is_private });
-  const presence = h("input", { type: "checkbox", name: "show_presence", checked: me.show_presence });
+  const presence = h("input", {
+    type: "checkbox",
+    name: "show_presence",
+    checked: me.show_presence,
+  });
   const picture = avatarField(me);
   const save = h("button", { type: "submit" }, "Save profile");
   const status = statusLine();
@@ -67,7 +90,13 @@ function profileForm(me) {
     event.preventDefault();
     status.textContent = "";
     act(save, async () => {
-      const body = { display_name: name.value, about: about.value, is_private: isPrivate.checked, show_presence: presence.checked, ...(await picture.change()) };
+      const body = {
+        display_name: name.value,
+        about: about.value,
+        is_private: isPrivate.checked,
+        show_presence: presence.checked,
+        ...(await picture.change()),
+      };
       const updated = await api("PATCH", "/api/users/me", body);
       if (session.user) Object.assign(session.user, updated);
       status.textContent = "Profile saved.";
@@ -77,9 +106,26 @@ function profileForm(me) {
 }
 
 function passwordForm() {
-  const current = h("input", { type: "password", name: "old_password", required: true, autocomplete: "current-password" });
-  const next = h("input", { type: "password", name: "new_password", required: true, minLength: 8, maxLength: 1024, autocomplete: "new-password" });
-  const again = h("input", { type: "password", name: "confirm_password", required: true, autocomplete: "new-password" });
+  const current = h("input", {
+    type: "password",
+    name: "old_password",
+    required: true,
+    autocomplete: "current-password",
+  });
+  const next = h("input", {
+    type: "password",
+    name: "new_password",
+    required: true,
+    minLength: 8,
+    maxLength: 1024,
+    autocomplete: "new-password",
+  });
+  const again = h("input", {
+    type: "password",
+    name: "confirm_password",
+    required: true,
+    autocomplete: "new-password",
+  });
   const submit = h("button", { type: "submit" }, "Change password");
   const status = statusLine();
   const form = h(
@@ -98,7 +144,10 @@ function passwordForm() {
     act(submit, async () => {
       if (next.value !== again.value) throw new Error("The new passwords differ.");
       try {
-        await api("POST", "/api/auth/password", { old_password: current.value, new_password: next.value });
+        await api("POST", "/api/auth/password", {
+          old_password: current.value,
+          new_password: next.value,
+        });
       } catch (error) {
         if (error.status === 403) throw new Error("The current password is wrong.");
         throw error;
