@@ -209,9 +209,8 @@ export function postCard(post, me, { openComments = false } = {}) {
   return card;
 }
 
-/** A post's comments (loaded on first open) and the form to add one. */
+/** A post's comments, oldest first (loaded on first open), and the form to add one. */
 function commentThread(post, me, counted) {
-  const list = h("ul", { class: "v-comments" });
   const field = h("textarea", { name: "comment", rows: 2, maxLength: 4000, required: true });
   const send = h("button", { type: "submit" }, "Send comment");
   const form = h(
@@ -220,10 +219,14 @@ function commentThread(post, me, counted) {
     h("label", {}, "Write a comment", field),
     send,
   );
-  const section = h("section", { class: "v-thread", "aria-label": "Comments" }, list, form);
-  let loaded = false;
+  const section = h("section", { class: "v-thread", "aria-label": "Comments" }, form);
+  // A comment written here may come again in a later page: each id is shown once.
+  const shown = new Set();
+  let comments = null;
 
   const row = (comment) => {
+    if (shown.has(comment.id)) return null;
+    shown.add(comment.id);
     const item = h(
       "li",
       { class: "v-comment" },
@@ -248,17 +251,18 @@ function commentThread(post, me, counted) {
   };
 
   section.open = () => {
-    if (loaded) return;
-    loaded = true;
-    api("GET", `/api/posts/${post.id}/comments?limit=100`)
-      .then((rows) => list.append(...rows.map(row)))
-      .catch((error) => section.prepend(errorNote(error)));
+    if (comments !== null) return;
+    comments = pagedList(`/api/posts/${post.id}/comments`, row, "No comments yet.", { tag: "ul" });
+    section.prepend(comments);
   };
   form.onsubmit = (event) => {
     event.preventDefault();
     act(send, async () => {
       const comment = await api("POST", `/api/posts/${post.id}/comments`, { content: field.value });
-      list.append(row(comment));
+      await comments.ready;
+      comments.list.querySelector(".v-empty")?.remove();
+      const item = row(comment);
+      if (item !== null) comments.list.append(item);
       field.value = "";
       counted(1);
     });
