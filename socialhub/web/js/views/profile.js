@@ -148,7 +148,7 @@ async function renderProfile(container, username) {
   container.append(
     peopleSection("Followers", `/api/users/${user.id}/followers`),
     peopleSection("Following", `/api/users/${user.id}/following`),
-    h("h2", {}, "Posts"),
+    h("h2", { class: "v-section" }, "Posts"),
     postList(`/api/users/${user.id}/posts`, me, "No posts you can see."),
   );
 }
