@@ -124,6 +124,32 @@ class PostViewTests(BrowserCase):
 
         await self.scenario(scenario)
 
+    async def test_post_for_chosen_followers_only(self) -> None:
+        await self.start()
+
+        def scenario(browser: PeopleBrowser, base: str) -> None:
+            alice = sign_up(browser, base, "alice", "/")
+            alice_id = call(alice, "GET", base + "/api/auth/me")["id"]
+            bob = sign_up(browser, base, "bob", "/")
+            carol = sign_up(browser, base, "carol", "/")
+            for follower in (bob, carol):
+                call(follower, "POST", f"{base}/api/users/{alice_id}/follow")
+            alice.reload()
+            alice.get_by_label("What's on your mind?").fill("Only for bob")
+            alice.get_by_label("Who can see it").select_option(label="Chosen followers")
+            alice.get_by_label("bob").check()
+            button(alice, "Post").click()
+            expect(alice.get_by_role("article", name="Post by alice")).to_contain_text(
+                "Chosen followers"
+            )
+            bob.reload()
+            expect(bob.get_by_text("Only for bob")).to_be_visible()
+            carol.reload()
+            expect(carol.get_by_text("Nothing here yet")).to_be_visible()
+            expect(carol.get_by_text("Only for bob")).to_have_count(0)
+
+        await self.scenario(scenario)
+
 
 class GroupViewTests(BrowserCase):
     async def test_invitation_accepted_from_notifications_then_rsvp(self) -> None:
@@ -169,6 +195,27 @@ class GroupViewTests(BrowserCase):
             event = bob.get_by_role("listitem", name="Ridge walk")
             expect(button(event, "Going")).to_have_attribute("aria-pressed", "true")
             expect(button(event, "Not going")).to_have_attribute("aria-pressed", "false")
+
+        await self.scenario(scenario)
+
+    async def test_join_request_accepted_then_member_removed(self) -> None:
+        await self.start()
+
+        def scenario(browser: PeopleBrowser, base: str) -> None:
+            alice = sign_up(browser, base, "alice", "/")
+            group = call(alice, "POST", base + "/api/groups", {"name": "Chess club"})
+            carol = sign_up(browser, base, "carol", f"/g/{group['id']}")
+            button(carol, "Request to join").click()
+            expect(carol.get_by_text("You asked to join")).to_be_visible()
+
+            alice.goto(f"{base}/g/{group['id']}")
+            alice.get_by_role("button", name="Accept carol").click()
+            expect(alice.get_by_role("heading", name="Members (2)")).to_be_visible()
+            alice.once("dialog", lambda dialog: dialog.accept())
+            alice.get_by_role("button", name="Remove carol").click()
+            expect(alice.get_by_role("heading", name="Members (1)")).to_be_visible()
+            carol.reload()
+            expect(button(carol, "Request to join")).to_be_visible()
 
         await self.scenario(scenario)
 
