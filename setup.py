@@ -10,6 +10,8 @@ setup(
     packages=[*find_packages(exclude=["trial_tests*", "bench", "bench.*"]), "twisted.plugins"],
     package_data={
         "socialhub.storage": ["schema/*.sql"],
+        # The web client, served as it is (docs/web.md): its files up to js/views/.
+        "socialhub": ["web/*.*", "web/*/*.*", "web/*/*/*.*"],
         "twisted.plugins": ["socialhub_plugin.py"],
     },
     install_requires=[
@@ -38,6 +40,10 @@ setup(
             "coverage>=7,<8",
             "import-linter>=2.1,<3",  # the layers contract in pyproject.toml
             "hypothesis>=6.100,<7",  # property tests
+            # The browser tests (trial_tests/web/) drive Debian's Chromium (/usr/bin/chromium);
+            # Playwright's own browsers are never downloaded.
+            "playwright>=1.47,<2",
+            "axe-playwright-python>=0.1.4,<1",
         ],
         # python -m bench (docs/performance.md): the load generator and the peers it compares.
         "bench": [

@@ -25,6 +25,7 @@ class Config:
     allowed_origins: tuple[str, ...] = ()
     secure_cookies: bool = False
     media_dir: str = "media"
+    web_dir: str | None = None  # None: the web client installed with the package
     rate_limit: int = 20
     session_ttl_days: int = 30
     reuse_port: bool = False

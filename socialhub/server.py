@@ -50,6 +50,7 @@ from socialhub.http.rest import notifications as notifications_routes
 from socialhub.http.rest import operations as operations_routes
 from socialhub.http.rest import posts as posts_routes
 from socialhub.http.rest import users as users_routes
+from socialhub.http.web import web_resources
 from socialhub.media.files import MediaFiles
 from socialhub.metrics import Metrics
 from socialhub.reactor import Reactor
@@ -174,7 +175,8 @@ class Server:
         origins = frozenset(origin.rstrip("/").lower() for origin in config.allowed_origins)
         fanout, cork = self.delivery.fanout, self.delivery.cork
         hub = Hub(self.handlers.accounts, fanout, self.dispatcher, origins, cork)
-        root = site.Root(self.api.resource(), websocket_resource(hub, reactor))
+        self.web = web_resources(config.web_dir)
+        root = site.Root(self.api.resource(), websocket_resource(hub, reactor), self.web)
         self.site = site.make_site(root, reactor, self.metrics)
 
     def _outbound(self, config: Config, reactor: Reactor) -> Outbound:

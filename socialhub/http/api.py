@@ -122,7 +122,8 @@ def _raw_body(request: Request) -> tuple[bytes, str]:
     return raw, (request.getHeader(b"content-type") or b"").decode("latin-1")
 
 
-def _write_error(request: IRequest, error: SocialHubError) -> bytes:
+def write_error(request: IRequest, error: SocialHubError) -> bytes:
+    """The contract's JSON error body, its status and type set on the request."""
     request.setResponseCode(error.status)
     if isinstance(error, RateLimited):
         request.setHeader(b"retry-after", str(error.retry_after).encode())
@@ -183,13 +184,13 @@ class Api:
                 try:
                     result = await handler(await self._call(request, path_args, auth, raw_body))
                 except SocialHubError as error:
-                    return _write_error(request, error)
+                    return write_error(request, error)
                 except DatabaseUnavailable:
                     log.warn("database unavailable for {method} {path}", method=method, path=path)
-                    return _write_error(request, Unavailable("the database is unreachable"))
+                    return write_error(request, Unavailable("the database is unreachable"))
                 except Exception:
                     log.failure("unexpected error in {method} {path}", method=method, path=path)
-                    return _write_error(request, SocialHubError("internal server error"))
+                    return write_error(request, SocialHubError("internal server error"))
                 reply = result if isinstance(result, Reply) else Reply(body=result)
                 return _write_reply(request, reply, self._secure_cookies)
 
@@ -226,5 +227,5 @@ class Api:
         if isinstance(failure.value, RoutingMethodNotAllowed):
             allowed = failure.value.valid_methods or []
             request.setHeader(b"allow", ", ".join(allowed).encode())
-            return _write_error(request, MethodNotAllowed("method not allowed on this path"))
-        return _write_error(request, NotFound("no such path"))
+            return write_error(request, MethodNotAllowed("method not allowed on this path"))
+        return write_error(request, NotFound("no such path"))

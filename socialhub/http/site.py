@@ -16,6 +16,7 @@ from twisted.web.server import Request, Site
 
 from socialhub._compat.twisted import path_so_far
 from socialhub.errors import PayloadTooLarge
+from socialhub.http.web import WebResources, is_app_route
 from socialhub.metrics import Metrics
 from socialhub.reactor import Reactor
 
@@ -87,16 +88,25 @@ class LimitedRequest(Request):
 
 
 class Root(Resource):
-    """`/ws` goes to the WebSocket resource; every other path to the Klein API."""
+    """`/ws` goes to the WebSocket resource; `/static/` and the web client's routes to the web
+    client (http/web.py); every other path to the Klein API."""
 
-    def __init__(self, api: IResource, websocket: IResource | None = None) -> None:
+    def __init__(
+        self, api: IResource, websocket: IResource | None = None, web: WebResources | None = None
+    ) -> None:
         super().__init__()
         self._api = api
         self._websocket = websocket
+        self._web = web
 
     def getChild(self, path: bytes, request: Any) -> IResource:
         if path == b"ws" and self._websocket is not None and not request.postpath:
             return self._websocket
+        if self._web is not None:
+            if path == b"static":
+                return self._web.static
+            if is_app_route([path, *request.postpath]):
+                return self._web.page
         # Give Klein the whole path: it routes absolute paths such as /api/auth/login.
         request.postpath.insert(0, request.prepath.pop())
         return self._api

@@ -72,8 +72,18 @@ async def raw_post(
     else:
         payload = body
         head += f"Content-Length: {declared_length or len(body)}\r\n\r\n"
+    return await _exchange(running, head.encode() + payload, declared_length is not None)
+
+
+async def raw_get(running: RunningServer, path: str) -> Response:
+    """GET with no Accept-Encoding, the headers as sent: an agent hides Content-Length."""
+    head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    return await _exchange(running, head.encode(), hang_up=False)
+
+
+async def _exchange(running: RunningServer, request: bytes, hang_up: bool) -> Response:
     port = int(running.url.rsplit(":", 1)[1])
-    exchange = _RawExchange(head.encode() + payload, hang_up=declared_length is not None)
+    exchange = _RawExchange(request, hang_up)
     await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), exchange)
     raw = await exchange.done.addTimeout(RAW_TIMEOUT, reactor)
     status_line, _, rest = raw.partition(b"\r\n")
