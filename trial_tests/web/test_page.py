@@ -11,10 +11,11 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from trial_tests.web.browser import BrowserCase, PeopleBrowser, expect
+from trial_tests.web.pages import logged_in, logged_out, view_of
 from trial_tests.web.world import World, make_world
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page, Request
+    from playwright.sync_api import Request
 
 log = Logger()
 KIB = 1024
@@ -22,24 +23,6 @@ KIB = 1024
 JS_TRANSFERRED = 40 * KIB
 JS_DECODED = 120 * KIB
 ALL_TRANSFERRED = 100 * KIB
-
-
-def logged_in(page: Page) -> None:
-    """Wait until the app shell is up: it has the log-out button."""
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-
-
-def logged_out(page: Page) -> None:
-    """Wait until the log-in form is up."""
-    expect(page.get_by_label("Password")).to_be_visible()
-
-
-def view_of(page: Page) -> tuple[str, str]:
-    """Where the page is, and the main heading it shows there."""
-    page.wait_for_load_state("networkidle")
-    heading = page.locator("main h1").first
-    expect(heading).not_to_be_empty()
-    return page.evaluate("() => location.pathname"), heading.inner_text()
 
 
 class PageLoadTests(BrowserCase):
