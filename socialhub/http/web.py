@@ -70,6 +70,7 @@ APP_ROUTES: tuple[tuple[str, ...], ...] = (
     ("notifications",),
     ("settings",),
 )
+_FIRST_SEGMENTS = frozenset(route[0] for route in APP_ROUTES)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,8 @@ class WebClient:
         paths = sorted(
             path
             for path in directory.rglob("*")
-            if path.is_file() and not any(part.startswith(".") for part in path.parts)
+            if path.is_file()
+            and not any(part.startswith(".") for part in path.relative_to(directory).parts)
         )
         if directory / "index.html" not in paths:
             log.warn("no web client in {directory}: / is not served", directory=directory)
@@ -125,7 +127,11 @@ def _version(contents: Mapping[str, bytes]) -> str:
 
 
 def is_app_route(segments: Sequence[bytes]) -> bool:
-    """Whether a path (its segments after the first /) is one of the client's routes."""
+    """Whether a path (its segments after the first /) is one of the client's routes.
+
+    Asked of every request but /ws, so an /api path is turned away by its first segment."""
+    if segments[0].decode("latin-1") not in _FIRST_SEGMENTS:
+        return False
     return any(
         len(route) == len(segments)
         and all(

@@ -80,9 +80,10 @@ class HttpConventionsTests(ErrorShapeMixin, TestCase):
         return await start_server(self, "sqlite")
 
     async def test_unknown_route_without_session(self) -> None:
-        """An unknown path is a JSON 404 for a caller without a session, /api or not."""
+        """An unknown path is a JSON 404 for a caller without a session, /api or not (the web
+        client's paths, `/` among them, are trial_tests/http/test_web.py's)."""
         client = (await self._server()).client()
-        for path in ("/api/nope", "/nope", "/", "/api/auth/me/extra", "/api"):
+        for path in ("/api/nope", "/nope", "/api/auth/me/extra", "/api"):
             self.assertError(await client.get(path), 404, "not_found")
 
     async def test_unknown_route_with_session(self) -> None:

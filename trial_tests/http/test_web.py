@@ -237,6 +237,13 @@ class VersionTests(TestCase):
         self.assertEqual(self.load({**FILES, ".swp": b"x"}).version, self.load(FILES).version)
         self.assertNotIn(".editorconfig", self.load(FILES).files)
 
+    def test_in_a_hidden_directory(self) -> None:
+        """Only names inside the client's directory count: it may itself be under a dot-name."""
+        directory = Path(self.mktemp(), ".cache", "web")
+        client = WebClient.load(Path(write_client(str(directory))))
+        assert client is not None
+        self.assertEqual(set(client.files), {name for name in FILES if not name.startswith(".")})
+
     def test_no_page_no_client(self) -> None:
         files = {k: v for k, v in FILES.items() if k != "index.html"}
         self.assertIsNone(WebClient.load(Path(write_client(self.mktemp(), files))))

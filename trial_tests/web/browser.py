@@ -30,6 +30,7 @@ from twisted.internet.main import CONNECTION_DONE
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
+from socialhub.auth.tokens import COOKIE_NAME
 from trial_tests.support.harness import RunningServer, start_server
 
 if TYPE_CHECKING:
@@ -60,6 +61,13 @@ def missing_browser() -> str | None:
     return None
 
 
+try:
+    # For the tests' modules: they import it from here, so they load (and skip) without it.
+    from playwright.sync_api import expect as expect
+except ImportError:
+    expect = None  # type: ignore[assignment]
+
+
 def _expected(message: ConsoleMessage) -> bool:
     """Whether a console error is the browser's report of a 4xx answer from the API."""
     path = re.sub(r"^https?://[^/]+", "", message.location.get("url", ""))
@@ -72,15 +80,20 @@ class PeopleBrowser:
     those pages reported. Only the harness thread touches it."""
 
     browser: Browser
+    base_url: str
     problems: list[str] = dataclasses.field(default_factory=list)
     contexts: list[BrowserContext] = dataclasses.field(default_factory=list)
     watched: list[Page] = dataclasses.field(default_factory=list)
 
-    def person(self, **context_options: Any) -> Page:
+    def person(self, session: str | None = None, **context_options: Any) -> Page:
         """A page in a new context (its own cookies, storage and, say, `color_scheme` or
-        `viewport`) whose console errors and CSP violations fail the test."""
+        `viewport`) whose console errors and CSP violations fail the test; logged in when given
+        a session token (trial_tests/support/chat.py's `Person.token`)."""
         context = self.browser.new_context(**context_options)
         self.contexts.append(context)
+        if session is not None:
+            cookie = {"name": COOKIE_NAME, "value": session, "url": self.base_url}
+            context.add_cookies([cookie])  # type: ignore[list-item]
         context.expose_binding(
             "__socialhubCspViolation",
             lambda source, text: self.problems.append(
@@ -198,7 +211,8 @@ def drop_connections_at_end(testcase: TestCase, site: Any) -> None:
 
     Chromium keeps connections alive after a page is closed and drops them when it pleases;
     the test must not end with them open (trial checks the reactor is clean), and must not wait
-    on the browser's timing, so the server side closes them.
+    on the browser's timing, so the server side closes them (its HTTP ones: the server's own
+    stop closes its WebSockets).
     """
     open_: dict[Any, tuple[Any, Deferred[None]]] = {}
     build = site.buildProtocol
@@ -224,9 +238,12 @@ def drop_connections_at_end(testcase: TestCase, site: Any) -> None:
         return protocol
 
     async def drop() -> None:
-        for transport, closed in list(open_.values()):
-            transport.abortConnection()
-            await closed
+        for protocol, (transport, closed) in list(open_.items()):
+            # A connection upgraded to a WebSocket has another protocol now: the server's
+            # stop closes those.
+            if getattr(transport, "protocol", None) is protocol:
+                transport.abortConnection()
+                await closed
 
     site.buildProtocol = buildProtocol
     testcase.addCleanup(drop)
@@ -259,7 +276,7 @@ class BrowserCase(TestCase):
     def _play(
         self, thread: _BrowserThread, scenario: Callable[[PeopleBrowser, str], T], url: str
     ) -> T:
-        people = PeopleBrowser(thread.browser())
+        people = PeopleBrowser(thread.browser(), url)
         try:
             result = scenario(people, url)
         finally:

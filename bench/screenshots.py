@@ -1,0 +1,99 @@
+"""Screenshots of the web client's main views for docs/screenshots/, taken in Chromium.
+
+    python -m bench.screenshots [--out docs/screenshots]
+
+Starts its own server (SQLite in a temporary directory, a free loopback port) serving the
+client in socialhub/web/, fills it with the browser tests' small world (trial_tests/web/world.py)
+and saves each view light and dark, 1280 and 360 px wide: `<view>-<theme>-<width>.png`.
+Needs what the browser tests need: playwright and /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from twisted.internet import task
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThread
+
+from socialhub.reactor import as_reactor
+from socialhub.server import SocialHubService
+from trial_tests.support.harness import RunningServer, test_config
+from trial_tests.web.world import World, make_world
+
+THEMES: list[Literal["light", "dark"]] = ["light", "dark"]
+WIDTHS = {1280: 800, 360: 740}  # width: height
+
+
+def views(world: World) -> dict[str, tuple[str, bool]]:
+    """name: (path, logged in)."""
+    return {
+        "login": ("/login", False),
+        "feed": ("/", True),
+        "chat": (f"/chat/u/{world.bob.id}", True),
+        "profile": (f"/u/{world.bob.username}", True),
+        "group": (f"/g/{world.group_id}", True),
+    }
+
+
+def shoot(base: str, world: World, out: Path) -> list[Path]:
+    """Every view in every theme and width (blocking: run on a thread)."""
+    from playwright.sync_api import sync_playwright
+
+    saved = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
+        )
+        for theme in THEMES:
+            for width, height in WIDTHS.items():
+                context = browser.new_context(
+                    color_scheme=theme, viewport={"width": width, "height": height}
+                )
+                cookie = {"name": "socialhub_session", "value": world.ann.token, "url": base}
+                for name, (path, logged_in) in views(world).items():
+                    context.clear_cookies()
+                    if logged_in:
+                        context.add_cookies([cookie])  # type: ignore[list-item]
+                    page = context.new_page()
+                    page.goto(base + path, wait_until="networkidle")
+                    page.locator("main h1").first.wait_for()
+                    target = out / f"{name}-{theme}-{width}.png"
+                    page.screenshot(path=target)
+                    saved.append(target)
+                    page.close()
+                context.close()
+        browser.close()
+    return saved
+
+
+async def run(reactor: Any, out: Path) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        config = test_config(f"sqlite:{directory}/screens.sqlite3", media_dir=f"{directory}/m")
+        service = SocialHubService(config, as_reactor(reactor))
+        service.startService()
+        await service.ready
+        assert service.port is not None
+        address: Any = service.port.getHost()
+        running = RunningServer(service, f"http://127.0.0.1:{address.port}")
+        try:
+            world = await make_world(running)
+            out.mkdir(parents=True, exist_ok=True)
+            for path in await deferToThread(shoot, running.url, world, out):
+                print(path)
+        finally:
+            await running.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    out = parser.parse_args().out
+    task.react(lambda reactor: Deferred.fromCoroutine(run(reactor, out)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""The served client in Chromium: it loads with no console error or CSP violation, a shared link
+lands on the view it names (logged out: the log-in form), and the logged-in chat view's first
+load stays within WEB.md's byte budget."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+
+from trial_tests.web.browser import BrowserCase, PeopleBrowser, expect
+from trial_tests.web.pages import logged_in, logged_out, view_of
+from trial_tests.web.world import World, make_world
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Request
+
+log = Logger()
+KIB = 1024
+# WEB.md's budgets for the first load of the logged-in chat view.
+JS_TRANSFERRED = 40 * KIB
+JS_DECODED = 120 * KIB
+ALL_TRANSFERRED = 100 * KIB
+
+
+class PageLoadTests(BrowserCase):
+    world: World
+
+    def setUp(self) -> Deferred[None]:  # type: ignore[override]  # trial waits on it
+        return Deferred.fromCoroutine(self.populate())
+
+    async def populate(self) -> None:
+        self.world = await make_world(await self.start())
+
+    async def test_loads_clean(self) -> None:
+        """Logged out and logged in, the first page loads with no console error, uncaught
+        exception or CSP violation (the harness fails the test on any)."""
+        token = self.world.ann.token
+
+        def scenario(browser: PeopleBrowser, base: str) -> None:
+            visitor = browser.person()
+            visitor.goto(base + "/")
+            logged_out(visitor)
+            ann = browser.person(session=token)
+            ann.goto(base + "/")
+            logged_in(ann)
+            ann.wait_for_load_state("networkidle")
+
+        await self.scenario(scenario)
+
+    async def test_shared_link_lands_on_its_view(self) -> None:
+        """A link to a conversation or the settings, opened or reloaded, shows that view."""
+        token, paths = self.world.ann.token, [f"/chat/u/{self.world.bob.id}", "/settings"]
+
+        def scenario(browser: PeopleBrowser, base: str) -> None:
+            ann = browser.person(session=token)
+            headings = set()
+            for path in paths:
+                ann.goto(base + path)
+                logged_in(ann)
+                opened = view_of(ann)
+                ann.reload()
+                logged_in(ann)
+                assert view_of(ann) == opened, (view_of(ann), opened)
+                assert opened[0] == path, opened
+                headings.add(opened[1])
+            assert len(headings) == len(paths), headings  # two views, not one page twice
+
+        await self.scenario(scenario)
+
+    async def test_shared_link_logged_out_shows_the_log_in_form(self) -> None:
+        def scenario(browser: PeopleBrowser, base: str) -> None:
+            visitor = browser.person()
+            for path in ["/chat/u/1", "/settings"]:
+                visitor.goto(base + path)
+                logged_out(visitor)
+                visitor.reload()
+                logged_out(visitor)
+                assert visitor.evaluate("() => location.pathname") == path
+
+        await self.scenario(scenario)
+
+
+@dataclasses.dataclass
+class Bytes:
+    """What a first load cost: JS transferred (encoded bodies plus headers) and decoded, and
+    everything transferred."""
+
+    js_transferred: int = 0
+    js_decoded: int = 0
+    all_transferred: int = 0
+
+    def add(self, request: Request) -> None:
+        if "/media/" in request.url:
+            return  # user media is outside the budget
+        sizes = request.sizes()
+        transferred = sizes["responseBodySize"] + sizes["responseHeadersSize"]
+        self.all_transferred += transferred
+        if request.resource_type == "script":
+            response = request.response()
+            self.js_transferred += transferred
+            self.js_decoded += len(response.body()) if response is not None else 0
+
+
+class BudgetTests(BrowserCase):
+    async def test_chat_first_load_within_budget(self) -> None:
+        """The logged-in chat view, on an empty cache, by the bytes Chromium received."""
+        world = await make_world(await self.start())
+
+        def scenario(browser: PeopleBrowser, base: str) -> Bytes:
+            ann = browser.person(session=world.ann.token)
+            finished: list[Request] = []
+            ann.on("requestfinished", lambda request: finished.append(request))
+            ann.goto(base + "/chat", wait_until="networkidle")
+            logged_in(ann)
+            expect(ann.get_by_text("See you Sunday")).to_be_visible()  # the conversation list
+            ann.wait_for_load_state("networkidle")
+            used = Bytes()
+            for request in finished:
+                used.add(request)
+            return used
+
+        used = await self.scenario(scenario)
+        log.info("first load of /chat: {used}", used=used)
+        self.assertGreater(used.js_transferred, 0)
+        self.assertLessEqual(used.js_transferred, JS_TRANSFERRED, used)
+        self.assertLessEqual(used.js_decoded, JS_DECODED, used)
+        self.assertLessEqual(used.all_transferred, ALL_TRANSFERRED, used)

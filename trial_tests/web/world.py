@@ -1,0 +1,56 @@
+"""A small world for the browser tests: two people who follow each other, a post, a group with
+both in it, a group event and a private conversation, all made through the public API."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from trial_tests.support.chat import Person, register
+from trial_tests.support.harness import RunningServer
+from trial_tests.support.wsclient import connect
+
+
+@dataclasses.dataclass(frozen=True)
+class World:
+    ann: Person
+    bob: Person
+    group_id: int
+    post_id: int
+
+    @property
+    def views(self) -> dict[str, str]:
+        """Each main view of the client as ann sees it: name -> path."""
+        return {
+            "feed": "/",
+            "chat": "/chat",
+            "conversation": f"/chat/u/{self.bob.id}",
+            "group chat": f"/chat/g/{self.group_id}",
+            "profile": f"/u/{self.bob.username}",
+            "group": f"/g/{self.group_id}",
+            "post": f"/posts/{self.post_id}",
+            "notifications": "/notifications",
+            "settings": "/settings",
+        }
+
+
+async def make_world(running: RunningServer) -> World:
+    ann, bob = [await register(running.url, name) for name in ("ann", "bob")]
+    for one, other in ((ann, bob), (bob, ann)):
+        assert (await one.client.post(f"/api/users/{other.id}/follow")).status == 201
+    post = await bob.client.post("/api/posts", {"content": "Hello from bob's garden"})
+    group = await ann.client.post("/api/groups", {"name": "Gardeners", "description": "Soil"})
+    group_id = group.json["id"]
+    await ann.client.post("/api/groups/invite", {"group_id": group_id, "user_id": bob.id})
+    await bob.client.post(f"/api/groups/{group_id}/invitation/accept")
+    event = {"title": "Seed swap", "starts_at": "2030-01-01T12:00:00Z"}
+    await ann.client.post(f"/api/groups/{group_id}/events", event)
+    socket = await connect(running.url, bob.token)
+    try:
+        for number, content in enumerate(["Hi ann!", "Tomatoes are in.", "See you Sunday"]):
+            socket.send({"type": "private", "to": ann.id, "content": content, "id": f"c{number}"})
+            assert (await socket.next_of("ack"))["id"] == f"c{number}"
+        socket.send({"type": "group", "group_id": group_id, "content": "Welcome", "id": "g"})
+        await socket.next_of("ack")
+    finally:
+        await socket.close()
+    return World(ann, bob, group_id, post.json["id"])
