@@ -14,6 +14,31 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 PASSWORD = "correct horse battery"
+# Counts the page's API requests in flight, so a scenario can end when the page is quiet: a
+# request cut off by the server's stop at the end of the test would be logged as an error.
+_COUNT_FETCHES = """
+const fetchOriginal = window.fetch;
+window.__fetching = 0;
+window.fetch = (...args) => {
+    window.__fetching += 1;
+    return fetchOriginal(...args).finally(() => { window.__fetching -= 1; });
+};
+"""
+
+
+def person(browser: PeopleBrowser) -> Page:
+    """A page of a new person whose API requests in flight `quiet` can wait out."""
+    page = browser.person()
+    page.context.add_init_script(_COUNT_FETCHES)
+    return page
+
+
+def quiet(*pages: Page) -> None:
+    """Wait until no page has an API request in flight (then the test may end)."""
+    for page in pages:
+        for tab in page.context.pages:
+            tab.wait_for_timeout(50)
+            tab.wait_for_function("() => window.__fetching === 0")
 
 
 def sign_up(page: Page, base_url: str, username: str, then: str = "/chat") -> int:
@@ -46,7 +71,7 @@ class AuthTests(BrowserCase):
         await self.start()
 
         def scenario(browser: PeopleBrowser, base_url: str) -> None:
-            page = browser.person()
+            page = person(browser)
             sign_up(page, base_url, "ada")
             connected(page)
             page.reload()
@@ -60,6 +85,7 @@ class AuthTests(BrowserCase):
             page.get_by_role("button", name="Log in").click()
             page.get_by_role("heading", name="Chat").wait_for()
             assert page.url == base_url + "/chat", page.url
+            quiet(page)
 
         await self.scenario(scenario)
 
@@ -68,7 +94,7 @@ class AuthTests(BrowserCase):
         bob = await self.server.client().register("bob")
 
         def scenario(browser: PeopleBrowser, base_url: str) -> None:
-            page = browser.person()
+            page = person(browser)
             page.goto(f"{base_url}/chat/u/{bob['id']}")
             page.get_by_label("Username or email").fill("ada_not_yet")
             page.get_by_label("Password").fill(PASSWORD)
@@ -81,6 +107,7 @@ class AuthTests(BrowserCase):
             page.get_by_role("button", name="Sign up").click()
             page.get_by_role("heading", name="bob").wait_for()
             assert page.url == f"{base_url}/chat/u/{bob['id']}", page.url
+            quiet(page)
 
         await self.scenario(scenario)
 
@@ -89,7 +116,7 @@ class AuthTests(BrowserCase):
         await self.server.client().register("taken")
 
         def scenario(browser: PeopleBrowser, base_url: str) -> None:
-            page = browser.person()
+            page = person(browser)
             page.goto(base_url + "/signup")
             page.get_by_label("Username", exact=True).fill("taken")
             page.get_by_label("Email").fill("other@example.org")

@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING
 
 from trial_tests.web.browser import BrowserCase, PeopleBrowser
-from trial_tests.web.test_auth import connected, sign_up
+from trial_tests.web.test_auth import connected, person, quiet, sign_up
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -53,7 +53,7 @@ def texts(page: Page) -> list[str]:
 
 def pair(browser: PeopleBrowser, base_url: str) -> tuple[Page, Page, int, int]:
     """Ann and Bob, signed up; Ann has the conversation with Bob open and said hello."""
-    ann, bob = browser.person(), browser.person()
+    ann, bob = person(browser), person(browser)
     ann_id = sign_up(ann, base_url, "ann")
     bob_id = sign_up(bob, base_url, "bob")
     connected(bob)
@@ -106,6 +106,7 @@ class ChatTests(BrowserCase):
             assert texts(ann) == texts(bob), texts(ann)
             for page in (ann, bob):
                 assert page.evaluate("() => window.notReloaded") is True
+            quiet(ann, bob)
 
         await self.scenario(scenario)
 
@@ -124,6 +125,7 @@ class ChatTests(BrowserCase):
                 assert log.locator("img, script, svg, style, a, i").count() == 0
                 assert page.evaluate("() => document.body.dataset.pwned") is None
                 assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280
+            quiet(ann, bob)
 
         await self.scenario(scenario)
 
@@ -149,6 +151,7 @@ class ChatTests(BrowserCase):
             connected(bob)
             assert texts(bob) == ["Hello Bob", *sent], texts(bob)
             assert bob.evaluate("() => window.notReloaded") is True
+            quiet(ann, bob)
 
         await self.scenario(scenario)
 
@@ -172,6 +175,7 @@ class ChatTests(BrowserCase):
             other_tab.get_by_role("link", name="Chat").locator(".badge").wait_for(
                 state="hidden", timeout=1000
             )
+            quiet(ann, bob)
 
         await self.scenario(scenario)
 
@@ -200,5 +204,6 @@ class ChatTests(BrowserCase):
             bob.keyboard.press("Escape")
             bob.wait_for_url(base_url + "/chat")
             bob.get_by_role("heading", name="Chat").wait_for()
+            quiet(ann, bob)
 
         await self.scenario(scenario)
