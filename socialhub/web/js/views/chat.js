@@ -187,7 +187,14 @@ function renderConversation(container, { kind, id }) {
   const title = h("h1", {}, isPrivate ? personName(id) : "Group chat");
   const presence = h("span", { class: "presence" });
   const older = h("button", { type: "button", class: "older", hidden: true, onclick: () => loadOlder() }, "Load older messages");
-  const log = h("ol", { class: "messages", role: "log", "aria-labelledby": "conversation-title", tabindex: "0" });
+  // The log wraps the list: a list item needs a list around it, and role="log" on the list
+  // itself would take its list semantics away.
+  const log = h("ol", { class: "message-list" });
+  const scroller = h(
+    "div",
+    { class: "messages", role: "log", "aria-labelledby": "conversation-title", tabindex: "0" },
+    log,
+  );
   title.id = "conversation-title";
   const typing = h("p", { class: "typing" });
   const problem = h("p", { class: "problem error", role: "alert" });
@@ -209,7 +216,7 @@ function renderConversation(container, { kind, id }) {
       { class: "conversation" },
       h("header", {}, h("a", { href: "/chat", class: "back" }, h("span", { "aria-hidden": "true" }, "← "), "Conversations"), title, presence),
       older,
-      log,
+      scroller,
       typing,
       composer,
     ),
@@ -332,11 +339,11 @@ function renderConversation(container, { kind, id }) {
   }
 
   function atBottom() {
-    return log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
   }
 
   function toBottom() {
-    log.scrollTop = log.scrollHeight;
+    scroller.scrollTop = scroller.scrollHeight;
   }
 
   /* History. */
@@ -351,15 +358,15 @@ function renderConversation(container, { kind, id }) {
     loadingOlder = true;
     try {
       const items = await api("GET", historyPath());
-      const height = log.scrollHeight;
-      const top = log.scrollTop;
+      const height = scroller.scrollHeight;
+      const top = scroller.scrollTop;
       for (const message of items) {
         if (!rows.has(message.id)) place(row(message));
         oldest = oldest === null ? message.id : Math.min(oldest, message.id);
       }
       hasOlder = items.length === PAGE;
       older.hidden = !hasOlder;
-      log.scrollTop = top + (log.scrollHeight - height);
+      scroller.scrollTop = top + (scroller.scrollHeight - height);
     } catch (error) {
       showLoadError(error);
     } finally {
@@ -610,7 +617,7 @@ function renderConversation(container, { kind, id }) {
   }
   input.addEventListener("input", announceTyping);
   subs.add(() => clearTimeout(typingTimer));
-  log.addEventListener("keydown", (event) => {
+  scroller.addEventListener("keydown", (event) => {
     const current = event.target.closest("li");
     if (event.key === "ArrowUp" || event.key === "ArrowDown") {
       event.preventDefault();
@@ -626,8 +633,8 @@ function renderConversation(container, { kind, id }) {
       input.focus();
     }
   });
-  log.addEventListener("scroll", () => {
-    if (log.scrollTop < 200) loadOlder();
+  scroller.addEventListener("scroll", () => {
+    if (scroller.scrollTop < 200) loadOlder();
   });
 
   /* Open: the name, presence, the newest page of history, then read. */
