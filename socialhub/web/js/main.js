@@ -1,0 +1,144 @@
+/* Boot: who is signed in, then the app shell (header, connection state), the socket and the
+ * route. Logged out, every route shows the log-in form (or the sign-up form at /signup) and the
+ * URL stays, so logging in lands on the page the link pointed to. */
+
+import { api, session } from "./api.js";
+import { h, replace } from "./dom.js";
+import { navigate, onRoute, refresh, startRouter } from "./router.js";
+import { connectionState, on, start as startSocket, stop as stopSocket } from "./socket.js";
+import { onUnread, refreshNotifications, startUnread } from "./unread.js";
+
+const app = document.getElementById("app");
+const outlet = h("main", { id: "main", tabindex: "-1" });
+
+async function boot() {
+  try {
+    session.user = await api("GET", "/api/auth/me");
+  } catch {
+    session.user = null;
+  }
+  replace(app, session.user ? shell() : loggedOutHeader(), outlet);
+  if (session.user) {
+    startSocket();
+    startUnread(session.user.id);
+  }
+  await startRouter(outlet, guard);
+}
+
+/** Logged out, only /signup is itself; every other path shows the log-in form. */
+function guard(route) {
+  if (session.user) {
+    if (route && route.view === "auth") return { view: "auth", params: { mode: "done" } };
+    return route;
+  }
+  if (route && route.view === "auth") return route;
+  return { view: "auth", params: { mode: "login" } };
+}
+
+function loggedOutHeader() {
+  return h(
+    "header",
+    { class: "top" },
+    h("a", { class: "brand", href: "/" }, "socialhub"),
+    h(
+      "nav",
+      { "aria-label": "Account" },
+      h("ul", {}, h("li", {}, h("a", { href: "/login" }, "Log in")), h("li", {}, h("a", { href: "/signup" }, "Sign up"))),
+    ),
+  );
+}
+
+function shell() {
+  const chatCount = h("span", { class: "badge", hidden: true });
+  const bellCount = h("span", { class: "badge", id: "bell-count", hidden: true });
+  const status = h("p", { class: "connection", role: "status", "data-state": connectionState() }, "Connecting…");
+  const links = [
+    h("a", { href: "/" }, "Feed"),
+    h("a", { href: "/chat", id: "nav-chat" }, "Chat", chatCount),
+    h("a", { href: "/notifications", id: "nav-bell" }, h("span", { "aria-hidden": "true" }, "🔔 "), "Notifications", bellCount),
+    h("a", { href: "/settings" }, "Settings"),
+  ];
+  const logout = h("button", { type: "button", class: "link", onclick: logOut }, "Log out");
+  onUnread(({ messages, notifications }) => {
+    showCount(chatCount, messages, "unread messages");
+    showCount(bellCount, notifications, "unread notifications");
+  });
+  on("state", (state) => {
+    status.dataset.state = state;
+    status.textContent = { connected: "Connected", reconnecting: "Reconnecting…" }[state] || "Connecting…";
+  });
+  on("logged_out", () => location.assign("/login"));
+  window.addEventListener("unauthorized", () => location.assign("/login"));
+  onRoute((path) => {
+    for (const link of links) {
+      const here = link.pathname === path || (link.pathname !== "/" && path.startsWith(link.pathname + "/"));
+      if (here) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    }
+    refreshNotifications();
+  });
+  return h(
+    "header",
+    { class: "top" },
+    h("a", { class: "brand", href: "/" }, "socialhub"),
+    h("nav", { "aria-label": "Main" }, h("ul", {}, links.map((link) => h("li", {}, link)), h("li", {}, logout))),
+    status,
+  );
+}
+
+function showCount(badge, count, what) {
+  badge.hidden = count === 0;
+  replace(badge, count > 99 ? "99+" : String(count), h("span", { class: "visually-hidden" }, ` ${what}`));
+}
+
+async function logOut() {
+  stopSocket();
+  try {
+    await api("POST", "/api/auth/logout");
+  } finally {
+    location.assign("/login");
+  }
+}
+
+/** The auth view says a session began: show the shell and the page the URL names. */
+window.addEventListener("signed-in", (event) => {
+  session.user = event.detail;
+  const next = event.detail.next;
+  if (next && next !== location.pathname + location.search) history.replaceState(null, "", next);
+  replace(app, shell(), outlet);
+  startSocket();
+  startUnread(session.user.id);
+  refresh();
+});
+
+/** "?" (outside a text field) lists the keyboard shortcuts; Escape closes the list. */
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "?" || event.defaultPrevented) return;
+  const target = event.target;
+  if (target.closest?.("input, textarea, select, [contenteditable]")) return;
+  event.preventDefault();
+  showShortcuts();
+});
+
+function showShortcuts() {
+  const close = h("button", { type: "button", onclick: () => dialog.close() }, "Close");
+  const rows = [
+    ["Enter", "Send the message"],
+    ["Shift + Enter", "New line in a message"],
+    ["Escape", "Cancel a reply or an edit; in an empty composer, back to the conversations"],
+    ["Arrow up / down", "Move between messages (from an empty composer, up goes to the last one)"],
+    ["?", "This list"],
+  ];
+  const dialog = h(
+    "dialog",
+    { class: "shortcuts", "aria-labelledby": "shortcuts-title" },
+    h("h2", { id: "shortcuts-title" }, "Keyboard shortcuts"),
+    h("dl", {}, rows.map(([key, what]) => [h("dt", {}, h("kbd", {}, key)), h("dd", {}, what)])),
+    close,
+  );
+  dialog.addEventListener("close", () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
+boot();

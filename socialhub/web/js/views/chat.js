@@ -1,0 +1,657 @@
+/* Chat: the conversation list (/chat) and one conversation (/chat/u/<user id>, /chat/g/<group id>).
+ *
+ * The server is the source of truth. The list is fetched again after anything that changes it;
+ * a conversation keeps its messages by id, so a frame seen twice (a replay after a reconnect, a
+ * resent frame) is shown once, and a message arriving out of order is put in its place.
+ */
+
+import { ApiError, api, coalesce, session } from "../api.js";
+import { h, replace } from "../dom.js";
+import { navigate, refresh } from "../router.js";
+import { clientId, on, send } from "../socket.js";
+
+const PAGE = 50;
+const EMOJI = ["👍", "❤️", "😂"];
+const TYPING_SHOWN_MS = 6000;
+// A little over the server's one a second, so a frame sent on time is never the one it drops.
+const TYPING_EVERY_MS = 1100;
+const MAX_LENGTH = 4000;
+
+export function render(container, params) {
+  return params.kind ? renderConversation(container, params) : renderList(container);
+}
+
+/* ---- People: names by id, fetched once per page load ---- */
+
+const people = new Map();
+
+function person(id) {
+  if (!people.has(id)) {
+    people.set(id, api("GET", `/api/users/${id}`).catch(() => ({ id, username: `user ${id}`, display_name: "" })));
+  }
+  return people.get(id);
+}
+
+function nameOf(user) {
+  return user.display_name || user.username;
+}
+
+/** A span that shows a person's name once it is known. */
+function personName(id, className) {
+  const span = h("span", { class: className }, "…");
+  person(id).then((user) => {
+    span.textContent = nameOf(user);
+  });
+  return span;
+}
+
+/** "online"/"offline" for the given user ids (the server hides what the viewer may not see). */
+async function presenceOf(ids) {
+  if (ids.length === 0) return {};
+  return api("GET", `/api/presence?users=${ids.slice(0, 100).join(",")}`);
+}
+
+/** A dot and the word "online" or "offline" (the list hides the word but for screen readers). */
+function presenceMark(userId, status) {
+  const online = status === "online";
+  return h(
+    "span",
+    { class: "presence-mark", "data-presence": String(userId) },
+    h("span", { class: "dot" + (online ? " online" : "") }),
+    h("span", { class: "presence-label" }, online ? "online" : "offline"),
+  );
+}
+
+function showPresence(root, frame) {
+  for (const mark of root.querySelectorAll(`[data-presence="${Number(frame.user)}"]`)) {
+    const online = frame.status === "online";
+    mark.firstChild.classList.toggle("online", online);
+    mark.lastChild.textContent = online ? "online" : "offline";
+  }
+}
+
+/** Unsubscribes every socket handler and listener of a view at once. */
+function subscriptions() {
+  const undo = [];
+  return {
+    on(type, fn) {
+      undo.push(on(type, fn));
+    },
+    listen(target, type, fn) {
+      target.addEventListener(type, fn);
+      undo.push(() => target.removeEventListener(type, fn));
+    },
+    add(fn) {
+      undo.push(fn);
+    },
+    end() {
+      for (const fn of undo.splice(0)) fn();
+    },
+  };
+}
+
+/* ---- The conversation list ---- */
+
+function renderList(container) {
+  const me = session.user.id;
+  const list = h("ul", { class: "conversations", "aria-label": "Conversations" });
+  const status = h("p", { class: "loading" }, "Loading conversations…");
+  replace(container, h("section", {}, h("h1", {}, "Chat"), status, list, startChat(me)));
+  const subs = subscriptions();
+  const load = coalesce(async () => {
+    const conversations = await api("GET", "/api/conversations?limit=100");
+    const ids = conversations.filter((c) => c.user).map((c) => c.user.id);
+    const presence = await presenceOf(ids);
+    status.hidden = conversations.length > 0;
+    status.textContent = "No conversations yet. Find someone below to start one.";
+    replace(list, conversations.map((c) => conversationItem(c, me, presence)));
+  });
+  load();
+  for (const type of ["private", "group", "edit", "delete", "read", "resumed", "resync"]) subs.on(type, load);
+  subs.on("presence", (frame) => showPresence(list, frame));
+  return () => subs.end();
+}
+
+function conversationItem(conversation, me, presence) {
+  const { user, group, last_message: last, unread_count: unread } = conversation;
+  const href = user ? `/chat/u/${user.id}` : `/chat/g/${group.id}`;
+  const marker = user
+    ? presenceMark(user.id, presence[user.id])
+    : h("span", { class: "dot group" }, h("span", { class: "visually-hidden" }, "group"));
+  return h(
+    "li",
+    { class: unread > 0 ? "unread" : "" },
+    h(
+      "a",
+      { href },
+      marker,
+      h("span", { class: "name" }, user ? nameOf(user) : group.name),
+      unread > 0 ? h("span", { class: "badge" }, String(unread), h("span", { class: "visually-hidden" }, " unread")) : h("span"),
+      h("span", { class: "last" }, preview(last, me)),
+    ),
+  );
+}
+
+function preview(message, me) {
+  if (!message) return "No messages yet";
+  const text = message.deleted ? "Message deleted" : message.content;
+  return (message.from === me ? "You: " : "") + text.slice(0, 200);
+}
+
+/** A search for people, each a link to a chat with them. */
+function startChat(me) {
+  const input = h("input", { id: "people-search", type: "search", autocomplete: "off" });
+  const results = h("ul", { class: "people", "aria-label": "People found" });
+  const form = h(
+    "form",
+    { class: "start-chat", role: "search" },
+    h("label", { for: "people-search" }, "Start a chat: find people"),
+    h("div", { class: "row" }, input, h("button", { type: "submit" }, "Search")),
+    results,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const q = input.value.trim();
+    if (!q) return;
+    try {
+      const found = (await api("GET", `/api/users?q=${encodeURIComponent(q)}&limit=20`)).filter((u) => u.id !== me);
+      replace(
+        results,
+        found.length
+          ? found.map((u) => h("li", {}, h("a", { href: `/chat/u/${u.id}` }, nameOf(u), " (@", u.username, ")")))
+          : h("li", {}, "Nobody found."),
+      );
+    } catch (error) {
+      replace(results, h("li", { class: "error" }, error.message));
+    }
+  });
+  return form;
+}
+
+/* ---- One conversation ---- */
+
+function renderConversation(container, { kind, id }) {
+  const me = session.user.id;
+  const isPrivate = kind === "private";
+  const target = isPrivate ? { to: id } : { group_id: String(id) };
+  const subs = subscriptions();
+  const rows = new Map();
+  const waiting = new Map();
+  let oldest = null;
+  let hasOlder = true;
+  let loadingOlder = false;
+  let newestOther = 0;
+  let readSent = 0;
+  let replyTo = null;
+
+  const title = h("h1", {}, isPrivate ? personName(id) : "Group chat");
+  const presence = h("span", { class: "presence" });
+  const older = h("button", { type: "button", class: "older", hidden: true, onclick: () => loadOlder() }, "Load older messages");
+  const log = h("ol", { class: "messages", role: "log", "aria-labelledby": "conversation-title", tabindex: "0" });
+  title.id = "conversation-title";
+  const typing = h("p", { class: "typing" });
+  const problem = h("p", { class: "problem error", role: "alert" });
+  const input = h("textarea", { id: "composer", rows: 2, autocomplete: "off", enterKeyHint: "send" });
+  const replying = h("div", { class: "replying", hidden: true });
+  const composer = h(
+    "form",
+    { class: "composer" },
+    replying,
+    h("label", { for: "composer" }, "Message"),
+    input,
+    h("button", { type: "submit", class: "primary" }, "Send"),
+    problem,
+  );
+  replace(
+    container,
+    h(
+      "section",
+      { class: "conversation" },
+      h("header", {}, h("a", { href: "/chat", class: "back" }, h("span", { "aria-hidden": "true" }, "← "), "Conversations"), title, presence),
+      older,
+      log,
+      typing,
+      composer,
+    ),
+  );
+
+  /* Rows: one per message, kept by id. */
+
+  function row(message, pending = false) {
+    const entry = { message, pending, failed: null, reactions: new Map(), editing: false, li: h("li", { class: "msg", tabindex: "-1" }) };
+    for (const r of message.reactions || []) entry.reactions.set(r.emoji, { count: r.count, mine: r.mine });
+    paint(entry);
+    return entry;
+  }
+
+  function paint(entry) {
+    const { message, li } = entry;
+    const mine = message.from === me;
+    li.className = ["msg", mine && "mine", message.deleted && "deleted", entry.pending && "pending", entry.failed && "failed"]
+      .filter(Boolean)
+      .join(" ");
+    if (message.id) li.dataset.id = String(message.id);
+    const when = new Date(message.timestamp * 1000);
+    const meta = h(
+      "div",
+      { class: "meta" },
+      mine ? h("span", { class: "author" }, "You") : personName(message.from, "author"),
+      h("time", { dateTime: when.toISOString() }, formatTime(when)),
+      message.edited && !message.deleted ? h("span", {}, "(edited)") : null,
+      entry.pending ? h("span", {}, "Sending…") : null,
+      entry.failed ? h("span", { class: "error" }, "Not sent: ", entry.failed) : null,
+    );
+    replace(
+      li,
+      meta,
+      message.reply_to && !message.deleted ? h("p", { class: "quote" }, "↪ ", quoteOf(message.reply_to)) : null,
+      entry.editing ? editor(entry) : h("p", { class: "text" }, message.deleted ? "This message was deleted." : message.content),
+      message.deleted ? null : reactionChips(entry),
+      message.id && !message.deleted && !entry.editing ? actions(entry, mine) : null,
+    );
+  }
+
+  function quoteOf(messageId) {
+    const quoted = rows.get(messageId);
+    if (!quoted) return "an earlier message";
+    if (quoted.message.deleted) return "a deleted message";
+    return quoted.message.content.slice(0, 120);
+  }
+
+  function reactionChips(entry) {
+    if (entry.reactions.size === 0) return null;
+    return h(
+      "div",
+      { class: "reactions" },
+      [...entry.reactions].map(([emoji, { count, mine }]) =>
+        h("button", { type: "button", "aria-pressed": String(mine), onclick: () => react(entry, emoji) }, `${emoji} ${count}`),
+      ),
+    );
+  }
+
+  function actions(entry, mine) {
+    return h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", onclick: () => startReply(entry) }, "Reply"),
+      EMOJI.map((emoji) => h("button", { type: "button", "aria-label": `React ${emoji}`, title: `React ${emoji}`, onclick: () => react(entry, emoji) }, emoji)),
+      mine ? h("button", { type: "button", onclick: () => startEdit(entry) }, "Edit") : null,
+      mine ? h("button", { type: "button", onclick: () => remove(entry) }, "Delete") : null,
+    );
+  }
+
+  function editor(entry) {
+    const box = h("textarea", { "aria-label": "Edit message", value: entry.message.content });
+    const save = () => {
+      const content = box.value;
+      if (!validContent(content)) return;
+      request({ type: "edit", message_id: entry.message.id, content }, () => {
+        applyEdit(entry, content);
+      });
+      stopEdit(entry);
+    };
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        save();
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        stopEdit(entry);
+      }
+    });
+    queueMicrotask(() => box.focus());
+    return h(
+      "div",
+      { class: "edit-box" },
+      box,
+      h("button", { type: "button", onclick: save }, "Save"),
+      h("button", { type: "button", onclick: () => stopEdit(entry) }, "Cancel"),
+    );
+  }
+
+  function startEdit(entry) {
+    entry.editing = true;
+    paint(entry);
+  }
+
+  function stopEdit(entry) {
+    entry.editing = false;
+    paint(entry);
+    entry.li.focus();
+  }
+
+  /** Puts a row in id order: before any newer row, and before rows still being sent. */
+  function place(entry) {
+    const messageId = entry.message.id;
+    rows.set(messageId, entry);
+    let after = log.lastElementChild;
+    while (after && (!after.dataset.id || Number(after.dataset.id) > messageId)) after = after.previousElementSibling;
+    if (after) after.after(entry.li);
+    else log.prepend(entry.li);
+    if (entry.message.from !== me && !entry.message.deleted) newestOther = Math.max(newestOther, messageId);
+  }
+
+  function atBottom() {
+    return log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+  }
+
+  function toBottom() {
+    log.scrollTop = log.scrollHeight;
+  }
+
+  /* History. */
+
+  function historyPath() {
+    const before = oldest ? `&before=${oldest}` : "";
+    return isPrivate ? `/api/messages/private?user=${id}&limit=${PAGE}${before}` : `/api/messages/group?group=${id}&limit=${PAGE}${before}`;
+  }
+
+  async function loadOlder() {
+    if (loadingOlder || !hasOlder) return;
+    loadingOlder = true;
+    try {
+      const items = await api("GET", historyPath());
+      const height = log.scrollHeight;
+      const top = log.scrollTop;
+      for (const message of items) {
+        if (!rows.has(message.id)) place(row(message));
+        oldest = oldest === null ? message.id : Math.min(oldest, message.id);
+      }
+      hasOlder = items.length === PAGE;
+      older.hidden = !hasOlder;
+      log.scrollTop = top + (log.scrollHeight - height);
+    } catch (error) {
+      showLoadError(error);
+    } finally {
+      loadingOlder = false;
+    }
+  }
+
+  function showLoadError(error) {
+    const text =
+      error instanceof ApiError && error.status === 404
+        ? isPrivate ? "There is no such person." : "There is no such group."
+        : error instanceof ApiError && error.status === 403
+          ? "You are not a member of this group."
+          : error.message;
+    replace(problem, text);
+  }
+
+  /* Sending. */
+
+  function validContent(content) {
+    if (!content.trim()) return false;
+    if ([...content].length > MAX_LENGTH) {
+      replace(problem, `A message is at most ${MAX_LENGTH} characters.`);
+      return false;
+    }
+    replace(problem);
+    return true;
+  }
+
+  /** Sends a frame that the server acks; onAck runs with the ack, or the error is shown. */
+  function request(frame, onAck, onError) {
+    const frameId = clientId();
+    waiting.set(frameId, { onAck, onError });
+    send({ ...frame, id: frameId });
+    return frameId;
+  }
+
+  function sendMessage() {
+    const content = input.value;
+    if (!validContent(content)) return;
+    const frame = { type: kind, ...target, content };
+    if (replyTo) frame.reply_to = replyTo;
+    const entry = row({ type: kind, from: me, ...target, content, reply_to: replyTo, timestamp: Date.now() / 1000 }, true);
+    log.append(entry.li);
+    toBottom();
+    input.value = "";
+    cancelReply();
+    request(
+      frame,
+      (ack) => {
+        entry.pending = false;
+        if (rows.has(ack.message_id)) {
+          entry.li.remove();
+          return;
+        }
+        entry.message = { ...entry.message, id: ack.message_id, timestamp: ack.timestamp };
+        entry.li.remove();
+        place(entry);
+        paint(entry);
+      },
+      (error) => {
+        entry.pending = false;
+        entry.failed = error.message || error.code;
+        paint(entry);
+      },
+    );
+  }
+
+  function react(entry, emoji) {
+    const on = !entry.reactions.get(emoji)?.mine;
+    request({ type: "reaction", message_id: entry.message.id, emoji, on }, () => applyReaction(entry, emoji, on, true));
+  }
+
+  function remove(entry) {
+    request({ type: "delete", message_id: entry.message.id }, () => applyDelete(entry));
+  }
+
+  function startReply(entry) {
+    replyTo = entry.message.id;
+    replace(
+      replying,
+      h("span", {}, "Replying to: ", entry.message.content.slice(0, 120)),
+      h("button", { type: "button", onclick: cancelReply }, "Cancel reply"),
+    );
+    replying.hidden = false;
+    input.focus();
+  }
+
+  function cancelReply() {
+    replyTo = null;
+    replying.hidden = true;
+    replace(replying);
+  }
+
+  /* Changes to rows, from acks and from frames. */
+
+  function applyReaction(entry, emoji, turnedOn, byMe) {
+    const current = entry.reactions.get(emoji) || { count: 0, mine: false };
+    if (byMe && current.mine === turnedOn) return;
+    const count = current.count + (turnedOn ? 1 : -1);
+    if (count <= 0) entry.reactions.delete(emoji);
+    else entry.reactions.set(emoji, { count, mine: byMe ? turnedOn : current.mine });
+    paint(entry);
+  }
+
+  function applyEdit(entry, content, editedAt) {
+    entry.message = { ...entry.message, content, edited: true, edited_at: editedAt };
+    paint(entry);
+  }
+
+  function applyDelete(entry) {
+    entry.message = { ...entry.message, deleted: true, content: "", reply_to: null };
+    entry.reactions.clear();
+    paint(entry);
+  }
+
+  /* Typing. */
+
+  const typists = new Map();
+  let lastTyping = 0;
+  let typingTimer = 0;
+
+  function showTyping() {
+    const names = [...typists.keys()];
+    if (names.length === 0) {
+      replace(typing);
+      return;
+    }
+    Promise.all(names.map(person)).then((users) => {
+      if (typists.size === 0) return;
+      const list = users.map(nameOf).join(", ");
+      replace(typing, `${list} ${users.length > 1 ? "are" : "is"} typing…`);
+    });
+  }
+
+  function stopTyping(from) {
+    if (!typists.has(from)) return;
+    clearTimeout(typists.get(from));
+    typists.delete(from);
+    showTyping();
+  }
+
+  function belongs(frame) {
+    if (isPrivate) {
+      return (Number(frame.from) === id && Number(frame.to) === me) || (Number(frame.from) === me && Number(frame.to) === id);
+    }
+    return String(frame.group_id) === String(id);
+  }
+
+  /* Read state: the newest message of others, once this tab shows it. */
+
+  async function markRead() {
+    if (document.visibilityState !== "visible" || newestOther <= readSent) return;
+    const upTo = newestOther;
+    readSent = upTo;
+    const body = isPrivate ? { user: id, up_to: upTo } : { group: id, up_to: upTo };
+    try {
+      await api("POST", "/api/conversations/read", body);
+    } catch {
+      readSent = 0;
+    }
+  }
+
+  /* Frames. */
+
+  subs.on("ack", (frame) => {
+    const pending = waiting.get(frame.id);
+    if (!pending) return;
+    waiting.delete(frame.id);
+    pending.onAck(frame);
+  });
+  subs.on("error", (frame) => {
+    const pending = frame.id && waiting.get(frame.id);
+    if (!pending) return;
+    waiting.delete(frame.id);
+    if (pending.onError) pending.onError(frame);
+    else replace(problem, frame.message || frame.code);
+  });
+  const message = (frame) => {
+    if (!belongs(frame) || rows.has(frame.id)) return;
+    const stick = atBottom();
+    place(row(frame));
+    stopTyping(frame.from);
+    if (stick) toBottom();
+    markRead();
+  };
+  subs.on("private", message);
+  subs.on("group", message);
+  subs.on("edit", (frame) => {
+    const entry = rows.get(frame.message_id);
+    if (entry) applyEdit(entry, frame.content, frame.edited_at);
+  });
+  subs.on("delete", (frame) => {
+    const entry = rows.get(frame.message_id);
+    if (entry) applyDelete(entry);
+  });
+  subs.on("reaction", (frame) => {
+    const entry = rows.get(frame.message_id);
+    if (entry) applyReaction(entry, frame.emoji, frame.on, frame.from === me);
+  });
+  subs.on("typing", (frame) => {
+    if (!belongs(frame) || frame.from === me) return;
+    clearTimeout(typists.get(frame.from));
+    typists.set(frame.from, setTimeout(() => stopTyping(frame.from), TYPING_SHOWN_MS));
+    showTyping();
+  });
+  subs.on("resync", () => refresh());
+  subs.on("presence", (frame) => showPresence(presence, frame));
+  subs.add(() => {
+    for (const timer of typists.values()) clearTimeout(timer);
+  });
+  subs.listen(document, "visibilitychange", markRead);
+
+  /* Keys: Enter sends, Shift+Enter is a new line, Escape cancels a reply or goes back, arrows
+   * move between messages. */
+
+  composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    sendMessage();
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      sendMessage();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      if (replyTo) cancelReply();
+      else if (!input.value) navigate("/chat");
+    } else if (event.key === "ArrowUp" && !input.value && log.lastElementChild) {
+      event.preventDefault();
+      log.lastElementChild.focus();
+    }
+  });
+  /** At most one typing frame a second while there is text; a keystroke inside the second is
+   * sent at its end, so the other side never misses that typing went on. */
+  function announceTyping() {
+    if (typingTimer || !input.value.trim()) return;
+    const wait = lastTyping + TYPING_EVERY_MS - Date.now();
+    if (wait > 0) {
+      typingTimer = setTimeout(() => {
+        typingTimer = 0;
+        announceTyping();
+      }, wait);
+      return;
+    }
+    lastTyping = Date.now();
+    send({ type: "typing", ...target }, { reliable: false });
+  }
+  input.addEventListener("input", announceTyping);
+  subs.add(() => clearTimeout(typingTimer));
+  log.addEventListener("keydown", (event) => {
+    const current = event.target.closest("li");
+    if (event.key === "ArrowUp" || event.key === "ArrowDown") {
+      event.preventDefault();
+      const next = !current
+        ? log.lastElementChild
+        : event.key === "ArrowUp"
+          ? current.previousElementSibling
+          : current.nextElementSibling;
+      if (next) next.focus();
+      else if (event.key === "ArrowDown") input.focus();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      input.focus();
+    }
+  });
+  log.addEventListener("scroll", () => {
+    if (log.scrollTop < 200) loadOlder();
+  });
+
+  /* Open: the name, presence, the newest page of history, then read. */
+
+  (async () => {
+    if (isPrivate) {
+      const [status] = await Promise.all([presenceOf([id]).catch(() => ({})), person(id)]);
+      replace(presence, presenceMark(id, status[id]));
+    } else {
+      api("GET", `/api/groups/${id}`)
+        .then((group) => replace(title, group.name))
+        .catch(() => {});
+    }
+  })();
+  input.focus();
+  loadOlder().then(() => {
+    toBottom();
+    markRead();
+  });
+  return () => subs.end();
+}
+
+function formatTime(date) {
+  const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return date.toDateString() === new Date().toDateString() ? time : `${date.toLocaleDateString()} ${time}`;
+}
+
