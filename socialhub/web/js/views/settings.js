@@ -12,6 +12,7 @@ function statusLine() {
 
 function avatarField(me) {
   let picked = null;
+  let uploaded = null; // the id of `picked` once uploaded: a failed save retries without it
   let removed = false;
   const preview = h("div", { class: "v-avatar-preview" }, avatar(me, "large"));
   const input = h("input", { type: "file", accept: "image/*", name: "avatar" });
@@ -22,6 +23,7 @@ function avatarField(me) {
   };
   input.onchange = () => {
     picked = input.files[0] || null;
+    uploaded = null;
     removed = false;
     if (picked)
       show(
@@ -49,8 +51,18 @@ function avatarField(me) {
   );
   // What PATCH needs: an uploaded id, null to remove, or nothing when unchanged.
   field.change = async () => {
-    if (picked) return { avatar_media_id: (await upload(picked)).id };
+    if (picked) {
+      uploaded = uploaded ?? (await upload(picked)).id;
+      return { avatar_media_id: uploaded };
+    }
     return removed ? { avatar_media_id: null } : {};
+  };
+  // Saved: the next save leaves the avatar as it now is.
+  field.saved = (user) => {
+    picked = uploaded = null;
+    removed = false;
+    input.value = "";
+    remove.hidden = !user.avatar_url;
   };
   return field;
 }
@@ -98,6 +110,7 @@ function profileForm(me) {
         ...(await picture.change()),
       };
       const updated = await api("PATCH", "/api/users/me", body);
+      picture.saved(updated);
       if (session.user) Object.assign(session.user, updated);
       status.textContent = "Profile saved.";
     });
