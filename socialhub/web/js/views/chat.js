@@ -11,6 +11,7 @@ import { navigate, refresh } from "../router.js";
 import { clientId, on, send } from "../socket.js";
 
 const PAGE = 50;
+const KEPT = 500;
 const EMOJI = ["👍", "❤️", "😂"];
 const TYPING_SHOWN_MS = 6000;
 // A little over the server's one a second, so a frame sent on time is never the one it drops.
@@ -338,6 +339,20 @@ function renderConversation(container, { kind, id }) {
     if (entry.message.from !== me && !entry.message.deleted) newestOther = Math.max(newestOther, messageId);
   }
 
+  /** Keeps a long live conversation light: past KEPT rows, the oldest leave the page (scrolling
+   * up loads them again from history). Only while the reader is at the bottom. */
+  function prune() {
+    while (log.childElementCount > KEPT) {
+      const first = log.firstElementChild;
+      if (!first.dataset.id) break;
+      rows.delete(Number(first.dataset.id));
+      first.remove();
+      oldest = Number(log.firstElementChild.dataset.id) || oldest;
+      hasOlder = true;
+      older.hidden = false;
+    }
+  }
+
   function atBottom() {
     return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
   }
@@ -550,7 +565,10 @@ function renderConversation(container, { kind, id }) {
     const stick = atBottom();
     place(row(frame));
     stopTyping(frame.from);
-    if (stick) toBottom();
+    if (stick) {
+      prune();
+      toBottom();
+    }
     markRead();
   };
   subs.on("private", message);
