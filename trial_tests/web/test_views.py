@@ -58,6 +58,18 @@ def button(scope: Page | Locator, name: str) -> Locator:
     return scope.get_by_role("button", name=name, exact=True)
 
 
+# Whether a text node of the element, or of one inside it, says "null": a missing value that
+# reached the page as text.
+_NULL_TEXT = (
+    "e => [e, ...e.querySelectorAll('*')].some(n => [...n.childNodes]"
+    ".some(c => c.nodeType === 3 && c.textContent.trim() === 'null'))"
+)
+
+
+def shows_null(locator: Any) -> bool:
+    return bool(locator.evaluate(_NULL_TEXT))
+
+
 class PostViewTests(BrowserCase):
     async def test_image_post_like_and_comment_reach_the_authors_bell_live(self) -> None:
         await self.start()
@@ -110,6 +122,7 @@ class PostViewTests(BrowserCase):
             alice.get_by_label("What's on your mind?").fill("A passing thought")
             button(alice, "Post").click()
             post = alice.get_by_role("article", name="Post by alice")
+            assert not shows_null(post)  # a post without images
             button(post, "Comments").click()
             post.get_by_label("Write a comment").fill("On second thought")
             button(post, "Send comment").click()
@@ -207,6 +220,7 @@ class GroupViewTests(BrowserCase):
             carol = sign_up(browser, base, "carol", f"/g/{group['id']}")
             button(carol, "Request to join").click()
             expect(carol.get_by_text("You asked to join")).to_be_visible()
+            assert not shows_null(carol.locator("main"))  # a group without a description
 
             alice.goto(f"{base}/g/{group['id']}")
             alice.get_by_role("button", name="Accept carol").click()

@@ -2,7 +2,7 @@
 // shows posts shares: the composer, the post card with likes and comments, user links.
 // Everything from the server is rendered as text through h(): never as markup.
 
-import { h, clear } from "../dom.js";
+import { append, h, clear } from "../dom.js";
 import { api } from "../api.js";
 
 const PAGE = 20;
@@ -187,7 +187,7 @@ export function postCard(post, me, { openComments = false } = {}) {
       });
     actions.append(remove);
   }
-  card.append(
+  append(card, [
     h(
       "header",
       { class: "v-post-head" },
@@ -205,7 +205,7 @@ export function postCard(post, me, { openComments = false } = {}) {
     imageStrip(post.media, post.author),
     actions,
     thread,
-  );
+  ]);
   return card;
 }
 

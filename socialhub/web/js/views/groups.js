@@ -1,7 +1,7 @@
 // Groups: the list with search and the create form (`/g`), and one group (`/g/<id>`) with
 // joining, invitations, members, the owner's join requests, events with RSVP and posts.
 
-import { h, clear } from "../dom.js";
+import { append, h, clear } from "../dom.js";
 import { api } from "../api.js";
 import { navigate } from "../router.js";
 import {
@@ -315,7 +315,7 @@ async function renderGroup(container, id) {
     );
     return;
   }
-  container.append(
+  append(container, [
     h("p", {}, h("a", { href: "/g" }, "All groups")),
     h("h1", {}, group.name),
     group.description ? h("p", { class: "v-text" }, group.description) : null,
@@ -326,7 +326,7 @@ async function renderGroup(container, id) {
       MEMBERSHIP_LABELS[group.membership] ? ` · ${MEMBERSHIP_LABELS[group.membership]}` : "",
     ),
     membershipActions(group, rerender),
-  );
+  ]);
   if (group.membership !== "owner" && group.membership !== "member") return;
   if (group.membership === "owner") container.append(requestsSection(group, rerender));
   const posts = postList(`/api/groups/${group.id}/posts`, me, "No posts in this group yet.");
