@@ -65,6 +65,7 @@ APP_ROUTES: tuple[tuple[str, ...], ...] = (
     ("chat", "u", "*"),
     ("chat", "g", "*"),
     ("u", "*"),
+    ("g",),
     ("g", "*"),
     ("posts", "*"),
     ("notifications",),

@@ -44,6 +44,7 @@ CLIENT_ROUTES = [
     "/chat/u/1",
     "/chat/g/2",
     "/u/ann",
+    "/g",
     "/g/3",
     "/posts/4",
     "/notifications",
