@@ -12,6 +12,7 @@ from twisted.logger import Logger
 
 from trial_tests.web.browser import BrowserCase, PeopleBrowser, expect
 from trial_tests.web.pages import logged_in, logged_out, view_of
+from trial_tests.web.test_auth import connected, sign_up
 from trial_tests.web.world import World, make_world
 
 if TYPE_CHECKING:
@@ -128,3 +129,39 @@ class BudgetTests(BrowserCase):
         self.assertLessEqual(used.js_transferred, JS_TRANSFERRED, used)
         self.assertLessEqual(used.js_decoded, JS_DECODED, used)
         self.assertLessEqual(used.all_transferred, ALL_TRANSFERRED, used)
+
+
+# Sends an administrator's broadcast from the page's own session, on a socket of its own.
+_BROADCAST = """(content) => new Promise((resolve) => {
+  const ws = new WebSocket(`ws://${location.host}/ws`);
+  ws.onopen = () => ws.send(JSON.stringify({type: "broadcast", content, id: "b1"}));
+  ws.onmessage = (event) => {
+    if (JSON.parse(event.data).type === "ack") { ws.close(); resolve(true); }
+  };
+})"""
+
+
+class BroadcastTests(BrowserCase):
+    async def test_a_broadcast_is_a_banner_in_every_open_tab_until_dismissed(self) -> None:
+        """The administrator's announcement appears in each of bob's two tabs (and in the
+        administrator's own app tab); dismissing it in one tab leaves the other's."""
+        await self.start(admins=frozenset({"root"}))
+
+        def scenario(browser: PeopleBrowser, base: str) -> None:
+            admin = browser.person()
+            sign_up(admin, base, "root", "/")
+            bob_one = browser.person()
+            sign_up(bob_one, base, "bob", "/")
+            bob_two = bob_one.context.new_page()  # watched: the context's pages all are
+            bob_two.goto(base + "/")
+            for page in (admin, bob_one, bob_two):
+                connected(page)
+            admin.evaluate(_BROADCAST, "Maintenance at noon <b>today</b>")
+            for page in (admin, bob_one, bob_two):
+                note = page.get_by_role("note").filter(has_text="Maintenance at noon <b>today</b>")
+                expect(note).to_be_visible()
+            bob_one.get_by_role("note").get_by_role("button", name="Dismiss").click()
+            expect(bob_one.get_by_role("note")).to_have_count(0)
+            expect(bob_two.get_by_role("note")).to_have_count(1)
+
+        await self.scenario(scenario)

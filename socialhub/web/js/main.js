@@ -55,6 +55,7 @@ function shell() {
   const links = [
     h("a", { href: "/" }, "Feed"),
     h("a", { href: "/chat", id: "nav-chat" }, "Chat", chatCount),
+    h("a", { href: "/g" }, "Groups"),
     h("a", { href: "/notifications", id: "nav-bell" }, h("span", { "aria-hidden": "true" }, "🔔 "), "Notifications", bellCount),
     h("a", { href: "/settings" }, "Settings"),
   ];
@@ -68,6 +69,8 @@ function shell() {
     status.textContent = { connected: "Connected", reconnecting: "Reconnecting…" }[state] || "Connecting…";
   });
   on("logged_out", () => location.assign("/login"));
+  const banners = h("div", { class: "banners", "aria-live": "polite" });
+  on("broadcast", (frame) => banners.append(banner(frame.content)));
   window.addEventListener("unauthorized", () => location.assign("/login"));
   onRoute((path) => {
     for (const link of links) {
@@ -83,7 +86,15 @@ function shell() {
     h("a", { class: "brand", href: "/" }, "socialhub"),
     h("nav", { "aria-label": "Main" }, h("ul", {}, links.map((link) => h("li", {}, link)), h("li", {}, logout))),
     status,
+    banners,
   );
+}
+
+/** An administrator's announcement, shown until this tab dismisses it. */
+function banner(content) {
+  const note = h("div", { class: "banner", role: "note" }, h("p", {}, content));
+  note.append(h("button", { type: "button", onclick: () => note.remove() }, "Dismiss"));
+  return note;
 }
 
 function showCount(badge, count, what) {
