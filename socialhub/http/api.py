@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from klein import Klein
+from twisted.internet.defer import CancelledError
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
@@ -188,6 +189,10 @@ class Api:
                 except DatabaseUnavailable:
                     log.warn("database unavailable for {method} {path}", method=method, path=path)
                     return write_error(request, Unavailable("the database is unreachable"))
+                except CancelledError:
+                    # The server is stopping (its database calls are cancelled): not a fault.
+                    log.info("{method} {path} cut short", method=method, path=path)
+                    return write_error(request, Unavailable("the server is stopping"))
                 except Exception:
                     log.failure("unexpected error in {method} {path}", method=method, path=path)
                     return write_error(request, SocialHubError("internal server error"))

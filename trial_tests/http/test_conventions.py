@@ -14,6 +14,7 @@ import orjson
 import treq
 from treq.client import HTTPClient
 from twisted.internet import reactor
+from twisted.internet.defer import CancelledError
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool
 from twisted.web.http_headers import Headers
@@ -92,6 +93,20 @@ class HttpConventionsTests(ErrorShapeMixin, TestCase):
         await client.register("alice")
         self.assertError(await client.get("/api/nope"), 404, "not_found")
         self.assertError(await client.post("/api/nope", {"a": 1}), 404, "not_found")
+
+    async def test_a_request_cut_short_by_the_stop_is_503_and_no_fault(self) -> None:
+        """A handler whose database call is cancelled (the server stopping) answers 503
+        `unavailable`, and logs no error (trial would fail the test on a logged failure)."""
+        running = await self._server()
+        client = running.client()
+        await client.register("alice")
+
+        async def cancelled(user_id: int) -> int:
+            raise CancelledError()
+
+        running.server.handlers.notifications.unread_count = cancelled
+        response = await client.get("/api/notifications/unread_count")
+        self.assertError(response, 503, "unavailable")
 
     async def test_wrong_method(self) -> None:
         """A known path with another method is a JSON 405 naming the allowed method."""
