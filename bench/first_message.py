@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from typing import Any
 
@@ -22,10 +21,7 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
-from socialhub.reactor import as_reactor
-from socialhub.server import SocialHubService
-from trial_tests.support.harness import RunningServer, test_config
-from trial_tests.web.world import World, make_world
+from trial_tests.web.world import World, world_server
 
 # Bob's page sends one private message on a socket of its own and answers once it is acked.
 _SEND = """([to, content]) => new Promise((resolve) => {
@@ -70,19 +66,8 @@ def _cookie(token: str, base: str) -> dict[str, str]:
 
 
 async def run(reactor: Any, runs: int) -> None:
-    with tempfile.TemporaryDirectory() as directory:
-        config = test_config(f"sqlite:{directory}/first.sqlite3", media_dir=f"{directory}/m")
-        service = SocialHubService(config, as_reactor(reactor))
-        service.startService()
-        await service.ready
-        assert service.port is not None
-        address: Any = service.port.getHost()
-        running = RunningServer(service, f"http://127.0.0.1:{address.port}")
-        try:
-            world = await make_world(running)
-            times = await deferToThread(measure, running.url, world, runs)
-        finally:
-            await running.stop()
+    async with world_server() as (running, world):
+        times = await deferToThread(measure, running.url, world, runs)
     ms = sorted(1000 * t for t in times)
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     print(f"{len(ms)} loads: median {statistics.median(ms):.0f} ms, p95 {p95:.0f} ms")

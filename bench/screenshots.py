@@ -11,7 +11,6 @@ Needs what the browser tests need: playwright and /usr/bin/chromium.
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,10 +18,7 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
-from socialhub.reactor import as_reactor
-from socialhub.server import SocialHubService
-from trial_tests.support.harness import RunningServer, test_config
-from trial_tests.web.world import World, make_world
+from trial_tests.web.world import World, world_server
 
 THEMES: list[Literal["light", "dark"]] = ["light", "dark"]
 WIDTHS = {1280: 800, 360: 740}  # width: height
@@ -71,21 +67,10 @@ def shoot(base: str, world: World, out: Path) -> list[Path]:
 
 
 async def run(reactor: Any, out: Path) -> None:
-    with tempfile.TemporaryDirectory() as directory:
-        config = test_config(f"sqlite:{directory}/screens.sqlite3", media_dir=f"{directory}/m")
-        service = SocialHubService(config, as_reactor(reactor))
-        service.startService()
-        await service.ready
-        assert service.port is not None
-        address: Any = service.port.getHost()
-        running = RunningServer(service, f"http://127.0.0.1:{address.port}")
-        try:
-            world = await make_world(running)
-            out.mkdir(parents=True, exist_ok=True)
-            for path in await deferToThread(shoot, running.url, world, out):
-                print(path)
-        finally:
-            await running.stop()
+    async with world_server() as (running, world):
+        out.mkdir(parents=True, exist_ok=True)
+        for path in await deferToThread(shoot, running.url, world, out):
+            print(path)
 
 
 def main() -> None:

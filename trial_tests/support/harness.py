@@ -103,17 +103,21 @@ class RunningServer:
             await self.service.stopService()
 
 
-async def start_server(
-    testcase: TestCase, engine: str, database: str | None = None, **overrides: Any
-) -> RunningServer:
-    """Start a real server for this test; it is stopped when the test ends."""
-    config = test_config(database or database_url(testcase, engine), **overrides)
+async def serve(config: Config) -> RunningServer:
+    """Start a real server with this config; whoever started it stops it."""
     service = SocialHubService(config, as_reactor(reactor))
     service.startService()
     await service.ready
     assert service.port is not None
     address: Any = service.port.getHost()
-    running = RunningServer(service, f"http://127.0.0.1:{address.port}")
+    return RunningServer(service, f"http://127.0.0.1:{address.port}")
+
+
+async def start_server(
+    testcase: TestCase, engine: str, database: str | None = None, **overrides: Any
+) -> RunningServer:
+    """Start a real server for this test; it is stopped when the test ends."""
+    running = await serve(test_config(database or database_url(testcase, engine), **overrides))
     testcase.addCleanup(running.stop)
     return running
 

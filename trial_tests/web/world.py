@@ -4,9 +4,12 @@ both in it, a group event and a private conversation, all made through the publi
 from __future__ import annotations
 
 import dataclasses
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from trial_tests.support.chat import Person, register
-from trial_tests.support.harness import RunningServer
+from trial_tests.support.harness import RunningServer, serve, test_config
 from trial_tests.support.wsclient import connect
 
 
@@ -54,3 +57,16 @@ async def make_world(running: RunningServer) -> World:
     finally:
         await socket.close()
     return World(ann, bob, group_id, post.json["id"])
+
+
+@asynccontextmanager
+async def world_server() -> AsyncIterator[tuple[RunningServer, World]]:
+    """A server of its own (SQLite in a temporary directory) holding the world, for the
+    hand-run scripts (bench/screenshots.py, bench/first_message.py); stopped on leaving."""
+    with tempfile.TemporaryDirectory() as directory:
+        config = test_config(f"sqlite:{directory}/world.sqlite3", media_dir=f"{directory}/m")
+        running = await serve(config)
+        try:
+            yield running, await make_world(running)
+        finally:
+            await running.stop()
