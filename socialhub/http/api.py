@@ -190,9 +190,10 @@ class Api:
                     log.warn("database unavailable for {method} {path}", method=method, path=path)
                     return write_error(request, Unavailable("the database is unreachable"))
                 except CancelledError:
-                    # The server is stopping (its database calls are cancelled): not a fault.
+                    # Klein cancels a request whose connection closed (the client left, or the
+                    # server closed it while stopping): not a fault, and nobody reads the answer.
                     log.info("{method} {path} cut short", method=method, path=path)
-                    return write_error(request, Unavailable("the server is stopping"))
+                    return write_error(request, Unavailable("the request was cut short"))
                 except Exception:
                     log.failure("unexpected error in {method} {path}", method=method, path=path)
                     return write_error(request, SocialHubError("internal server error"))

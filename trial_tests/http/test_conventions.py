@@ -94,9 +94,9 @@ class HttpConventionsTests(ErrorShapeMixin, TestCase):
         self.assertError(await client.get("/api/nope"), 404, "not_found")
         self.assertError(await client.post("/api/nope", {"a": 1}), 404, "not_found")
 
-    async def test_a_request_cut_short_by_the_stop_is_503_and_no_fault(self) -> None:
-        """A handler whose database call is cancelled (the server stopping) answers 503
-        `unavailable`, and logs no error (trial would fail the test on a logged failure)."""
+    async def test_a_request_cut_short_is_503_and_no_fault(self) -> None:
+        """A handler cancelled under way (Klein cancels a request whose connection closed)
+        answers 503 `unavailable`, and logs no error (trial fails a test on a logged one)."""
         running = await self._server()
         client = running.client()
         await client.register("alice")
