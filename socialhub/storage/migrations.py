@@ -11,6 +11,7 @@ advisory lock first, so several processes may start at once.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from importlib import resources
 
 from socialhub.storage.database import Database, Transaction
@@ -34,13 +35,23 @@ def statements(sql: str) -> list[str]:
     return [part.strip() for part in without_comments.split(";") if part.strip()]
 
 
-async def migrate(database: Database, up_to: int | None = None) -> int:
-    """Bring the schema up to date (or up to version `up_to`); returns the version reached."""
+@dataclass(frozen=True)
+class Migrated:
+    """What a migration run did: the versions it applied (none when the schema was up to
+    date), and the schema's version after it."""
 
-    async def apply(txn: Transaction) -> int:
+    applied: tuple[int, ...]
+    version: int
+
+
+async def migrate(database: Database, up_to: int | None = None) -> Migrated:
+    """Bring the schema up to date (or up to version `up_to`)."""
+
+    async def apply(txn: Transaction) -> Migrated:
         await database.lock_for_migrations(txn)
         await txn.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         applied = {row[0] for row in await txn.fetch("SELECT version FROM schema_version")}
+        now: list[int] = []
         for version, sql in migration_files():
             if version in applied or (up_to is not None and version > up_to):
                 continue
@@ -50,6 +61,7 @@ async def migrate(database: Database, up_to: int | None = None) -> int:
                     await txn.run(translated)
             await txn.run("INSERT INTO schema_version (version) VALUES (?)", (version,))
             applied.add(version)
-        return max(applied, default=0)
+            now.append(version)
+        return Migrated(tuple(now), max(applied, default=0))
 
     return await database.interaction("migrate", apply)

@@ -22,6 +22,14 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 START_TIMEOUT = 30.0
 
 
+def server_environment() -> dict[str, str]:
+    """This process's environment for a server process run from the checkout, without any
+    SOCIALHUB_* variable: a server under test takes its options from its command line only
+    (and refuses a SOCIALHUB_* variable that is not an option, such as SOCIALHUB_TEST_PG)."""
+    kept = {name: value for name, value in os.environ.items() if not name.startswith("SOCIALHUB_")}
+    return {**kept, "PYTHONPATH": REPO_ROOT}
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now (the process binds it a moment later)."""
     with socket.socket() as probe:
@@ -94,8 +102,7 @@ async def start_process(
         "8",
         *options,
     ]
-    env = {**os.environ, "PYTHONPATH": REPO_ROOT}
-    reactor.spawnProcess(process, sys.executable, argv, env=env, path=REPO_ROOT)
+    reactor.spawnProcess(process, sys.executable, argv, env=server_environment(), path=REPO_ROOT)
     testcase.addCleanup(process.signal, "KILL")
     await process.wait_ready()
     return process

@@ -10,6 +10,7 @@ from twisted.plugin import getPlugins
 from twisted.python import usage
 from twisted.trial.unittest import TestCase
 
+from socialhub import __version__
 from socialhub.config import DEFAULT_DATABASE, DEFAULT_LISTEN, Config, ConfigError
 from socialhub.tap import Options, raise_open_file_limit
 from trial_tests.support.harness import PostgresEngine, SqliteEngine, start_server
@@ -28,14 +29,17 @@ class OperationsEndpointsTests(EngineTestMixin):
     """/healthz and /metrics of a running server, without a session."""
 
     async def test_healthz(self) -> None:
-        """200 with every part reported ok (no bus configured: disabled)."""
+        """200 with the version and every part reported ok (no bus configured: disabled)."""
         client = (await start_server(self, self.engine)).client()
         response = await client.get("/healthz")
         self.assertEqual(response.status, 200, response.raw)
         self.assertEqual(
             response.headers.getRawHeaders(b"content-type"), [b"application/json"], response.raw
         )
-        self.assertEqual(response.json, {"status": "ok", "database": "ok", "bus": "disabled"})
+        self.assertEqual(
+            response.json,
+            {"status": "ok", "version": __version__, "database": "ok", "bus": "disabled"},
+        )
 
     async def test_metrics(self) -> None:
         """Prometheus text: text/plain, counting HTTP responses by status."""

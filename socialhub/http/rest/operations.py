@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from socialhub import __version__
 from socialhub.http.api import Api, Call, Reply
 from socialhub.metrics import Metrics
 
@@ -13,7 +14,7 @@ HealthCheck = Callable[[], Awaitable[dict[str, str]]]
 def register_routes(api: Api, check_health: HealthCheck, metrics: Metrics) -> None:
     @api.route("/healthz", "GET", auth=False)
     async def healthz(call: Call) -> Reply:
-        parts = await check_health()
+        parts = {"version": __version__, **await check_health()}
         if "down" in parts.values():
             body = {"error": "unavailable", "message": "a backing service is unreachable"}
             return Reply(body={**body, "status": "unavailable", **parts}, status=503)
