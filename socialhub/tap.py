@@ -6,8 +6,10 @@ import resource
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from twisted.application.service import IService
+from twisted.application.service import IService, MultiService
+from twisted.logger import ILogObserver
 from twisted.python import usage
+from twisted.python.components import Componentized
 
 from socialhub.config import (
     DEFAULT_DATABASE,
@@ -18,6 +20,7 @@ from socialhub.config import (
     env_list,
     env_value,
 )
+from socialhub.logs import json_lines_observer
 
 # name, default, parser, help. Defaults apply only when neither the command line nor the
 # SOCIALHUB_<NAME> environment variable gives a value.
@@ -36,10 +39,13 @@ _PARAMETERS: list[tuple[str, object, Callable[[str], object], str]] = [
     ("presence-grace", 5.0, float, "seconds a user stays online after their last socket closed"),
     ("presence-refresh", 10.0, float, "seconds between a process's presence refreshes in Redis"),
     ("presence-expiry", 30.0, float, "seconds without a refresh before a process counts as dead"),
+    ("log-format", "text", str, "text, or json: one JSON object per line on standard output"),
+    ("metrics-listen", None, str, "endpoint of a listener serving this process's own /metrics"),
 ]
 _FLAGS = [
     ("secure-cookies", "mark the session cookie Secure (serve over TLS)"),
     ("reuse-port", "share the tcp: port with other processes (SO_REUSEPORT); needs --redis"),
+    ("access-log", "log one line per HTTP request (path without its query string)"),
 ]
 _LISTS = [
     ("admin", "make USERNAME an administrator (repeatable)"),
@@ -102,6 +108,9 @@ class Options(usage.Options):
             presence_grace=values["presence-grace"],
             presence_refresh=values["presence-refresh"],
             presence_expiry=values["presence-expiry"],
+            log_format=values["log-format"],
+            access_log=values["access-log"],
+            metrics_listen=values["metrics-listen"],
         )
 
 
@@ -119,6 +128,25 @@ def raise_open_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+class LoggedService(MultiService):
+    """The service twistd runs: the server, under an application that logs as --log-format says.
+
+    twistd builds the application only after makeService, then takes its log observer from the
+    application's ILogObserver component (unless `twistd --logger` names one): this service
+    sets that component when twistd makes it the application's child.
+    """
+
+    def __init__(self, child: IService, observer: ILogObserver | None) -> None:
+        super().__init__()
+        self._observer = observer
+        child.setServiceParent(self)
+
+    def setServiceParent(self, parent: Any) -> None:
+        if self._observer is not None and isinstance(parent, Componentized):
+            parent.setComponent(ILogObserver, self._observer)
+        super().setServiceParent(parent)
+
+
 def makeService(options: Options) -> IService:
     """Build the socialhub service from parsed options (twistd calls this)."""
     from twisted.internet import reactor
@@ -127,5 +155,7 @@ def makeService(options: Options) -> IService:
     from socialhub.server import SocialHubService, exit_with_failure
 
     raise_open_file_limit()
+    config: Config = options["config"]
     running = as_reactor(reactor)
-    return SocialHubService(options["config"], running, exit_with_failure(running))
+    server = SocialHubService(config, running, exit_with_failure(running))
+    return LoggedService(server, json_lines_observer() if config.log_format == "json" else None)
