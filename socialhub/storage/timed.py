@@ -38,23 +38,18 @@ class TimedDatabase:
         await self._database.close()
 
     async def interaction(self, description: str, body: Callable[[Transaction], Awaitable[T]]) -> T:
-        began = time.monotonic()
-        try:
-            return await self._database.interaction(description, body)
-        finally:
-            self._latencies.observe(time.monotonic() - began)
+        return await self._timed(self._database.interaction(description, body))
 
     async def read(self, description: str, sql: str, args: Args = ()) -> list[Row]:
-        began = time.monotonic()
-        try:
-            return await self._database.read(description, sql, args)
-        finally:
-            self._latencies.observe(time.monotonic() - began)
+        return await self._timed(self._database.read(description, sql, args))
 
     async def at_once(self, description: str, statements: Sequence[Statement]) -> list[Row]:
+        return await self._timed(self._database.at_once(description, statements))
+
+    async def _timed(self, work: Awaitable[T]) -> T:
         began = time.monotonic()
         try:
-            return await self._database.at_once(description, statements)
+            return await work
         finally:
             self._latencies.observe(time.monotonic() - began)
 
