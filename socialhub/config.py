@@ -38,6 +38,9 @@ class Config:
     presence_grace: float = 5.0
     presence_refresh: float = 10.0
     presence_expiry: float = 30.0
+    log_format: str = "text"
+    access_log: bool = False
+    metrics_listen: str | None = None  # a listener of this process's own /metrics
 
     @property
     def session_ttl_seconds(self) -> int:
@@ -59,6 +62,8 @@ class Config:
         if self.password_time_cost < 1 or self.password_memory_kib < 8 or self.password_threads < 1:
             raise ConfigError("password hashing costs must be positive (memory at least 8 KiB)")
 
+        if self.log_format not in ("text", "json"):
+            raise ConfigError("--log-format must be text or json")
         self._check_presence()
 
     def _check_presence(self) -> None:

@@ -73,6 +73,7 @@ from socialhub.storage.stores.presence import PresenceStore
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.stream import StreamStore
 from socialhub.storage.stores.users import UsersStore
+from socialhub.storage.timed import TimedDatabase
 from socialhub.ws.dispatch import Dispatcher, chat_frames
 from socialhub.ws.protocol import Hub, websocket_resource
 
@@ -162,7 +163,9 @@ class Server:
         self.reactor = reactor
         self.metrics = Metrics()
         self.schema: Migrated | None = None  # what the migrations did, once started
-        self.database = open_database(reactor, config.database)
+        self.database: Database = TimedDatabase(
+            open_database(reactor, config.database), self.metrics.database_latency
+        )
         self.hasher = PasswordHasher(
             reactor, config.password_time_cost, config.password_memory_kib, config.password_threads
         )
@@ -177,14 +180,20 @@ class Server:
         self.api = self._api(config)
         origins = frozenset(origin.rstrip("/").lower() for origin in config.allowed_origins)
         fanout, cork = self.delivery.fanout, self.delivery.cork
-        hub = Hub(self.handlers.accounts, fanout, self.dispatcher, origins, cork)
+        hub = Hub(
+            self.handlers.accounts, fanout, self.dispatcher, origins, cork, config.trusted_proxy
+        )
         self.web = web_resources(config.web_dir)
         root = site.Root(self.api.resource(), websocket_resource(hub, reactor), self.web)
-        self.site = site.make_site(root, reactor, self.metrics)
+        self.site = site.make_site(
+            root, reactor, self.metrics, config.trusted_proxy, config.access_log
+        )
+        self.metrics_site = site.metrics_site(self.metrics, reactor)
 
     def _outbound(self, config: Config, reactor: Reactor) -> Outbound:
         connections = Connections(self.metrics)
         bus = make_bus(config, reactor, self.metrics)
+        self.metrics.bus_up.set_function(lambda: float(bus.state() != "down"))
         fanout = Fanout(
             connections,
             bus,
@@ -337,6 +346,7 @@ class SocialHubService(Service):
         self._start_failed = start_failed
         self._reactor = reactor
         self.port: IListeningPort | None = None
+        self.metrics_port: IListeningPort | None = None
         self.ready: Deferred[None] = Deferred()
 
     def startService(self) -> None:
@@ -350,6 +360,10 @@ class SocialHubService(Service):
             self.port = await listen(
                 self._reactor, config.listen, self.server.site, config.reuse_port
             )
+            if config.metrics_listen is not None:
+                self.metrics_port = await listen(
+                    self._reactor, config.metrics_listen, self.server.metrics_site, False
+                )
         except DatabaseUnavailable as error:
             self.log.error("socialhub cannot start: {error}", error=error)
             self._start_failed()
@@ -363,6 +377,8 @@ class SocialHubService(Service):
         # reactor long enough to triple the p99 latency of messages at 2,000 msg/s.
         gc.freeze()
         self._log_started()
+        if self.metrics_port is not None:
+            self.log.info("/metrics on {address}", address=_shown(self.metrics_port.getHost()))
 
     def _log_started(self) -> None:
         """One line saying what runs: the version, where it listens, its database (never its
@@ -385,8 +401,9 @@ class SocialHubService(Service):
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
-        if self.port is not None:
-            stopped = self.port.stopListening()
-            if stopped is not None:
-                await stopped
+        for port in (self.port, self.metrics_port):
+            if port is not None:
+                stopped = port.stopListening()
+                if stopped is not None:
+                    await stopped
         await self.server.stop()

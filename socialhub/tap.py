@@ -8,8 +8,10 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from twisted.application.service import IService
+from twisted.application.service import IService, MultiService
+from twisted.logger import ILogObserver
 from twisted.python import usage
+from twisted.python.components import Componentized
 
 from socialhub import __version__
 from socialhub.config import (
@@ -25,6 +27,7 @@ from socialhub.config import (
     read_file,
 )
 from socialhub.http.listen import check_listen
+from socialhub.logs import json_lines_observer
 
 # name, default, parser, help. Each option is taken from the command line, else the
 # SOCIALHUB_<NAME> environment variable, else the --config file, else this default.
@@ -43,11 +46,14 @@ _PARAMETERS: list[tuple[str, object, Callable[[str], object], str]] = [
     ("presence-grace", 5.0, float, "seconds a user stays online after their last socket closed"),
     ("presence-refresh", 10.0, float, "seconds between a process's presence refreshes in Redis"),
     ("presence-expiry", 30.0, float, "seconds without a refresh before a process counts as dead"),
+    ("log-format", "text", str, "text, or json: one JSON object per line on standard output"),
+    ("metrics-listen", None, str, "endpoint of a listener serving this process's own /metrics"),
 ]
 # name, help; a flag is off unless set.
 _FLAGS = [
     ("secure-cookies", "mark the session cookie Secure (serve over TLS)"),
     ("reuse-port", "share the tcp: port with other processes (SO_REUSEPORT); needs --redis"),
+    ("access-log", "log one line per HTTP request (path without its query string)"),
 ]
 # name, help; a list is empty unless given.
 _LISTS = [
@@ -132,6 +138,9 @@ class Options(usage.Options):
             presence_grace=values["presence-grace"],
             presence_refresh=values["presence-refresh"],
             presence_expiry=values["presence-expiry"],
+            log_format=values["log-format"],
+            access_log=values["access-log"],
+            metrics_listen=values["metrics-listen"],
         )
 
 
@@ -210,6 +219,25 @@ def raise_open_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+class LoggedService(MultiService):
+    """The service twistd runs: the server, under an application that logs as --log-format says.
+
+    twistd builds the application only after makeService, then takes its log observer from the
+    application's ILogObserver component (unless `twistd --logger` names one): this service
+    sets that component when twistd makes it the application's child.
+    """
+
+    def __init__(self, child: IService, observer: ILogObserver | None) -> None:
+        super().__init__()
+        self._observer = observer
+        child.setServiceParent(self)
+
+    def setServiceParent(self, parent: Any) -> None:
+        if self._observer is not None and isinstance(parent, Componentized):
+            parent.setComponent(ILogObserver, self._observer)
+        super().setServiceParent(parent)
+
+
 def makeService(options: Options) -> IService:
     """Build the socialhub service from parsed options (twistd calls this)."""
     from twisted.internet import reactor
@@ -218,5 +246,7 @@ def makeService(options: Options) -> IService:
     from socialhub.server import SocialHubService, exit_with_failure
 
     raise_open_file_limit()
+    config: Config = options["config"]
     running = as_reactor(reactor)
-    return SocialHubService(options["config"], running, exit_with_failure(running))
+    server = SocialHubService(config, running, exit_with_failure(running))
+    return LoggedService(server, json_lines_observer() if config.log_format == "json" else None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from twisted.internet import reactor
@@ -81,12 +82,19 @@ class ServerProcess(ProcessProtocol):
 
 
 async def start_process(
-    testcase: TestCase, database: str, *options: str, port: int | None = None
+    testcase: TestCase,
+    database: str,
+    *options: str,
+    port: int | None = None,
+    launcher: Sequence[str] = (),
 ) -> ServerProcess:
-    """Start `twistd -n socialhub` on a free port; it is killed when the test ends."""
+    """Start `twistd -n socialhub` on a free port; it is killed when the test ends. `launcher`
+    goes between the interpreter and twistd (`-m module` that sets up the process, then execs
+    the interpreter with the rest of its arguments)."""
     process = ServerProcess(port or free_port())
     argv = [
         sys.executable,
+        *launcher,
         "-c",
         "from twisted.scripts.twistd import run; run()",
         "-n",
