@@ -21,6 +21,7 @@ from trial_tests.support.wsclient import WsRefused, connect
 
 DASHBOARD = os.path.join(REPO_ROOT, "docs", "deploy", "grafana-socialhub.json")
 SECRET = "tok3n-in-the-query"
+CLIENT = "203.0.113.9"  # as the trusted proxy (the test, on 127.0.0.1) forwards it
 PASSWORD = "not-her-password"
 # The sample names each family type exposes (prometheus_client's parser strips the suffixes).
 SUFFIXES = {
@@ -52,6 +53,8 @@ class ObservabilityTests(TestCase):
             "--access-log",
             "--metrics-listen",
             f"tcp:{metrics_port}:interface=127.0.0.1",
+            "--trusted-proxy",
+            "127.0.0.1",
         )
         return process, Client(f"http://127.0.0.1:{metrics_port}")
 
@@ -74,13 +77,19 @@ class ObservabilityTests(TestCase):
 
     async def test_json_log_lines(self) -> None:
         """One JSON object per line: the access log without the query string, a failed login
-        with the name and address (no password), a refused upgrade at info, no warnings."""
+        with the name and address (no password), a refused upgrade at info, no warnings; the
+        address is the one the trusted proxy forwards."""
         process, _ = await self.start()
         client = process.client()
-        self.assertEqual((await client.get(f"/api/posts/1?token={SECRET}")).status, 401)
+        proxied = {"X-Forwarded-For": f"198.51.100.7, {CLIENT}"}
+        response = await client.get(f"/api/posts/1?token={SECRET}", headers=proxied)
+        self.assertEqual(response.status, 401)
         login = {"username": "Mallory", "password": PASSWORD}
-        self.assertEqual((await client.post("/api/auth/login", json=login)).status, 401)
-        refused = Deferred.fromCoroutine(connect(process.url, None, origin="http://evil.example"))
+        response = await client.post("/api/auth/login", login, headers=proxied)
+        self.assertEqual(response.status, 401)
+        refused = Deferred.fromCoroutine(
+            connect(process.url, None, origin="http://evil.example", extra_headers=proxied)
+        )
         refusal: Any = await self.assertFailure(refused, WsRefused)
         self.assertEqual(refusal.status, 403)
 
@@ -91,15 +100,15 @@ class ObservabilityTests(TestCase):
         access = _by(records, "socialhub.access", method="GET", route="/api/posts/{post_id}")
         self.assertEqual(access["path"], "/api/posts/1")
         self.assertEqual(access["status"], 401)
-        self.assertEqual((access["client"], access["user_id"]), ("127.0.0.1", None))
+        self.assertEqual((access["client"], access["user_id"]), (CLIENT, None))
         self.assertGreater(access["bytes"], 0)
         self.assertGreaterEqual(access["duration"], 0)
         failed = _by(records, "socialhub.auth")
-        self.assertEqual((failed["login"], failed["client"]), ("mallory", "127.0.0.1"))
+        self.assertEqual((failed["login"], failed["client"]), ("mallory", CLIENT))
         self.assertIn("login failed", failed["message"])
         upgrade = _by(records, "socialhub.ws")
         self.assertEqual((upgrade["level"], upgrade["status"]), ("info", 403))
-        self.assertEqual(upgrade["client"], "127.0.0.1")
+        self.assertEqual(upgrade["client"], CLIENT)
 
     async def test_metrics_listener(self) -> None:
         """The process's own /metrics: process and Python collectors, build info with its pid,
