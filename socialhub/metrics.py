@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import platform
 from bisect import bisect_left
@@ -26,6 +25,8 @@ from prometheus_client.metrics_core import (
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.utils import INF, floatToGoString
+
+from socialhub import __version__
 
 # Metrics counted for every frame are kept as plain numbers and read when /metrics is scraped:
 # prometheus_client's take a lock on each change (a counter's inc 0.22 us, a histogram's observe
@@ -122,21 +123,13 @@ class LatenciesByLabels:
         yield family
 
 
-def socialhub_version() -> str:
-    """The installed distribution's version ("unknown" when run from an uninstalled tree)."""
-    try:
-        return importlib.metadata.version("socialhub")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 class BuildInfo:
     """`socialhub_build_info{version, python, pid} 1`: which build runs, and which process
     answered (several may share a port with --reuse-port)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self._labels = {
-            "version": socialhub_version(),
+            "version": __version__,
             "python": platform.python_version(),
         }
         registry.register(self)
