@@ -17,6 +17,7 @@ from twisted.internet.defer import CancelledError, Deferred, gatherResults
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
+from socialhub import __version__
 from socialhub.reactor import as_reactor
 from socialhub.storage.database import (
     Args,
@@ -29,7 +30,7 @@ from socialhub.storage.database import (
 )
 from socialhub.storage.engines import open_database
 from socialhub.storage.engines.postgres import PostgresDatabase
-from socialhub.storage.migrations import migrate, migration_files
+from socialhub.storage.migrations import Migrated, migrate, migration_files
 from socialhub.storage.stores.media import Media
 from socialhub.storage.stores.notifications import NOTIFICATION_FIELDS, Notification
 from socialhub.storage.stores.users import User
@@ -256,22 +257,23 @@ class StorageTests(EngineTestMixin):
     async def test_migrate_is_idempotent(self) -> None:
         """Migrating twice changes nothing and records each version once."""
         database = await self._database(migrated=False)
-        self.assertEqual(await migrate(database), LATEST)
-        self.assertEqual(await migrate(database), LATEST)
         expected = [version for version, _ in migration_files()]
+        self.assertEqual(await migrate(database), Migrated(tuple(expected), LATEST))
+        self.assertEqual(await migrate(database), Migrated((), LATEST))
         self.assertEqual(await schema_versions(database), expected)
 
     async def test_migrate_up_to(self) -> None:
         """migrate(up_to=N) stops at version N; a later migrate() goes the rest of the way."""
         database = await self._database(migrated=False)
-        self.assertEqual(await migrate(database, up_to=0), 0)
+        self.assertEqual(await migrate(database, up_to=0), Migrated((), 0))
         self.assertEqual(await schema_versions(database), [])
         with self.assertRaises((sqlite3.OperationalError, psycopg2.ProgrammingError)):
             await usernames(database)  # no users table yet
-        self.assertEqual(await migrate(database, up_to=1), 1)
+        self.assertEqual(await migrate(database, up_to=1), Migrated((1,), 1))
         self.assertEqual(await schema_versions(database), [1])
         self.assertEqual(await usernames(database), [])
-        self.assertEqual(await migrate(database), LATEST)
+        rest = tuple(version for version, _ in migration_files() if version > 1)
+        self.assertEqual(await migrate(database), Migrated(rest, LATEST))
         self.assertEqual((await schema_versions(database))[-1:], [LATEST])
 
     async def test_concurrent_migrations(self) -> None:
@@ -282,8 +284,11 @@ class StorageTests(EngineTestMixin):
         reached = await gatherResults(
             [Deferred.fromCoroutine(migrate(first)), Deferred.fromCoroutine(migrate(second))]
         )
-        self.assertEqual(reached, [LATEST, LATEST])
         expected = [version for version, _ in migration_files()]
+        self.assertEqual(
+            sorted(reached, key=lambda migrated: len(migrated.applied)),
+            [Migrated((), LATEST), Migrated(tuple(expected), LATEST)],
+        )
         self.assertEqual(await schema_versions(first), expected)
 
     async def test_literal_percent_and_placeholders(self) -> None:
@@ -518,6 +523,7 @@ class DatabaseOutageTests(TestCase):
             {
                 "error": "unavailable",
                 "status": "unavailable",
+                "version": __version__,
                 "database": "down",
                 "bus": "disabled",
             },
