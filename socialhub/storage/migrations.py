@@ -51,7 +51,7 @@ async def migrate(database: Database, up_to: int | None = None) -> Migrated:
         await database.lock_for_migrations(txn)
         await txn.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         applied = {row[0] for row in await txn.fetch("SELECT version FROM schema_version")}
-        now: list[int] = []
+        this_run: list[int] = []
         for version, sql in migration_files():
             if version in applied or (up_to is not None and version > up_to):
                 continue
@@ -61,7 +61,7 @@ async def migrate(database: Database, up_to: int | None = None) -> Migrated:
                     await txn.run(translated)
             await txn.run("INSERT INTO schema_version (version) VALUES (?)", (version,))
             applied.add(version)
-            now.append(version)
-        return Migrated(tuple(now), max(applied, default=0))
+            this_run.append(version)
+        return Migrated(tuple(this_run), max(applied, default=0))
 
     return await database.interaction("migrate", apply)
