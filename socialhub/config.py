@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 DEFAULT_LISTEN = "tcp:9000:interface=127.0.0.1:backlog=1024"
 DEFAULT_DATABASE = "sqlite:socialhub.sqlite3"
+REGISTRATION_MODES = ("open", "token", "closed")
+DEFAULT_MAIL_FROM = "socialhub@localhost"
 
 
 class ConfigError(ValueError):
@@ -36,6 +39,11 @@ class Config:
     presence_grace: float = 5.0
     presence_refresh: float = 10.0
     presence_expiry: float = 30.0
+    registration: str = "open"  # open, token (an administrator's token needed) or closed
+    smtp: str | None = None  # smtp://user:password@host:port or smtps://...; None: no mail
+    mail_from: str = DEFAULT_MAIL_FROM
+    public_url: str | None = None  # the base of links in mail; None: derived from listen
+    require_email_verification: bool = False
 
     @property
     def session_ttl_seconds(self) -> int:
@@ -58,6 +66,35 @@ class Config:
             raise ConfigError("password hashing costs must be positive (memory at least 8 KiB)")
 
         self._check_presence()
+        self._check_registration()
+
+    def _check_registration(self) -> None:
+        if self.registration not in REGISTRATION_MODES:
+            raise ConfigError("--registration must be open, token or closed")
+        if self.smtp is not None and urlsplit(self.smtp).scheme not in ("smtp", "smtps"):
+            raise ConfigError("--smtp must be smtp://[user:password@]host[:port] or smtps://...")
+        if self.smtp is not None and not urlsplit(self.smtp).hostname:
+            raise ConfigError("--smtp must name a host")
+        if self.require_email_verification and self.smtp is None:
+            raise ConfigError("--require-email-verification needs --smtp: the link goes by mail")
+        if self.public_url is not None and urlsplit(self.public_url).scheme not in (
+            "http",
+            "https",
+        ):
+            raise ConfigError("--public-url must be an http:// or https:// URL")
+
+    @property
+    def base_url(self) -> str:
+        """Where the web client is reached, for links in mail: --public-url, or else the
+        address --listen names (its interface, or localhost, and its port)."""
+        if self.public_url is not None:
+            return self.public_url.rstrip("/")
+        fields = self.listen.split(":")
+        options = dict(field.split("=", 1) for field in fields[2:] if "=" in field)
+        scheme = "https" if fields[0] == "ssl" else "http"
+        host = options.get("interface", "localhost")
+        port = fields[1] if len(fields) > 1 else "80"
+        return f"{scheme}://{host}:{port}"
 
     def _check_presence(self) -> None:
         """The contract: offline within 15 s of the last close, within 60 s of a process's

@@ -12,6 +12,7 @@ from twisted.python import usage
 from socialhub.config import (
     DEFAULT_DATABASE,
     DEFAULT_LISTEN,
+    DEFAULT_MAIL_FROM,
     Config,
     ConfigError,
     env_flag,
@@ -36,10 +37,15 @@ _PARAMETERS: list[tuple[str, object, Callable[[str], object], str]] = [
     ("presence-grace", 5.0, float, "seconds a user stays online after their last socket closed"),
     ("presence-refresh", 10.0, float, "seconds between a process's presence refreshes in Redis"),
     ("presence-expiry", 30.0, float, "seconds without a refresh before a process counts as dead"),
+    ("registration", "open", str, "who may register: open, token (an admin's token) or closed"),
+    ("smtp", None, str, "smtp://user:password@host:port or smtps://...: sends account mail"),
+    ("mail-from", DEFAULT_MAIL_FROM, str, "the sender address of account mail"),
+    ("public-url", None, str, "the server's public base URL, for links in mail"),
 ]
 _FLAGS = [
     ("secure-cookies", "mark the session cookie Secure (serve over TLS)"),
     ("reuse-port", "share the tcp: port with other processes (SO_REUSEPORT); needs --redis"),
+    ("require-email-verification", "new accounts verify their email before logging in"),
 ]
 _LISTS = [
     ("admin", "make USERNAME an administrator (repeatable)"),
@@ -102,6 +108,11 @@ class Options(usage.Options):
             presence_grace=values["presence-grace"],
             presence_refresh=values["presence-refresh"],
             presence_expiry=values["presence-expiry"],
+            registration=values["registration"],
+            smtp=values["smtp"],
+            mail_from=values["mail-from"],
+            public_url=values["public-url"],
+            require_email_verification=values["require-email-verification"],
         )
 
 
