@@ -64,12 +64,26 @@ class SmtpServer:
 
 
 class _SenderFactory(ESMTPSenderFactory):
-    """twisted.mail's sender, which also says when its last connection has closed (the
-    result fires on the server's answer, before the connection's QUIT)."""
+    """twisted.mail's sender of one message, which also says when its last connection has
+    closed (`sent` fires on the server's answer, before the connection's QUIT)."""
 
-    def __init__(self, closed: Deferred[None], *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.closed = closed
+    def __init__(self, server: SmtpServer, sender: str, to: str, message: bytes) -> None:
+        self.sent: Deferred[Any] = Deferred()  # twisted.mail forgets its own once it fired
+        self.closed: Deferred[None] = Deferred()
+        super().__init__(
+            server.username,
+            server.password,
+            sender,
+            [to],
+            BytesIO(message),
+            self.sent,
+            retries=RETRIES,
+            timeout=SMTP_TIMEOUT,
+            heloFallback=True,
+            requireAuthentication=server.username is not None,
+            requireTransportSecurity=False,
+            hostname=server.host,
+        )
 
     def clientConnectionLost(self, connector: Any, reason: Failure) -> None:
         super().clientConnectionLost(connector, reason)
@@ -80,7 +94,8 @@ class _SenderFactory(ESMTPSenderFactory):
         self._settle()
 
     def _settle(self) -> None:
-        if self.result.called and not self.closed.called:
+        """Closed for good once the message is sent or given up (else it is retried)."""
+        if self.sent.called and not self.closed.called:
             self.closed.callback(None)
 
 
@@ -95,33 +110,18 @@ class SmtpMailer:
 
     def send(self, to: str, subject: str, body: str) -> None:
         server = self._server
-        sent: Deferred[Any] = Deferred()
-        closed: Deferred[None] = Deferred()
-        factory: Any = _SenderFactory(
-            closed,
-            server.username,
-            server.password,
-            self._sender,
-            [to],
-            BytesIO(self._message(to, subject, body)),
-            sent,
-            retries=RETRIES,
-            timeout=SMTP_TIMEOUT,
-            heloFallback=True,
-            requireAuthentication=server.username is not None,
-            requireTransportSecurity=False,
-            hostname=server.host,
-        )
-        if server.tls:
-            factory = TLSMemoryBIOFactory(optionsForClientTLS(server.host), True, factory)
-        sent.addCallbacks(
+        sender = _SenderFactory(server, self._sender, to, self._message(to, subject, body))
+        sender.sent.addCallbacks(
             lambda _: log.info("mail sent to {to}", to=to),
             lambda failure: log.error(
                 "mail to {to} not sent: {reason}", to=to, reason=failure.getErrorMessage()
             ),
         )
         self._in_flight.started()
-        closed.addBoth(lambda _: self._in_flight.finished())
+        sender.closed.addBoth(lambda _: self._in_flight.finished())
+        factory: Any = sender
+        if server.tls:
+            factory = TLSMemoryBIOFactory(optionsForClientTLS(server.host), True, sender)
         self._reactor.connectTCP(server.host, server.port, factory, timeout=SMTP_TIMEOUT)
 
     def _message(self, to: str, subject: str, body: str) -> bytes:

@@ -26,7 +26,7 @@ async def table_rows(running: RunningServer, table: str) -> list[tuple[Any, ...]
     """Every row of one table (a constant of the test's), all columns, in id order."""
 
     async def select(txn: Transaction) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = await txn.fetch(f"SELECT * FROM {table} ORDER BY id")  # noqa: S608
+        rows: list[tuple[Any, ...]] = await txn.fetch(f"SELECT * FROM {table} ORDER BY id")
         return rows
 
     result: list[tuple[Any, ...]] = await running.server.database.interaction("test", select)

@@ -20,6 +20,7 @@ from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
 MAIL_TIMEOUT = 10.0
+_reactor: Any = reactor  # its stub lacks callFromThread
 _LINK = re.compile(r"(https?://\S+)\?token=([A-Za-z0-9_-]+)")
 
 
@@ -34,7 +35,7 @@ class MailBox:
         """aiosmtpd's hook, on the server's thread: hand the message to the reactor."""
         content = bytes(envelope.content)
         recipients = list(envelope.rcpt_tos)
-        reactor.callFromThread(self._deliver, content, recipients)
+        _reactor.callFromThread(self._deliver, content, recipients)
         return "250 Message accepted"
 
     def _deliver(self, content: bytes, recipients: list[str]) -> None:
