@@ -86,15 +86,19 @@ class Config:
     @property
     def base_url(self) -> str:
         """Where the web client is reached, for links in mail: --public-url, or else the
-        address --listen names (its interface, or localhost, and its port)."""
+        address a tcp: or ssl: --listen names (its interface unless a wildcard, else
+        localhost); http://localhost for any other endpoint."""
         if self.public_url is not None:
             return self.public_url.rstrip("/")
-        fields = self.listen.split(":")
-        options = dict(field.split("=", 1) for field in fields[2:] if "=" in field)
-        scheme = "https" if fields[0] == "ssl" else "http"
-        host = options.get("interface", "localhost")
-        port = fields[1] if len(fields) > 1 else "80"
-        return f"{scheme}://{host}:{port}"
+        kind, _, rest = self.listen.partition(":")
+        port, *fields = rest.split(":")
+        if kind not in ("tcp", "ssl") or not port.isdigit():
+            return "http://localhost"
+        options = dict(field.split("=", 1) for field in fields if "=" in field)
+        host = options.get("interface", "")
+        host = "localhost" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
+        host = f"[{host}]" if ":" in host else host
+        return f"{'https' if kind == 'ssl' else 'http'}://{host}:{port}"
 
     def _check_presence(self) -> None:
         """The contract: offline within 15 s of the last close, within 60 s of a process's

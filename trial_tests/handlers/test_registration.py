@@ -254,6 +254,12 @@ class RegistrationOptionsTests(TestCase):
         """Links use --public-url, or else the address --listen names."""
         self.assertEqual(Config().base_url, "http://127.0.0.1:9000")
         self.assertEqual(Config(listen="tcp:8080").base_url, "http://localhost:8080")
+        listen = "ssl:8443:privateKey=k.pem:interface=0.0.0.0"
+        self.assertEqual(Config(listen=listen).base_url, "https://localhost:8443")
+        listen = "tcp6:port=9000:interface=\\:\\:1"
+        self.assertEqual(Config(listen=listen).base_url, "http://localhost")
+        listen = "systemd:domain=INET:index=0"
+        self.assertEqual(Config(listen=listen).base_url, "http://localhost")
         config = Config(public_url="https://social.example.org/")
         self.assertEqual(config.base_url, "https://social.example.org")
         options = Options()
