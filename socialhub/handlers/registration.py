@@ -149,16 +149,18 @@ class Registration:
         self, viewer: Viewer, parsed: Refusable[CreateRegistrationToken]
     ) -> NewToken:
         check_admin(viewer.user, "make registration tokens")
-        command = accepted(parsed)
+        return await self.make_token(accepted(parsed), viewer.user.id)
+
+    async def make_token(
+        self, command: CreateRegistrationToken, created_by: int | None = None
+    ) -> NewToken:
+        """A token with a fresh secret (by an administrator, or an operator's tool: no
+        check here)."""
         if command.expires_at is not None and command.expires_at <= self._now():
             raise InvalidRequest("expires_at must be in the future")
         token = new_token()
         stored = await self._tokens.create(
-            token_hash(token),
-            command.uses_allowed,
-            command.expires_at,
-            viewer.user.id,
-            self._now(),
+            token_hash(token), command.uses_allowed, command.expires_at, created_by, self._now()
         )
         return NewToken(token, stored)
 

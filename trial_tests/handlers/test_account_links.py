@@ -78,6 +78,21 @@ class AccountLinksTests(EngineTestMixin):
         self.assertError(again, 400, "invalid_token")
         self.assertEqual((await self._login(running.client(), NEW_PASSWORD)).status, 200)
 
+    async def test_a_reset_ends_older_links(self) -> None:
+        """Of two reset links, using one makes the other unusable."""
+        mail = await smtp_server(self)
+        running = await self._server(mail)
+        await seed_user(running, "alice")
+        await running.client().post(RESET, {"email": "alice@example.org"})
+        first = await self._reset_token(mail)
+        await running.client().post(RESET, {"email": "alice@example.org"})
+        second = await self._reset_token(mail)
+        done = await running.client().post(CONFIRM, {"token": second, "password": NEW_PASSWORD})
+        self.assertEqual(done.status, 204, done.raw)
+        older = await running.client().post(CONFIRM, {"token": first, "password": PASSWORD})
+        self.assertError(older, 400, "invalid_token")
+        self.assertEqual(await table_rows(running, "account_tokens"), [])
+
     async def test_unknown_email_answers_alike(self) -> None:
         """An email nobody has is 202 too, and mails nothing."""
         mail = await smtp_server(self)

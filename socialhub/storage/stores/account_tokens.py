@@ -1,7 +1,8 @@
 """The SQL of one-time account tokens: a mailed password reset or email verification.
 
 Only a token's SHA-256 is stored, and a token is deleted by the transaction that uses it, so
-it works once. Expired tokens are deleted whenever another is issued.
+it works once: using one deletes every token of its user for the same purpose. Expired tokens
+are deleted whenever another is issued.
 """
 
 from __future__ import annotations
@@ -35,13 +36,19 @@ async def insert_account_token(txn: Transaction, token: AccountToken, now: int) 
 
 
 async def _redeem(txn: Transaction, token_hash: str, purpose: str, now: int) -> int | None:
-    """Delete a live token of `purpose`; the user it was for, or None."""
+    """Use a live token of `purpose`: the user it was for, or None. Every token of that
+    user for that purpose goes with it (an older reset link does not outlive a reset)."""
     row = await txn.fetchone(
         "DELETE FROM account_tokens WHERE token_hash = ? AND purpose = ? AND expires_at > ?"
         " RETURNING user_id",
         (token_hash, purpose, now),
     )
-    return None if row is None else int(row[0])
+    if row is None:
+        return None
+    user_id = int(row[0])
+    sql = "DELETE FROM account_tokens WHERE user_id = ? AND purpose = ?"
+    await txn.run(sql, (user_id, purpose))
+    return user_id
 
 
 @dataclass(frozen=True)
