@@ -37,14 +37,15 @@ from socialhub.storage.stores.registration_tokens import (
 )
 from socialhub.storage.stores.users import Admission, NewAccount, User, UsersStore, username_key
 
-OPEN, TOKEN, CLOSED = "open", "token", "closed"
+# The --registration modes this module acts on ("open" lets anyone register).
+TOKEN, CLOSED = "token", "closed"
 
 
 @dataclass(frozen=True)
 class RegistrationSettings:
     """How registration is configured."""
 
-    mode: str  # OPEN, TOKEN or CLOSED
+    mode: str  # "open", TOKEN or CLOSED
     admins: frozenset[str]  # the --admin usernames
     require_verification: bool
 
