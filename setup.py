@@ -64,6 +64,7 @@ setup(
             "coverage>=7,<8",
             "import-linter>=2.1,<3",  # the layers contract in pyproject.toml
             "hypothesis>=6.100,<7",  # property tests
+            "aiosmtpd>=1.4,<2",  # the SMTP server the mail tests send to
             # The browser tests (trial_tests/web/) drive Debian's Chromium (/usr/bin/chromium);
             # Playwright's own browsers are never downloaded.
             "playwright>=1.47,<2",

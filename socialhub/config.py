@@ -10,6 +10,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 DEFAULT_LISTEN = "tcp:9000:interface=127.0.0.1:backlog=1024"
 DEFAULT_DATABASE = "sqlite:socialhub.sqlite3"
+REGISTRATION_MODES = ("open", "token", "closed")
+DEFAULT_MAIL_FROM = "socialhub@localhost"
 
 
 class ConfigError(ValueError):
@@ -41,6 +43,11 @@ class Config:
     log_format: str = "text"
     access_log: bool = False
     metrics_listen: str | None = None  # a listener of this process's own /metrics
+    registration: str = "open"  # open, token (an administrator's token needed) or closed
+    smtp: str | None = None  # smtp://user:password@host:port or smtps://...; None: no mail
+    mail_from: str = DEFAULT_MAIL_FROM
+    public_url: str | None = None  # the base of links in mail; None: derived from listen
+    require_email_verification: bool = False
 
     @property
     def session_ttl_seconds(self) -> int:
@@ -65,6 +72,39 @@ class Config:
         if self.log_format not in ("text", "json"):
             raise ConfigError("--log-format must be text or json")
         self._check_presence()
+        self._check_registration()
+
+    def _check_registration(self) -> None:
+        if self.registration not in REGISTRATION_MODES:
+            raise ConfigError("--registration must be open, token or closed")
+        if self.smtp is not None and urlsplit(self.smtp).scheme not in ("smtp", "smtps"):
+            raise ConfigError("--smtp must be smtp://[user:password@]host[:port] or smtps://...")
+        if self.smtp is not None and not urlsplit(self.smtp).hostname:
+            raise ConfigError("--smtp must name a host")
+        if self.require_email_verification and self.smtp is None:
+            raise ConfigError("--require-email-verification needs --smtp: the link goes by mail")
+        if self.public_url is not None and urlsplit(self.public_url).scheme not in (
+            "http",
+            "https",
+        ):
+            raise ConfigError("--public-url must be an http:// or https:// URL")
+
+    @property
+    def base_url(self) -> str:
+        """Where the web client is reached, for links in mail: --public-url, or else the
+        address a tcp: or ssl: --listen names (its interface unless a wildcard, else
+        localhost); http://localhost for any other endpoint."""
+        if self.public_url is not None:
+            return self.public_url.rstrip("/")
+        kind, _, rest = self.listen.partition(":")
+        port, *fields = rest.split(":")
+        if kind not in ("tcp", "ssl") or not port.isdigit():
+            return "http://localhost"
+        options = dict(field.split("=", 1) for field in fields if "=" in field)
+        host = options.get("interface", "")
+        host = "localhost" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
+        host = f"[{host}]" if ":" in host else host
+        return f"{'https' if kind == 'ssl' else 'http'}://{host}:{port}"
 
     def _check_presence(self) -> None:
         """The contract: offline within 15 s of the last close, within 60 s of a process's

@@ -33,6 +33,26 @@ class Forbidden(SocialHubError):
     code = "forbidden"
 
 
+class InvalidToken(InvalidRequest):
+    """A mailed one-time token that is unknown, used or expired."""
+
+    code = "invalid_token"
+
+
+class RegistrationClosed(Forbidden):
+    code = "registration_closed"
+
+
+class InvalidRegistrationToken(Forbidden):
+    """A registration token that is unknown, expired or used up."""
+
+    code = "invalid_registration_token"
+
+
+class EmailNotVerified(Forbidden):
+    code = "email_not_verified"
+
+
 class NotFound(SocialHubError):
     status = 404
     code = "not_found"

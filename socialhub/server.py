@@ -23,6 +23,7 @@ from socialhub.delivery.cork import Cork
 from socialhub.delivery.fanout import Fanout
 from socialhub.delivery.presence import PresenceTiming
 from socialhub.delivery.replay import Replays
+from socialhub.handlers.account_links import AccountLinks
 from socialhub.handlers.accounts import Accounts
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.chat_batch import ChatBatch
@@ -37,11 +38,13 @@ from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy
 from socialhub.handlers.posts import Posts
 from socialhub.handlers.rate_limit import RateLimiter
+from socialhub.handlers.registration import Registration, RegistrationSettings
 from socialhub.handlers.typing import Typing
 from socialhub.handlers.users import Users
 from socialhub.http import site
 from socialhub.http.api import Api
 from socialhub.http.listen import listen
+from socialhub.http.rest import account_links as account_links_routes
 from socialhub.http.rest import accounts as accounts_routes
 from socialhub.http.rest import conversations as conversations_routes
 from socialhub.http.rest import events as events_routes
@@ -51,14 +54,17 @@ from socialhub.http.rest import messages as messages_routes
 from socialhub.http.rest import notifications as notifications_routes
 from socialhub.http.rest import operations as operations_routes
 from socialhub.http.rest import posts as posts_routes
+from socialhub.http.rest import registration as registration_routes
 from socialhub.http.rest import users as users_routes
 from socialhub.http.web import web_resources
+from socialhub.mail.smtp import SmtpMailer
 from socialhub.media.files import MediaFiles
 from socialhub.metrics import Metrics
 from socialhub.reactor import Reactor
 from socialhub.storage.database import Database, DatabaseUnavailable, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import Migrated, migrate
+from socialhub.storage.stores.account_tokens import AccountTokensStore
 from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.conversations import ConversationsStore
 from socialhub.storage.stores.events import EventsStore
@@ -70,6 +76,7 @@ from socialhub.storage.stores.messages import MessagesStore
 from socialhub.storage.stores.notifications import NotificationsStore
 from socialhub.storage.stores.posts import PostsStore
 from socialhub.storage.stores.presence import PresenceStore
+from socialhub.storage.stores.registration_tokens import RegistrationTokensStore
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.stream import StreamStore
 from socialhub.storage.stores.users import UsersStore
@@ -99,6 +106,8 @@ class Stores:
     posts: PostsStore
     stream: StreamStore
     presence: PresenceStore
+    registration_tokens: RegistrationTokensStore
+    account_tokens: AccountTokensStore
 
     @classmethod
     def over(cls, database: Database) -> Stores:
@@ -117,6 +126,8 @@ class Stores:
             posts=PostsStore(database),
             stream=StreamStore(database),
             presence=PresenceStore(database),
+            registration_tokens=RegistrationTokensStore(database),
+            account_tokens=AccountTokensStore(database),
         )
 
 
@@ -137,6 +148,8 @@ class Handlers:
     """The handlers: every rule, one object per area."""
 
     accounts: Accounts
+    registration: Registration
+    account_links: AccountLinks
     users: Users
     policy: Policy
     membership: Membership
@@ -170,6 +183,7 @@ class Server:
             reactor, config.password_time_cost, config.password_memory_kib, config.password_threads
         )
         self.stores = Stores.over(self.database)
+        self.mailer = SmtpMailer(reactor, config.smtp, config.mail_from) if config.smtp else None
         self.delivery = self._outbound(config, reactor)
         self.handlers = self._handlers(config, reactor)
         self.dispatcher = Dispatcher(
@@ -213,16 +227,39 @@ class Server:
         media = MediaUploads(reactor, stores.media, MediaFiles(config.media_dir))
         policy = Policy(stores.follows)
         batch = ChatBatch(stores.messages, reactor, fanout, self.delivery.cork)
+        accounts = Accounts(
+            reactor,
+            stores.users,
+            stores.sessions,
+            self.hasher,
+            session_ttl=config.session_ttl_seconds,
+            delivery=fanout,
+            require_verification=config.require_email_verification,
+        )
+        links = AccountLinks(
+            reactor,
+            stores.users,
+            stores.account_tokens,
+            self.hasher,
+            fanout,
+            self.mailer,
+            config.base_url,
+        )
+        settings = RegistrationSettings(
+            config.registration, config.admins, config.require_email_verification
+        )
         return Handlers(
-            accounts=Accounts(
+            accounts=accounts,
+            registration=Registration(
                 reactor,
                 stores.users,
-                stores.sessions,
+                stores.registration_tokens,
                 self.hasher,
-                admins=config.admins,
-                session_ttl=config.session_ttl_seconds,
-                delivery=fanout,
+                accounts,
+                links,
+                settings,
             ),
+            account_links=links,
             users=Users(
                 reactor,
                 stores.follows,
@@ -251,8 +288,14 @@ class Server:
         handlers = self.handlers
         api = Api(handlers.accounts, config.trusted_proxy, config.secure_cookies)
         accounts_routes.register_routes(
-            api, handlers.accounts, config.session_ttl_seconds, handlers.users
+            api,
+            handlers.accounts,
+            handlers.registration,
+            config.session_ttl_seconds,
+            handlers.users,
         )
+        registration_routes.register_routes(api, handlers.registration)
+        account_links_routes.register_routes(api, handlers.account_links)
         users_routes.register_routes(api, handlers.users)
         messages_routes.register_routes(api, handlers.history)
         conversations_routes.register_routes(api, handlers.conversations)
@@ -288,6 +331,8 @@ class Server:
         )
         await closed.addErrback(lambda _: None)  # clients that never answer are cut anyway
         await self.delivery.fanout.stop()
+        if self.mailer is not None:
+            await self.mailer.stop()
         await self.database.close()
         self.hasher.stop()
         self.handlers.media.stop()

@@ -17,6 +17,7 @@ from socialhub import __version__
 from socialhub.config import (
     DEFAULT_DATABASE,
     DEFAULT_LISTEN,
+    DEFAULT_MAIL_FROM,
     Config,
     ConfigError,
     check_environment,
@@ -48,12 +49,17 @@ _PARAMETERS: list[tuple[str, object, Callable[[str], object], str]] = [
     ("presence-expiry", 30.0, float, "seconds without a refresh before a process counts as dead"),
     ("log-format", "text", str, "text, or json: one JSON object per line on standard output"),
     ("metrics-listen", None, str, "endpoint of a listener serving this process's own /metrics"),
+    ("registration", "open", str, "who may register: open, token (an admin's token) or closed"),
+    ("smtp", None, str, "smtp://user:password@host:port or smtps://...: sends account mail"),
+    ("mail-from", DEFAULT_MAIL_FROM, str, "the sender address of account mail"),
+    ("public-url", None, str, "the server's public base URL, for links in mail"),
 ]
 # name, help; a flag is off unless set.
 _FLAGS = [
     ("secure-cookies", "mark the session cookie Secure (serve over TLS)"),
     ("reuse-port", "share the tcp: port with other processes (SO_REUSEPORT); needs --redis"),
     ("access-log", "log one line per HTTP request (path without its query string)"),
+    ("require-email-verification", "new accounts verify their email before logging in"),
 ]
 # name, help; a list is empty unless given.
 _LISTS = [
@@ -141,6 +147,11 @@ class Options(usage.Options):
             log_format=values["log-format"],
             access_log=values["access-log"],
             metrics_listen=values["metrics-listen"],
+            registration=values["registration"],
+            smtp=values["smtp"],
+            mail_from=values["mail-from"],
+            public_url=values["public-url"],
+            require_email_verification=values["require-email-verification"],
         )
 
 

@@ -119,6 +119,13 @@ def password(value: object, field: str) -> str:
     return text(value, field, min_length=8, max_length=1024)
 
 
+def positive_int(value: object, field: str, maximum: int) -> int:
+    """A whole number from 1 to `maximum` (a JSON number, not a string)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise InvalidRequest(f"{field} must be a whole number from 1 to {maximum}")
+    return value
+
+
 def choice(value: object, choices: Collection[str], problem: str) -> str:
     """One of a few strings; `problem` is the 400's message, which names them."""
     if not isinstance(value, str) or value not in choices:

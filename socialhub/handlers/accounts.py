@@ -1,4 +1,5 @@
-"""Accounts and sessions: registering, logging in and out, changing a password, who is calling."""
+"""Accounts and sessions: logging in and out, changing a password, who is calling (registering
+is handlers/registration.py's)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from socialhub.auth.login_limiter import LoginLimiter
 from socialhub.auth.passwords import PasswordHasher
 from socialhub.auth.tokens import new_token, token_hash
 from socialhub.delivery.interface import Delivery
-from socialhub.errors import Conflict, Forbidden, RateLimited, Unauthorized
-from socialhub.handlers.commands import ChangePassword, Credentials, Register
+from socialhub.errors import EmailNotVerified, Forbidden, RateLimited, Unauthorized
+from socialhub.handlers.commands import ChangePassword, Credentials
 from socialhub.storage.stores.sessions import SessionsStore
-from socialhub.storage.stores.users import User, UsersStore, username_key
+from socialhub.storage.stores.users import User, UsersStore
 
 # How the open connections of a revoked session are closed (docs/api/websocket.md).
 SESSION_REVOKED = (4001, "session revoked")
@@ -44,17 +45,16 @@ class Accounts:
         users: UsersStore,
         sessions: SessionsStore,
         hasher: PasswordHasher,
-        admins: frozenset[str],
         session_ttl: int,
         delivery: Delivery,
+        require_verification: bool = False,
     ) -> None:
         self._clock = clock
         self._users = users
         self._sessions = sessions
         self._hasher = hasher
-        # Keyed like usernames: --admin Alice applies to the account registered as "alice".
-        self._admins = frozenset(username_key(name) for name in admins)
         self._session_ttl = session_ttl
+        self._require_verification = require_verification
         self._delivery = delivery
         self._limiter = LoginLimiter(clock)
 
@@ -72,20 +72,6 @@ class Accounts:
     def _now(self) -> int:
         return int(self._clock.seconds())
 
-    async def register(self, account: Register) -> Login:
-        password_hash = await self._hasher.hash(account.password)
-        user = await self._users.create(
-            account.username,
-            account.email,
-            password_hash,
-            account.display_name,
-            is_admin=username_key(account.username) in self._admins,
-            now=self._now(),
-        )
-        if user is None:
-            raise Conflict("username or email is already taken")
-        return await self._open_session(user)
-
     async def login(self, credentials: Credentials, address: str) -> Login:
         login, password = credentials.login, credentials.password
         key = (login.casefold(), address)
@@ -93,15 +79,17 @@ class Accounts:
         if retry_after is not None:
             raise RateLimited("too many failed logins; try again later", retry_after)
         found = await self._users.credentials(login)
-        stored_hash = found[1] if found else None
+        stored_hash = found.password_hash if found else None
         if found is None or not await self._hasher.verify(stored_hash, password):
             self._limiter.record_failure(key)
             raise Unauthorized("wrong username, email or password")
         self._limiter.reset(key)
-        user, stored = found
+        user, stored, awaiting_verification = found
+        if awaiting_verification and self._require_verification:
+            raise EmailNotVerified("follow the link mailed to your address before logging in")
         if self._hasher.needs_rehash(stored):
             await self._users.set_password_hash(user.id, await self._hasher.hash(password))
-        return await self._open_session(user)
+        return await self.open_session(user)
 
     async def authenticate(self, token: str | None) -> Viewer | None:
         """The viewer a session token belongs to, or None when it is missing, unknown or expired."""
@@ -123,7 +111,7 @@ class Accounts:
         revoked = await self._sessions.revoke_others(viewer.user.id, viewer.session_id)
         self._delivery.close_sessions(viewer.user.id, revoked, *SESSION_REVOKED)
 
-    async def _open_session(self, user: User) -> Login:
+    async def open_session(self, user: User) -> Login:
         token = new_token()
         await self._sessions.create(user.id, token_hash(token), self._now())
         return Login(user=user, token=token)

@@ -126,6 +126,21 @@ class Register:
     email: str
     password: str
     display_name: str
+    token: str | None = None  # a registration token, when registration needs one
+
+
+@dataclass(frozen=True)
+class CreateRegistrationToken:
+    uses_allowed: int | None  # None: unlimited
+    expires_at: int | None  # Unix seconds; None: never
+
+
+@dataclass(frozen=True)
+class ConfirmReset:
+    """A mailed reset token and the password it sets."""
+
+    token: str
+    password: str
 
 
 @dataclass(frozen=True)

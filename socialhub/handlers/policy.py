@@ -35,6 +35,12 @@ from socialhub.storage.stores.users import User
 NOT_ALLOWED = "you are not allowed to do this with this user"
 
 
+def check_admin(user: User, action: str) -> None:
+    """Administrators only (`--admin`): broadcasts, registration tokens, password resets."""
+    if not user.is_admin:
+        raise Forbidden(f"only administrators may {action}")
+
+
 class Policy:
     """The authorization rules between users."""
 

@@ -14,6 +14,7 @@ from socialhub.storage.stores.follows import ACCEPTED, PENDING, Profile
 from socialhub.storage.stores.groups import Group
 from socialhub.storage.stores.notifications import Notification
 from socialhub.storage.stores.posts import Comment, Post
+from socialhub.storage.stores.registration_tokens import RegistrationToken
 from socialhub.storage.stores.users import User
 
 # The viewer's follows row towards a user, as the user object's `follow_status`.
@@ -153,3 +154,20 @@ def conversation_object(conversation: Conversation) -> dict[str, Any]:
         "unread_count": conversation.unread_count,
         "read_up_to": conversation.read_up_to,
     }
+
+
+def registration_token_object(
+    token: RegistrationToken, secret: str | None = None
+) -> dict[str, Any]:
+    """A registration token as administrators see it; `token`, its secret, only when made."""
+    body: dict[str, Any] = {
+        "id": token.id,
+        "uses_allowed": token.uses_allowed,
+        "uses": token.uses,
+        "expires_at": None if token.expires_at is None else rfc3339(token.expires_at),
+        "created_by": token.created_by,
+        "created_at": rfc3339(token.created_at),
+    }
+    if secret is not None:
+        body["token"] = secret
+    return body

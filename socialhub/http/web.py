@@ -61,6 +61,8 @@ APP_ROUTES: tuple[tuple[str, ...], ...] = (
     ("",),
     ("login",),
     ("signup",),
+    ("reset-password",),
+    ("verify-email",),
     ("chat",),
     ("chat", "u", "*"),
     ("chat", "g", "*"),

@@ -40,6 +40,8 @@ CLIENT_ROUTES = [
     "/",
     "/login",
     "/signup",
+    "/reset-password",
+    "/verify-email",
     "/chat",
     "/chat/u/1",
     "/chat/g/2",

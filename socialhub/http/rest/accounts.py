@@ -10,6 +10,7 @@ from twisted.logger import Logger
 
 from socialhub.errors import RateLimited, SocialHubError, Unauthorized
 from socialhub.handlers.accounts import Accounts, Login
+from socialhub.handlers.registration import Registration
 from socialhub.handlers.users import Users
 from socialhub.http.api import Api, Call, Reply
 from socialhub.http.rest import bodies
@@ -18,7 +19,9 @@ from socialhub.http.views import user_object
 auth_log = Logger(namespace="socialhub.auth")
 
 
-def register_routes(api: Api, accounts: Accounts, session_ttl: int, users: Users) -> None:
+def register_routes(
+    api: Api, accounts: Accounts, registration: Registration, session_ttl: int, users: Users
+) -> None:
     async def signed_in(login: Login, status: int) -> Reply:
         profile = await users.profile(login.user.id, login.user.id)
         return Reply(
@@ -29,11 +32,16 @@ def register_routes(api: Api, accounts: Accounts, session_ttl: int, users: Users
 
     @api.route("/api/auth/register", "POST", auth=False)
     async def register(call: Call) -> Reply:
-        login = await accounts.register(bodies.register(call.body))
+        """201 and a session; without the session when the email is verified first."""
+        registration.check_open()
+        registered = await registration.register(bodies.register(call.body))
+        user = registered.user
         auth_log.info(
-            "registered user {user_id} from {client}", user_id=login.user.id, client=call.address
+            "registered user {user_id} from {client}", user_id=user.id, client=call.address
         )
-        return await signed_in(login, 201)
+        if registered.login is not None:
+            return await signed_in(registered.login, 201)
+        return Reply(body=user_object(await users.profile(user.id, user.id), user.id), status=201)
 
     @api.route("/api/auth/login", "POST", auth=False)
     async def login(call: Call) -> Reply:

@@ -16,10 +16,12 @@ from socialhub.handlers.commands import (
     KEEP,
     AnswerEvent,
     ChangePassword,
+    ConfirmReset,
     CreateComment,
     CreateEvent,
     CreateGroup,
     CreatePost,
+    CreateRegistrationToken,
     Credentials,
     Invite,
     MarkRead,
@@ -43,6 +45,7 @@ from socialhub.validation import (
     optional_text,
     parse_id,
     password,
+    positive_int,
     text,
     username,
 )
@@ -60,6 +63,10 @@ COMMENT_MAX = 4_000
 MAX_ALLOWED_USERS = 1000
 # At most this many ids in one "mark read" body.
 MAX_READ_IDS = 1000
+# The longest token a client may send (the server's are 43 characters).
+TOKEN_MAX = 128
+# The most uses one registration token may allow.
+MAX_TOKEN_USES = 1_000_000
 
 
 def _refusable(parse: Callable[[Body], T], body: Body) -> Refusable[T]:
@@ -82,7 +89,40 @@ def register(body: Body) -> Register:
             min_length=1,
             max_length=DISPLAY_NAME_MAX,
         ),
+        token=_given(body, "token", lambda value: _token(value, "token")),
     )
+
+
+def _token(value: object, field: str) -> str:
+    return text(value, field, min_length=1, max_length=TOKEN_MAX)
+
+
+def token(body: Body) -> str:
+    """The `token` of a mailed link (a reset's or a verification's)."""
+    return _token(body.get("token"), "token")
+
+
+def password_reset_email(body: Body) -> str:
+    return email(body.get("email"))
+
+
+def confirm_reset(body: Body) -> ConfirmReset:
+    return ConfirmReset(token(body), password(body.get("password"), "password"))
+
+
+def _create_registration_token(body: Body) -> CreateRegistrationToken:
+    uses = body.get("uses_allowed")
+    expires = body.get("expires_at")
+    return CreateRegistrationToken(
+        uses_allowed=None if uses is None else positive_int(uses, "uses_allowed", MAX_TOKEN_USES),
+        expires_at=None if expires is None else date_time(expires, "expires_at"),
+    )
+
+
+def create_registration_token(body: Body) -> Refusable[CreateRegistrationToken]:
+    """`uses_allowed` (null or absent: unlimited) and `expires_at` (null or absent: never; else
+    an RFC 3339 time), refused only once the caller is found to be an administrator."""
+    return _refusable(_create_registration_token, body)
 
 
 def credentials(body: Body) -> Credentials:

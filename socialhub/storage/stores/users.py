@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from socialhub.storage.database import (
     Database,
     Row,
     Statement,
+    Transaction,
     by_name,
     read_one,
     write,
 )
+from socialhub.storage.stores.account_tokens import (
+    VERIFY_EMAIL,
+    AccountToken,
+    insert_account_token,
+)
+from socialhub.storage.stores.registration_tokens import use_registration_token
 
 # The users columns a User is read from, by name: the SELECT lists and `User.from_row` both
 # follow this tuple, so a column added here cannot shift another.
@@ -62,6 +70,41 @@ class User:
         return cls(**values)
 
 
+@dataclass(frozen=True)
+class NewAccount:
+    """What an account is created with."""
+
+    username: str
+    email: str
+    password_hash: str
+    display_name: str
+    is_admin: bool
+    awaiting_verification: bool = False
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What else an account's creation does in its transaction: count a use of the
+    registration token with this hash, and store the first verification token, whose
+    `user_id` is filled in once the account exists."""
+
+    registration_token_hash: str | None = None
+    verification_hash: str | None = None
+    verification_expires_at: int = 0
+
+
+class StoredCredentials(NamedTuple):
+    """What a login is checked against."""
+
+    user: User
+    password_hash: str
+    awaiting_verification: bool
+
+
+class _Taken(Exception):
+    """The username or email is taken: the account's transaction is rolled back."""
+
+
 def username_key(username: str) -> str:
     """Usernames are ASCII, so lower-casing makes them case-insensitive."""
     return username.lower()
@@ -83,50 +126,57 @@ class UsersStore:
         self._db = database
 
     async def create(
-        self,
-        username: str,
-        email: str,
-        password_hash: str,
-        display_name: str,
-        is_admin: bool,
-        now: int,
+        self, account: NewAccount, now: int, admission: Admission = Admission()
     ) -> User | None:
-        """The new user, or None when the username or the email is taken."""
-        rows = await write(
-            self._db,
-            "create_user",
-            "INSERT INTO users (username, username_key, email, email_key, password_hash,"
-            " display_name, display_name_key, is_admin, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            f" ON CONFLICT DO NOTHING RETURNING {USER_COLUMNS}",
-            (
-                username,
-                username_key(username),
-                email,
-                email_key(email),
-                password_hash,
-                display_name,
-                display_name_key(display_name),
-                is_admin,
-                now,
-            ),
-        )
-        return User.from_row(rows[0]) if rows else None
+        """The new user, or None when the username or the email is taken (no token use is
+        counted then). Raises RegistrationTokenRefused when the admission's token is unknown,
+        expired or used up."""
+
+        async def body(txn: Transaction) -> User:
+            if admission.registration_token_hash is not None:
+                await use_registration_token(txn, admission.registration_token_hash, now)
+            row = await txn.fetchone(*_insert_user(account, now))
+            if row is None:
+                raise _Taken
+            user = User.from_row(row)
+            if admission.verification_hash is not None:
+                token = AccountToken(
+                    admission.verification_hash,
+                    user.id,
+                    VERIFY_EMAIL,
+                    admission.verification_expires_at,
+                )
+                await insert_account_token(txn, token, now)
+            return user
+
+        try:
+            return await self._db.interaction("create_user", body)
+        except _Taken:
+            return None
 
     async def get(self, user_id: int) -> User | None:
         row = await read_one(self._db, "get_user", _BY_ID, (user_id,))
         return User.from_row(row) if row else None
 
-    async def credentials(self, login: str) -> tuple[User, str] | None:
+    async def credentials(self, login: str) -> StoredCredentials | None:
         """The user whose username or email is `login` (any case), with the password hash."""
         row = await read_one(
             self._db,
             "get_credentials",
-            f"SELECT {USER_COLUMNS}, password_hash FROM users"
+            f"SELECT {USER_COLUMNS}, password_hash, awaiting_verification FROM users"
             " WHERE username_key = ? OR email_key = ?",
             (username_key(login), email_key(login)),
         )
-        return (User.from_row(row[:USER_WIDTH]), row[USER_WIDTH]) if row else None
+        if row is None:
+            return None
+        password_hash, awaiting = row[USER_WIDTH:]
+        return StoredCredentials(User.from_row(row[:USER_WIDTH]), password_hash, bool(awaiting))
+
+    async def by_email(self, email: str) -> User | None:
+        """The user whose email is `email`, in any case."""
+        sql = f"SELECT {USER_COLUMNS} FROM users WHERE email_key = ?"
+        row = await read_one(self._db, "get_user_by_email", sql, (email_key(email),))
+        return User.from_row(row) if row else None
 
     async def password_hash(self, user_id: int) -> str | None:
         sql = "SELECT password_hash FROM users WHERE id = ?"
@@ -144,3 +194,25 @@ class UsersStore:
         statements: list[Statement] = [("UPDATE users SET is_admin = FALSE WHERE is_admin", ())]
         statements += [(promote, (key,)) for key in keys]
         await self._db.at_once("sync_admins", statements)
+
+
+def _insert_user(account: NewAccount, now: int) -> Statement:
+    """The INSERT of a new account, RETURNING its User's columns (no row when taken)."""
+    return (
+        "INSERT INTO users (username, username_key, email, email_key, password_hash,"
+        " display_name, display_name_key, is_admin, awaiting_verification, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        f" ON CONFLICT DO NOTHING RETURNING {USER_COLUMNS}",
+        (
+            account.username,
+            username_key(account.username),
+            account.email,
+            email_key(account.email),
+            account.password_hash,
+            account.display_name,
+            display_name_key(account.display_name),
+            account.is_admin,
+            account.awaiting_verification,
+            now,
+        ),
+    )

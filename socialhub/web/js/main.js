@@ -25,13 +25,14 @@ async function boot() {
   await startRouter(outlet, guard);
 }
 
-/** Logged out, only /signup is itself; every other path shows the log-in form. */
+/** Logged out, only /signup and the mailed links are themselves; every other path shows the
+ * log-in form. */
 function guard(route) {
   if (session.user) {
     if (route && route.view === "auth") return { view: "auth", params: { mode: "done" } };
     return route;
   }
-  if (route && route.view === "auth") return route;
+  if (route && (route.view === "auth" || route.view === "account_links")) return route;
   return { view: "auth", params: { mode: "login" } };
 }
 

@@ -1,13 +1,18 @@
 /* Log in and sign up. A session that begins here is announced with a "signed-in" event, which
- * main.js answers by showing the app at the page the URL (or ?next=) names. */
+ * main.js answers by showing the app at the page the URL (or ?next=) names. The sign-up form
+ * follows the server's registration mode (GET /api/auth/registration): a token field when one
+ * is needed, a notice when registration is closed, and "check your email" when the address is
+ * verified before the first log-in. */
 
 import { api } from "../api.js";
 import { h, replace } from "../dom.js";
 
-export function render(container, params) {
+export async function render(container, params) {
   if (params.mode === "done") return renderDone(container);
   const signup = params.mode === "signup";
   const next = safeNext(params.query?.get("next")) || currentPath();
+  const registration = signup ? await registrationMode() : null;
+  if (registration?.mode === "closed") return renderClosed(container);
   const problem = h("p", { class: "error", role: "alert" });
   const fields = signup
     ? [
@@ -15,6 +20,9 @@ export function render(container, params) {
         field("signup-email", "Email", { type: "email", autocomplete: "email", required: true }),
         field("signup-display", "Display name (optional)", { autocomplete: "nickname", maxLength: 64 }),
         field("signup-password", "Password", { type: "password", autocomplete: "new-password", required: true, minLength: 8 }, "At least 8 characters"),
+        registration?.mode === "token"
+          ? field("signup-token", "Registration token", { required: true, autocomplete: "off", value: params.query?.get("token") || "" }, "This server registers people an administrator invited")
+          : null,
       ]
     : [
         field("login-user", "Username or email", { autocomplete: "username", required: true }),
@@ -28,6 +36,7 @@ export function render(container, params) {
     button.disabled = true;
     try {
       const user = signup ? await register(form) : await logIn(form);
+      if (signup && registration?.email_verification) return renderCheckMail(container, user);
       window.dispatchEvent(new CustomEvent("signed-in", { detail: { ...user, next } }));
     } catch (error) {
       replace(problem, error.message || "Something went wrong. Try again.");
@@ -36,8 +45,45 @@ export function render(container, params) {
   });
   const other = signup
     ? h("p", {}, "Already have an account? ", h("a", { href: withNext("/login", next) }, "Log in"))
-    : h("p", {}, "New here? ", h("a", { href: withNext("/signup", next) }, "Create an account"));
+    : [
+        h("p", {}, "New here? ", h("a", { href: withNext("/signup", next) }, "Create an account")),
+        h("p", {}, h("a", { href: "/reset-password" }, "Forgot your password?")),
+      ];
   replace(container, h("section", { class: "auth" }, h("h1", {}, signup ? "Sign up" : "Log in"), form, other));
+}
+
+/** The server's registration mode; open when it cannot be asked (the form then says why). */
+async function registrationMode() {
+  try {
+    return await api("GET", "/api/auth/registration");
+  } catch {
+    return { mode: "open", email_verification: false };
+  }
+}
+
+function renderClosed(container) {
+  replace(
+    container,
+    h(
+      "section",
+      { class: "auth" },
+      h("h1", {}, "Sign up"),
+      h("p", {}, "Registration is closed on this server."),
+      h("p", {}, "Already have an account? ", h("a", { href: "/login" }, "Log in")),
+    ),
+  );
+}
+
+function renderCheckMail(container, user) {
+  replace(
+    container,
+    h(
+      "section",
+      { class: "auth" },
+      h("h1", {}, "Check your email"),
+      h("p", {}, "We sent a link to ", user.email, ". Follow it to verify your address, then log in."),
+    ),
+  );
 }
 
 function renderDone(container) {
@@ -47,7 +93,8 @@ function renderDone(container) {
   );
 }
 
-function field(id, text, attrs, hint) {
+/** A labelled input, with its hint when given (the mailed-link views use it too). */
+export function field(id, text, attrs, hint) {
   const hintId = hint ? id + "-hint" : null;
   return [
     h("label", { for: id }, text),
@@ -56,7 +103,7 @@ function field(id, text, attrs, hint) {
   ];
 }
 
-function value(form, id) {
+export function value(form, id) {
   return form.querySelector("#" + id).value;
 }
 
@@ -68,6 +115,8 @@ function register(form) {
   };
   const display = value(form, "signup-display").trim();
   if (display) body.display_name = display;
+  const token = form.querySelector("#signup-token");
+  if (token) body.token = token.value.trim();
   return api("POST", "/api/auth/register", body);
 }
 

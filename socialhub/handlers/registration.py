@@ -1,0 +1,175 @@
+"""Registering: who may (`--registration open|token|closed`), the registration tokens
+administrators make, and the account's creation (with its first verification link when
+`--require-email-verification` is on).
+
+A token's use is counted in the transaction that creates the account (UsersStore.create), so
+two registrations racing for a token's last use cannot both have it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twisted.internet.interfaces import IReactorTime
+
+from socialhub.auth.passwords import PasswordHasher
+from socialhub.auth.tokens import new_token, token_hash
+from socialhub.errors import (
+    Conflict,
+    InvalidRegistrationToken,
+    InvalidRequest,
+    NotFound,
+    RegistrationClosed,
+)
+from socialhub.handlers.account_links import AccountLinks
+from socialhub.handlers.accounts import Accounts, Login, Viewer
+from socialhub.handlers.commands import (
+    CreateRegistrationToken,
+    Refusable,
+    Register,
+    accepted,
+)
+from socialhub.handlers.policy import check_admin
+from socialhub.storage.stores.registration_tokens import (
+    RegistrationToken,
+    RegistrationTokenRefused,
+    RegistrationTokensStore,
+)
+from socialhub.storage.stores.users import Admission, NewAccount, User, UsersStore, username_key
+
+# The --registration modes this module acts on ("open" lets anyone register).
+TOKEN, CLOSED = "token", "closed"
+
+
+@dataclass(frozen=True)
+class RegistrationSettings:
+    """How registration is configured."""
+
+    mode: str  # "open", TOKEN or CLOSED
+    admins: frozenset[str]  # the --admin usernames
+    require_verification: bool
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A new account, and its session when it may log in at once (None: it verifies first)."""
+
+    user: User
+    login: Login | None
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A registration token just made: its secret is shown this once."""
+
+    token: str
+    stored: RegistrationToken
+
+
+class Registration:
+    """The rules of registering and of registration tokens."""
+
+    def __init__(
+        self,
+        clock: IReactorTime,
+        users: UsersStore,
+        tokens: RegistrationTokensStore,
+        hasher: PasswordHasher,
+        accounts: Accounts,
+        links: AccountLinks,
+        settings: RegistrationSettings,
+    ) -> None:
+        self._clock = clock
+        self._users = users
+        self._tokens = tokens
+        self._hasher = hasher
+        self._accounts = accounts
+        self._links = links
+        self.settings = settings
+        # Keyed like usernames: --admin Alice applies to the account registered as "alice".
+        self._admins = frozenset(username_key(name) for name in settings.admins)
+
+    def _now(self) -> int:
+        return int(self._clock.seconds())
+
+    @property
+    def password_reset(self) -> bool:
+        """Whether an account's owner can ask for a reset link (mail is configured)."""
+        return self._links.mails
+
+    def check_open(self) -> None:
+        """Closed registration is refused before the body is read."""
+        if self.settings.mode == CLOSED:
+            raise RegistrationClosed("registration is closed on this server")
+
+    async def register(self, account: Register) -> Registered:
+        self.check_open()
+        token = self._registration_token(account)
+        verify = self.settings.require_verification
+        verification, expires_at = self._links.new_verification()
+        user = await self._create(
+            NewAccount(
+                account.username,
+                account.email,
+                await self._hasher.hash(account.password),
+                account.display_name,
+                is_admin=username_key(account.username) in self._admins,
+                awaiting_verification=verify,
+            ),
+            Admission(
+                registration_token_hash=None if token is None else token_hash(token),
+                verification_hash=token_hash(verification) if verify else None,
+                verification_expires_at=expires_at,
+            ),
+        )
+        if verify:
+            self._links.mail_verification(user, verification)
+            return Registered(user, None)
+        return Registered(user, await self._accounts.open_session(user))
+
+    def _registration_token(self, account: Register) -> str | None:
+        """The token the mode asks for; in open mode a token sent is ignored."""
+        if self.settings.mode != TOKEN:
+            return None
+        if account.token is None:
+            raise InvalidRequest("token is required: registration needs a registration token")
+        return account.token
+
+    async def _create(self, account: NewAccount, admission: Admission) -> User:
+        try:
+            user = await self._users.create(account, self._now(), admission)
+        except RegistrationTokenRefused:
+            raise InvalidRegistrationToken(
+                "the registration token is unknown, expired or used up"
+            ) from None
+        if user is None:
+            raise Conflict("username or email is already taken")
+        return user
+
+    async def create_token(
+        self, viewer: Viewer, parsed: Refusable[CreateRegistrationToken]
+    ) -> NewToken:
+        check_admin(viewer.user, "make registration tokens")
+        return await self.make_token(accepted(parsed), viewer.user.id)
+
+    async def make_token(
+        self, command: CreateRegistrationToken, created_by: int | None = None
+    ) -> NewToken:
+        """A token with a fresh secret (by an administrator, or an operator's tool: no
+        check here)."""
+        if command.expires_at is not None and command.expires_at <= self._now():
+            raise InvalidRequest("expires_at must be in the future")
+        token = new_token()
+        stored = await self._tokens.create(
+            token_hash(token), command.uses_allowed, command.expires_at, created_by, self._now()
+        )
+        return NewToken(token, stored)
+
+    async def list_tokens(self, viewer: Viewer) -> list[RegistrationToken]:
+        check_admin(viewer.user, "list registration tokens")
+        return await self._tokens.list()
+
+    async def delete_token(self, viewer: Viewer, token_id: int) -> None:
+        check_admin(viewer.user, "delete registration tokens")
+        if not await self._tokens.delete(token_id):
+            raise NotFound("no such registration token")

@@ -1,0 +1,1 @@
+"""Account mail (password resets, email verification) sent over SMTP with twisted.mail."""
