@@ -24,6 +24,9 @@ window.fetch = (...args) => {
     return fetchOriginal(...args).finally(() => { window.__fetching -= 1; });
 };
 """
+_IDLE_AND_NOT_FETCHING = """() => new Promise((done) => {
+    requestIdleCallback(() => done(window.__fetching === 0));
+})"""
 
 
 def person(browser: PeopleBrowser) -> Page:
@@ -34,11 +37,11 @@ def person(browser: PeopleBrowser) -> Page:
 
 
 def quiet(*pages: Page) -> None:
-    """Wait until no page has an API request in flight (then the test may end)."""
+    """Wait until no page has an API request in flight (then the test may end): asked when the
+    page is idle, once the work it has queued (which may start a request) has run."""
     for page in pages:
         for tab in page.context.pages:
-            tab.wait_for_timeout(50)
-            tab.wait_for_function("() => window.__fetching === 0")
+            tab.wait_for_function(_IDLE_AND_NOT_FETCHING)
 
 
 def sign_up(page: Page, base_url: str, username: str, then: str = "/chat") -> int:
