@@ -24,6 +24,7 @@ window.fetch = (...args) => {
     return fetchOriginal(...args).finally(() => { window.__fetching -= 1; });
 };
 """
+# Evaluated, not waited for with wait_for_function, which takes a Promise for a true value.
 _IDLE_AND_NOT_FETCHING = """() => new Promise((done) => {
     requestIdleCallback(() => done(window.__fetching === 0));
 })"""
@@ -41,7 +42,8 @@ def quiet(*pages: Page) -> None:
     page is idle, once the work it has queued (which may start a request) has run."""
     for page in pages:
         for tab in page.context.pages:
-            tab.wait_for_function(_IDLE_AND_NOT_FETCHING)
+            while not tab.evaluate(_IDLE_AND_NOT_FETCHING):
+                continue
 
 
 def sign_up(page: Page, base_url: str, username: str, then: str = "/chat") -> int:
