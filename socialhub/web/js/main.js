@@ -7,6 +7,7 @@ import { h, replace } from "./dom.js";
 import { navigate, onRoute, refresh, startRouter } from "./router.js";
 import { connectionState, on, start as startSocket, stop as stopSocket } from "./socket.js";
 import { onUnread, refreshNotifications, startUnread } from "./unread.js";
+import { startNotify } from "./notify.js";
 
 const app = document.getElementById("app");
 const outlet = h("main", { id: "main", tabindex: "-1" });
@@ -21,6 +22,7 @@ async function boot() {
   if (session.user) {
     startSocket();
     startUnread(session.user.id);
+    startNotify(session.user.id);
   }
   await startRouter(outlet, guard);
 }
@@ -119,6 +121,7 @@ window.addEventListener("signed-in", (event) => {
   replace(app, shell(), outlet);
   startSocket();
   startUnread(session.user.id);
+  startNotify(session.user.id);
   refresh();
 });
 
