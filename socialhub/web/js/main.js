@@ -141,6 +141,9 @@ function showShortcuts() {
     ["Shift + Enter", "New line in a message"],
     ["Escape", "Cancel a reply or an edit; in an empty composer, back to the conversations"],
     ["Arrow up / down", "Move between messages (from an empty composer, up goes to the last one)"],
+    ["r", "Reply to the focused message"],
+    ["+", "Pick a reaction for the focused message (arrow keys move, Enter picks)"],
+    ["e", "Edit the focused message, if it is yours"],
     ["?", "This list"],
   ];
   const dialog = h(
