@@ -12,10 +12,22 @@ from typing import Any
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.internet.interfaces import IListeningPort
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.interfaces import IListeningPort, ITCPTransport
+from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
+
+_reactor: Any = reactor  # listenTCP's stubs want factory types of their own
+
+
+def _port_number(listening: IListeningPort) -> int:
+    address: Any = listening.getHost()
+    return int(address.port)
+
+
+async def _stop_listening(listening: IListeningPort) -> None:
+    stopped: Any = listening.stopListening()
+    await stopped
 
 
 class _Half(Protocol):
@@ -34,6 +46,11 @@ class _Half(Protocol):
             self.peer.transport.loseConnection()  # type: ignore[union-attr]
         self.closed.callback(None)
 
+    def abort(self) -> None:
+        """Close at once, without flushing: a cable pulled."""
+        transport: ITCPTransport = self.transport  # type: ignore[assignment]
+        transport.abortConnection()
+
 
 class _Accepted(_Half):
     """The client's side: reads nothing until the server's side is connected."""
@@ -49,7 +66,7 @@ class _Accepted(_Half):
         endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", self.proxy.target_port)
         upstream = _Half()
         connectProtocol(endpoint, upstream).addCallbacks(
-            lambda _: self._joined(upstream), lambda _: self.transport.abortConnection()
+            lambda _: self._joined(upstream), lambda _: self.abort()
         )
 
     def _joined(self, upstream: _Half) -> None:
@@ -77,20 +94,18 @@ class LoopbackProxy:
 
     def listen(self) -> None:
         """Accept connections (on the same port as before, once it has one)."""
-        factory = Factory.forProtocol(lambda: _Accepted(self))
-        self._listening = reactor.listenTCP(  # type: ignore[attr-defined]
-            self.port, factory, interface="127.0.0.1"
-        )
-        self.port = self._listening.getHost().port  # type: ignore[union-attr]
+        factory = ServerFactory.forProtocol(lambda: _Accepted(self))
+        self._listening = _reactor.listenTCP(self.port, factory, interface="127.0.0.1")
+        self.port = _port_number(self._listening)
 
     async def cut(self) -> None:
         """Stop listening and abort every connection, both sides: the network is gone."""
         if self._listening is not None:
-            await self._listening.stopListening()
+            await _stop_listening(self._listening)
             self._listening = None
         halves = list(self.halves)
         for half in halves:
-            half.transport.abortConnection()  # type: ignore[union-attr]
+            half.abort()
         await gatherResults([half.closed for half in halves])
 
 

@@ -284,7 +284,7 @@ _FOCUSED = """() => {
     const e = document.activeElement;
     if (e.id === "composer") return "composer";
     if (e.matches("li.msg")) return "row: " + e.querySelector("p.text").textContent;
-    if (e.matches("textarea")) return e.getAttribute("aria-label") === "Edit message" ? "edit box" : "?";
+    if (e.matches("textarea[aria-label='Edit message']")) return "edit box";
     return e.tagName.toLowerCase() + ": " + (e.getAttribute("aria-label") || e.textContent);
 }"""
 

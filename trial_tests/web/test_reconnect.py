@@ -19,6 +19,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.threads import blockingCallFromThread
 from twisted.python import log
 
+from socialhub.reactor import as_reactor
 from trial_tests.support.harness import serve
 from trial_tests.support.proxy import start_proxy
 from trial_tests.web.browser import BrowserCase, PeopleBrowser, drop_connections_at_end
@@ -41,7 +42,7 @@ def on_reactor(function: Callable[[], Any]) -> Any:
         result = function()
         return Deferred.fromCoroutine(result) if hasattr(result, "send") else result
 
-    return blockingCallFromThread(reactor, call)
+    return blockingCallFromThread(as_reactor(reactor), call)
 
 
 def chatting(browser: PeopleBrowser, ann_url: str, bob_url: str) -> tuple[Page, Page]:
