@@ -93,6 +93,11 @@ class ChatTests(BrowserCase):
 
             message(bob, "Hello Bob").get_by_role("button", name="React 👍").click()
             message(ann, "Hello Bob").get_by_role("button", name="👍 1").wait_for()
+            message(bob, "Hello Bob").get_by_role("button", name="More reactions").click()
+            picker = bob.get_by_role("toolbar", name="Pick a reaction")
+            picker.get_by_role("button", name="React 🎉").click()
+            message(ann, "Hello Bob").get_by_role("button", name="🎉 1").wait_for()
+            picker.wait_for(state="detached")
 
             message(ann, "Hello Bob").get_by_role("button", name="Edit").click()
             ann.get_by_role("textbox", name="Edit message").fill("Hello again Bob")

@@ -289,7 +289,7 @@ function renderConversation(container, { kind, id }) {
       { class: "actions" },
       h("button", { type: "button", onclick: () => startReply(entry) }, "Reply"),
       EMOJI.map((emoji) => h("button", { type: "button", "aria-label": `React ${emoji}`, title: `React ${emoji}`, onclick: () => react(entry, emoji) }, emoji)),
-      h("button", { type: "button", "aria-expanded": String(Boolean(entry.picker)), onclick: () => openPicker(entry) }, "More reactions"),
+      h("button", { type: "button", "aria-expanded": String(Boolean(entry.picker)), onclick: () => (entry.picker ? closePicker(entry) : openPicker(entry)) }, "More reactions"),
       mine ? h("button", { type: "button", onclick: () => startEdit(entry) }, "Edit") : null,
       mine ? h("button", { type: "button", onclick: () => remove(entry) }, "Delete") : null,
     );
@@ -334,14 +334,9 @@ function renderConversation(container, { kind, id }) {
     const choices = PICKER_EMOJI.map((emoji, index) =>
       h("button", { type: "button", "aria-label": `React ${emoji}`, tabindex: index ? "-1" : "0", onclick: () => pick(emoji) }, emoji),
     );
-    const close = () => {
-      entry.picker = null;
-      paint(entry);
-      entry.li.focus();
-    };
     const pick = (emoji) => {
       react(entry, emoji);
-      close();
+      closePicker(entry);
     };
     entry.picker = h("div", { class: "picker", role: "toolbar", "aria-label": "Pick a reaction" }, choices);
     entry.picker.addEventListener("keydown", (event) => {
@@ -350,7 +345,7 @@ function renderConversation(container, { kind, id }) {
       if (event.key === "Escape") {
         event.preventDefault();
         event.stopPropagation();
-        close();
+        closePicker(entry);
       } else if (event.key in moves) {
         event.preventDefault();
         const next = choices[(moves[event.key] + choices.length) % choices.length];
@@ -360,6 +355,12 @@ function renderConversation(container, { kind, id }) {
     });
     paint(entry);
     choices[0].focus();
+  }
+
+  function closePicker(entry) {
+    entry.picker = null;
+    paint(entry);
+    entry.li.focus();
   }
 
   function startEdit(entry) {
