@@ -143,12 +143,12 @@ function retryLater() {
 }
 
 /** The wait before the next try. For the first minute of a loss, about every half second
- * (0.25-0.75 s): a network that returns is used within a second even when the browser says
+ * (0.2-0.6 s): a network that returns is used within a second even when the browser says
  * nothing. After that, doubling from 1 s to a cap of 30 s, each wait jittered between half
  * and all of it, so that the clients of a server that is down for long do not come back at once. */
 function retryDelay() {
   if (!lostAt) lostAt = Date.now();
-  if (Date.now() - lostAt < PROMPT_RETRIES_MS) return 250 + Math.random() * 500;
+  if (Date.now() - lostAt < PROMPT_RETRIES_MS) return 200 + Math.random() * 400;
   const base = Math.min(30000, 1000 * 2 ** attempt);
   attempt += 1;
   return base / 2 + (Math.random() * base) / 2;
