@@ -50,6 +50,11 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 # Chromium's console line for a response with an error status; its location is the resource.
 _FAILED_LOAD = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d")
+# Chromium's console lines for a connection refused or cut, or a server answering that it is
+# stopping.
+_REFUSED = re.compile(
+    r"net::ERR_(CONNECTION_(REFUSED|RESET|CLOSED)|EMPTY_RESPONSE)|with a status of 503\b"
+)
 
 
 def missing_browser() -> str | None:
@@ -84,6 +89,7 @@ class PeopleBrowser:
     problems: list[str] = dataclasses.field(default_factory=list)
     contexts: list[BrowserContext] = dataclasses.field(default_factory=list)
     watched: list[Page] = dataclasses.field(default_factory=list)
+    tolerated: list[re.Pattern[str]] = dataclasses.field(default_factory=list)
 
     def person(self, session: str | None = None, **context_options: Any) -> Page:
         """A page in a new context (its own cookies, storage and, say, `color_scheme` or
@@ -106,8 +112,11 @@ class PeopleBrowser:
         self._watch(page)
         return page
 
-    def _violation(self, source: dict[str, Any], text: str) -> None:
-        self.problems.append(f"CSP violation on {source['frame'].url}: {text}")
+    def tolerate_refused_connections(self) -> None:
+        """Let through the console errors of a server that cannot be reached or is stopping: a
+        scenario that cuts the network or restarts the server expects the page's tries to fail
+        until it is back."""
+        self.tolerated.append(_REFUSED)
 
     def _watch(self, page: Page) -> None:
         if page in self.watched:
@@ -117,7 +126,8 @@ class PeopleBrowser:
         page.on("pageerror", lambda error: self.problems.append(f"uncaught on {page.url}: {error}"))
 
     def _console(self, page: Page, message: ConsoleMessage) -> None:
-        if message.type == "error" and not _expected(message):
+        tolerated = any(pattern.search(message.text) for pattern in self.tolerated)
+        if message.type == "error" and not _expected(message) and not tolerated:
             location = message.location.get("url", page.url)
             self.problems.append(f"console error on {location}: {message.text}")
 

@@ -24,6 +24,10 @@ window.fetch = (...args) => {
     return fetchOriginal(...args).finally(() => { window.__fetching -= 1; });
 };
 """
+# Evaluated, not waited for with wait_for_function, which takes a Promise for a true value.
+_IDLE_AND_NOT_FETCHING = """() => new Promise((done) => {
+    requestIdleCallback(() => done(window.__fetching === 0));
+})"""
 
 
 def person(browser: PeopleBrowser) -> Page:
@@ -34,11 +38,12 @@ def person(browser: PeopleBrowser) -> Page:
 
 
 def quiet(*pages: Page) -> None:
-    """Wait until no page has an API request in flight (then the test may end)."""
+    """Wait until no page has an API request in flight (then the test may end): asked when the
+    page is idle, once the work it has queued (which may start a request) has run."""
     for page in pages:
         for tab in page.context.pages:
-            tab.wait_for_timeout(50)
-            tab.wait_for_function("() => window.__fetching === 0")
+            while not tab.evaluate(_IDLE_AND_NOT_FETCHING):
+                continue
 
 
 def sign_up(page: Page, base_url: str, username: str, then: str = "/chat") -> int:

@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING
 
 from trial_tests.web.browser import BrowserCase, PeopleBrowser
+from trial_tests.web.test_accessibility import FAILING, findings
 from trial_tests.web.test_auth import connected, person, quiet, sign_up
 
 if TYPE_CHECKING:
@@ -92,6 +93,11 @@ class ChatTests(BrowserCase):
 
             message(bob, "Hello Bob").get_by_role("button", name="React 👍").click()
             message(ann, "Hello Bob").get_by_role("button", name="👍 1").wait_for()
+            message(bob, "Hello Bob").get_by_role("button", name="More reactions").click()
+            picker = bob.get_by_role("toolbar", name="Pick a reaction")
+            picker.get_by_role("button", name="React 🎉").click()
+            message(ann, "Hello Bob").get_by_role("button", name="🎉 1").wait_for()
+            picker.wait_for(state="detached")
 
             message(ann, "Hello Bob").get_by_role("button", name="Edit").click()
             ann.get_by_role("textbox", name="Edit message").fill("Hello again Bob")
@@ -179,7 +185,7 @@ class ChatTests(BrowserCase):
 
         await self.scenario(scenario)
 
-    async def test_keyboard_alone_opens_sends_and_goes_back(self) -> None:
+    async def test_keyboard_alone_opens_sends_replies_reacts_edits_and_goes_back(self) -> None:
         await self.start()
 
         def scenario(browser: PeopleBrowser, base_url: str) -> None:
@@ -193,17 +199,101 @@ class ChatTests(BrowserCase):
             bob.keyboard.press("Enter")
             bob.wait_for_url(link)
             message(bob, "Hello Bob").wait_for()
-            assert bob.evaluate("() => document.activeElement.id") == "composer"
-            for key in "Yes":
-                bob.keyboard.press(key)
+            assert focused(bob) == "composer"
+            type_keys(bob, "Yes")
             bob.keyboard.press("Shift+Enter")
-            for key in "me":
-                bob.keyboard.press(key)
+            type_keys(bob, "me")
             bob.keyboard.press("Enter")
             message(ann, "Yes\nme").wait_for()
+
+            # Up from the empty composer: the last message, then the one before it.
+            bob.keyboard.press("ArrowUp")
+            assert focused(bob) == "row: Yes\nme", focused(bob)
+            bob.keyboard.press("ArrowUp")
+            assert focused(bob) == "row: Hello Bob", focused(bob)
+            bob.keyboard.press("r")
+            assert focused(bob) == "composer"
+            bob.get_by_text("Replying to: Hello Bob").wait_for()
+            type_keys(bob, "Hi")
+            bob.keyboard.press("Enter")
+            message(ann, "Hi").locator(".quote", has_text="Hello Bob").wait_for()
+
+            for _ in range(3):
+                bob.keyboard.press("ArrowUp")
+            assert focused(bob) == "row: Hello Bob", focused(bob)
+            # A message arriving leaves the focus where it is.
+            say(ann, "Still there?")
+            message(bob, "Still there?").wait_for()
+            assert focused(bob) == "row: Hello Bob", focused(bob)
+            bob.keyboard.press("+")
+            picker = bob.get_by_role("toolbar", name="Pick a reaction")
+            picker.wait_for()
+            assert focused(bob) == "button: React 👍", focused(bob)
+            assert_accessible(bob, "reaction picker")
+            bob.keyboard.press("ArrowRight")
+            assert focused(bob) == "button: React ❤️", focused(bob)
+            bob.keyboard.press("Enter")
+            message(ann, "Hello Bob").get_by_role("button", name="❤️ 1").wait_for()
+            picker.wait_for(state="detached")
+            assert focused(bob) == "row: Hello Bob", focused(bob)
+            bob.keyboard.press("+")
+            picker.wait_for()
+            bob.keyboard.press("Escape")
+            picker.wait_for(state="detached")
+            assert focused(bob) == "row: Hello Bob", focused(bob)
+
+            bob.keyboard.press("ArrowDown")
+            bob.keyboard.press("ArrowDown")
+            assert focused(bob) == "row: Hi", focused(bob)
+            bob.keyboard.press("e")
+            assert focused(bob) == "edit box", focused(bob)
+            bob.keyboard.press("End")
+            type_keys(bob, " there")
+            bob.keyboard.press("Enter")
+            message(ann, "Hi there").get_by_text("(edited)").wait_for()
+            assert focused(bob) == "row: Hi there", focused(bob)
+
+            bob.keyboard.press("?")
+            shortcuts = bob.get_by_role("dialog", name="Keyboard shortcuts")
+            shortcuts.get_by_text("Reply to the focused message").wait_for()
+            assert_accessible(bob, "shortcuts")
+            bob.keyboard.press("Escape")
+            shortcuts.wait_for(state="detached")
+            assert focused(bob) == "row: Hi there", focused(bob)
+
+            bob.keyboard.press("Escape")
+            assert focused(bob) == "composer"
             bob.keyboard.press("Escape")
             bob.wait_for_url(base_url + "/chat")
             bob.get_by_role("heading", name="Chat").wait_for()
+            assert texts(ann) == ["Hello Bob", "Yes\nme", "Hi there", "Still there?"], texts(ann)
             quiet(ann, bob)
 
         await self.scenario(scenario)
+
+
+def assert_accessible(page: Page, view: str) -> None:
+    """axe finds nothing serious or critical in the page as it is."""
+    failing = [line for line in findings(page, view) if line.split(":", 1)[0] in FAILING]
+    assert failing == [], failing
+
+
+def type_keys(page: Page, text: str) -> None:
+    """Type with keyboard.press alone, one key at a time."""
+    for key in text:
+        page.keyboard.press("Space" if key == " " else key)
+
+
+# What has the focus: the composer, a message row (by its text), the edit box or a button.
+_FOCUSED = """() => {
+    const e = document.activeElement;
+    if (e.id === "composer") return "composer";
+    if (e.matches("li.msg")) return "row: " + e.querySelector("p.text").textContent;
+    if (e.matches("textarea[aria-label='Edit message']")) return "edit box";
+    return e.tagName.toLowerCase() + ": " + (e.getAttribute("aria-label") || e.textContent);
+}"""
+
+
+def focused(page: Page) -> str:
+    what: str = page.evaluate(_FOCUSED)
+    return what

@@ -41,9 +41,12 @@ def call(page: Page, method: str, url: str, body: dict[str, Any] | None = None) 
     return None if response.status == 204 else response.json()
 
 
-def sign_up(browser: PeopleBrowser, base: str, username: str, path: str) -> Page:
-    """A new person, registered (so logged in) in a browser context of their own, at `path`."""
-    page = browser.person()
+def sign_up(
+    browser: PeopleBrowser, base: str, username: str, path: str, **context_options: Any
+) -> Page:
+    """A new person, registered (so logged in) in a browser context of their own (made with
+    `context_options`), at `path`."""
+    page = browser.person(**context_options)
     call(
         page,
         "POST",

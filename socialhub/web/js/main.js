@@ -7,6 +7,7 @@ import { h, replace } from "./dom.js";
 import { navigate, onRoute, refresh, startRouter } from "./router.js";
 import { connectionState, on, start as startSocket, stop as stopSocket } from "./socket.js";
 import { onUnread, refreshNotifications, startUnread } from "./unread.js";
+import { startNotify } from "./notify.js";
 
 const app = document.getElementById("app");
 const outlet = h("main", { id: "main", tabindex: "-1" });
@@ -21,6 +22,7 @@ async function boot() {
   if (session.user) {
     startSocket();
     startUnread(session.user.id);
+    startNotify(session.user.id);
   }
   await startRouter(outlet, guard);
 }
@@ -120,6 +122,7 @@ window.addEventListener("signed-in", (event) => {
   replace(app, shell(), outlet);
   startSocket();
   startUnread(session.user.id);
+  startNotify(session.user.id);
   refresh();
 });
 
@@ -139,6 +142,9 @@ function showShortcuts() {
     ["Shift + Enter", "New line in a message"],
     ["Escape", "Cancel a reply or an edit; in an empty composer, back to the conversations"],
     ["Arrow up / down", "Move between messages (from an empty composer, up goes to the last one)"],
+    ["r", "Reply to the focused message"],
+    ["+", "Pick a reaction for the focused message (arrow keys move, Enter picks)"],
+    ["e", "Edit the focused message, if it is yours"],
     ["?", "This list"],
   ];
   const dialog = h(

@@ -11,6 +11,8 @@ const unacked = new Map();
 let socket = null;
 let cursor = null;
 let attempt = 0;
+let lostAt = 0;
+const PROMPT_RETRIES_MS = 60000;
 let retryTimer = 0;
 let running = false;
 let state = "connecting";
@@ -110,11 +112,9 @@ function receive(ws, text) {
   }
   if (frame.cursor) cursor = frame.cursor;
   if (frame.type === "resumed") {
-    attempt = 0;
-    setState("connected");
+    caughtUp();
   } else if (frame.type === "resync_required") {
-    attempt = 0;
-    setState("connected");
+    caughtUp();
     emit("resync", frame);
   } else if ((frame.type === "ack" || frame.type === "error") && frame.id) {
     unacked.delete(frame.id);
@@ -134,19 +134,36 @@ function closed(ws, code) {
   retryLater();
 }
 
-/** Tries again after a backoff with jitter; while the browser is offline it waits for its
+/** Tries again after a delay with jitter; while the browser is offline it waits for its
  * "online" event instead (a try would only fail, and log an error). */
 function retryLater() {
   setState("reconnecting");
   if (!navigator.onLine) return;
-  const base = Math.min(30000, 500 * 2 ** attempt);
+  retryTimer = setTimeout(connect, retryDelay());
+}
+
+/** The wait before the next try. For the first minute of a loss, about every half second
+ * (0.2-0.6 s): a network that returns is used within a second even when the browser says
+ * nothing. After that, doubling from 1 s to a cap of 30 s, each wait jittered between half
+ * and all of it, so that the clients of a server that is down for long do not come back at once. */
+function retryDelay() {
+  if (!lostAt) lostAt = Date.now();
+  if (Date.now() - lostAt < PROMPT_RETRIES_MS) return 200 + Math.random() * 400;
+  const base = Math.min(30000, 1000 * 2 ** attempt);
   attempt += 1;
-  retryTimer = setTimeout(connect, base / 2 + (Math.random() * base) / 2);
+  return base / 2 + (Math.random() * base) / 2;
+}
+
+function caughtUp() {
+  attempt = 0;
+  lostAt = 0;
+  setState("connected");
 }
 
 function retryNow() {
   if (running && !socket) {
     attempt = 0;
+    lostAt = 0;
     connect();
   }
 }

@@ -13,6 +13,8 @@ import { clientId, on, send } from "../socket.js";
 const PAGE = 50;
 const KEPT = 500;
 const EMOJI = ["👍", "❤️", "😂"];
+// The picker's choices: the row's quick ones first.
+const PICKER_EMOJI = [...EMOJI, "😮", "😢", "🙏", "🎉", "👀"];
 const TYPING_SHOWN_MS = 6000;
 // A little over the server's one a second, so a frame sent on time is never the one it drops.
 const TYPING_EVERY_MS = 1100;
@@ -226,7 +228,7 @@ function renderConversation(container, { kind, id }) {
   /* Rows: one per message, kept by id. */
 
   function row(message, pending = false) {
-    const entry = { message, pending, failed: null, reactions: new Map(), editing: false, li: h("li", { class: "msg", tabindex: "-1" }) };
+    const entry = { message, pending, failed: null, reactions: new Map(), editing: false, picker: null, li: h("li", { class: "msg", tabindex: "-1" }) };
     for (const r of message.reactions || []) entry.reactions.set(r.emoji, { count: r.count, mine: r.mine });
     paint(entry);
     return entry;
@@ -239,6 +241,8 @@ function renderConversation(container, { kind, id }) {
       .filter(Boolean)
       .join(" ");
     if (message.id) li.dataset.id = String(message.id);
+    // A repaint replaces the row's insides: focus in them stays in the row, never lost.
+    const focused = li.contains(document.activeElement) && document.activeElement !== li ? document.activeElement : null;
     const when = new Date(message.timestamp * 1000);
     const meta = h(
       "div",
@@ -256,7 +260,9 @@ function renderConversation(container, { kind, id }) {
       entry.editing ? editor(entry) : h("p", { class: "text" }, message.deleted ? "This message was deleted." : message.content),
       message.deleted ? null : reactionChips(entry),
       message.id && !message.deleted && !entry.editing ? actions(entry, mine) : null,
+      message.deleted ? null : entry.picker,
     );
+    if (focused) (focused.isConnected ? focused : li).focus();
   }
 
   function quoteOf(messageId) {
@@ -283,6 +289,7 @@ function renderConversation(container, { kind, id }) {
       { class: "actions" },
       h("button", { type: "button", onclick: () => startReply(entry) }, "Reply"),
       EMOJI.map((emoji) => h("button", { type: "button", "aria-label": `React ${emoji}`, title: `React ${emoji}`, onclick: () => react(entry, emoji) }, emoji)),
+      h("button", { type: "button", "aria-expanded": String(Boolean(entry.picker)), onclick: () => (entry.picker ? closePicker(entry) : openPicker(entry)) }, "More reactions"),
       mine ? h("button", { type: "button", onclick: () => startEdit(entry) }, "Edit") : null,
       mine ? h("button", { type: "button", onclick: () => remove(entry) }, "Delete") : null,
     );
@@ -315,6 +322,45 @@ function renderConversation(container, { kind, id }) {
       h("button", { type: "button", onclick: save }, "Save"),
       h("button", { type: "button", onclick: () => stopEdit(entry) }, "Cancel"),
     );
+  }
+
+  /** A toolbar of reactions: arrow keys move along it, Enter picks, Escape closes it; focus
+   * goes back to the row either way. */
+  function openPicker(entry) {
+    if (entry.picker) {
+      entry.picker.querySelector("button").focus();
+      return;
+    }
+    const choices = PICKER_EMOJI.map((emoji, index) =>
+      h("button", { type: "button", "aria-label": `React ${emoji}`, tabindex: index ? "-1" : "0", onclick: () => pick(emoji) }, emoji),
+    );
+    const pick = (emoji) => {
+      react(entry, emoji);
+      closePicker(entry);
+    };
+    entry.picker = h("div", { class: "picker", role: "toolbar", "aria-label": "Pick a reaction" }, choices);
+    entry.picker.addEventListener("keydown", (event) => {
+      const at = choices.indexOf(event.target);
+      const moves = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: choices.length - 1 };
+      if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        closePicker(entry);
+      } else if (event.key in moves) {
+        event.preventDefault();
+        const next = choices[(moves[event.key] + choices.length) % choices.length];
+        for (const choice of choices) choice.tabIndex = choice === next ? 0 : -1;
+        next.focus();
+      }
+    });
+    paint(entry);
+    choices[0].focus();
+  }
+
+  function closePicker(entry) {
+    entry.picker = null;
+    paint(entry);
+    entry.li.focus();
   }
 
   function startEdit(entry) {
@@ -636,8 +682,11 @@ function renderConversation(container, { kind, id }) {
   input.addEventListener("input", announceTyping);
   subs.add(() => clearTimeout(typingTimer));
   scroller.addEventListener("keydown", (event) => {
+    if (event.target.closest("textarea, input")) return;
     const current = event.target.closest("li");
-    if (event.key === "ArrowUp" || event.key === "ArrowDown") {
+    if (current && event.target === current && rowKey(event, rows.get(Number(current.dataset.id)))) {
+      event.preventDefault();
+    } else if (event.key === "ArrowUp" || event.key === "ArrowDown") {
       event.preventDefault();
       const next = !current
         ? log.lastElementChild
@@ -651,6 +700,15 @@ function renderConversation(container, { kind, id }) {
       input.focus();
     }
   });
+  /** A focused row's own keys: r replies, + picks a reaction, e edits one's own message. */
+  function rowKey(event, entry) {
+    if (!entry || !entry.message.id || entry.message.deleted || event.ctrlKey || event.metaKey || event.altKey) return false;
+    if (event.key === "r") startReply(entry);
+    else if (event.key === "+") openPicker(entry);
+    else if (event.key === "e" && entry.message.from === me) startEdit(entry);
+    else return false;
+    return true;
+  }
   scroller.addEventListener("scroll", () => {
     if (scroller.scrollTop < 200) loadOlder();
   });

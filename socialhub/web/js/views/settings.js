@@ -3,6 +3,7 @@
 
 import { h, clear } from "../dom.js";
 import { api, session } from "../api.js";
+import { notificationState, turnOff, turnOn } from "../notify.js";
 import { act, avatar, currentUser, errorNote, upload } from "./feed.js";
 
 /** A status line that screen readers announce when it changes. */
@@ -172,11 +173,44 @@ function passwordForm() {
   return form;
 }
 
+const NOTIFICATION_STATES = {
+  on: ["Browser notifications are on for new messages.", "Turn off browser notifications"],
+  off: ["Browser notifications are off.", "Turn on browser notifications"],
+  denied: ["This browser blocks notifications from this site (its site settings can allow them).", null],
+  unsupported: ["This browser does not show notifications.", null],
+};
+
+/** Browser notifications: the permission is asked for by this button's click, never before. */
+function notificationsCard() {
+  const status = statusLine();
+  const toggle = h("button", { type: "button" });
+  const show = (state) => {
+    const [text, action] = NOTIFICATION_STATES[state];
+    status.textContent = text;
+    toggle.hidden = action === null;
+    toggle.textContent = action || "";
+  };
+  toggle.onclick = () =>
+    act(toggle, async () => {
+      if (notificationState() === "on") turnOff();
+      else await turnOn();
+      show(notificationState());
+    });
+  show(notificationState());
+  return h(
+    "section",
+    { class: "v-card", "aria-labelledby": "v-notify-title" },
+    h("h2", { id: "v-notify-title" }, "Browser notifications"),
+    status,
+    toggle,
+  );
+}
+
 export async function render(container) {
   clear(container);
   try {
     const me = await currentUser();
-    container.append(h("h1", {}, "Settings"), profileForm(me), passwordForm());
+    container.append(h("h1", {}, "Settings"), profileForm(me), notificationsCard(), passwordForm());
   } catch (error) {
     container.append(errorNote(error));
   }
