@@ -21,6 +21,8 @@ from socialhub.delivery.cork import Cork
 from socialhub.delivery.fanout import Fanout
 from socialhub.delivery.presence import PresenceTiming
 from socialhub.delivery.replay import Replays
+from socialhub.handlers.account_deletion import AccountDeletion
+from socialhub.handlers.account_export import AccountExport
 from socialhub.handlers.accounts import Accounts
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.chat_batch import ChatBatch
@@ -40,6 +42,7 @@ from socialhub.handlers.users import Users
 from socialhub.http import site
 from socialhub.http.api import Api
 from socialhub.http.listen import listen
+from socialhub.http.rest import account_data as account_data_routes
 from socialhub.http.rest import accounts as accounts_routes
 from socialhub.http.rest import conversations as conversations_routes
 from socialhub.http.rest import events as events_routes
@@ -57,6 +60,8 @@ from socialhub.reactor import Reactor
 from socialhub.storage.database import Database, DatabaseUnavailable, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
+from socialhub.storage.stores.account_deletion import AccountDeletionStore
+from socialhub.storage.stores.account_export import AccountExportStore
 from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.conversations import ConversationsStore
 from socialhub.storage.stores.events import EventsStore
@@ -96,6 +101,8 @@ class Stores:
     posts: PostsStore
     stream: StreamStore
     presence: PresenceStore
+    account_deletion: AccountDeletionStore
+    account_export: AccountExportStore
 
     @classmethod
     def over(cls, database: Database) -> Stores:
@@ -114,6 +121,8 @@ class Stores:
             posts=PostsStore(database),
             stream=StreamStore(database),
             presence=PresenceStore(database),
+            account_deletion=AccountDeletionStore(database),
+            account_export=AccountExportStore(database),
         )
 
 
@@ -147,6 +156,8 @@ class Handlers:
     conversations: Conversations
     events: Events
     posts: Posts
+    account_deletion: AccountDeletion
+    account_export: AccountExport
 
 
 class Server:
@@ -201,16 +212,17 @@ class Server:
         media = MediaUploads(reactor, stores.media, MediaFiles(config.media_dir))
         policy = Policy(stores.follows)
         batch = ChatBatch(stores.messages, reactor, fanout, self.delivery.cork)
+        accounts = Accounts(
+            reactor,
+            stores.users,
+            stores.sessions,
+            self.hasher,
+            admins=config.admins,
+            session_ttl=config.session_ttl_seconds,
+            delivery=fanout,
+        )
         return Handlers(
-            accounts=Accounts(
-                reactor,
-                stores.users,
-                stores.sessions,
-                self.hasher,
-                admins=config.admins,
-                session_ttl=config.session_ttl_seconds,
-                delivery=fanout,
-            ),
+            accounts=accounts,
             users=Users(
                 reactor,
                 stores.follows,
@@ -232,6 +244,10 @@ class Server:
             conversations=Conversations(stores.conversations, stores.users, membership, fanout),
             events=Events(reactor, stores.events, membership, notifications),
             posts=Posts(reactor, stores.posts, membership, notifications, media),
+            account_deletion=AccountDeletion(
+                reactor, stores.account_deletion, accounts, fanout, media.discard
+            ),
+            account_export=AccountExport(stores.account_export),
         )
 
     def _api(self, config: Config) -> Api:
@@ -242,6 +258,7 @@ class Server:
             api, handlers.accounts, config.session_ttl_seconds, handlers.users
         )
         users_routes.register_routes(api, handlers.users)
+        account_data_routes.register_routes(api, handlers.account_export, handlers.account_deletion)
         messages_routes.register_routes(api, handlers.history)
         conversations_routes.register_routes(api, handlers.conversations)
         groups_routes.register_routes(api, handlers.groups)
