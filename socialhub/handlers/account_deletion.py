@@ -9,8 +9,6 @@ dropped from delivery's subscriptions, and their media files are removed.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
@@ -18,10 +16,9 @@ from socialhub.delivery.interface import Delivery
 from socialhub.errors import NotFound
 from socialhub.handlers.accounts import SESSION_REVOKED, Accounts, Viewer
 from socialhub.handlers.commands import ConfirmPassword
+from socialhub.handlers.groups import DiscardMedia
 from socialhub.storage.stores.account_deletion import AccountDeletionStore
 
-# Removes the files of media rows a committed deletion took away (MediaUploads.discard).
-DiscardMedia = Callable[[Sequence[str]], Awaitable[None]]
 log = Logger(namespace="socialhub.accounts")
 
 

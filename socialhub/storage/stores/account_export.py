@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from socialhub.storage.database import Args, Database, Transaction, by_name
+from socialhub.storage.stores.notifications import NOTIFICATION_COLUMNS, NOTIFICATION_FIELDS
+from socialhub.storage.stores.users import USER_FIELDS
 
 Record = dict[str, Any]
 
@@ -55,18 +57,8 @@ _MEDIA = (
     "ordinal",
     "created_at",
 )
-_PROFILE = (
-    "id",
-    "username",
-    "email",
-    "display_name",
-    "about",
-    "is_private",
-    "is_admin",
-    "show_presence",
-    "avatar_media_id",
-    "created_at",
-)
+# The account as the server reads it, and the upload its avatar is.
+_PROFILE = (*USER_FIELDS, "avatar_media_id")
 _GROUP = "SELECT name FROM groups g WHERE g.id = group_members.group_id"
 
 SECTIONS: dict[str, _Section] = {
@@ -114,19 +106,8 @@ SECTIONS: dict[str, _Section] = {
         "read_markers", ("peer_id", "group_id", "up_to"), "user_id = ?", "peer_id, group_id"
     ),
     "notifications": _Section(
-        (
-            "id",
-            "type",
-            "message",
-            "is_read",
-            "created_at",
-            "actor_id",
-            "group_id",
-            "post_id",
-            "event_id",
-        ),
-        "SELECT id, type, message, is_read, created_at, actor_id, group_id, post_id, event_id"
-        " FROM notifications WHERE user_id = ? ORDER BY id",
+        NOTIFICATION_FIELDS,
+        f"SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE user_id = ? ORDER BY id",
         ("is_read",),
     ),
     "sessions": _section("sessions", ("id", "created_at", "last_used_at", "client"), "user_id = ?"),
