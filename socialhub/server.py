@@ -23,6 +23,8 @@ from socialhub.delivery.cork import Cork
 from socialhub.delivery.fanout import Fanout
 from socialhub.delivery.presence import PresenceTiming
 from socialhub.delivery.replay import Replays
+from socialhub.handlers.account_deletion import AccountDeletion
+from socialhub.handlers.account_export import AccountExport
 from socialhub.handlers.account_links import AccountLinks
 from socialhub.handlers.accounts import Accounts
 from socialhub.handlers.chat import Chat
@@ -44,6 +46,7 @@ from socialhub.handlers.users import Users
 from socialhub.http import site
 from socialhub.http.api import Api
 from socialhub.http.listen import listen
+from socialhub.http.rest import account_data as account_data_routes
 from socialhub.http.rest import account_links as account_links_routes
 from socialhub.http.rest import accounts as accounts_routes
 from socialhub.http.rest import conversations as conversations_routes
@@ -64,6 +67,8 @@ from socialhub.reactor import Reactor
 from socialhub.storage.database import Database, DatabaseUnavailable, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import Migrated, migrate
+from socialhub.storage.stores.account_deletion import AccountDeletionStore
+from socialhub.storage.stores.account_export import AccountExportStore
 from socialhub.storage.stores.account_tokens import AccountTokensStore
 from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.conversations import ConversationsStore
@@ -108,6 +113,8 @@ class Stores:
     presence: PresenceStore
     registration_tokens: RegistrationTokensStore
     account_tokens: AccountTokensStore
+    account_deletion: AccountDeletionStore
+    account_export: AccountExportStore
 
     @classmethod
     def over(cls, database: Database) -> Stores:
@@ -128,6 +135,8 @@ class Stores:
             presence=PresenceStore(database),
             registration_tokens=RegistrationTokensStore(database),
             account_tokens=AccountTokensStore(database),
+            account_deletion=AccountDeletionStore(database),
+            account_export=AccountExportStore(database),
         )
 
 
@@ -163,6 +172,8 @@ class Handlers:
     conversations: Conversations
     events: Events
     posts: Posts
+    account_deletion: AccountDeletion
+    account_export: AccountExport
 
 
 class Server:
@@ -281,6 +292,10 @@ class Server:
             conversations=Conversations(stores.conversations, stores.users, membership, fanout),
             events=Events(reactor, stores.events, membership, notifications),
             posts=Posts(reactor, stores.posts, membership, notifications, media),
+            account_deletion=AccountDeletion(
+                reactor, stores.account_deletion, accounts, fanout, media.discard
+            ),
+            account_export=AccountExport(stores.account_export),
         )
 
     def _api(self, config: Config) -> Api:
@@ -297,6 +312,7 @@ class Server:
         registration_routes.register_routes(api, handlers.registration)
         account_links_routes.register_routes(api, handlers.account_links)
         users_routes.register_routes(api, handlers.users)
+        account_data_routes.register_routes(api, handlers.account_export, handlers.account_deletion)
         messages_routes.register_routes(api, handlers.history)
         conversations_routes.register_routes(api, handlers.conversations)
         groups_routes.register_routes(api, handlers.groups)

@@ -11,9 +11,9 @@ from socialhub.auth.login_limiter import LoginLimiter
 from socialhub.auth.passwords import PasswordHasher
 from socialhub.auth.tokens import new_token, token_hash
 from socialhub.delivery.interface import Delivery
-from socialhub.errors import EmailNotVerified, Forbidden, RateLimited, Unauthorized
+from socialhub.errors import EmailNotVerified, Forbidden, NotFound, RateLimited, Unauthorized
 from socialhub.handlers.commands import ChangePassword, Credentials
-from socialhub.storage.stores.sessions import SessionsStore
+from socialhub.storage.stores.sessions import Session, SessionsStore
 from socialhub.storage.stores.users import User, UsersStore
 
 # How the open connections of a revoked session are closed (docs/api/websocket.md).
@@ -72,7 +72,7 @@ class Accounts:
     def _now(self) -> int:
         return int(self._clock.seconds())
 
-    async def login(self, credentials: Credentials, address: str) -> Login:
+    async def login(self, credentials: Credentials, address: str, client: str) -> Login:
         login, password = credentials.login, credentials.password
         key = (login.casefold(), address)
         retry_after = self._limiter.retry_after(key)
@@ -89,7 +89,7 @@ class Accounts:
             raise EmailNotVerified("follow the link mailed to your address before logging in")
         if self._hasher.needs_rehash(stored):
             await self._users.set_password_hash(user.id, await self._hasher.hash(password))
-        return await self.open_session(user)
+        return await self.open_session(user, client)
 
     async def authenticate(self, token: str | None) -> Viewer | None:
         """The viewer a session token belongs to, or None when it is missing, unknown or expired."""
@@ -102,16 +102,33 @@ class Accounts:
         await self._sessions.revoke(viewer.session_id)
         self._delivery.close_sessions(viewer.user.id, [viewer.session_id], *SESSION_REVOKED)
 
+    async def sessions(self, viewer: Viewer) -> list[Session]:
+        """The viewer's sessions, newest first."""
+        return await self._sessions.of_user(viewer.user.id)
+
+    async def revoke_session(self, viewer: Viewer, session_id: int) -> None:
+        """Revoke one of the viewer's own sessions (404 for any other id) and close its sockets
+        on every process, as a logout of that session would."""
+        if not await self._sessions.revoke_own(viewer.user.id, session_id):
+            raise NotFound("no such session")
+        self._delivery.close_sessions(viewer.user.id, [session_id], *SESSION_REVOKED)
+
+    async def confirm_password(self, user_id: int, password: str, field: str) -> None:
+        """An action that asks for the password again goes on only with the right one: 403
+        naming the body's `field` otherwise."""
+        stored = await self._users.password_hash(user_id)
+        if not await self._hasher.verify(stored, password):
+            raise Forbidden(f"{field} is wrong")
+
     async def change_password(self, viewer: Viewer, change: ChangePassword) -> None:
-        stored = await self._users.password_hash(viewer.user.id)
-        if not await self._hasher.verify(stored, change.old_password):
-            raise Forbidden("old_password is wrong")
+        await self.confirm_password(viewer.user.id, change.old_password, "old_password")
         new_hash = await self._hasher.hash(change.new_password)
         await self._users.set_password_hash(viewer.user.id, new_hash)
         revoked = await self._sessions.revoke_others(viewer.user.id, viewer.session_id)
         self._delivery.close_sessions(viewer.user.id, revoked, *SESSION_REVOKED)
 
-    async def open_session(self, user: User) -> Login:
+    async def open_session(self, user: User, client: str) -> Login:
+        """A new session for `client` (a description of its User-Agent)."""
         token = new_token()
-        await self._sessions.create(user.id, token_hash(token), self._now())
+        await self._sessions.create(user.id, token_hash(token), self._now(), client)
         return Login(user=user, token=token)

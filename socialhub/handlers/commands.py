@@ -158,6 +158,13 @@ class ChangePassword:
 
 
 @dataclass(frozen=True)
+class ConfirmPassword:
+    """The password, asked again before an action that cannot be undone."""
+
+    password: str
+
+
+@dataclass(frozen=True)
 class CreateGroup:
     name: str
     description: str

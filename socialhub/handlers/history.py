@@ -43,12 +43,16 @@ class History:
         self._membership = membership
 
     async def private(self, viewer: Viewer, query: PrivateHistory) -> Items:
-        """404 when there is no such user. Nothing else is refused: what two users exchanged
-        stays readable by both, whatever blocks or follows changed since."""
-        if await self._users.get(query.user_id) is None:
+        """404 when there is no such user, unless the viewer exchanged messages with a user
+        whose account was deleted (theirs are tombstones). Nothing else is refused: what two
+        users exchanged stays readable by both, whatever blocks or follows changed since."""
+        viewer_id, peer_id = viewer.user.id, query.user_id
+        if await self._users.get(peer_id) is None and not await self._messages.exchanged(
+            viewer_id, peer_id
+        ):
             raise NotFound("no such user")
         page = _page(query.paging)
-        found = await self._messages.private_history(viewer.user.id, query.user_id, page)
+        found = await self._messages.private_history(viewer_id, peer_id, page)
         return await self._with_reactions(viewer, found)
 
     async def group(self, viewer: Viewer, query: GroupHistory) -> Items:

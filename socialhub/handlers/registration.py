@@ -102,7 +102,8 @@ class Registration:
         if self.settings.mode == CLOSED:
             raise RegistrationClosed("registration is closed on this server")
 
-    async def register(self, account: Register) -> Registered:
+    async def register(self, account: Register, client: str) -> Registered:
+        """A new account; signed in from `client` unless its email is verified first."""
         self.check_open()
         token = self._registration_token(account)
         verify = self.settings.require_verification
@@ -125,7 +126,7 @@ class Registration:
         if verify:
             self._links.mail_verification(user, verification)
             return Registered(user, None)
-        return Registered(user, await self._accounts.open_session(user))
+        return Registered(user, await self._accounts.open_session(user, client))
 
     def _registration_token(self, account: Register) -> str | None:
         """The token the mode asks for; in open mode a token sent is ignored."""

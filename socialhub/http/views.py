@@ -8,6 +8,7 @@ from typing import Any
 from socialhub.delivery.frames import message_frame
 from socialhub.handlers.membership import role
 from socialhub.http.rest.media import media_summary
+from socialhub.storage.stores.account_export import Record
 from socialhub.storage.stores.conversations import Conversation
 from socialhub.storage.stores.events import Event
 from socialhub.storage.stores.follows import ACCEPTED, PENDING, Profile
@@ -15,6 +16,7 @@ from socialhub.storage.stores.groups import Group
 from socialhub.storage.stores.notifications import Notification
 from socialhub.storage.stores.posts import Comment, Post
 from socialhub.storage.stores.registration_tokens import RegistrationToken
+from socialhub.storage.stores.sessions import Session
 from socialhub.storage.stores.users import User
 
 # The viewer's follows row towards a user, as the user object's `follow_status`.
@@ -171,3 +173,27 @@ def registration_token_object(
     if secret is not None:
         body["token"] = secret
     return body
+
+
+def session_object(session: Session, current_id: int) -> dict[str, Any]:
+    """One of the viewer's sessions; `current` marks the one the request came with."""
+    return {
+        "id": session.id,
+        "created_at": rfc3339(session.created_at),
+        "last_used_at": rfc3339(session.last_used_at),
+        "client": session.client,
+        "current": session.id == current_id,
+    }
+
+
+def export_document(sections: dict[str, list[Record]]) -> dict[str, Any]:
+    """An account's export: the store's sections, with each upload's URL (also listed on the
+    post or comment it is attached to) and the profile as one object. Times stay Unix seconds,
+    as stored."""
+    media = [{**record, "url": f"/media/{record['name']}"} for record in sections["media"]]
+    for kind, column in (("posts", "post_id"), ("comments", "comment_id")):
+        for item in sections[kind]:
+            attached = (m for m in media if m[column] == item["id"])
+            item["media"] = [m["url"] for m in sorted(attached, key=lambda m: m["ordinal"])]
+    (profile,) = sections["profile"]
+    return {**sections, "profile": profile, "media": media}

@@ -101,7 +101,13 @@ class Database(Protocol):
 
     def translate_ddl(self, sql: str) -> str | None:
         """Adapt a migration statement, written for PostgreSQL, to this engine; None when the
-        statement only informs PostgreSQL's planner and this engine has no counterpart."""
+        statement only informs PostgreSQL's planner and this engine has no counterpart, or
+        starts with SQLITE_ONLY and this engine is PostgreSQL."""
+
+
+# Starts a migration statement that only SQLite runs: a step PostgreSQL took another way (a
+# table rebuilt to drop a constraint, which PostgreSQL drops in place).
+SQLITE_ONLY = "/* sqlite only */"
 
 
 class DatabaseUnavailable(Exception):

@@ -2,8 +2,10 @@
 
 Files are `schema/NNNN_name.sql`, written in PostgreSQL's dialect; the engine adapts the few
 phrases SQLite spells differently, and skips the statements that only inform PostgreSQL's
-planner (CREATE STATISTICS, ANALYZE). Each file is applied once, in order, and recorded in
-`schema_version`; a file that was missing when a later one was applied is still applied.
+planner (CREATE STATISTICS, ANALYZE) or drop a constraint; those starting with SQLITE_ONLY
+(copying a table to drop one in SQLite) PostgreSQL skips. Each file is applied once, in
+order, and recorded in `schema_version`; a file that was missing when a later one was applied
+is still applied.
 A released file is never edited: the schema grows by adding files. PostgreSQL takes an
 advisory lock first, so several processes may start at once.
 """

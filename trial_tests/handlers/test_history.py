@@ -105,11 +105,12 @@ class HistoryTests(EngineTestMixin):
         self.assertEqual(older, ids[1:])
 
     async def test_unknown_user_comes_first(self) -> None:
-        """An unknown user is 404, also with a bad paging field; the page is never read."""
+        """An unknown user, with whom nothing was exchanged (as with a deleted account), is
+        404, also with a bad paging field; the page is never read."""
         await self.start()
         for paging in (HistoryPage(limit=50), BAD_PAGING):
             await self.refused(self.read_private(self.alice, UNKNOWN, paging), NotFound)
-            self.assertEqual(self.database.reads, ["get_user"])
+            self.assertEqual(self.database.reads, ["get_user", "conversation_exists"])
 
     async def test_bad_paging_after_the_user_check(self) -> None:
         """A bad paging field is refused once the user is found, without reading the page."""

@@ -24,6 +24,8 @@ from trial_tests.support.wsclient import connect
 TOKEN = "an-old-session-token-from-release-3"
 # The schema as issues 2-4 shipped it: accounts, groups and notifications, messages.
 OLD_VERSION = 3
+# The schema before messages outlived their users (0016).
+BEFORE_DELETION = 15
 
 
 async def fill_old_database(txn: Transaction) -> None:
@@ -64,6 +66,34 @@ async def fill_old_database(txn: Transaction) -> None:
     )
 
 
+async def fill_conversation(txn: Transaction) -> None:
+    """Two users, a session of the first, three messages between them of which the newest
+    was taken back out (its id used), a reaction and an edit of the first."""
+    for n, name in enumerate(("alice", "bob"), start=1):
+        await txn.run(
+            "INSERT INTO users (id, username, username_key, email, email_key, password_hash,"
+            " display_name, display_name_key, created_at) VALUES (?, ?, ?, ?, ?, 'x', ?, ?, 0)",
+            (n, name, name, f"{name}@example.org", f"{name}@example.org", name, name),
+        )
+    await txn.run(
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_used_at) VALUES (?, 1, ?, ?)",
+        (hashlib.sha256(TOKEN.encode()).hexdigest(), *(int(reactor.seconds()),) * 2),
+    )
+    for n, (sender, recipient) in enumerate(((2, 1), (1, 2), (2, 1)), start=1):
+        await txn.run(
+            "INSERT INTO messages (sender_id, recipient_id, pair_low, pair_high, content,"
+            " created_at, stream_pos) VALUES (?, ?, 1, 2, ?, 5, ?)",
+            (sender, recipient, f"message {n}", n),
+        )
+    await txn.run("DELETE FROM messages WHERE id = 3")
+    await txn.run("INSERT INTO reactions (message_id, user_id, emoji) VALUES (1, 1, 'ok')")
+    await txn.run(
+        "INSERT INTO message_changes (message_id, kind, actor_id, sender_id, recipient_id,"
+        " content, created_at, stream_pos) VALUES (2, 'edit', 1, 1, 2, 'message 2', 6, 4)"
+    )
+    await txn.run("UPDATE stream_position SET position = 4")
+
+
 class UpgradeTests(EngineTestMixin):
     async def test_old_database_upgrades_in_place(self) -> None:
         """Schema 3 with data, then a current server starts on it: the schema is brought up
@@ -95,6 +125,31 @@ class UpgradeTests(EngineTestMixin):
         self.assertEqual((group.json["name"], group.json["membership"]), ("Old", "owner"))
         found = await client.get("/api/users?q=BO", headers=headers)
         self.assertEqual([user["username"] for user in found.json], ["bob"])
+
+    async def test_messages_outlive_their_users_after_the_upgrade(self) -> None:
+        """A database from before account deletion keeps its messages, their reactions and
+        changes, and the ids already used, through the upgrade (SQLite copies the table); then
+        a deleted user's messages stay, as tombstones, on both engines."""
+        url = database_url(self, self.engine)
+        old = open_database(as_reactor(reactor), url)
+        await old.open()
+        await migrate(old, up_to=BEFORE_DELETION)
+        await old.interaction("fill", fill_conversation)
+        await old.close()
+        running = await start_server(self, self.engine, database=url)
+        headers = {"Cookie": f"socialhub_session={TOKEN}"}
+        client = Client(running.url)
+        history = (await client.get("/api/messages/private?user=2", headers=headers)).json
+        self.assertEqual([m["id"] for m in history], [2, 1])
+        self.assertEqual(history[1]["reactions"], [{"emoji": "ok", "count": 1, "mine": True}])
+        socket = await connect(running.url, TOKEN)
+        self.addCleanup(socket.close)
+        socket.send({"type": "private", "to": 2, "content": "after", "id": "after"})
+        self.assertEqual((await socket.next_of("ack"))["message_id"], 4)
+        await running.server.handlers.account_deletion.delete_account(2, actor=None)
+        history = (await client.get("/api/messages/private?user=2", headers=headers)).json
+        self.assertEqual([m["id"] for m in history], [4, 2, 1])
+        self.assertEqual([m.get("deleted", False) for m in history], [False, False, True])
 
 
 class UpgradeSqliteTests(SqliteEngine, UpgradeTests, TestCase):

@@ -261,6 +261,38 @@ class ClusterTests(TestCase):
         self.assertEqual(await doomed.closed, 4001)
         self.assertFalse(kept.closed.called)
 
+    async def test_revoking_a_session_closes_its_sockets_on_other_processes(self) -> None:
+        """alice revokes her other session through process 1: its socket on process 2 closes
+        with 4001; the socket of the session she revoked it from stays open."""
+        one, two = await self.start_cluster(2)
+        alice = await self.user(one, "alice")
+        other_browser = one.client()
+        await other_browser.post(
+            "/api/auth/login", {"username": "alice", "password": "correct horse"}
+        )
+        doomed = await wsclient.connect(two.url, other_browser.session_token())
+        self.addCleanup(doomed.close)
+        kept = await self.socket(two, alice)
+        sessions = (await other_browser.get("/api/auth/sessions")).json
+        (other_id,) = [session["id"] for session in sessions if session["current"]]
+        revoked = await alice.client.request("DELETE", f"/api/auth/sessions/{other_id}")
+        self.assertEqual(revoked.status, 204)
+        self.assertEqual(await doomed.closed, 4001)
+        self.assertFalse(kept.closed.called)
+
+    async def test_deleting_an_account_closes_its_sockets_on_every_process(self) -> None:
+        """An account deleted through process 1 has its sockets on both processes closed with
+        4001; another user's socket stays open."""
+        one, two = await self.start_cluster(2)
+        alice, bob = await self.user(one, "alice"), await self.user(two, "bob")
+        sockets = [await self.socket(one, alice), await self.socket(two, alice)]
+        bobs = await self.socket(two, bob)
+        body = {"password": "correct horse"}
+        self.assertEqual((await alice.client.request("DELETE", "/api/users/me", body)).status, 204)
+        for ws in sockets:
+            self.assertEqual(await ws.closed, 4001)
+        self.assertFalse(bobs.closed.called)
+
     async def test_a_block_through_one_process_stops_messages_on_another(self) -> None:
         """Bob writes to alice through process 1; alice blocks him through process 2: the very
         next message bob sends through process 1 is refused, with no wait for any news. The

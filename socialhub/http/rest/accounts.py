@@ -1,4 +1,5 @@
-"""Account routes: register, login, logout, me, password change.
+"""Account routes: register, login, logout, me, password change, the user's
+sessions.
 
 Each authentication event is logged at info in the namespace `socialhub.auth`, with the client's
 address: never a password or a token.
@@ -14,7 +15,16 @@ from socialhub.handlers.registration import Registration
 from socialhub.handlers.users import Users
 from socialhub.http.api import Api, Call, Reply
 from socialhub.http.rest import bodies
-from socialhub.http.views import user_object
+from socialhub.http.user_agent import describe
+from socialhub.http.views import session_object, user_object
+from socialhub.validation import parse_path_id
+
+
+def _client(call: Call) -> str:
+    """The description of the calling client, for the session it opens."""
+    header = call.request.getHeader(b"user-agent")
+    return describe(header.decode("latin-1") if header else None)
+
 
 auth_log = Logger(namespace="socialhub.auth")
 
@@ -34,7 +44,7 @@ def register_routes(
     async def register(call: Call) -> Reply:
         """201 and a session; without the session when the email is verified first."""
         registration.check_open()
-        registered = await registration.register(bodies.register(call.body))
+        registered = await registration.register(bodies.register(call.body), _client(call))
         user = registered.user
         auth_log.info(
             "registered user {user_id} from {client}", user_id=user.id, client=call.address
@@ -48,7 +58,7 @@ def register_routes(
         credentials = bodies.credentials(call.body)
         key, client = credentials.login.casefold(), call.address  # the login limit's key
         try:
-            login = await accounts.login(credentials, client)
+            login = await accounts.login(credentials, client, _client(call))
         except Unauthorized:
             auth_log.info("login failed for {login} from {client}", login=key, client=client)
             raise
@@ -91,4 +101,15 @@ def register_routes(
             user_id=user_id,
             client=call.address,
         )
+        return Reply(status=204)
+
+    @api.route("/api/auth/sessions", "GET")
+    async def list_sessions(call: Call) -> object:
+        viewer = call.user_viewer
+        return [session_object(s, viewer.session_id) for s in await accounts.sessions(viewer)]
+
+    @api.route("/api/auth/sessions/<session_id>", "DELETE")
+    async def revoke_session(call: Call) -> Reply:
+        session_id = parse_path_id(call.path["session_id"])
+        await accounts.revoke_session(call.user_viewer, session_id)
         return Reply(status=204)

@@ -16,6 +16,7 @@ from socialhub.handlers.commands import (
     KEEP,
     AnswerEvent,
     ChangePassword,
+    ConfirmPassword,
     ConfirmReset,
     CreateComment,
     CreateEvent,
@@ -139,6 +140,10 @@ def change_password(body: Body) -> ChangePassword:
         old_password=text(body.get("old_password"), "old_password", max_length=1024),
         new_password=password(body.get("new_password"), "new_password"),
     )
+
+
+def confirm_password(body: Body) -> ConfirmPassword:
+    return ConfirmPassword(password=text(body.get("password"), "password", max_length=1024))
 
 
 def create_group(body: Body) -> CreateGroup:

@@ -24,6 +24,7 @@ from socialhub._compat import txpostgres as compat
 from socialhub.in_flight import InFlight
 from socialhub.run_to_end import run_to_end
 from socialhub.storage.database import (
+    SQLITE_ONLY,
     Args,
     DatabaseUnavailable,
     Prepared,
@@ -259,4 +260,4 @@ class PostgresDatabase:
         await txn.fetch("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
 
     def translate_ddl(self, sql: str) -> str | None:
-        return sql
+        return None if sql.startswith(SQLITE_ONLY) else sql

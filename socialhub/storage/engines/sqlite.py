@@ -172,7 +172,8 @@ class SqliteDatabase:
         It has no CREATE STATISTICS, and its plans for socialhub's queries use the indexes
         without sqlite_stat1; an ANALYZE run once by a migration would leave a sqlite_stat1
         that nothing refreshes as the data grows. A constraint can only leave an SQLite table
-        with a copy of the whole table; messages keep their foreign keys there (schema/0012).
+        with a copy of the whole table: the statements marked SQLITE_ONLY make that copy
+        (schema/0016 rebuilds messages without the foreign keys 0012 dropped in PostgreSQL).
         """
         if sql.startswith(_POSTGRES_ONLY):
             return None

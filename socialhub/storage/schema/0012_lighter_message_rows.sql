@@ -25,7 +25,8 @@ UPDATE messages SET client_id = (
 DROP TABLE client_message_ids;
 
 -- 3. Foreign keys to users on every message: each check takes a KEY SHARE lock on the sender's
---    and the recipient's rows. Users are never deleted, the sender is the authenticated user,
---    and the batch's own statement checks that the recipient exists (storage/stores/message_rows.py).
+--    and the recipient's rows. The sender is the authenticated user, the batch's own statement
+--    checks that the recipient exists (storage/stores/message_rows.py), and a deleted user's
+--    messages stay as tombstones (0016, which drops these keys in SQLite too).
 ALTER TABLE messages DROP CONSTRAINT messages_sender_id_fkey;
 ALTER TABLE messages DROP CONSTRAINT messages_recipient_id_fkey

@@ -125,6 +125,12 @@ class MessagesStore:
         reason = rows[0][0]
         return None if reason is None else Refused(reason)
 
+    async def exchanged(self, user_a: int, user_b: int) -> bool:
+        """Whether the two users' conversation holds any message (one probe of its index)."""
+        low, high = sorted((user_a, user_b))
+        sql = "SELECT 1 FROM messages m WHERE m.pair_low = ? AND m.pair_high = ? LIMIT 1"
+        return bool(await self._db.read("conversation_exists", sql, (low, high)))
+
     # A history page is one read without BEGIN and COMMIT: one round trip.
 
     async def private_history(self, user_a: int, user_b: int, page: Page) -> list[Message]:

@@ -1,12 +1,31 @@
-"""The SQL of sessions: a token's hash, its user, and when it was last used."""
+"""The SQL of sessions: a token's hash, its user, when it was last used and by what client."""
 
 from __future__ import annotations
 
-from socialhub.storage.database import Database, qualify, write
+from dataclasses import dataclass
+
+from socialhub.storage.database import Database, Row, by_name, qualify, write
 from socialhub.storage.stores.users import USER_COLUMNS, User
 
 # Last use is written at most this often, so reading a session is usually a single SELECT.
 TOUCH_INTERVAL = 3600
+# What a user's list of their sessions shows of each (never the token's hash).
+SESSION_FIELDS = ("id", "created_at", "last_used_at", "client")
+SESSION_COLUMNS = ", ".join(SESSION_FIELDS)
+
+
+@dataclass(frozen=True)
+class Session:
+    """One of a user's sessions as they see it in their list."""
+
+    id: int
+    created_at: int
+    last_used_at: int
+    client: str  # a short description of the client that opened it ("Firefox on Linux")
+
+    @classmethod
+    def from_row(cls, row: Row) -> Session:
+        return cls(**by_name(SESSION_FIELDS, row))
 
 
 class SessionsStore:
@@ -15,13 +34,13 @@ class SessionsStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def create(self, user_id: int, token_hash: str, now: int) -> int:
+    async def create(self, user_id: int, token_hash: str, now: int, client: str) -> int:
         ((session_id,),) = await write(
             self._db,
             "create_session",
-            "INSERT INTO sessions (token_hash, user_id, created_at, last_used_at)"
-            " VALUES (?, ?, ?, ?) RETURNING id",
-            (token_hash, user_id, now, now),
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_used_at, client)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (token_hash, user_id, now, now, client),
         )
         return int(session_id)
 
@@ -57,6 +76,17 @@ class SessionsStore:
         marks = ", ".join("?" for _ in session_ids)
         sql = f"SELECT id FROM sessions WHERE id IN ({marks})"
         return {row[0] for row in await self._db.read("live_sessions", sql, session_ids)}
+
+    async def of_user(self, user_id: int) -> list[Session]:
+        """The user's sessions, newest first."""
+        sql = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = ? ORDER BY id DESC"
+        rows = await self._db.read("list_sessions", sql, (user_id,))
+        return [Session.from_row(row) for row in rows]
+
+    async def revoke_own(self, user_id: int, session_id: int) -> bool:
+        """Revoke the session when it is one of the user's; whether it was."""
+        sql = "DELETE FROM sessions WHERE id = ? AND user_id = ? RETURNING id"
+        return bool(await write(self._db, "revoke_own_session", sql, (session_id, user_id)))
 
     async def revoke(self, session_id: int) -> None:
         await write(self._db, "revoke_session", "DELETE FROM sessions WHERE id = ?", (session_id,))
