@@ -33,6 +33,12 @@ class Forbidden(SocialHubError):
     code = "forbidden"
 
 
+class AccountDisabled(Forbidden):
+    """The account was deactivated by an administrator: it cannot log in."""
+
+    code = "account_disabled"
+
+
 class NotFound(SocialHubError):
     status = 404
     code = "not_found"

@@ -22,6 +22,7 @@ from socialhub.delivery.fanout import Fanout
 from socialhub.delivery.presence import PresenceTiming
 from socialhub.delivery.replay import Replays
 from socialhub.handlers.accounts import Accounts
+from socialhub.handlers.administration import Administration
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.chat_batch import ChatBatch
 from socialhub.handlers.conversations import Conversations
@@ -35,12 +36,14 @@ from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy
 from socialhub.handlers.posts import Posts
 from socialhub.handlers.rate_limit import RateLimiter
+from socialhub.handlers.reports import Reports
 from socialhub.handlers.typing import Typing
 from socialhub.handlers.users import Users
 from socialhub.http import site
 from socialhub.http.api import Api
 from socialhub.http.listen import listen
 from socialhub.http.rest import accounts as accounts_routes
+from socialhub.http.rest import admin as admin_routes
 from socialhub.http.rest import conversations as conversations_routes
 from socialhub.http.rest import events as events_routes
 from socialhub.http.rest import groups as groups_routes
@@ -49,6 +52,7 @@ from socialhub.http.rest import messages as messages_routes
 from socialhub.http.rest import notifications as notifications_routes
 from socialhub.http.rest import operations as operations_routes
 from socialhub.http.rest import posts as posts_routes
+from socialhub.http.rest import reports as reports_routes
 from socialhub.http.rest import users as users_routes
 from socialhub.http.web import web_resources
 from socialhub.media.files import MediaFiles
@@ -57,6 +61,8 @@ from socialhub.reactor import Reactor
 from socialhub.storage.database import Database, DatabaseUnavailable, Transaction
 from socialhub.storage.engines import open_database
 from socialhub.storage.migrations import migrate
+from socialhub.storage.stores.administration import AdministrationStore
+from socialhub.storage.stores.audit import AuditStore
 from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.conversations import ConversationsStore
 from socialhub.storage.stores.events import EventsStore
@@ -68,6 +74,7 @@ from socialhub.storage.stores.messages import MessagesStore
 from socialhub.storage.stores.notifications import NotificationsStore
 from socialhub.storage.stores.posts import PostsStore
 from socialhub.storage.stores.presence import PresenceStore
+from socialhub.storage.stores.reports import ReportsStore
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.stream import StreamStore
 from socialhub.storage.stores.users import UsersStore
@@ -96,6 +103,9 @@ class Stores:
     posts: PostsStore
     stream: StreamStore
     presence: PresenceStore
+    administration: AdministrationStore
+    audit: AuditStore
+    reports: ReportsStore
 
     @classmethod
     def over(cls, database: Database) -> Stores:
@@ -114,6 +124,9 @@ class Stores:
             posts=PostsStore(database),
             stream=StreamStore(database),
             presence=PresenceStore(database),
+            administration=AdministrationStore(database),
+            audit=AuditStore(database),
+            reports=ReportsStore(database),
         )
 
 
@@ -147,6 +160,8 @@ class Handlers:
     conversations: Conversations
     events: Events
     posts: Posts
+    reports: Reports
+    administration: Administration
 
 
 class Server:
@@ -201,6 +216,7 @@ class Server:
         media = MediaUploads(reactor, stores.media, MediaFiles(config.media_dir))
         policy = Policy(stores.follows)
         batch = ChatBatch(stores.messages, reactor, fanout, self.delivery.cork)
+        message_changes = MessageChanges(reactor, stores.message_changes, fanout)
         return Handlers(
             accounts=Accounts(
                 reactor,
@@ -227,11 +243,22 @@ class Server:
             media=media,
             chat=Chat(reactor, batch, membership, fanout),
             typing=Typing(reactor, stores.messages, membership, fanout),
-            message_changes=MessageChanges(reactor, stores.message_changes, fanout),
+            message_changes=message_changes,
             history=History(stores.messages, stores.message_changes, stores.users, membership),
             conversations=Conversations(stores.conversations, stores.users, membership, fanout),
             events=Events(reactor, stores.events, membership, notifications),
             posts=Posts(reactor, stores.posts, membership, notifications, media),
+            reports=Reports(reactor, stores.reports),
+            administration=Administration(
+                reactor,
+                stores.administration,
+                stores.audit,
+                stores.reports,
+                self.hasher,
+                fanout,
+                message_changes,
+                media,
+            ),
         )
 
     def _api(self, config: Config) -> Api:
@@ -249,6 +276,8 @@ class Server:
         notifications_routes.register_routes(api, handlers.notifications)
         media_routes.register_routes(api, handlers.media)
         posts_routes.register_routes(api, handlers.posts)
+        reports_routes.register_routes(api, handlers.reports)
+        admin_routes.register_routes(api, handlers.administration)
         operations_routes.register_routes(api, self.check_health, self.metrics)
         return api
 
@@ -258,12 +287,12 @@ class Server:
         checked.addErrback(lambda failure: self.log.failure("rechecking sessions", failure))
 
     async def start(self) -> None:
-        """Connect to the database, bring its schema up to date, apply the --admin list."""
+        """Connect to the database, bring its schema up to date, grant the --admin list."""
         self.hasher.start()
         self.handlers.media.start()
         await self.database.open()
         await migrate(self.database)
-        await self.stores.users.sync_admins(self.config.admins)
+        await self.handlers.administration.grant_admins(self.config.admins)
         await self.delivery.fanout.start()
         self.delivery.bus.on_reconnect(self._recheck_sessions)
 

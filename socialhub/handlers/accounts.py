@@ -10,10 +10,10 @@ from socialhub.auth.login_limiter import LoginLimiter
 from socialhub.auth.passwords import PasswordHasher
 from socialhub.auth.tokens import new_token, token_hash
 from socialhub.delivery.interface import Delivery
-from socialhub.errors import Conflict, Forbidden, RateLimited, Unauthorized
+from socialhub.errors import AccountDisabled, Conflict, Forbidden, RateLimited, Unauthorized
 from socialhub.handlers.commands import ChangePassword, Credentials, Register
 from socialhub.storage.stores.sessions import SessionsStore
-from socialhub.storage.stores.users import User, UsersStore, username_key
+from socialhub.storage.stores.users import NewUser, User, UsersStore, username_key
 
 # How the open connections of a revoked session are closed (docs/api/websocket.md).
 SESSION_REVOKED = (4001, "session revoked")
@@ -74,14 +74,14 @@ class Accounts:
 
     async def register(self, account: Register) -> Login:
         password_hash = await self._hasher.hash(account.password)
-        user = await self._users.create(
+        new = NewUser(
             account.username,
             account.email,
             password_hash,
             account.display_name,
             is_admin=username_key(account.username) in self._admins,
-            now=self._now(),
         )
+        user = await self._users.create(new, self._now())
         if user is None:
             raise Conflict("username or email is already taken")
         return await self._open_session(user)
@@ -99,6 +99,8 @@ class Accounts:
             raise Unauthorized("wrong username, email or password")
         self._limiter.reset(key)
         user, stored = found
+        if not user.is_active:  # told only to whom knows the password
+            raise AccountDisabled("this account has been deactivated by an administrator")
         if self._hasher.needs_rehash(stored):
             await self._users.set_password_hash(user.id, await self._hasher.hash(password))
         return await self._open_session(user)

@@ -67,6 +67,13 @@ _REFUSALS: dict[str, Callable[[], SocialHubError]] = {
 }
 
 
+def require_admin(user: User) -> None:
+    """The one rule of what only administrators may do: the administration API (every
+    /api/admin route, checked by the REST edge before the route runs) and broadcasts."""
+    if not user.is_admin:
+        raise Forbidden("only administrators may do this")
+
+
 def refused_by_block() -> Forbidden:
     """What a follow or a group invitation between two users gets when either blocks the other
     (a private message gets the same from message_refusal). A block works both

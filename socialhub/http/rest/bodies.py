@@ -16,11 +16,13 @@ from socialhub.handlers.commands import (
     KEEP,
     AnswerEvent,
     ChangePassword,
+    CreateAccount,
     CreateComment,
     CreateEvent,
     CreateGroup,
     CreatePost,
     Credentials,
+    FileReport,
     Invite,
     MarkRead,
     PostContent,
@@ -33,6 +35,7 @@ from socialhub.handlers.commands import (
 from socialhub.storage.stores.events import RESPONSES
 from socialhub.storage.stores.media import MAX_ATTACHED
 from socialhub.storage.stores.posts import PRIVACY_LEVELS, PRIVATE, PUBLIC
+from socialhub.storage.stores.reports import KINDS
 from socialhub.validation import (
     boolean,
     choice,
@@ -60,6 +63,8 @@ COMMENT_MAX = 4_000
 MAX_ALLOWED_USERS = 1000
 # At most this many ids in one "mark read" body.
 MAX_READ_IDS = 1000
+REASON_MAX = 1000
+NOTE_MAX = 1000
 
 
 def _refusable(parse: Callable[[Body], T], body: Body) -> Refusable[T]:
@@ -83,6 +88,28 @@ def register(body: Body) -> Register:
             max_length=DISPLAY_NAME_MAX,
         ),
     )
+
+
+def create_account(body: Body) -> CreateAccount:
+    """An administrator's new account: a registration's fields, and `is_admin` (false)."""
+    is_admin = _given(body, "is_admin", lambda value: boolean(value, "is_admin"))
+    return CreateAccount(register(body), bool(is_admin))
+
+
+def file_report(body: Body) -> FileReport:
+    kinds = ", ".join(KINDS)
+    return FileReport(
+        kind=choice(body.get("kind"), KINDS, f"kind must be one of {kinds}"),
+        target_id=parse_id(body.get("id"), "id"),
+        reason=text(
+            body.get("reason"), "reason", min_length=1, max_length=REASON_MAX, content=True
+        ),
+    )
+
+
+def resolution_note(body: Body) -> str | None:
+    """The optional `note` of a report's resolution."""
+    return optional_text(body, "note", max_length=NOTE_MAX)
 
 
 def credentials(body: Body) -> Credentials:

@@ -178,6 +178,17 @@ async def _remove(txn: Transaction, group_id: int, user_id: int, statuses: Colle
     return bool(deleted)
 
 
+async def delete_group(txn: Transaction, group_id: int) -> tuple[list[int], list[str]]:
+    """Delete the group inside the caller's `txn`: its memberships, messages and notifications
+    cascade, and its events and posts go with every notification about them. Who were its
+    accepted members, and the file names of the posts' media, to remove once `txn` commits."""
+    members = await accepted_member_ids(txn, group_id)
+    await delete_group_events(txn, group_id)
+    names = await delete_group_posts(txn, group_id)
+    await txn.run("DELETE FROM groups WHERE id = ?", (group_id,))
+    return members, names
+
+
 def _naming(notice: Notice, group: Group) -> Notice:
     """The notice with GROUP_NAME in its message replaced by the group's name."""
     return dataclasses.replace(notice, message=notice.message.replace(GROUP_NAME, group.name))
@@ -386,17 +397,10 @@ class GroupsStore:
         return await self._as_owner("remove_membership", group_id, owner_id, remove)
 
     async def delete(self, group_id: int, owner_id: int) -> Owned[tuple[list[int], list[str]]]:
-        """The owner deletes the group; its memberships, messages and notifications cascade,
-        and its events and posts go with every notification about them. The outcome: who were
-        its accepted members, and the file names of the posts' media, to remove once this has
-        committed."""
+        """The owner deletes the group (`delete_group`)."""
 
         async def delete(txn: Transaction, group: Group) -> tuple[list[int], list[str]]:
-            members = await txn.fetch(_MEMBER_IDS, (group_id,))
-            await delete_group_events(txn, group_id)
-            names = await delete_group_posts(txn, group_id)
-            await txn.run("DELETE FROM groups WHERE id = ?", (group_id,))
-            return [row[0] for row in members], names
+            return await delete_group(txn, group_id)
 
         return await self._as_owner("delete_group", group_id, owner_id, delete)
 

@@ -26,6 +26,7 @@ USER_FIELDS = (
     "created_at",
     "avatar_name",
     "show_presence",
+    "deactivated_at",
 )
 USER_COLUMNS = ", ".join(USER_FIELDS)
 USER_WIDTH = len(USER_FIELDS)  # where the next columns start in a row that joins more
@@ -46,6 +47,11 @@ class User:
     created_at: int
     avatar_name: str | None = None  # the file name of the avatar upload, when one is set
     show_presence: bool = True
+    deactivated_at: int | None = None  # when an administrator deactivated the account
+
+    @property
+    def is_active(self) -> bool:
+        return self.deactivated_at is None
 
     @property
     def avatar_url(self) -> str | None:
@@ -62,6 +68,20 @@ class User:
         return cls(**values)
 
 
+# Whether the users row `{user}` is shown to the viewer `{viewer}`.
+_SHOWN = (
+    "({user}.deactivated_at IS NULL OR EXISTS (SELECT 1 FROM users sv"
+    " WHERE sv.id = {viewer} AND sv.is_admin))"
+)
+
+
+def shown_to(viewer: str, user: str = "u") -> str:
+    """The one rule of who sees a deactivated account: nobody but administrators, to whom it is
+    as if it did not exist. An SQL condition of the users row aliased `user` and the viewer
+    `viewer` (a `?` placeholder, or a column of the enclosing query)."""
+    return _SHOWN.format(user=user, viewer=viewer)
+
+
 def username_key(username: str) -> str:
     """Usernames are ASCII, so lower-casing makes them case-insensitive."""
     return username.lower()
@@ -76,41 +96,48 @@ def display_name_key(display_name: str) -> str:
     return display_name.casefold()
 
 
+@dataclass(frozen=True)
+class NewUser:
+    """An account to create, its password already hashed."""
+
+    username: str
+    email: str
+    password_hash: str
+    display_name: str
+    is_admin: bool
+
+
+def insert_user(account: NewUser, now: int) -> Statement:
+    """The statement that creates the account, returning its USER_COLUMNS row (no row when the
+    username or the email is taken)."""
+    return (
+        "INSERT INTO users (username, username_key, email, email_key, password_hash,"
+        " display_name, display_name_key, is_admin, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        f" ON CONFLICT DO NOTHING RETURNING {USER_COLUMNS}",
+        (
+            account.username,
+            username_key(account.username),
+            account.email,
+            email_key(account.email),
+            account.password_hash,
+            account.display_name,
+            display_name_key(account.display_name),
+            account.is_admin,
+            now,
+        ),
+    )
+
+
 class UsersStore:
-    """Accounts: creating them, finding them by id or login, credentials, the admin role."""
+    """Accounts: creating them, finding them by id or login, credentials."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def create(
-        self,
-        username: str,
-        email: str,
-        password_hash: str,
-        display_name: str,
-        is_admin: bool,
-        now: int,
-    ) -> User | None:
+    async def create(self, account: NewUser, now: int) -> User | None:
         """The new user, or None when the username or the email is taken."""
-        rows = await write(
-            self._db,
-            "create_user",
-            "INSERT INTO users (username, username_key, email, email_key, password_hash,"
-            " display_name, display_name_key, is_admin, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            f" ON CONFLICT DO NOTHING RETURNING {USER_COLUMNS}",
-            (
-                username,
-                username_key(username),
-                email,
-                email_key(email),
-                password_hash,
-                display_name,
-                display_name_key(display_name),
-                is_admin,
-                now,
-            ),
-        )
+        rows = await write(self._db, "create_user", *insert_user(account, now))
         return User.from_row(rows[0]) if rows else None
 
     async def get(self, user_id: int) -> User | None:
@@ -136,11 +163,3 @@ class UsersStore:
     async def set_password_hash(self, user_id: int, password_hash: str) -> None:
         sql = "UPDATE users SET password_hash = ? WHERE id = ?"
         await write(self._db, "set_password_hash", sql, (password_hash, user_id))
-
-    async def sync_admins(self, usernames: frozenset[str]) -> None:
-        """Make exactly these usernames administrators (the --admin list at start)."""
-        keys = sorted(username_key(name) for name in usernames)
-        promote = "UPDATE users SET is_admin = TRUE WHERE username_key = ?"
-        statements: list[Statement] = [("UPDATE users SET is_admin = FALSE WHERE is_admin", ())]
-        statements += [(promote, (key,)) for key in keys]
-        await self._db.at_once("sync_admins", statements)
