@@ -42,7 +42,7 @@ _FLAGS = [
     ("reuse-port", "share the tcp: port with other processes (SO_REUSEPORT); needs --redis"),
 ]
 _LISTS = [
-    ("admin", "make USERNAME an administrator (repeatable)"),
+    ("admin", "make USERNAME an administrator; never revokes (repeatable)"),
     ("allowed-origin", "a browser Origin allowed besides the server's own (repeatable)"),
 ]
 
@@ -58,7 +58,7 @@ class Options(usage.Options):
         self.lists: dict[str, list[str]] = {name: [] for name, _ in _LISTS}
 
     def opt_admin(self, username: str) -> None:
-        """Make USERNAME an administrator (repeatable)."""
+        """Make USERNAME an administrator (repeatable); it never revokes the role."""
         self.lists["admin"].append(username)
 
     def opt_allowed_origin(self, origin: str) -> None:

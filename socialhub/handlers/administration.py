@@ -12,7 +12,7 @@ closing the bus lost is closed by `Accounts.close_revoked_sessions` when the bus
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
@@ -36,6 +36,8 @@ from socialhub.storage.stores.reports import ALREADY_RESOLVED, Report, ReportsSt
 from socialhub.storage.stores.users import NewUser, User
 
 USER = "user"
+# A store's deletion of a post or a comment: the file names of its images, or None.
+DeleteWithMedia = Callable[[int, int, AuditEntry], Awaitable[list[str] | None]]
 
 
 def _no_user() -> NotFound:
@@ -127,17 +129,19 @@ class Administration:
     # Content.
 
     async def delete_post(self, actor_id: int | None, post_id: int) -> None:
-        entry = AuditEntry(actor_id, "delete_post", "post", post_id, {})
-        names = await self._store.delete_post(post_id, self._now(), entry)
-        if names is None:
-            raise NotFound("no such post")
-        await self._media.discard(names)
+        await self._delete_with_media("post", actor_id, post_id, self._store.delete_post)
 
     async def delete_comment(self, actor_id: int | None, comment_id: int) -> None:
-        entry = AuditEntry(actor_id, "delete_comment", "comment", comment_id, {})
-        names = await self._store.delete_comment(comment_id, self._now(), entry)
+        await self._delete_with_media("comment", actor_id, comment_id, self._store.delete_comment)
+
+    async def _delete_with_media(
+        self, kind: str, actor_id: int | None, target_id: int, delete: DeleteWithMedia
+    ) -> None:
+        """Delete a post or a comment (404 when there is none), then its images' files."""
+        entry = AuditEntry(actor_id, f"delete_{kind}", kind, target_id, {})
+        names = await delete(target_id, self._now(), entry)
         if names is None:
-            raise NotFound("no such comment")
+            raise NotFound(f"no such {kind}")
         await self._media.discard(names)
 
     async def delete_message(self, actor_id: int | None, message_id: int) -> None:

@@ -27,7 +27,7 @@ REPORT_KEYS = {
 
 class ReportsTests(AdministrationTestMixin):
     async def report(
-        self, person: Person, kind: str, target_id: Any, reason: Any = "spam"
+        self, person: Person, kind: Any, target_id: Any, reason: Any = "spam"
     ) -> Response:
         body = {"kind": kind, "id": target_id, "reason": reason}
         return await person.client.post("/api/reports", body)

@@ -43,6 +43,13 @@ class ClusterTests(TestCase):
         client = process.client()
         return Member(client, (await client.register(name))["id"])
 
+    async def second_session(self, process: ServerProcess, name: str) -> Client:
+        """Another browser of the registered user `name`, logged in through `process`."""
+        browser = process.client()
+        login = {"username": name, "password": "correct horse"}
+        self.assertEqual((await browser.post("/api/auth/login", login)).status, 200)
+        return browser
+
     async def socket(self, process: ServerProcess, member: Member) -> wsclient.WsClient:
         ws = await wsclient.connect(process.url, member.client.session_token())
         self.addCleanup(ws.close)
@@ -250,10 +257,7 @@ class ClusterTests(TestCase):
         the user's other session's socket stays open."""
         one, two = await self.start_cluster(2)
         alice = await self.user(one, "alice")
-        other_browser = one.client()
-        await other_browser.post(
-            "/api/auth/login", {"username": "alice", "password": "correct horse"}
-        )
+        other_browser = await self.second_session(one, "alice")
         doomed = await self.socket(two, alice)
         kept = await wsclient.connect(two.url, other_browser.session_token())
         self.addCleanup(kept.close)
@@ -266,10 +270,7 @@ class ClusterTests(TestCase):
         sessions, on process 2, close with 4001, and neither cookie authenticates there."""
         one, two = await self.start_cluster(2, "--admin", "root")
         root, bob = await self.user(one, "root"), await self.user(one, "bob")
-        other_browser = one.client()
-        await other_browser.post(
-            "/api/auth/login", {"username": "bob", "password": "correct horse"}
-        )
+        other_browser = await self.second_session(one, "bob")
         first = await self.socket(two, bob)
         second = await wsclient.connect(two.url, other_browser.session_token())
         self.addCleanup(second.close)
