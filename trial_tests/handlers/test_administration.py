@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.trial.unittest import TestCase
 
 from trial_tests.support.accounts import PASSWORD
@@ -225,6 +226,21 @@ class AdministrationTests(AdministrationTestMixin):
         actions = [(e["action"], e["actor_id"], e["target_id"]) for e in entries]
         expected = [("revoke_admin", alice.id, root.id), ("grant_admin", root.id, alice.id)]
         self.assertEqual(actions, expected)
+
+    async def test_two_administrators_revoking_each_other_at_once(self) -> None:
+        """Sent together, one revocation applies and the other is refused: its target is the
+        last active administrator (409), or its sender is no administrator any more by the
+        time it is authenticated (403). The server never ends up without one."""
+        root, alice = await self.start("alice")
+        self.expect(await self.admin(root, "POST", f"/users/{alice.id}/admin"), 204)
+        revocations = [
+            Deferred.fromCoroutine(self.admin(root, "DELETE", f"/users/{alice.id}/admin")),
+            Deferred.fromCoroutine(self.admin(alice, "DELETE", f"/users/{root.id}/admin")),
+        ]
+        answers = await gatherResults(revocations)
+        self.assertIn(sorted(answer.status for answer in answers), ([204, 403], [204, 409]))
+        admins = "SELECT COUNT(*) FROM users WHERE is_admin"
+        self.assertEqual(await self.count_rows(admins), 1)
 
     async def test_the_role_survives_a_restart_without_the_option(self) -> None:
         """A role granted through the API, and one given by --admin, stay when the server
