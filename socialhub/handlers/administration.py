@@ -40,10 +40,6 @@ USER = "user"
 DeleteWithMedia = Callable[[int, int, AuditEntry], Awaitable[list[str] | None]]
 
 
-def _no_user() -> NotFound:
-    return NotFound("no such user")
-
-
 class Administration:
     """The administrators' actions, each audited."""
 
@@ -79,12 +75,12 @@ class Administration:
         """Create an account (409 when its username or email is taken); no session opens."""
         account = new.account
         password_hash = await self._hasher.hash(account.password)
-        row = NewUser(
+        new_user = NewUser(
             account.username, account.email, password_hash, account.display_name, new.is_admin
         )
         detail = {"username": account.username, "is_admin": new.is_admin}
-        entry = AuditEntry(actor_id, "create_user", USER, 0, detail)
-        user = await self._store.create_account(row, self._now(), entry)
+        entry = AuditEntry(actor_id, "create_user", USER, 0, detail)  # the store sets the id
+        user = await self._store.create_account(new_user, self._now(), entry)
         if user is None:
             raise Conflict("username or email is already taken")
         return user
@@ -114,13 +110,13 @@ class Administration:
     async def grant_admins(self, usernames: frozenset[str]) -> None:
         """The --admin list at start: each named account that exists becomes an administrator
         (recorded as the command line's); no one loses the role."""
-        entry = AuditEntry(None, "grant_admin", USER, 0, {"via": "--admin"})
+        entry = AuditEntry(None, "grant_admin", USER, 0, {"via": "--admin"})  # id set per user
         await self._store.grant_admins(usernames, self._now(), entry)
 
     def _closed(self, user_id: int, change: AccountChange) -> None:
         """Raise the refusal of an action on an account, or close the sessions it revoked."""
         if change.refusal == MISSING:
-            raise _no_user()
+            raise NotFound("no such user")
         if change.refusal == LAST_ADMIN:
             raise Conflict("the last active administrator must stay one")
         if change.revoked:
