@@ -53,6 +53,12 @@ class EmailNotVerified(Forbidden):
     code = "email_not_verified"
 
 
+class AccountDisabled(Forbidden):
+    """The account was deactivated by an administrator: it cannot log in."""
+
+    code = "account_disabled"
+
+
 class NotFound(SocialHubError):
     status = 404
     code = "not_found"

@@ -27,6 +27,7 @@ from socialhub.handlers.account_deletion import AccountDeletion
 from socialhub.handlers.account_export import AccountExport
 from socialhub.handlers.account_links import AccountLinks
 from socialhub.handlers.accounts import Accounts
+from socialhub.handlers.administration import Administration
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.chat_batch import ChatBatch
 from socialhub.handlers.conversations import Conversations
@@ -41,6 +42,7 @@ from socialhub.handlers.policy import Policy
 from socialhub.handlers.posts import Posts
 from socialhub.handlers.rate_limit import RateLimiter
 from socialhub.handlers.registration import Registration, RegistrationSettings
+from socialhub.handlers.reports import Reports
 from socialhub.handlers.typing import Typing
 from socialhub.handlers.users import Users
 from socialhub.http import site
@@ -49,6 +51,7 @@ from socialhub.http.listen import listen
 from socialhub.http.rest import account_data as account_data_routes
 from socialhub.http.rest import account_links as account_links_routes
 from socialhub.http.rest import accounts as accounts_routes
+from socialhub.http.rest import admin as admin_routes
 from socialhub.http.rest import conversations as conversations_routes
 from socialhub.http.rest import events as events_routes
 from socialhub.http.rest import groups as groups_routes
@@ -58,6 +61,7 @@ from socialhub.http.rest import notifications as notifications_routes
 from socialhub.http.rest import operations as operations_routes
 from socialhub.http.rest import posts as posts_routes
 from socialhub.http.rest import registration as registration_routes
+from socialhub.http.rest import reports as reports_routes
 from socialhub.http.rest import users as users_routes
 from socialhub.http.web import web_resources
 from socialhub.mail.smtp import SmtpMailer
@@ -70,6 +74,8 @@ from socialhub.storage.migrations import Migrated, migrate
 from socialhub.storage.stores.account_deletion import AccountDeletionStore
 from socialhub.storage.stores.account_export import AccountExportStore
 from socialhub.storage.stores.account_tokens import AccountTokensStore
+from socialhub.storage.stores.administration import AdministrationStore
+from socialhub.storage.stores.audit import AuditStore
 from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.conversations import ConversationsStore
 from socialhub.storage.stores.events import EventsStore
@@ -82,6 +88,7 @@ from socialhub.storage.stores.notifications import NotificationsStore
 from socialhub.storage.stores.posts import PostsStore
 from socialhub.storage.stores.presence import PresenceStore
 from socialhub.storage.stores.registration_tokens import RegistrationTokensStore
+from socialhub.storage.stores.reports import ReportsStore
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.stream import StreamStore
 from socialhub.storage.stores.users import UsersStore
@@ -115,6 +122,9 @@ class Stores:
     account_tokens: AccountTokensStore
     account_deletion: AccountDeletionStore
     account_export: AccountExportStore
+    administration: AdministrationStore
+    audit: AuditStore
+    reports: ReportsStore
 
     @classmethod
     def over(cls, database: Database) -> Stores:
@@ -137,6 +147,9 @@ class Stores:
             account_tokens=AccountTokensStore(database),
             account_deletion=AccountDeletionStore(database),
             account_export=AccountExportStore(database),
+            administration=AdministrationStore(database),
+            audit=AuditStore(database),
+            reports=ReportsStore(database),
         )
 
 
@@ -174,6 +187,8 @@ class Handlers:
     posts: Posts
     account_deletion: AccountDeletion
     account_export: AccountExport
+    reports: Reports
+    administration: Administration
 
 
 class Server:
@@ -259,6 +274,7 @@ class Server:
         settings = RegistrationSettings(
             config.registration, config.admins, config.require_email_verification
         )
+        message_changes = MessageChanges(reactor, stores.message_changes, fanout)
         return Handlers(
             accounts=accounts,
             registration=Registration(
@@ -287,7 +303,7 @@ class Server:
             media=media,
             chat=Chat(reactor, batch, membership, fanout),
             typing=Typing(reactor, stores.messages, membership, fanout),
-            message_changes=MessageChanges(reactor, stores.message_changes, fanout),
+            message_changes=message_changes,
             history=History(stores.messages, stores.message_changes, stores.users, membership),
             conversations=Conversations(stores.conversations, stores.users, membership, fanout),
             events=Events(reactor, stores.events, membership, notifications),
@@ -296,6 +312,17 @@ class Server:
                 reactor, stores.account_deletion, accounts, fanout, media.discard
             ),
             account_export=AccountExport(stores.account_export),
+            reports=Reports(reactor, stores.reports),
+            administration=Administration(
+                reactor,
+                stores.administration,
+                stores.audit,
+                stores.reports,
+                self.hasher,
+                fanout,
+                message_changes,
+                media,
+            ),
         )
 
     def _api(self, config: Config) -> Api:
@@ -320,6 +347,8 @@ class Server:
         notifications_routes.register_routes(api, handlers.notifications)
         media_routes.register_routes(api, handlers.media)
         posts_routes.register_routes(api, handlers.posts)
+        reports_routes.register_routes(api, handlers.reports)
+        admin_routes.register_routes(api, handlers.administration)
         operations_routes.register_routes(api, self.check_health, self.metrics)
         return api
 
@@ -329,12 +358,12 @@ class Server:
         checked.addErrback(lambda failure: self.log.failure("rechecking sessions", failure))
 
     async def start(self) -> None:
-        """Connect to the database, bring its schema up to date, apply the --admin list."""
+        """Connect to the database, bring its schema up to date, grant the --admin list."""
         self.hasher.start()
         self.handlers.media.start()
         await self.database.open()
         self.schema = await migrate(self.database)
-        await self.stores.users.sync_admins(self.config.admins)
+        await self.handlers.administration.grant_admins(self.config.admins)
         await self.delivery.fanout.start()
         self.delivery.bus.on_reconnect(self._recheck_sessions)
 

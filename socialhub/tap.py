@@ -63,7 +63,7 @@ _FLAGS = [
 ]
 # name, help; a list is empty unless given.
 _LISTS = [
-    ("admin", "make USERNAME an administrator (repeatable)"),
+    ("admin", "make USERNAME an administrator; never revokes (repeatable)"),
     ("allowed-origin", "a browser Origin allowed besides the server's own (repeatable)"),
 ]
 _FILE_OPTIONS = {name for name, *_ in _PARAMETERS + _FLAGS + _LISTS}
@@ -93,7 +93,7 @@ class Options(usage.Options):
         self.config_path = path
 
     def opt_admin(self, username: str) -> None:
-        """Make USERNAME an administrator (repeatable) (default: none)."""
+        """Make USERNAME an administrator; never revokes (repeatable) (default: none)."""
         self.lists["admin"].append(username)
 
     def opt_allowed_origin(self, origin: str) -> None:

@@ -18,7 +18,7 @@ from socialhub.delivery.interface import Delivery
 from socialhub.errors import InvalidToken, NotFound
 from socialhub.handlers.accounts import SESSION_REVOKED, Viewer
 from socialhub.handlers.commands import ConfirmReset
-from socialhub.handlers.policy import check_admin
+from socialhub.handlers.policy import require_admin
 from socialhub.mail.smtp import Mailer
 from socialhub.storage.stores.account_tokens import (
     PASSWORD_RESET,
@@ -108,7 +108,7 @@ class AccountLinks:
     async def admin_reset(self, viewer: Viewer, user_id: int) -> str | None:
         """Revoke the user's sessions and make a reset link: mailed to them when mail is
         configured (None), otherwise returned for the administrator to pass on."""
-        check_admin(viewer.user, "reset passwords")
+        require_admin(viewer.user)
         user = await self._users.get(user_id)
         if user is None:
             raise NotFound("no such user")

@@ -11,7 +11,14 @@ from socialhub.auth.login_limiter import LoginLimiter
 from socialhub.auth.passwords import PasswordHasher
 from socialhub.auth.tokens import new_token, token_hash
 from socialhub.delivery.interface import Delivery
-from socialhub.errors import EmailNotVerified, Forbidden, NotFound, RateLimited, Unauthorized
+from socialhub.errors import (
+    AccountDisabled,
+    EmailNotVerified,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
 from socialhub.handlers.commands import ChangePassword, Credentials
 from socialhub.storage.stores.sessions import Session, SessionsStore
 from socialhub.storage.stores.users import User, UsersStore
@@ -85,6 +92,8 @@ class Accounts:
             raise Unauthorized("wrong username, email or password")
         self._limiter.reset(key)
         user, stored, awaiting_verification = found
+        if not user.is_active:  # told only to whom knows the password
+            raise AccountDisabled("this account has been deactivated by an administrator")
         if awaiting_verification and self._require_verification:
             raise EmailNotVerified("follow the link mailed to your address before logging in")
         if self._hasher.needs_rehash(stored):

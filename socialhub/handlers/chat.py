@@ -13,7 +13,7 @@ from socialhub.delivery.interface import Connection, Delivery
 from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.chat_batch import ChatBatch
 from socialhub.handlers.commands import Answer, Broadcast, GroupMessage, PrivateMessage
-from socialhub.handlers.policy import check_admin
+from socialhub.handlers.policy import require_admin
 from socialhub.storage.stores.messages import Message
 
 
@@ -106,7 +106,7 @@ class Chat:
     def broadcast(
         self, sender: Connection, viewer: Viewer, message: Broadcast, client_id: str | None
     ) -> Deferred[Answer]:
-        check_admin(viewer.user, "broadcast")
+        require_admin(viewer.user)
         now = self._now()
         body = {"type": "broadcast", "from": viewer.user.id, "content": message.content}
         self._delivery.to_everyone({**body, "timestamp": now}, exclude=sender)

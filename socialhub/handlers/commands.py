@@ -256,3 +256,20 @@ class UpdateProfile:
     is_private: bool | None = None
     avatar_media_id: int | Keep | None = KEEP
     show_presence: bool | None = None
+
+
+@dataclass(frozen=True)
+class CreateAccount:
+    """An account an administrator creates (no session is opened for it)."""
+
+    account: Register
+    is_admin: bool
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """A user's report of a post, comment, message or user, with why."""
+
+    kind: str
+    target_id: int
+    reason: str

@@ -17,6 +17,7 @@ from socialhub.delivery.interface import Connection, Delivery
 from socialhub.errors import Forbidden, NotFound, SocialHubError
 from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.commands import Answer, Delete, Edit, React
+from socialhub.storage.stores.audit import AuditEntry
 from socialhub.storage.stores.message_changes import (
     DELETE,
     EDIT,
@@ -67,14 +68,23 @@ class MessageChanges:
         asked = Asked(DELETE, command.message_id, viewer.user.id, self._now())
         return succeed(await self._change(sender, asked))
 
+    async def moderate(self, actor_id: int | None, message_id: int, audit: AuditEntry) -> None:
+        """An administrator deletes any message (404 when there is none): a tombstone as its
+        sender's own deletion leaves, delivered to every connection of the conversation, and
+        `audit` recorded with it. The caller checked the actor is an administrator."""
+        asked = Asked(DELETE, message_id, actor_id, self._now(), moderated=True)
+        await self._change(None, asked, audit)
+
     def _now(self) -> int:
         return int(self._clock.seconds())
 
-    async def _change(self, sender: Connection, asked: Asked) -> Answer:
+    async def _change(
+        self, sender: Connection | None, asked: Asked, audit: AuditEntry | None = None
+    ) -> Answer:
         """Store the change, then deliver it with its position to the conversation's
         connections but the sending one, then announce the position (`committed`): its frame
         reaches the sequencer before its tick."""
-        outcome = await self._store.change(asked)
+        outcome = await self._store.change(asked, audit)
         if outcome.refusal is not None:
             raise _refused(outcome.refusal)
         message, change = outcome.message, outcome.change

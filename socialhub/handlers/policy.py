@@ -35,12 +35,6 @@ from socialhub.storage.stores.users import User
 NOT_ALLOWED = "you are not allowed to do this with this user"
 
 
-def check_admin(user: User, action: str) -> None:
-    """Administrators only (`--admin`): broadcasts, registration tokens, password resets."""
-    if not user.is_admin:
-        raise Forbidden(f"only administrators may {action}")
-
-
 class Policy:
     """The authorization rules between users."""
 
@@ -71,6 +65,13 @@ _REFUSALS: dict[str, Callable[[], SocialHubError]] = {
     PRIVATE: lambda: Forbidden("this profile is private: only its follows and followers may write"),
     NO_REPLY: lambda: NotFound("no such message in this conversation to reply to"),
 }
+
+
+def require_admin(user: User) -> None:
+    """The one rule of what only administrators may do: the administration API (every
+    /api/admin route, checked by the REST edge before the route runs) and broadcasts."""
+    if not user.is_admin:
+        raise Forbidden("only administrators may do this")
 
 
 def refused_by_block() -> Forbidden:

@@ -29,7 +29,7 @@ from socialhub.handlers.commands import (
     Register,
     accepted,
 )
-from socialhub.handlers.policy import check_admin
+from socialhub.handlers.policy import require_admin
 from socialhub.storage.stores.registration_tokens import (
     RegistrationToken,
     RegistrationTokenRefused,
@@ -150,7 +150,7 @@ class Registration:
     async def create_token(
         self, viewer: Viewer, parsed: Refusable[CreateRegistrationToken]
     ) -> NewToken:
-        check_admin(viewer.user, "make registration tokens")
+        require_admin(viewer.user)
         return await self.make_token(accepted(parsed), viewer.user.id)
 
     async def make_token(
@@ -167,10 +167,10 @@ class Registration:
         return NewToken(token, stored)
 
     async def list_tokens(self, viewer: Viewer) -> list[RegistrationToken]:
-        check_admin(viewer.user, "list registration tokens")
+        require_admin(viewer.user)
         return await self._tokens.list()
 
     async def delete_token(self, viewer: Viewer, token_id: int) -> None:
-        check_admin(viewer.user, "delete registration tokens")
+        require_admin(viewer.user)
         if not await self._tokens.delete(token_id):
             raise NotFound("no such registration token")

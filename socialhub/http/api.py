@@ -1,10 +1,11 @@
 """The HTTP conventions of the contract, in one place, for every /api route.
 
 `Api.route` wraps a handler so that, in the contract's order of precedence, the caller is
-authenticated (401), the body is JSON (415/400), and whatever the handler raises becomes a JSON
-error body: SocialHubError with its status, an unreachable database as 503, anything else as a
-logged 500 without the traceback. Routing's own 404 and 405 are JSON too. A `raw_body` route
-(the one upload, `POST /api/media`) gets the body's bytes and Content-Type instead of JSON.
+authenticated (401), is an administrator on an administrator's route (403), the body is JSON
+(415/400), and whatever the handler raises becomes a JSON error body: SocialHubError with its
+status, an unreachable database as 503, anything else as a logged 500 without the traceback.
+Routing's own 404 and 405 are JSON too. A `raw_body` route (the one upload, `POST /api/media`)
+gets the body's bytes and Content-Type instead of JSON.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from socialhub.errors import (
     UnsupportedMediaType,
 )
 from socialhub.handlers.accounts import Accounts, Viewer
+from socialhub.handlers.policy import require_admin
 from socialhub.http.request import LimitedRequest, client_address
 from socialhub.storage.database import DatabaseUnavailable
 
@@ -168,9 +170,18 @@ class Api:
         return self.app.resource()
 
     def route(
-        self, path: str, method: str, *, auth: bool = True, raw_body: bool = False
+        self,
+        path: str,
+        method: str,
+        *,
+        auth: bool = True,
+        raw_body: bool = False,
+        admin: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register `handler` for METHOD path, with the contract's checks around it.
+
+        An `admin` route (every /api/admin route) refuses a caller who is not an administrator
+        with 403, after the 401 and before the body is read (policy.require_admin).
 
         With `raw_body` the body is not parsed as JSON: the handler gets `call.raw_body` and
         `call.content_type` and checks them itself (after the 401, as for JSON).
@@ -186,7 +197,8 @@ class Api:
                 request.setHeader(b"x-content-type-options", b"nosniff")
                 request.setHeader(b"cache-control", b"no-store")
                 try:
-                    result = await handler(await self._call(request, path_args, auth, raw_body))
+                    call = await self._call(request, path_args, auth or admin, raw_body, admin)
+                    result = await handler(call)
                 except SocialHubError as error:
                     return write_error(request, error)
                 except DatabaseUnavailable:
@@ -211,7 +223,12 @@ class Api:
         return register
 
     async def _call(
-        self, request: Request, path_args: Mapping[str, str], auth: bool, raw_body: bool
+        self,
+        request: Request,
+        path_args: Mapping[str, str],
+        auth: bool,
+        raw_body: bool,
+        admin: bool,
     ) -> Call:
         viewer = None
         if auth:
@@ -221,6 +238,8 @@ class Api:
                 raise Unauthorized("a valid session is required")
             if isinstance(request, LimitedRequest):
                 request.user_id = viewer.user.id
+            if admin:
+                require_admin(viewer.user)
         raw, content_type = _raw_body(request) if raw_body else (b"", "")
         return Call(
             request=request,

@@ -9,6 +9,7 @@ from socialhub.delivery.frames import message_frame
 from socialhub.handlers.membership import role
 from socialhub.http.rest.media import media_summary
 from socialhub.storage.stores.account_export import Record
+from socialhub.storage.stores.audit import AuditRecord
 from socialhub.storage.stores.conversations import Conversation
 from socialhub.storage.stores.events import Event
 from socialhub.storage.stores.follows import ACCEPTED, PENDING, Profile
@@ -16,6 +17,7 @@ from socialhub.storage.stores.groups import Group
 from socialhub.storage.stores.notifications import Notification
 from socialhub.storage.stores.posts import Comment, Post
 from socialhub.storage.stores.registration_tokens import RegistrationToken
+from socialhub.storage.stores.reports import Report
 from socialhub.storage.stores.sessions import Session
 from socialhub.storage.stores.users import User
 
@@ -197,3 +199,47 @@ def export_document(sections: dict[str, list[Record]]) -> dict[str, Any]:
             item["media"] = [m["url"] for m in sorted(attached, key=lambda m: m["ordinal"])]
     (profile,) = sections["profile"]
     return {**sections, "profile": profile, "media": media}
+
+
+def _optional_time(timestamp: int | None) -> str | None:
+    return None if timestamp is None else rfc3339(timestamp)
+
+
+def account_object(user: User, last_seen: int | None = None) -> dict[str, Any]:
+    """A user as administrators see them (GET /api/admin/users): with the email, whether the
+    account is active, and when a session of theirs was last used."""
+    return {
+        **user_summary(user),
+        "email": user.email,
+        "status": "active" if user.is_active else "deactivated",
+        "is_admin": user.is_admin,
+        "created_at": rfc3339(user.created_at),
+        "last_seen": _optional_time(last_seen),
+    }
+
+
+def report_object(report: Report) -> dict[str, Any]:
+    return {
+        "id": report.id,
+        "kind": report.target_kind,
+        "target_id": report.target_id,
+        "reason": report.reason,
+        "reporter": user_summary(report.reporter),
+        "created_at": rfc3339(report.created_at),
+        "status": "open" if report.resolved_at is None else "resolved",
+        "resolved_at": _optional_time(report.resolved_at),
+        "resolved_by": report.resolved_by,
+        "note": report.note,
+    }
+
+
+def audit_object(entry: AuditRecord) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "actor_id": entry.actor_id,
+        "action": entry.action,
+        "target_kind": entry.target_kind,
+        "target_id": entry.target_id,
+        "detail": entry.detail,
+        "created_at": rfc3339(entry.created_at),
+    }

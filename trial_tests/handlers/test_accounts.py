@@ -456,11 +456,9 @@ class AccountsTests(EngineTestMixin):
 
     # Administrators.
 
-    async def test_admin_role_follows_the_admin_option(self) -> None:
-        """--admin makes a user admin at registration (any case) or at the next start.
-
-        Starting without the option removes the role again.
-        """
+    async def test_admin_role_is_granted_by_the_admin_option_and_lasts(self) -> None:
+        """--admin makes a user admin at registration (any case) or at the next start; starting
+        without the option leaves every role as it was."""
         url = database_url(self, self.engine)
         options = Options()
         options.parseOptions(["--admin", "Alice"])
@@ -474,13 +472,13 @@ class AccountsTests(EngineTestMixin):
         alice_token, bob_token = alice.session_token(), bob.session_token()
         assert alice_token is not None and bob_token is not None
         me = await second.client().get("/api/auth/me", headers=with_token(alice_token))
-        self.assertIs(me.json["is_admin"], False)
+        self.assertIs(me.json["is_admin"], True)
         await second.stop()
         third = await self._server(database=url, admins=frozenset({"bob"}))
         me = await third.client().get("/api/auth/me", headers=with_token(bob_token))
         self.assertIs(me.json["is_admin"], True)
         me = await third.client().get("/api/auth/me", headers=with_token(alice_token))
-        self.assertIs(me.json["is_admin"], False)
+        self.assertIs(me.json["is_admin"], True)
 
     async def test_admin_names_are_case_insensitive(self) -> None:
         """An --admin name given in another case than the registered username still applies."""

@@ -387,7 +387,7 @@ class RowsByNameTests(TestCase):
             self.assertEqual(getattr(notification, name), expected)
 
     def test_a_row_of_another_width_is_refused(self) -> None:
-        user = (1, "ann", "ann@example.org", "Ann", "", False, False, 0, None, True)
+        user = (1, "ann", "ann@example.org", "Ann", "", False, False, 0, None, True, None)
         self.assertEqual(User.from_row(user).created_at, 0)
         for row in ((*user[:4], "extra", *user[4:]), user[:-1]):
             with self.assertRaises(ValueError):

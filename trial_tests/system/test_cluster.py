@@ -1,7 +1,7 @@
 """Several real server processes on one PostgreSQL database and a private Redis.
 
 Every kind of delivery must cross processes exactly once: private, group, typing, broadcast,
-notifications, and the closing of a logged-out session's sockets.
+notifications, and the closing of a logged-out (or deactivated) user's sockets.
 """
 
 from __future__ import annotations
@@ -42,6 +42,13 @@ class ClusterTests(TestCase):
     async def user(self, process: ServerProcess, name: str) -> Member:
         client = process.client()
         return Member(client, (await client.register(name))["id"])
+
+    async def second_session(self, process: ServerProcess, name: str) -> Client:
+        """Another browser of the registered user `name`, logged in through `process`."""
+        browser = process.client()
+        login = {"username": name, "password": "correct horse"}
+        self.assertEqual((await browser.post("/api/auth/login", login)).status, 200)
+        return browser
 
     async def socket(self, process: ServerProcess, member: Member) -> wsclient.WsClient:
         ws = await wsclient.connect(process.url, member.client.session_token())
@@ -250,10 +257,7 @@ class ClusterTests(TestCase):
         the user's other session's socket stays open."""
         one, two = await self.start_cluster(2)
         alice = await self.user(one, "alice")
-        other_browser = one.client()
-        await other_browser.post(
-            "/api/auth/login", {"username": "alice", "password": "correct horse"}
-        )
+        other_browser = await self.second_session(one, "alice")
         doomed = await self.socket(two, alice)
         kept = await wsclient.connect(two.url, other_browser.session_token())
         self.addCleanup(kept.close)
@@ -292,6 +296,21 @@ class ClusterTests(TestCase):
         for ws in sockets:
             self.assertEqual(await ws.closed, 4001)
         self.assertFalse(bobs.closed.called)
+
+    async def test_deactivation_closes_sockets_on_other_processes(self) -> None:
+        """An administrator deactivates bob through process 1: bob's sockets of both his
+        sessions, on process 2, close with 4001, and neither cookie authenticates there."""
+        one, two = await self.start_cluster(2, "--admin", "root")
+        root, bob = await self.user(one, "root"), await self.user(one, "bob")
+        other_browser = await self.second_session(one, "bob")
+        first = await self.socket(two, bob)
+        second = await wsclient.connect(two.url, other_browser.session_token())
+        self.addCleanup(second.close)
+        deactivated = await root.client.post(f"/api/admin/users/{bob.id}/deactivate")
+        self.assertEqual(deactivated.status, 204, deactivated.raw)
+        self.assertEqual([await first.closed, await second.closed], [4001, 4001])
+        for browser in (bob.client, other_browser):
+            self.assertEqual((await browser.on(two.url).get("/api/auth/me")).status, 401)
 
     async def test_a_block_through_one_process_stops_messages_on_another(self) -> None:
         """Bob writes to alice through process 1; alice blocks him through process 2: the very

@@ -18,12 +18,14 @@ from socialhub.handlers.commands import (
     ChangePassword,
     ConfirmPassword,
     ConfirmReset,
+    CreateAccount,
     CreateComment,
     CreateEvent,
     CreateGroup,
     CreatePost,
     CreateRegistrationToken,
     Credentials,
+    FileReport,
     Invite,
     MarkRead,
     PostContent,
@@ -36,6 +38,7 @@ from socialhub.handlers.commands import (
 from socialhub.storage.stores.events import RESPONSES
 from socialhub.storage.stores.media import MAX_ATTACHED
 from socialhub.storage.stores.posts import PRIVACY_LEVELS, PRIVATE, PUBLIC
+from socialhub.storage.stores.reports import KINDS
 from socialhub.validation import (
     boolean,
     choice,
@@ -68,6 +71,8 @@ MAX_READ_IDS = 1000
 TOKEN_MAX = 128
 # The most uses one registration token may allow.
 MAX_TOKEN_USES = 1_000_000
+REASON_MAX = 1000
+NOTE_MAX = 1000
 
 
 def _refusable(parse: Callable[[Body], T], body: Body) -> Refusable[T]:
@@ -124,6 +129,28 @@ def create_registration_token(body: Body) -> Refusable[CreateRegistrationToken]:
     """`uses_allowed` (null or absent: unlimited) and `expires_at` (null or absent: never; else
     an RFC 3339 time), refused only once the caller is found to be an administrator."""
     return _refusable(_create_registration_token, body)
+
+
+def create_account(body: Body) -> CreateAccount:
+    """An administrator's new account: a registration's fields, and `is_admin` (false)."""
+    is_admin = _given(body, "is_admin", lambda value: boolean(value, "is_admin"))
+    return CreateAccount(register(body), bool(is_admin))
+
+
+def file_report(body: Body) -> FileReport:
+    kinds = ", ".join(KINDS)
+    return FileReport(
+        kind=choice(body.get("kind"), KINDS, f"kind must be one of {kinds}"),
+        target_id=parse_id(body.get("id"), "id"),
+        reason=text(
+            body.get("reason"), "reason", min_length=1, max_length=REASON_MAX, content=True
+        ),
+    )
+
+
+def resolution_note(body: Body) -> str | None:
+    """The optional `note` of a report's resolution."""
+    return optional_text(body, "note", max_length=NOTE_MAX)
 
 
 def credentials(body: Body) -> Credentials:

@@ -48,7 +48,7 @@ async def _pass_on_groups(txn: Transaction, user_id: int) -> list[str]:
         await txn.lock("groups", group_id)
         heir = await txn.fetchone(_HEIR, (group_id, user_id))
         if heir is None:
-            names += await delete_group(txn, group_id)
+            names += (await delete_group(txn, group_id))[1]
         else:
             await txn.run("UPDATE groups SET owner_id = ? WHERE id = ?", (heir[0], group_id))
     return names

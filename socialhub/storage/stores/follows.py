@@ -27,7 +27,13 @@ from socialhub.storage.stores.blocks import Blocked, blocked_between
 from socialhub.storage.stores.groups import substring_pattern
 from socialhub.storage.stores.media import use_as_avatar
 from socialhub.storage.stores.notifications import Notice, Notification, NotificationsStore
-from socialhub.storage.stores.users import USER_COLUMNS, USER_WIDTH, User, display_name_key
+from socialhub.storage.stores.users import (
+    USER_COLUMNS,
+    USER_WIDTH,
+    User,
+    display_name_key,
+    shown_to,
+)
 
 PENDING: Final = "pending"
 ACCEPTED: Final = "accepted"
@@ -48,7 +54,10 @@ _PROFILE_COLUMNS = (
 )
 # The users on one side of a user's follows rows (joined as `f`), given that user's id.
 _PROFILES = f"SELECT {_PROFILE_COLUMNS} FROM users u"
-_PROFILE_BY_ID = f"{_PROFILES} WHERE u.id = ?"
+# A deactivated user is no profile but to administrators (users.shown_to): the viewer's id is
+# the last `?` of each statement that lists or finds profiles.
+_SHOWN = shown_to("?")
+_PROFILE_BY_ID = f"{_PROFILES} WHERE u.id = ? AND {_SHOWN}"
 _PROFILE_WIDTH = USER_WIDTH + len(_COUNT_FIELDS)  # where the columns after a profile start
 _FOLLOWERS = "f.follower_id = u.id WHERE f.followee_id = ?"
 _FOLLOWING = "f.followee_id = u.id WHERE f.follower_id = ?"
@@ -102,19 +111,19 @@ class FollowsStore:
         self._db = database
 
     async def profile(self, viewer_id: int, user_id: int) -> Profile | None:
-        row = await read_one(self._db, "get_profile", _PROFILE_BY_ID, (viewer_id, user_id))
+        args = (viewer_id, user_id, viewer_id)
+        row = await read_one(self._db, "get_profile", _PROFILE_BY_ID, args)
         return Profile.from_row(row) if row else None
 
     async def search(self, viewer_id: int, query: str, limit: int, offset: int) -> list[Profile]:
         """Users whose username or display name contains `query` (any case), newest first."""
         pattern = substring_pattern(display_name_key(query))
         where = (
-            "WHERE u.username_key LIKE ? ESCAPE '\\' OR u.display_name_key LIKE ? ESCAPE '\\'"
-            " ORDER BY u.id DESC LIMIT ? OFFSET ?"
+            "WHERE (u.username_key LIKE ? ESCAPE '\\' OR u.display_name_key LIKE ? ESCAPE '\\')"
+            f" AND {_SHOWN} ORDER BY u.id DESC LIMIT ? OFFSET ?"
         )
-        rows = await self._db.read(
-            "search_users", f"{_PROFILES} {where}", (viewer_id, pattern, pattern, limit, offset)
-        )
+        args = (viewer_id, pattern, pattern, viewer_id, limit, offset)
+        rows = await self._db.read("search_users", f"{_PROFILES} {where}", args)
         return [Profile.from_row(row) for row in rows]
 
     async def followers(
@@ -142,8 +151,8 @@ class FollowsStore:
         rows = await self._db.read(
             "list_follows",
             f"SELECT {_PROFILE_COLUMNS}, f.created_at FROM follows f JOIN users u ON {join}"
-            " AND f.status = ? ORDER BY f.id DESC LIMIT ? OFFSET ?",
-            (viewer_id, user_id, status, limit, offset),
+            f" AND f.status = ? AND {_SHOWN} ORDER BY f.id DESC LIMIT ? OFFSET ?",
+            (viewer_id, user_id, status, viewer_id, limit, offset),
         )
         return [(Profile.from_row(row[:_PROFILE_WIDTH]), row[_PROFILE_WIDTH]) for row in rows]
 
@@ -238,7 +247,7 @@ class FollowsStore:
             stored: list[Notification] = []
             if columns.get("is_private") is False:
                 stored = await _accept_pending(txn, user_id, now, accepted)
-            row = await txn.fetchone(_PROFILE_BY_ID, (user_id, user_id))
+            row = await txn.fetchone(_PROFILE_BY_ID, (user_id, user_id, user_id))
             assert row is not None
             return Profile.from_row(row), stored
 

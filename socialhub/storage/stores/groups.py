@@ -134,16 +134,6 @@ async def accepted_member_ids(txn: Reader, group_id: int) -> list[int]:
     return [row[0] for row in await txn.fetch(_MEMBER_IDS, (group_id,))]
 
 
-async def delete_group(txn: Transaction, group_id: int) -> list[str]:
-    """Delete the group inside the caller's `txn`: its memberships, messages and notifications
-    cascade, and its events and posts go with every notification about them. Returns the file
-    names of the posts' media, to remove once `txn` has committed."""
-    await delete_group_events(txn, group_id)
-    names = await delete_group_posts(txn, group_id)
-    await txn.run("DELETE FROM groups WHERE id = ?", (group_id,))
-    return names
-
-
 async def _notify(txn: Transaction, notice: Notice | None, now: int) -> list[Notification]:
     return await NotificationsStore.add(txn, notice, now) if notice else []
 
@@ -186,6 +176,17 @@ async def _remove(txn: Transaction, group_id: int, user_id: int, statuses: Colle
         (group_id, user_id, *statuses, group_id),
     )
     return bool(deleted)
+
+
+async def delete_group(txn: Transaction, group_id: int) -> tuple[list[int], list[str]]:
+    """Delete the group inside the caller's `txn`: its memberships, messages and notifications
+    cascade, and its events and posts go with every notification about them. Who were its
+    accepted members, and the file names of the posts' media, to remove once `txn` commits."""
+    members = await accepted_member_ids(txn, group_id)
+    await delete_group_events(txn, group_id)
+    names = await delete_group_posts(txn, group_id)
+    await txn.run("DELETE FROM groups WHERE id = ?", (group_id,))
+    return members, names
 
 
 def _naming(notice: Notice, group: Group) -> Notice:
@@ -396,12 +397,10 @@ class GroupsStore:
         return await self._as_owner("remove_membership", group_id, owner_id, remove)
 
     async def delete(self, group_id: int, owner_id: int) -> Owned[tuple[list[int], list[str]]]:
-        """The owner deletes the group (`delete_group`). The outcome: who were its accepted
-        members, and the file names of the posts' media, to remove once this has committed."""
+        """The owner deletes the group (`delete_group`)."""
 
         async def delete(txn: Transaction, group: Group) -> tuple[list[int], list[str]]:
-            members = await txn.fetch(_MEMBER_IDS, (group_id,))
-            return [row[0] for row in members], await delete_group(txn, group_id)
+            return await delete_group(txn, group_id)
 
         return await self._as_owner("delete_group", group_id, owner_id, delete)
 

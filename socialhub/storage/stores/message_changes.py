@@ -16,6 +16,7 @@ from typing import Final
 
 from socialhub.storage import positions
 from socialhub.storage.database import Database, Row, Transaction, by_name
+from socialhub.storage.stores.audit import AuditEntry, record
 from socialhub.storage.stores.groups import accepted_member_ids
 from socialhub.storage.stores.messages import MESSAGE_COLUMNS, Message
 from socialhub.storage.stores.notifications import placeholders
@@ -45,14 +46,14 @@ CHANGE_COLUMNS = ", ".join(CHANGE_FIELDS)
 
 # Who can see a message, as an SQL condition of the message `m` and the viewer (the `?`): a
 # private message its two users, a group message the group's accepted members.
-_VISIBLE = (
+VISIBLE = (
     "CASE WHEN m.group_id IS NULL THEN m.sender_id = CAST(? AS BIGINT)"
     " OR m.recipient_id = CAST(? AS BIGINT)"
     " ELSE EXISTS (SELECT 1 FROM group_members v WHERE v.group_id = m.group_id"
     " AND v.user_id = CAST(? AS BIGINT) AND v.is_accepted) END"
 )
 _TARGET = (
-    f"SELECT {MESSAGE_COLUMNS}, g.owner_id, {_VISIBLE} FROM messages m"
+    f"SELECT {MESSAGE_COLUMNS}, g.owner_id, {VISIBLE} FROM messages m"
     " LEFT JOIN groups g ON g.id = m.group_id WHERE m.id = ?"
 )
 
@@ -60,15 +61,17 @@ _TARGET = (
 @dataclass(frozen=True)
 class Asked:
     """A change as asked: of which kind, to which message, by whom, when, and what it says (an
-    edit's content; a reaction's emoji and whether it is added)."""
+    edit's content; a reaction's emoji and whether it is added). A `moderated` deletion is an
+    administrator's: of any message, stored as if its sender had deleted it."""
 
     kind: str
     message_id: int
-    actor_id: int
+    actor_id: int | None  # None only for a moderated deletion from the command line
     now: int
     content: str | None = None
     emoji: str | None = None
     on: bool | None = None
+    moderated: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,8 +133,11 @@ class ReactionCount:
 
 def refusal(target: Target | None, asked: Asked) -> str | None:
     """The rules of a change: anyone who can see a message may react to it; only its author may
-    edit it; its author, or the group's owner for a group message, may delete it. A deleted
-    message can be deleted again (which changes nothing) and nothing else. None when allowed."""
+    edit it; its author, or the group's owner for a group message, may delete it; an
+    administrator may delete any (`moderated`). A deleted message can be deleted again (which
+    changes nothing) and nothing else. None when allowed."""
+    if asked.moderated and target is not None:
+        return None
     if target is None or not target.visible:
         return UNSEEN
     message = target.message
@@ -211,7 +217,7 @@ async def _record(txn: Transaction, asked: Asked, message: Message, position: in
         (
             message.id,
             asked.kind,
-            asked.actor_id,
+            message.sender_id if asked.moderated else asked.actor_id,
             message.sender_id,
             message.recipient_id,
             message.group_id,
@@ -239,9 +245,10 @@ class MessageChangesStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def change(self, asked: Asked) -> Outcome:
+    async def change(self, asked: Asked, audit: AuditEntry | None = None) -> Outcome:
         """Apply the change when the rules allow it and it changes something (see the module's
-        docstring); what it found and did."""
+        docstring); what it found and did. An administrator's change records `audit` when the
+        rules allow it."""
 
         async def body(txn: Transaction) -> Outcome:
             position = await positions.advance(txn, 1)
@@ -250,6 +257,8 @@ class MessageChangesStore:
             if refused is not None or target is None:
                 await positions.give_back(txn, 1)
                 return Outcome(refused)
+            if audit is not None:
+                await record(txn, audit, asked.now)
             message = await _WRITES[asked.kind](txn, target.message, asked)
             if message is None:
                 await positions.give_back(txn, 1)

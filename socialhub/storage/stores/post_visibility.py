@@ -16,7 +16,8 @@ A post is visible to:
 - `public`: everyone signed in;
 - `followers`: the author's accepted followers;
 - `private`: the users listed when it was created who are (still) accepted followers.
-A pending follow request grants nothing. docs/privacy.md has the same rule as a table.
+A pending follow request grants nothing. And none of it, but for administrators, while the
+author's account is deactivated (users.shown_to). docs/privacy.md has the same rule as a table.
 
 The condition refers to the post as `p` and its author (a users row) as `a`.
 """
@@ -25,9 +26,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from socialhub.storage.stores.users import shown_to
+
 # `{viewer}` is the viewing user's id: a `?` placeholder, or a column of the enclosing query.
 _RULE = (
-    "(p.author_id = {viewer}"
+    "((p.author_id = {viewer}"
     " OR (NOT EXISTS (SELECT 1 FROM blocks vb"
     " WHERE vb.blocker_id = p.author_id AND vb.blocked_id = {viewer})"
     " AND ((p.group_id IS NOT NULL AND EXISTS (SELECT 1 FROM group_members vm"
@@ -37,6 +40,7 @@ _RULE = (
     " AND vf.followee_id = p.author_id AND vf.status = 'accepted')"
     " AND (p.privacy <> 'private' OR EXISTS (SELECT 1 FROM post_allowed_users va"
     " WHERE va.post_id = p.id AND va.user_id = {viewer}))))))))"
+    " AND " + shown_to("{viewer}", "a") + ")"
 )
 _VIEWER_USES = _RULE.count("{viewer}")
 

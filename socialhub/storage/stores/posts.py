@@ -46,7 +46,7 @@ from socialhub.storage.stores.notifications import (
     placeholders,
 )
 from socialhub.storage.stores.post_visibility import visible_to, visible_to_each
-from socialhub.storage.stores.users import USER_COLUMNS, User
+from socialhub.storage.stores.users import USER_COLUMNS, User, shown_to
 
 PUBLIC: Final = "public"
 FOLLOWERS: Final = "followers"
@@ -241,6 +241,22 @@ async def delete_posts(txn: Transaction, posts: str, args: Args) -> list[str]:
     return names
 
 
+async def delete_post(txn: Transaction, post_id: int) -> list[str] | None:
+    """`delete_posts` for one post, whoever wrote it; None when there is no such post."""
+    post = "SELECT id FROM posts WHERE id = ?"
+    if await txn.fetchone(post, (post_id,)) is None:
+        return None
+    return await delete_posts(txn, post, (post_id,))
+
+
+async def delete_comment(txn: Transaction, comment_id: int) -> list[str] | None:
+    """Delete a comment and its media rows inside the caller's `txn`: the file names to remove
+    once it commits, or None when there is no such comment."""
+    names = await delete_attached(txn, COMMENT, [comment_id])
+    deleted = await txn.run("DELETE FROM comments WHERE id = ?", (comment_id,))
+    return names if deleted else None
+
+
 async def delete_group_posts(txn: Transaction, group_id: int) -> list[str]:
     """`delete_posts` for every post of a group, as the group's deletion needs."""
     return await delete_posts(txn, "SELECT id FROM posts WHERE group_id = ?", (group_id,))
@@ -300,10 +316,12 @@ class PostsStore:
     async def by_author(
         self, author_id: int, viewer_id: int, limit: int, offset: int
     ) -> list[Post] | None:
-        """The author's posts the viewer may see, newest first; None when there is no such user."""
+        """The author's posts the viewer may see, newest first; None when there is no such user
+        (or none the viewer may see: users.shown_to)."""
 
         async def select(txn: Transaction) -> list[Post] | None:
-            if await txn.fetchone("SELECT 1 FROM users WHERE id = ?", (author_id,)) is None:
+            author = f"SELECT 1 FROM users u WHERE u.id = ? AND {shown_to('?')}"
+            if await txn.fetchone(author, (author_id, viewer_id)) is None:
                 return None
             where = "p.author_id = ?"
             return await _select_posts(txn, viewer_id, where, (author_id,), limit, offset)
@@ -417,8 +435,6 @@ class PostsStore:
         """Delete a comment and its media rows: the file names to remove, or None if it is gone."""
 
         async def delete(txn: Transaction) -> list[str] | None:
-            names = await delete_attached(txn, COMMENT, [comment_id])
-            deleted = await txn.run("DELETE FROM comments WHERE id = ?", (comment_id,))
-            return names if deleted else None
+            return await delete_comment(txn, comment_id)
 
         return await self._db.interaction("delete_comment", delete)

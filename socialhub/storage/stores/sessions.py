@@ -45,7 +45,8 @@ class SessionsStore:
         return int(session_id)
 
     async def lookup(self, token_hash: str, now: int, ttl: int) -> tuple[int, User] | None:
-        """(session id, user) for a live session; an expired one is deleted and not returned.
+        """(session id, user) for a live session of an active account; an expired one is
+        deleted and not returned.
 
         Every authenticated request asks, so the usual answer is one SELECT without BEGIN and
         COMMIT around it; only an expiry or the hourly touch takes a transaction of its own.
@@ -54,7 +55,8 @@ class SessionsStore:
         rows = await self._db.read(
             "lookup_session",
             f"SELECT s.id, s.last_used_at, {columns} FROM sessions s"
-            " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+            " JOIN users u ON u.id = s.user_id"
+            " WHERE s.token_hash = ? AND u.deactivated_at IS NULL",
             (token_hash,),
         )
         if not rows:

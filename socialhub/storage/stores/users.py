@@ -34,6 +34,7 @@ USER_FIELDS = (
     "created_at",
     "avatar_name",
     "show_presence",
+    "deactivated_at",
 )
 USER_COLUMNS = ", ".join(USER_FIELDS)
 USER_WIDTH = len(USER_FIELDS)  # where the next columns start in a row that joins more
@@ -54,6 +55,11 @@ class User:
     created_at: int
     avatar_name: str | None = None  # the file name of the avatar upload, when one is set
     show_presence: bool = True
+    deactivated_at: int | None = None  # when an administrator deactivated the account
+
+    @property
+    def is_active(self) -> bool:
+        return self.deactivated_at is None
 
     @property
     def avatar_url(self) -> str | None:
@@ -105,6 +111,20 @@ class _Taken(Exception):
     """The username or email is taken: the account's transaction is rolled back."""
 
 
+# Whether the users row `{user}` is shown to the viewer `{viewer}`.
+_SHOWN = (
+    "({user}.deactivated_at IS NULL OR EXISTS (SELECT 1 FROM users sv"
+    " WHERE sv.id = {viewer} AND sv.is_admin))"
+)
+
+
+def shown_to(viewer: str, user: str = "u") -> str:
+    """The one rule of who sees a deactivated account: nobody but administrators, to whom it is
+    as if it did not exist. An SQL condition of the users row aliased `user` and the viewer
+    `viewer` (a `?` placeholder, or a column of the enclosing query)."""
+    return _SHOWN.format(user=user, viewer=viewer)
+
+
 def username_key(username: str) -> str:
     """Usernames are ASCII, so lower-casing makes them case-insensitive."""
     return username.lower()
@@ -120,7 +140,7 @@ def display_name_key(display_name: str) -> str:
 
 
 class UsersStore:
-    """Accounts: creating them, finding them by id or login, credentials, the admin role."""
+    """Accounts: creating them, finding them by id or login, credentials."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -135,7 +155,7 @@ class UsersStore:
         async def body(txn: Transaction) -> User:
             if admission.registration_token_hash is not None:
                 await use_registration_token(txn, admission.registration_token_hash, now)
-            row = await txn.fetchone(*_insert_user(account, now))
+            row = await txn.fetchone(*insert_user(account, now))
             if row is None:
                 raise _Taken
             user = User.from_row(row)
@@ -187,16 +207,8 @@ class UsersStore:
         sql = "UPDATE users SET password_hash = ? WHERE id = ?"
         await write(self._db, "set_password_hash", sql, (password_hash, user_id))
 
-    async def sync_admins(self, usernames: frozenset[str]) -> None:
-        """Make exactly these usernames administrators (the --admin list at start)."""
-        keys = sorted(username_key(name) for name in usernames)
-        promote = "UPDATE users SET is_admin = TRUE WHERE username_key = ?"
-        statements: list[Statement] = [("UPDATE users SET is_admin = FALSE WHERE is_admin", ())]
-        statements += [(promote, (key,)) for key in keys]
-        await self._db.at_once("sync_admins", statements)
 
-
-def _insert_user(account: NewAccount, now: int) -> Statement:
+def insert_user(account: NewAccount, now: int) -> Statement:
     """The INSERT of a new account, RETURNING its User's columns (no row when taken)."""
     return (
         "INSERT INTO users (username, username_key, email, email_key, password_hash,"
