@@ -348,7 +348,7 @@ class Server:
         media_routes.register_routes(api, handlers.media)
         posts_routes.register_routes(api, handlers.posts)
         reports_routes.register_routes(api, handlers.reports)
-        admin_routes.register_routes(api, handlers.administration)
+        admin_routes.register_routes(api, handlers.administration, handlers.account_deletion)
         operations_routes.register_routes(api, self.check_health, self.metrics)
         return api
 

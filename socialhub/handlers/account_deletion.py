@@ -18,6 +18,7 @@ from socialhub.handlers.accounts import SESSION_REVOKED, Accounts, Viewer
 from socialhub.handlers.commands import ConfirmPassword
 from socialhub.handlers.groups import DiscardMedia
 from socialhub.storage.stores.account_deletion import AccountDeletionStore
+from socialhub.storage.stores.audit import AuditEntry
 
 log = Logger(namespace="socialhub.accounts")
 
@@ -46,8 +47,10 @@ class AccountDeletion:
 
     async def delete_account(self, user_id: int, actor: int | None) -> None:
         """Delete the user and everything of theirs (404 when there is no such user). `actor`
-        is who asked, for the log: the user, an administrator, or None for an operator's tool."""
-        deleted = await self._store.delete(user_id, int(self._clock.seconds()))
+        is who asked: the user, or an administrator or None for the operator's tool, whose
+        deletion goes to the audit log."""
+        audit = None if actor == user_id else AuditEntry(actor, "delete_user", "user", user_id, {})
+        deleted = await self._store.delete(user_id, int(self._clock.seconds()), audit)
         if deleted is None:
             raise NotFound("no such user")
         log.info("account {user_id} deleted by {actor}", user_id=user_id, actor=actor)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from socialhub.handlers.account_deletion import AccountDeletion
 from socialhub.handlers.administration import Administration
 from socialhub.http.api import Api, Call, Reply
 from socialhub.http.rest import bodies
@@ -38,7 +39,9 @@ def _before(call: Call) -> int | None:
     return None if before is None else parse_id(before, "before")
 
 
-def register_routes(api: Api, administration: Administration) -> None:
+def register_routes(
+    api: Api, administration: Administration, account_deletion: AccountDeletion
+) -> None:
     def on_path(path: str, method: str, action: Action) -> None:
         """A route that applies `action` to the resource whose id is in the path: 204."""
 
@@ -61,6 +64,7 @@ def register_routes(api: Api, administration: Administration) -> None:
         return Reply(body=account_object(user), status=201)
 
     users = "/api/admin/users/<target_id>"
+    on_path(users, "DELETE", _deleting(account_deletion))
     on_path(f"{users}/deactivate", "POST", administration.deactivate)
     on_path(f"{users}/reactivate", "POST", administration.reactivate)
     on_path(f"{users}/sessions/revoke", "POST", administration.revoke_sessions)
@@ -98,3 +102,10 @@ def _granting(administration: Administration, is_admin: bool) -> Action:
         await administration.set_admin(actor_id, user_id, is_admin)
 
     return grant
+
+
+def _deleting(account_deletion: AccountDeletion) -> Action:
+    async def delete(actor_id: int | None, user_id: int) -> None:
+        await account_deletion.delete_account(user_id, actor=actor_id)
+
+    return delete

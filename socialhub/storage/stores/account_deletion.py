@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from socialhub.storage.database import Database, Transaction
+from socialhub.storage.stores.audit import AuditEntry, record
 from socialhub.storage.stores.groups import delete_group
 from socialhub.storage.stores.posts import delete_posts
 
@@ -86,8 +87,11 @@ class AccountDeletionStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def delete(self, user_id: int, now: int) -> DeletedAccount | None:
-        """Delete the user in one transaction; None when there is no such user."""
+    async def delete(
+        self, user_id: int, now: int, audit: AuditEntry | None = None
+    ) -> DeletedAccount | None:
+        """Delete the user in one transaction, recording `audit` in it when an administrator
+        or the operator deletes it; None when there is no such user."""
 
         async def body(txn: Transaction) -> DeletedAccount | None:
             await txn.lock("users", user_id)
@@ -104,6 +108,8 @@ class AccountDeletionStore:
                 "DELETE FROM sessions WHERE user_id = ? RETURNING id", (user_id,)
             )
             await txn.run("DELETE FROM users WHERE id = ?", (user_id,))
+            if audit is not None:
+                await record(txn, audit, now)
             return DeletedAccount(
                 session_ids=[row[0] for row in sessions],
                 group_ids=[row[0] for row in groups],
