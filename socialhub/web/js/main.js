@@ -4,25 +4,41 @@
 
 import { api, session } from "./api.js";
 import { h, replace } from "./dom.js";
-import { navigate, onRoute, refresh, startRouter } from "./router.js";
+import { navigate, onRoute, preload, refresh, startRouter } from "./router.js";
 import { connectionState, on, start as startSocket, stop as stopSocket } from "./socket.js";
 import { onUnread, refreshNotifications, startUnread } from "./unread.js";
 
 const app = document.getElementById("app");
 const outlet = h("main", { id: "main", tabindex: "-1" });
 
+/** Set and cleared by the server with the session cookie, which the page cannot read. It only
+ * says whether asking who is signed in is worth a request; the answer decides. */
+const SIGNED_IN_HINT = "socialhub_signed_in=1";
+
+/** Signed in (by the hint), everything the first view needs starts at once, side by side: who
+ * is signed in, the socket, the view's module and its first data. */
 async function boot() {
-  try {
-    session.user = await api("GET", "/api/auth/me");
-  } catch {
-    session.user = null;
-  }
+  session.user = hinted() ? await signedIn() : null;
   replace(app, session.user ? shell() : loggedOutHeader(), outlet);
-  if (session.user) {
-    startSocket();
-    startUnread(session.user.id);
-  }
+  if (session.user) startUnread(session.user.id);
   await startRouter(outlet, guard);
+}
+
+function hinted() {
+  return document.cookie.split("; ").includes(SIGNED_IN_HINT);
+}
+
+async function signedIn() {
+  startSocket();
+  preload(location.pathname);
+  try {
+    return await api("GET", "/api/auth/me");
+  } catch {
+    // The session ended while the hint stayed (it expired, or was revoked elsewhere).
+    stopSocket();
+    document.cookie = "socialhub_signed_in=; Max-Age=0; Path=/; SameSite=Lax";
+    return null;
+  }
 }
 
 /** Logged out, only /signup is itself; every other path shows the log-in form. */
@@ -51,7 +67,13 @@ function loggedOutHeader() {
 function shell() {
   const chatCount = h("span", { class: "badge", hidden: true });
   const bellCount = h("span", { class: "badge", id: "bell-count", hidden: true });
-  const status = h("p", { class: "connection", role: "status", "data-state": connectionState() }, "Connecting…");
+  // The socket may be live before the shell is up (the boot starts it first).
+  const status = h("p", { class: "connection", role: "status" });
+  const showState = (state) => {
+    status.dataset.state = state;
+    status.textContent = { connected: "Connected", reconnecting: "Reconnecting…" }[state] || "Connecting…";
+  };
+  showState(connectionState());
   const links = [
     h("a", { href: "/" }, "Feed"),
     h("a", { href: "/chat", id: "nav-chat" }, "Chat", chatCount),
@@ -64,10 +86,7 @@ function shell() {
     showCount(chatCount, messages, "unread messages");
     showCount(bellCount, notifications, "unread notifications");
   });
-  on("state", (state) => {
-    status.dataset.state = state;
-    status.textContent = { connected: "Connected", reconnecting: "Reconnecting…" }[state] || "Connecting…";
-  });
+  on("state", showState);
   on("logged_out", () => location.assign("/login"));
   const banners = h("div", { class: "banners", "aria-live": "polite" });
   on("broadcast", (frame) => banners.append(banner(frame.content)));
