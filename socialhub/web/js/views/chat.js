@@ -24,12 +24,18 @@ export function render(container, params) {
   return params.kind ? renderConversation(container, params) : renderList(container);
 }
 
+// The conversation ("private:7") whose newest page prefetch asked for, until it is rendered.
+let prefetched = null;
+
 /** A conversation's first data (its newest messages, the other person's name and presence),
  * requested while the boot asks who is signed in. The messages are asked for once the socket
- * is live, so that every message is in the page or comes on the socket. */
+ * is live, so that a message stored after that request comes on the socket. */
 export function prefetch({ kind, id }) {
   if (!kind) return;
-  whenConnected(() => prefetchApi(historyPath(kind, id, null)));
+  whenConnected(() => {
+    prefetched = `${kind}:${id}`;
+    prefetchApi(historyPath(kind, id, null));
+  });
   if (kind === "private") {
     person(id);
     prefetchApi(presencePath([id]));
@@ -213,6 +219,10 @@ function renderConversation(container, { kind, id }) {
   const isPrivate = kind === "private";
   const target = isPrivate ? { to: id } : { group_id: String(id) };
   const subs = subscriptions();
+  // A message that came on the socket between a prefetched page and this view's subscribing
+  // is in neither: the newest page is asked for again once the view is open.
+  const afterPrefetch = prefetched === `${kind}:${id}`;
+  prefetched = null;
   // Every message the view holds, by id: the rows in the page and those in `below`.
   const rows = new Map();
   // Rows newer than the page's, taken out of it while the reader is up the history, oldest
@@ -788,11 +798,13 @@ function renderConversation(container, { kind, id }) {
   const opened = loadOlder().then(() => {
     toBottom();
     markRead();
+    if (afterPrefetch) catchUp();
   });
 
-  /** Once the socket is live, the newest page again: a message stored between the page's
-   * first history request and the socket's start came by neither. */
-  subs.on("resumed", async () => {
+  /** The newest page again, for messages that came by neither the first history page nor the
+   * socket: after a prefetched page (above), and at each `resumed`, for those stored between
+   * the first history request and the socket's start. */
+  async function catchUp() {
     await opened;
     try {
       const items = await api("GET", historyPath(kind, id, null));
@@ -801,7 +813,8 @@ function renderConversation(container, { kind, id }) {
     } catch (error) {
       showLoadError(error);
     }
-  });
+  }
+  subs.on("resumed", catchUp);
   return () => subs.end();
 }
 
