@@ -8,7 +8,7 @@
 import { ApiError, api, coalesce, prefetch as prefetchApi, session } from "../api.js";
 import { h, replace } from "../dom.js";
 import { navigate, refresh } from "../router.js";
-import { clientId, connectionState, on, send } from "../socket.js";
+import { clientId, on, send } from "../socket.js";
 
 const PAGE = 50;
 // The rows in the page at most (some 20 nodes each): however far the reader scrolls, a
@@ -28,29 +28,15 @@ export function render(container, params) {
 let prefetched = null;
 
 /** A conversation's first data (its newest messages, the other person's name and presence),
- * requested while the boot asks who is signed in. The messages are asked for once the socket
- * is live, so that a message stored after that request comes on the socket. */
+ * requested while the boot asks who is signed in. */
 export function prefetch({ kind, id }) {
   if (!kind) return;
-  whenConnected(() => {
-    prefetched = `${kind}:${id}`;
-    prefetchApi(historyPath(kind, id, null));
-  });
+  prefetched = `${kind}:${id}`;
+  prefetchApi(historyPath(kind, id, null));
   if (kind === "private") {
     person(id);
     prefetchApi(presencePath([id]));
   }
-}
-
-function whenConnected(fn) {
-  if (connectionState() === "connected") {
-    fn();
-    return;
-  }
-  const off = on("resumed", () => {
-    off();
-    fn();
-  });
 }
 
 /** A page of a conversation's history: the newest messages, or those before a message id. */
