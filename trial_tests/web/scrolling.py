@@ -38,6 +38,11 @@ _SCROLL = """async ([toTop, settle]) => {
   return end() !== before;
 }"""
 SETTLE_MS = 3000
+# chat.js's WINDOW, from the module the page runs (under the page's versioned prefix).
+_WINDOW = """async () => {
+  const main = document.querySelector("script[type=module]").src;
+  return (await import(main.replace(/main\\.js$/, "views/chat.js"))).WINDOW;
+}"""
 
 Step = Callable[[list[str], int], None]
 
@@ -45,6 +50,12 @@ Step = Callable[[list[str], int], None]
 def row_texts(page: Page) -> list[str]:
     texts: list[str] = page.evaluate(ROW_TEXTS)
     return texts
+
+
+def window(page: Page) -> int:
+    """The most rows the conversation view keeps in the page."""
+    rows: int = page.evaluate(_WINDOW)
+    return rows
 
 
 def node_count(page: Page) -> int:

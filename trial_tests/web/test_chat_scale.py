@@ -1,15 +1,15 @@
-"""A long conversation in Chromium: however far the reader scrolls, the page keeps a window of
-rows (chat.js's WINDOW) and the document stays under WEB.md's 5,000 nodes; scrolling back
+"""A long conversation in Chromium: however far the reader scrolls, the page keeps at most a
+window of rows (chat.js's WINDOW) and the document stays under WEB.md's 5,000 nodes; scrolling back
 down shows every message again, in order, once. Not timed: bench/chat_scale.py measures."""
 
 from __future__ import annotations
 
 from trial_tests.support.chat import register
 from trial_tests.web.browser import BrowserCase, PeopleBrowser
-from trial_tests.web.scrolling import row_texts, scroll_through
+from trial_tests.web.scrolling import row_texts, scroll_through, window
 from trial_tests.web.world import fill_conversation, numbered
 
-# Long enough that neither end fits in chat.js's WINDOW (200 rows) with room to spare.
+# Long enough that the page's window of rows (chat.js's WINDOW) fits several times over.
 MESSAGES = 1500
 NODE_BUDGET = 5000  # WEB.md: the DOM after scrolling 5,000 messages
 
@@ -28,11 +28,14 @@ class LongConversationTests(BrowserCase):
             page = browser.person(session=ann.token)
             page.goto(f"{base}/chat/u/{bob.id}")
             page.get_by_text(everything[-1]).wait_for()
+            rows = window(page)
+            self.assertLess(3 * rows, MESSAGES)
             counts: list[int] = []
             seen: set[str] = set()
 
             def consecutive(texts: list[str], nodes: int) -> None:
                 counts.append(nodes)
+                self.assertLessEqual(len(texts), rows)
                 first = everything.index(texts[0])
                 self.assertEqual(texts, everything[first : first + len(texts)])
                 seen.update(texts)
