@@ -13,30 +13,32 @@ const outlet = h("main", { id: "main", tabindex: "-1" });
 
 /** Set and cleared by the server with the session cookie, which the page cannot read. It only
  * says whether asking who is signed in is worth a request; the answer decides. */
-const SIGNED_IN_HINT = "socialhub_signed_in=1";
+const SIGNED_IN_HINT = "socialhub_signed_in";
 
-/** Signed in (by the hint), everything the first view needs starts at once, side by side: who
- * is signed in, the socket, the view's module and its first data. */
+/** Signed in (by the hint), who is signed in, the view's module and its first data are asked
+ * for side by side; the socket starts once the session is known good (a socket refused for a
+ * stale hint would be a console error). */
 async function boot() {
   session.user = hinted() ? await signedIn() : null;
   replace(app, session.user ? shell() : loggedOutHeader(), outlet);
-  if (session.user) startUnread(session.user.id);
+  if (session.user) {
+    startSocket();
+    startUnread(session.user.id);
+  }
   await startRouter(outlet, guard);
 }
 
 function hinted() {
-  return document.cookie.split("; ").includes(SIGNED_IN_HINT);
+  return document.cookie.split("; ").includes(`${SIGNED_IN_HINT}=1`);
 }
 
 async function signedIn() {
-  startSocket();
   preload(location.pathname);
   try {
     return await api("GET", "/api/auth/me");
-  } catch {
+  } catch (error) {
     // The session ended while the hint stayed (it expired, or was revoked elsewhere).
-    stopSocket();
-    document.cookie = "socialhub_signed_in=; Max-Age=0; Path=/; SameSite=Lax";
+    if (error.status === 401) document.cookie = `${SIGNED_IN_HINT}=; Max-Age=0; Path=/; SameSite=Lax`;
     return null;
   }
 }
