@@ -21,6 +21,7 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
+from trial_tests.web.browser import session_cookies
 from trial_tests.web.world import World, world_server
 
 # Bob's page sends one private message on a socket of its own and answers once it is acked.
@@ -43,11 +44,11 @@ def measure(base: str, world: World, runs: int) -> list[float]:
             executable_path="/usr/bin/chromium", args=["--no-sandbox"]
         )
         bob = browser.new_context()
-        bob.add_cookies([_cookie(world.bob.token, base)])  # type: ignore[list-item]
+        bob.add_cookies(session_cookies(world.bob.token, base))
         sender = bob.new_page()
         sender.goto(base + "/login")  # any page of the origin: its script opens the socket
         ann = browser.new_context()
-        ann.add_cookies([_cookie(world.ann.token, base)])  # type: ignore[list-item]
+        ann.add_cookies(session_cookies(world.ann.token, base))
         for run in range(runs):
             page = ann.new_page()
             content = f"live {run} {time.time_ns()}"
@@ -59,10 +60,6 @@ def measure(base: str, world: World, runs: int) -> list[float]:
             page.close()
         browser.close()
     return times
-
-
-def _cookie(token: str, base: str) -> dict[str, str]:
-    return {"name": "socialhub_session", "value": token, "url": base}
 
 
 async def run(reactor: Any, runs: int) -> None:

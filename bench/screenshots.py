@@ -18,6 +18,7 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
+from trial_tests.web.browser import session_cookies
 from trial_tests.web.world import World, world_server
 
 THEMES: list[Literal["light", "dark"]] = ["light", "dark"]
@@ -49,11 +50,11 @@ def shoot(base: str, world: World, out: Path) -> list[Path]:
                 context = browser.new_context(
                     color_scheme=theme, viewport={"width": width, "height": height}
                 )
-                cookie = {"name": "socialhub_session", "value": world.ann.token, "url": base}
+                cookies = session_cookies(world.ann.token, base)
                 for name, (path, logged_in) in views(world).items():
                     context.clear_cookies()
                     if logged_in:
-                        context.add_cookies([cookie])  # type: ignore[list-item]
+                        context.add_cookies(cookies)
                     page = context.new_page()
                     page.goto(base + path, wait_until="networkidle")
                     page.locator("main h1").first.wait_for()

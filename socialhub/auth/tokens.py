@@ -6,6 +6,9 @@ import hashlib
 import secrets
 
 COOKIE_NAME = "socialhub_session"
+# Set and cleared with the session cookie, readable by the page's script, never read by the
+# server: it only spares a logged-out page the request that would answer 401. It proves nothing.
+HINT_COOKIE_NAME = "socialhub_signed_in"
 
 
 def new_token() -> str:

@@ -27,7 +27,7 @@ from twisted.web.server import Request
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as RoutingMethodNotAllowed
 
-from socialhub.auth.tokens import COOKIE_NAME
+from socialhub.auth.tokens import COOKIE_NAME, HINT_COOKIE_NAME
 from socialhub.errors import (
     InvalidRequest,
     MethodNotAllowed,
@@ -139,21 +139,31 @@ def _write_reply(request: Request, reply: Reply, secure_cookies: bool) -> bytes 
         request.setHeader(name.encode(), value.encode())
     if reply.cookie is not None:
         token, max_age = reply.cookie
-        request.addCookie(
-            COOKIE_NAME.encode(),
-            token.encode(),
-            max_age=str(max_age).encode(),
-            path=b"/",
-            httpOnly=True,
-            secure=secure_cookies,
-            sameSite="lax",
-        )
+        _set_cookies(request, token, max_age, secure_cookies)
     if reply.body is None:
         return b""
     if isinstance(reply.body, bytes) or IResource.providedBy(reply.body):
         return reply.body  # already encoded (its type is in reply.headers), or a resource
     request.setHeader(b"content-type", b"application/json")
     return orjson.dumps(reply.body)
+
+
+def _set_cookies(request: Request, token: str, max_age: int, secure: bool) -> None:
+    """The session cookie, and the hint that the page may be signed in, set (or cleared, with
+    max_age 0) together so that they live and expire alike."""
+    for name, value, http_only in (
+        (COOKIE_NAME, token, True),
+        (HINT_COOKIE_NAME, "1" if max_age else "", False),
+    ):
+        request.addCookie(
+            name.encode(),
+            value.encode(),
+            max_age=str(max_age).encode(),
+            path=b"/",
+            httpOnly=http_only,
+            secure=secure,
+            sameSite="lax",
+        )
 
 
 class Api:

@@ -23,6 +23,7 @@ from twisted.logger import Logger
 from twisted.web.resource import EncodingResourceWrapper, IResource, Resource
 from twisted.web.server import GzipEncoderFactory
 
+from socialhub.auth.tokens import COOKIE_NAME, HINT_COOKIE_NAME
 from socialhub.errors import MethodNotAllowed, NotFound
 from socialhub.http.api import write_error
 
@@ -172,7 +173,17 @@ class _WebResource(Resource):
 
 class _Page(_WebResource):
     def find(self, request: Any) -> tuple[WebFile, bytes] | None:
+        _hint_session(request)
         return self.client.page, PAGE_CACHE
+
+
+def _hint_session(request: Any) -> None:
+    """A browser holding a session cookie without the signed-in hint (signed in before the
+    hint existed, or the hint was lost) gets the hint with the page, so the page asks who is
+    signed in. The hint is never trusted: a dead session costs the page one 401, after which
+    it clears the hint."""
+    if request.getCookie(COOKIE_NAME.encode()) and not request.getCookie(HINT_COOKIE_NAME.encode()):
+        request.addCookie(HINT_COOKIE_NAME.encode(), b"1", path=b"/", sameSite="lax")
 
 
 class _Static(_WebResource):

@@ -25,21 +25,23 @@ from trial_tests.support.harness import (
 from trial_tests.support.mixins import EngineTestMixin
 
 COOKIE = "socialhub_session"
+HINT = "socialhub_signed_in"
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
-def session_cookie(response: Response) -> tuple[str, dict[str, str]]:
-    """The session cookie a response sets: its value and its attributes (lower-cased names)."""
+def session_cookie(response: Response, cookie: str = COOKIE) -> tuple[str, dict[str, str]]:
+    """A cookie a response sets (the session's unless named): its value and its attributes
+    (lower-cased names)."""
     for header in response.headers.getRawHeaders(b"set-cookie") or []:
         name_value, *parts = [part.strip() for part in header.decode("latin-1").split(";")]
         name, _, value = name_value.partition("=")
-        if name == COOKIE:
+        if name == cookie:
             attributes = {}
             for part in parts:
                 key, _, attribute = part.partition("=")
                 attributes[key.lower()] = attribute
             return value, attributes
-    raise AssertionError(f"no {COOKIE} cookie in {response.headers}")
+    raise AssertionError(f"no {cookie} cookie in {response.headers}")
 
 
 def with_token(token: str) -> dict[str, str]:
@@ -136,6 +138,26 @@ class AccountsTests(EngineTestMixin):
         self.assertEqual(attributes["path"], "/")
         self.assertEqual(attributes["max-age"], str(30 * 86400))
         self.assertNotIn("secure", attributes)
+
+    async def test_signed_in_hint(self) -> None:
+        """Beside the session cookie, a hint the page's script can read: "1", not HttpOnly, with
+        the session cookie's lifetime and attributes. Logging out clears it; it authenticates
+        nothing (a client with the hint alone is 401)."""
+        running = await self._server(secure_cookies=True)
+        registered = await self._register(running.client(), "alice")
+        token, _ = session_cookie(registered)
+        value, attributes = session_cookie(registered, HINT)
+        self.assertEqual(value, "1")
+        self.assertNotIn("httponly", attributes)
+        self.assertEqual(attributes["samesite"].lower(), "lax")
+        self.assertEqual(attributes["path"], "/")
+        self.assertEqual(attributes["max-age"], str(30 * 86400))
+        self.assertIn("secure", attributes)
+        hinted = await running.client().get("/api/auth/me", headers={"Cookie": f"{HINT}=1"})
+        self.assertError(hinted, 401, "unauthorized")
+        logout = await running.client().post("/api/auth/logout", headers=with_token(token))
+        value, attributes = session_cookie(logout, HINT)
+        self.assertEqual((value, attributes["max-age"]), ("", "0"))
 
     async def test_cookie_follows_settings(self) -> None:
         """Max-Age follows --session-ttl, and --secure-cookies adds Secure."""

@@ -112,6 +112,18 @@ class PageTests(WebCase):
             self.assertEqual(header(response, "cache-control"), "no-cache")
             self.assertSecure(response)
 
+    async def test_a_session_without_the_hint_gets_it_with_the_page(self) -> None:
+        """A browser signed in before the signed-in hint existed is not shown the log-in form:
+        the page sets the hint when the session cookie comes without it, and only then."""
+        session_only = await self.get("/chat", cookie="socialhub_session=abc")
+        self.assertEqual(
+            session_only.headers.getRawHeaders("set-cookie"),
+            ["socialhub_signed_in=1; Path=/; SameSite=lax"],
+        )
+        for cookie in ("socialhub_session=abc; socialhub_signed_in=1", "other=1"):
+            response = await self.get("/chat", cookie=cookie)
+            self.assertIsNone(response.headers.getRawHeaders("set-cookie"), cookie)
+
     async def test_the_security_headers_are_exactly_the_specified_ones(self) -> None:
         response = await self.get("/chat")
         self.assertEqual(

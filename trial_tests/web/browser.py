@@ -30,7 +30,7 @@ from twisted.internet.main import CONNECTION_DONE
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
-from socialhub.auth.tokens import COOKIE_NAME
+from socialhub.auth.tokens import COOKIE_NAME, HINT_COOKIE_NAME
 from trial_tests.support.harness import RunningServer, start_server
 
 if TYPE_CHECKING:
@@ -55,6 +55,15 @@ _FAILED_LOAD = re.compile(r"^Failed to load resource: the server responded with 
 _REFUSED = re.compile(
     r"net::ERR_(CONNECTION_(REFUSED|RESET|CLOSED)|EMPTY_RESPONSE)|with a status of 503\b"
 )
+
+
+def session_cookies(token: str, base_url: str) -> list[Any]:
+    """The cookies of a session as the server sets them at log-in, for a browser context: the
+    session itself and the hint that lets the page ask who is signed in."""
+    return [
+        {"name": COOKIE_NAME, "value": token, "url": base_url},
+        {"name": HINT_COOKIE_NAME, "value": "1", "url": base_url},
+    ]
 
 
 def missing_browser() -> str | None:
@@ -98,8 +107,7 @@ class PeopleBrowser:
         context = self.browser.new_context(**context_options)
         self.contexts.append(context)
         if session is not None:
-            cookie = {"name": COOKIE_NAME, "value": session, "url": self.base_url}
-            context.add_cookies([cookie])  # type: ignore[list-item]
+            context.add_cookies(session_cookies(session, self.base_url))
         context.expose_binding(
             "__socialhubCspViolation",
             lambda source, text: self.problems.append(

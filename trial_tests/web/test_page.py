@@ -51,6 +51,34 @@ class PageLoadTests(BrowserCase):
 
         await self.scenario(scenario)
 
+    async def test_logged_out_boot_requests_nothing_failing(self) -> None:
+        """Logged out (no sign-in hint cookie), the page asks no one who is signed in: it shows
+        the log-in form with no request answered 4xx or 5xx, so the console stays empty."""
+
+        def scenario(browser: PeopleBrowser, base: str) -> list[str]:
+            visitor = browser.person()
+            failed: list[str] = []
+            visitor.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+            visitor.goto(base + "/chat")
+            logged_out(visitor)
+            visitor.wait_for_load_state("networkidle")
+            return failed
+
+        self.assertEqual(await self.scenario(scenario), [])
+
+    async def test_stale_hint_is_cleared(self) -> None:
+        """A sign-in hint that outlived its session (here: an unknown token) costs one 401:
+        the page shows the log-in form and clears the hint, so the next load asks nothing."""
+
+        def scenario(browser: PeopleBrowser, base: str) -> list[str]:
+            visitor = browser.person(session="no-such-session")
+            visitor.goto(base + "/chat")
+            logged_out(visitor)
+            visitor.wait_for_load_state("networkidle")
+            return [cookie["name"] for cookie in visitor.context.cookies()]
+
+        self.assertEqual(await self.scenario(scenario), ["socialhub_session"])
+
     async def test_shared_link_lands_on_its_view(self) -> None:
         """A link to a conversation or the settings, opened or reloaded, shows that view."""
         token, paths = self.world.ann.token, [f"/chat/u/{self.world.bob.id}", "/settings"]

@@ -7,6 +7,7 @@ import dataclasses
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from trial_tests.support.chat import Person, register
 from trial_tests.support.harness import RunningServer, serve, test_config
@@ -59,12 +60,39 @@ async def make_world(running: RunningServer) -> World:
     return World(ann, bob, group_id, post.json["id"])
 
 
+def numbered(number: int) -> str:
+    """The text of the long conversation's message `number` (fill_conversation)."""
+    return f"Message {number:05d}"
+
+
+async def fill_conversation(running: RunningServer, sender: Person, to: int, count: int) -> None:
+    """`count` private messages from `sender` to `to`, "Message 00000" onwards, sent over a
+    socket a batch at a time (each batch acked before the next). The server must run with
+    rate_limit=0."""
+    batch = 200
+    socket = await connect(running.url, sender.token)
+    try:
+        for start in range(0, count, batch):
+            numbers = range(start, min(count, start + batch))
+            for number in numbers:
+                socket.send(
+                    {"type": "private", "to": to, "content": numbered(number), "id": str(number)}
+                )
+            for _ in numbers:
+                await socket.next_of("ack")
+    finally:
+        await socket.close()
+
+
 @asynccontextmanager
-async def world_server() -> AsyncIterator[tuple[RunningServer, World]]:
+async def world_server(**overrides: Any) -> AsyncIterator[tuple[RunningServer, World]]:
     """A server of its own (SQLite in a temporary directory) holding the world, for the
-    hand-run scripts (bench/screenshots.py, bench/first_message.py); stopped on leaving."""
+    hand-run scripts (bench/screenshots.py, bench/first_message.py, bench/chat_scale.py), with
+    any Config overrides; stopped on leaving."""
     with tempfile.TemporaryDirectory() as directory:
-        config = test_config(f"sqlite:{directory}/world.sqlite3", media_dir=f"{directory}/m")
+        config = test_config(
+            f"sqlite:{directory}/world.sqlite3", media_dir=f"{directory}/m", **overrides
+        )
         running = await serve(config)
         try:
             yield running, await make_world(running)

@@ -17,7 +17,31 @@ export const session = { user: null };
  * A 401 on anything but the auth endpoints means the session ended elsewhere (logged out in
  * another tab, password changed): the page is told with an "unauthorized" event.
  */
-export async function api(method, path, body) {
+export function api(method, path, body) {
+  const early = method === "GET" && takePrefetched(path);
+  return early || request(method, path, body);
+}
+
+/** GETs started ahead of their api() call, by path, with when they started. */
+const prefetched = new Map();
+// Past this, a prefetched answer may be stale: the api() call that comes later asks again.
+const PREFETCH_FRESH_MS = 5000;
+
+/** Starts GET path now for an api("GET", path) call that will follow soon (a view's first data,
+ * while the boot asks who is signed in): that call gets this answer rather than asking again. */
+export function prefetch(path) {
+  const answer = request("GET", path);
+  answer.catch(() => {}); // the api() call that takes it handles the failure
+  prefetched.set(path, { answer, at: performance.now() });
+}
+
+function takePrefetched(path) {
+  const early = prefetched.get(path);
+  prefetched.delete(path);
+  return early && performance.now() - early.at < PREFETCH_FRESH_MS ? early.answer : null;
+}
+
+async function request(method, path, body) {
   const options = { method, headers: { Accept: "application/json" } };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";

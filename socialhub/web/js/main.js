@@ -4,7 +4,7 @@
 
 import { api, session } from "./api.js";
 import { h, replace } from "./dom.js";
-import { navigate, onRoute, refresh, startRouter } from "./router.js";
+import { navigate, onRoute, preload, refresh, startRouter } from "./router.js";
 import { connectionState, on, start as startSocket, stop as stopSocket } from "./socket.js";
 import { onUnread, refreshNotifications, startUnread } from "./unread.js";
 import { startNotify } from "./notify.js";
@@ -12,12 +12,15 @@ import { startNotify } from "./notify.js";
 const app = document.getElementById("app");
 const outlet = h("main", { id: "main", tabindex: "-1" });
 
+/** Set and cleared by the server with the session cookie, which the page cannot read. It only
+ * says whether asking who is signed in is worth a request; the answer decides. */
+const SIGNED_IN_HINT = "socialhub_signed_in";
+
+/** Signed in (by the hint), who is signed in, the view's module and its first data are asked
+ * for side by side; the socket starts once the session is known good (a socket refused for a
+ * stale hint would be a console error). */
 async function boot() {
-  try {
-    session.user = await api("GET", "/api/auth/me");
-  } catch {
-    session.user = null;
-  }
+  session.user = hinted() ? await signedIn() : null;
   replace(app, session.user ? shell() : loggedOutHeader(), outlet);
   if (session.user) {
     startSocket();
@@ -25,6 +28,21 @@ async function boot() {
     startNotify(session.user.id);
   }
   await startRouter(outlet, guard);
+}
+
+function hinted() {
+  return document.cookie.split("; ").includes(`${SIGNED_IN_HINT}=1`);
+}
+
+async function signedIn() {
+  preload(location.pathname);
+  try {
+    return await api("GET", "/api/auth/me");
+  } catch (error) {
+    // The session ended while the hint stayed (it expired, or was revoked elsewhere).
+    if (error.status === 401) document.cookie = `${SIGNED_IN_HINT}=; Max-Age=0; Path=/; SameSite=Lax`;
+    return null;
+  }
 }
 
 /** Logged out, only /signup and the mailed links are themselves; every other path shows the
@@ -54,7 +72,13 @@ function loggedOutHeader() {
 function shell() {
   const chatCount = h("span", { class: "badge", hidden: true });
   const bellCount = h("span", { class: "badge", id: "bell-count", hidden: true });
-  const status = h("p", { class: "connection", role: "status", "data-state": connectionState() }, "Connecting…");
+  // The socket may be live before the shell is up (the boot starts it first).
+  const status = h("p", { class: "connection", role: "status" });
+  const showState = (state) => {
+    status.dataset.state = state;
+    status.textContent = { connected: "Connected", reconnecting: "Reconnecting…" }[state] || "Connecting…";
+  };
+  showState(connectionState());
   const links = [
     h("a", { href: "/" }, "Feed"),
     h("a", { href: "/chat", id: "nav-chat" }, "Chat", chatCount),
@@ -67,10 +91,7 @@ function shell() {
     showCount(chatCount, messages, "unread messages");
     showCount(bellCount, notifications, "unread notifications");
   });
-  on("state", (state) => {
-    status.dataset.state = state;
-    status.textContent = { connected: "Connected", reconnecting: "Reconnecting…" }[state] || "Connecting…";
-  });
+  on("state", showState);
   on("logged_out", () => location.assign("/login"));
   const banners = h("div", { class: "banners", "aria-live": "polite" });
   on("broadcast", (frame) => banners.append(banner(frame.content)));

@@ -41,6 +41,20 @@ export function match(pathname) {
   return null;
 }
 
+/** Starts loading the view of a path, and its first data, before it is rendered (the boot does
+ * it while it asks who is signed in). A view module may export prefetch(params) for that. */
+export function preload(pathname) {
+  const route = match(pathname);
+  if (!route) return;
+  viewModule(route.view)
+    .then((module) => module.prefetch?.(route.params))
+    .catch(() => {}); // the render that follows imports it again and shows the failure
+}
+
+function viewModule(view) {
+  return import(`./views/${view}.js`);
+}
+
 /** Starts routing into the outlet element. guard(route) may swap the route (logged out ->
  * the log-in form). */
 export function startRouter(element, routeGuard) {
@@ -101,7 +115,7 @@ async function render(moveFocus) {
   }
   let cleanup;
   try {
-    const module = await import(`./views/${route.view}.js`);
+    const module = await viewModule(route.view);
     if (mine !== renders) return;
     cleanup = await module.render(container, { ...route.params, query });
   } catch (error) {

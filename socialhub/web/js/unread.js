@@ -7,7 +7,7 @@
  */
 
 import { api, coalesce } from "./api.js";
-import { on } from "./socket.js";
+import { connectionState, on } from "./socket.js";
 
 const TITLE = "socialhub";
 const listeners = new Set();
@@ -40,10 +40,15 @@ export const refreshNotifications = coalesce(async () => {
   publish({ ...counts, notifications: count });
 });
 
-/** Starts following the counts: first fetch, then on every frame that may change them. */
+/** Starts following the counts: on every frame that may change them, first of all the
+ * socket's `resumed`, which comes on every connect (so the first fetch waits for the socket and
+ * stays off the first view's way), or at once if the socket is already live. */
 export function startUnread(myId) {
-  refreshMessages();
-  refreshNotifications();
+  const refreshBoth = () => {
+    refreshMessages();
+    refreshNotifications();
+  };
+  if (connectionState() === "connected") refreshBoth();
   const fromOthers = (frame) => {
     if (frame.from !== myId) refreshMessages();
   };
@@ -52,10 +57,7 @@ export function startUnread(myId) {
   on("delete", fromOthers);
   on("read", refreshMessages);
   on("notification", refreshNotifications);
-  on("resumed", () => {
-    refreshMessages();
-    refreshNotifications();
-  });
+  on("resumed", refreshBoth);
   on("resync", refreshMessages);
 }
 

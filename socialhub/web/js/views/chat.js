@@ -5,13 +5,15 @@
  * resent frame) is shown once, and a message arriving out of order is put in its place.
  */
 
-import { ApiError, api, coalesce, session } from "../api.js";
+import { ApiError, api, coalesce, prefetch as prefetchApi, session } from "../api.js";
 import { h, replace } from "../dom.js";
 import { navigate, refresh } from "../router.js";
 import { clientId, on, send } from "../socket.js";
 
 const PAGE = 50;
-const KEPT = 500;
+// The rows in the page at most (some 20 nodes each): however far the reader scrolls, a
+// conversation of any length stays under WEB.md's 5,000 nodes.
+export const WINDOW = 200;
 const EMOJI = ["👍", "❤️", "😂"];
 // The picker's choices: the row's quick ones first.
 const PICKER_EMOJI = [...EMOJI, "😮", "😢", "🙏", "🎉", "👀"];
@@ -22,6 +24,29 @@ const MAX_LENGTH = 4000;
 
 export function render(container, params) {
   return params.kind ? renderConversation(container, params) : renderList(container);
+}
+
+// The conversation ("private:7") whose newest page prefetch asked for, until it is rendered.
+let prefetched = null;
+
+/** A conversation's first data (its newest messages, the other person's name and presence),
+ * requested while the boot asks who is signed in. */
+export function prefetch({ kind, id }) {
+  if (!kind) return;
+  prefetched = `${kind}:${id}`;
+  prefetchApi(historyPath(kind, id, null));
+  if (kind === "private") {
+    person(id);
+    prefetchApi(presencePath([id]));
+  }
+}
+
+/** A page of a conversation's history: the newest messages, or those before a message id. */
+function historyPath(kind, id, before) {
+  const older = before ? `&before=${before}` : "";
+  return kind === "private"
+    ? `/api/messages/private?user=${id}&limit=${PAGE}${older}`
+    : `/api/messages/group?group=${id}&limit=${PAGE}${older}`;
 }
 
 /* ---- People: names by id, fetched once per page load ---- */
@@ -51,7 +76,11 @@ function personName(id, className) {
 /** "online"/"offline" for the given user ids (the server hides what the viewer may not see). */
 async function presenceOf(ids) {
   if (ids.length === 0) return {};
-  return api("GET", `/api/presence?users=${ids.slice(0, 100).join(",")}`);
+  return api("GET", presencePath(ids));
+}
+
+function presencePath(ids) {
+  return `/api/presence?users=${ids.slice(0, 100).join(",")}`;
 }
 
 /** A dot and the word "online" or "offline" (the list hides the word but for screen readers). */
@@ -178,7 +207,15 @@ function renderConversation(container, { kind, id }) {
   const isPrivate = kind === "private";
   const target = isPrivate ? { to: id } : { group_id: String(id) };
   const subs = subscriptions();
+  // A message that came on the socket between a prefetched page and this view's subscribing
+  // is in neither: the newest page is asked for again once the view is open.
+  const afterPrefetch = prefetched === `${kind}:${id}`;
+  prefetched = null;
+  // Every message the view holds, by id: the rows in the page and those in `below`.
   const rows = new Map();
+  // Rows newer than the page's, taken out of it while the reader is up the history, oldest
+  // first. They are kept as data: the history endpoints only page backwards.
+  const below = [];
   const waiting = new Map();
   let oldest = null;
   let hasOlder = true;
@@ -235,6 +272,7 @@ function renderConversation(container, { kind, id }) {
   }
 
   function paint(entry) {
+    if (entry.shelved) return;
     const { message, li } = entry;
     const mine = message.from === me;
     li.className = ["msg", mine && "mine", message.deleted && "deleted", entry.pending && "pending", entry.failed && "failed"]
@@ -376,27 +414,109 @@ function renderConversation(container, { kind, id }) {
 
   /** Puts a row in id order: before any newer row, and before rows still being sent. */
   function place(entry) {
+    remember(entry);
     const messageId = entry.message.id;
-    rows.set(messageId, entry);
     let after = log.lastElementChild;
     while (after && (!after.dataset.id || Number(after.dataset.id) > messageId)) after = after.previousElementSibling;
     if (after) after.after(entry.li);
     else log.prepend(entry.li);
-    if (entry.message.from !== me && !entry.message.deleted) newestOther = Math.max(newestOther, messageId);
   }
 
-  /** Keeps a long live conversation light: past KEPT rows, the oldest leave the page (scrolling
-   * up loads them again from history). Only while the reader is at the bottom. */
-  function prune() {
-    while (log.childElementCount > KEPT) {
+  function remember(entry) {
+    rows.set(entry.message.id, entry);
+    if (entry.message.from !== me && !entry.message.deleted) newestOther = Math.max(newestOther, entry.message.id);
+  }
+
+  /** A message the page does not hold yet: placed when the page reaches the newest row, else
+   * kept below until the reader scrolls down to it. */
+  function add(entry) {
+    if (below.length === 0) {
+      place(entry);
+      return;
+    }
+    remember(entry);
+    shelve(entry);
+    const at = below.findIndex((other) => other.message.id > entry.message.id);
+    below.splice(at < 0 ? below.length : at, 0, entry);
+  }
+
+  /** Takes a row out of the page, keeping its data (its element is emptied). */
+  function shelve(entry) {
+    entry.li.remove();
+    replace(entry.li);
+    entry.shelved = true;
+  }
+
+  function unshelve(entry) {
+    entry.shelved = false;
+    paint(entry);
+    place(entry);
+  }
+
+  /** A message seen for the first time (live, or caught up): followed at the bottom. */
+  function arrive(message) {
+    if (rows.has(message.id)) return;
+    const stick = below.length === 0 && atBottom();
+    add(row(message));
+    if (stick) {
+      dropOldest();
+      toBottom();
+    } else {
+      trimNewest();
+    }
+  }
+
+  /** Past WINDOW rows, the oldest leave the page and the view (scrolling up loads them again
+   * from history); the reader is at or near the newest rows. */
+  function dropOldest() {
+    const top = scroller.scrollTop;
+    const height = scroller.scrollHeight;
+    while (log.childElementCount > WINDOW && log.firstElementChild.dataset.id) {
       const first = log.firstElementChild;
-      if (!first.dataset.id) break;
       rows.delete(Number(first.dataset.id));
       first.remove();
       oldest = Number(log.firstElementChild.dataset.id) || oldest;
       hasOlder = true;
       older.hidden = false;
     }
+    scroller.scrollTop = top - (height - scroller.scrollHeight);
+  }
+
+  /** Past WINDOW rows, the newest leave the page for `below`; the reader is up the history. */
+  function trimNewest() {
+    let last = log.lastElementChild;
+    while (log.childElementCount > WINDOW && last) {
+      const previous = last.previousElementSibling;
+      if (last.dataset.id) {
+        const entry = rows.get(Number(last.dataset.id));
+        shelve(entry);
+        below.unshift(entry);
+      }
+      last = previous;
+    }
+  }
+
+  /** Scrolling down: the next rows of `below` come back, the oldest leave. */
+  function showNewer() {
+    for (const entry of below.splice(0, PAGE)) unshelve(entry);
+    dropOldest();
+  }
+
+  /** The newest WINDOW rows alone in the page (before sending: a sent message shows at the
+   * bottom, below the newest ones). */
+  function showNewest() {
+    if (below.length === 0) return;
+    const kept = below.splice(-WINDOW);
+    for (const entry of below.splice(0)) rows.delete(entry.message.id);
+    for (const li of [...log.children]) {
+      if (!li.dataset.id) continue;
+      rows.delete(Number(li.dataset.id));
+      li.remove();
+    }
+    for (const entry of kept) unshelve(entry);
+    oldest = kept[0].message.id;
+    hasOlder = true;
+    older.hidden = false;
   }
 
   function atBottom() {
@@ -409,16 +529,11 @@ function renderConversation(container, { kind, id }) {
 
   /* History. */
 
-  function historyPath() {
-    const before = oldest ? `&before=${oldest}` : "";
-    return isPrivate ? `/api/messages/private?user=${id}&limit=${PAGE}${before}` : `/api/messages/group?group=${id}&limit=${PAGE}${before}`;
-  }
-
   async function loadOlder() {
     if (loadingOlder || !hasOlder) return;
     loadingOlder = true;
     try {
-      const items = await api("GET", historyPath());
+      const items = await api("GET", historyPath(kind, id, oldest));
       const height = scroller.scrollHeight;
       const top = scroller.scrollTop;
       for (const message of items) {
@@ -428,6 +543,7 @@ function renderConversation(container, { kind, id }) {
       hasOlder = items.length === PAGE;
       older.hidden = !hasOlder;
       scroller.scrollTop = top + (scroller.scrollHeight - height);
+      trimNewest(); // below what is shown: the position stays
     } catch (error) {
       showLoadError(error);
     } finally {
@@ -471,6 +587,7 @@ function renderConversation(container, { kind, id }) {
     const frame = { type: kind, ...target, content };
     if (replyTo) frame.reply_to = replyTo;
     const entry = row({ type: kind, from: me, ...target, content, reply_to: replyTo, timestamp: Date.now() / 1000 }, true);
+    showNewest();
     log.append(entry.li);
     toBottom();
     input.value = "";
@@ -485,7 +602,7 @@ function renderConversation(container, { kind, id }) {
         }
         entry.message = { ...entry.message, id: ack.message_id, timestamp: ack.timestamp };
         entry.li.remove();
-        place(entry);
+        add(entry);
         paint(entry);
       },
       (error) => {
@@ -608,13 +725,8 @@ function renderConversation(container, { kind, id }) {
   });
   const message = (frame) => {
     if (!belongs(frame) || rows.has(frame.id)) return;
-    const stick = atBottom();
-    place(row(frame));
+    arrive(frame);
     stopTyping(frame.from);
-    if (stick) {
-      prune();
-      toBottom();
-    }
     markRead();
   };
   subs.on("private", message);
@@ -711,6 +823,7 @@ function renderConversation(container, { kind, id }) {
   }
   scroller.addEventListener("scroll", () => {
     if (scroller.scrollTop < 200) loadOlder();
+    else if (below.length > 0 && scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 200) showNewer();
   });
 
   /* Open: the name, presence, the newest page of history, then read. */
@@ -726,15 +839,36 @@ function renderConversation(container, { kind, id }) {
     }
   })();
   input.focus();
-  loadOlder().then(() => {
+  const opened = loadOlder().then(() => {
     toBottom();
     markRead();
+    if (afterPrefetch) catchUp();
   });
+
+  /** The newest page again, for messages that came by neither the first history page nor the
+   * socket: after a prefetched page (above), and at each `resumed`, for those stored between
+   * the first history request and the socket's start. */
+  async function catchUp() {
+    await opened;
+    try {
+      const items = await api("GET", historyPath(kind, id, null));
+      for (const message of items.reverse()) if (oldest !== null && message.id > oldest) arrive(message);
+      markRead();
+    } catch (error) {
+      showLoadError(error);
+    }
+  }
+  subs.on("resumed", catchUp);
   return () => subs.end();
 }
 
+// Made once: toLocaleTimeString and toLocaleDateString with options build a formatter at every
+// call, some 7 times the cost of reusing one, paid twice per row painted.
+const TIME_FORMAT = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+const DATE_FORMAT = new Intl.DateTimeFormat();
+
 function formatTime(date) {
-  const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  return date.toDateString() === new Date().toDateString() ? time : `${date.toLocaleDateString()} ${time}`;
+  const time = TIME_FORMAT.format(date);
+  return date.toDateString() === new Date().toDateString() ? time : `${DATE_FORMAT.format(date)} ${time}`;
 }
 
