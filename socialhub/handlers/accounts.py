@@ -10,7 +10,7 @@ from socialhub.auth.login_limiter import LoginLimiter
 from socialhub.auth.passwords import PasswordHasher
 from socialhub.auth.tokens import new_token, token_hash
 from socialhub.delivery.interface import Delivery
-from socialhub.errors import Conflict, Forbidden, RateLimited, Unauthorized
+from socialhub.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized
 from socialhub.handlers.commands import ChangePassword, Credentials, Register
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.users import User, UsersStore, username_key
@@ -73,18 +73,30 @@ class Accounts:
         return int(self._clock.seconds())
 
     async def register(self, account: Register) -> Login:
+        is_admin = username_key(account.username) in self._admins
+        return await self._open_session(await self.create(account, is_admin))
+
+    async def create(self, account: Register, is_admin: bool) -> User:
+        """The account, without a session: registration's, and the admin tool's."""
         password_hash = await self._hasher.hash(account.password)
         user = await self._users.create(
             account.username,
             account.email,
             password_hash,
             account.display_name,
-            is_admin=username_key(account.username) in self._admins,
+            is_admin=is_admin,
             now=self._now(),
         )
         if user is None:
             raise Conflict("username or email is already taken")
-        return await self._open_session(user)
+        return user
+
+    async def set_admin(self, username: str, is_admin: bool) -> User:
+        """Give or take the administrator role (the admin tool's grant-admin, revoke-admin)."""
+        user = await self._users.set_admin(username, is_admin)
+        if user is None:
+            raise NotFound(f"no user is named {username!r}")
+        return user
 
     async def login(self, credentials: Credentials, address: str) -> Login:
         login, password = credentials.login, credentials.password

@@ -137,6 +137,17 @@ class UsersStore:
         sql = "UPDATE users SET password_hash = ? WHERE id = ?"
         await write(self._db, "set_password_hash", sql, (password_hash, user_id))
 
+    async def set_admin(self, username: str, is_admin: bool) -> User | None:
+        """Give or take the administrator role of the user named `username` (any case); the
+        user as it is then, or None when there is no such user."""
+        rows = await write(
+            self._db,
+            "set_admin",
+            f"UPDATE users SET is_admin = ? WHERE username_key = ? RETURNING {USER_COLUMNS}",
+            (is_admin, username_key(username)),
+        )
+        return User.from_row(rows[0]) if rows else None
+
     async def sync_admins(self, usernames: frozenset[str]) -> None:
         """Make exactly these usernames administrators (the --admin list at start)."""
         keys = sorted(username_key(name) for name in usernames)
