@@ -36,7 +36,7 @@ class AdminAccountsTests(EngineTestMixin):
         self.running = await start_server(self, self.engine)
 
     def password_file(self, password: str = PASSWORD) -> str:
-        path = os.path.abspath(self.mktemp())  # the command runs in another directory
+        path: str = os.path.abspath(self.mktemp())  # the command runs in another directory
         with open(path, "w", encoding="utf-8") as file:
             file.write(password + "\n")
         return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
@@ -46,7 +47,8 @@ class _Collect(ProcessProtocol):
         self.err += data
 
     def processEnded(self, reason: Failure) -> None:
-        self.ended.callback(reason.value.exitCode)
+        ended: Any = reason.value  # ProcessDone or ProcessTerminated
+        self.ended.callback(ended.exitCode)
 
 
 async def run_admin(*arguments: str, stdin: bytes | None = None) -> Finished:
