@@ -7,7 +7,6 @@ import os
 import sqlite3
 from typing import Any
 
-import psycopg2
 from twisted.internet import reactor
 from twisted.trial.unittest import TestCase
 
@@ -29,25 +28,15 @@ from trial_tests.support.wsclient import WsClient, connect
 
 def _columns(target: str) -> dict[str, list[str]]:
     """Every table of the PostgreSQL copy's schema and all its columns, generated ones too."""
-    rows = _postgres(
-        target,
+    rows = admin_sql(
         "SELECT table_name, column_name FROM information_schema.columns"
         " WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position",
+        target,
     )
     columns: dict[str, list[str]] = {}
     for table, column in rows:
         columns.setdefault(table, []).append(column)
     return columns
-
-
-def _postgres(url: str, sql: str) -> list[tuple[Any, ...]]:
-    connection = psycopg2.connect(url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetchall()
-    finally:
-        connection.close()
 
 
 def _sqlite(url: str, sql: str) -> list[tuple[Any, ...]]:
@@ -94,7 +83,7 @@ class CopyDatabaseTests(TestCase):
             select = f"SELECT {', '.join(names)} FROM {table}"
             rows = _comparable(_sqlite(source, select))
             self.assertTrue(rows, f"the test writes no row of {table}: add some to _populate")
-            self.assertEqual(_comparable(_postgres(target, select)), rows, table)
+            self.assertEqual(_comparable(admin_sql(select, target)), rows, table)
             self.assertEqual(printed[table], str(len(rows)), table)
 
         new = await start_server(self, "postgres", database=target, media_dir=media_dir)
@@ -184,9 +173,9 @@ class CopyRefusalTests(TestCase):
 def _tables(url: str) -> list[str]:
     if not url.startswith("postgresql"):
         return []
-    rows = _postgres(
-        url,
+    rows = admin_sql(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
+        url,
     )
     return sorted(name for (name,) in rows)
 
