@@ -119,6 +119,10 @@ class CopyDatabaseTests(TestCase):
         self.assertEqual(int(position), int(resumed["cursor"].rsplit("-", 1)[1]) + 1)
         post = await alice.client.post("/api/posts", {"content": "new here"})
         self.assertGreater(post.json["id"], world.last_post_id)
+        comment = await alice.client.post(
+            f"/api/posts/{post.json['id']}/comments", {"content": "c"}
+        )
+        self.assertGreater(comment.json["id"], world.deleted_comment_id)
 
 
 class CopyRefusalTests(TestCase):
@@ -191,6 +195,7 @@ class World:
         self.media_bytes = b""
         self.last_message_id = 0
         self.last_post_id = 0
+        self.deleted_comment_id = 0  # the last comment's, deleted: its id is never reused
 
 
 async def _resume(url: str, person: Person, cursor: str) -> list[Any]:
@@ -240,6 +245,9 @@ async def _populate(running: RunningServer) -> World:
     world.last_post_id = (await _ok(a.post("/api/posts", only_bob)))["id"]
     await _ok(b.post(f"/api/posts/{post['id']}/like"))
     await _ok(b.post(f"/api/posts/{post['id']}/comments", {"content": "nice"}))
+    deleted = await _ok(b.post(f"/api/posts/{post['id']}/comments", {"content": "gone"}))
+    await _ok(b.request("DELETE", f"/api/comments/{deleted['id']}"), 204)
+    world.deleted_comment_id = deleted["id"]
 
     group = await _ok(a.post("/api/groups", {"name": "Walkers"}))
     gid = group["id"]
