@@ -120,11 +120,11 @@ async def _copy_rows(
 ) -> list[tuple[str, int]]:
     catalog = await _catalog(target)
     if set(catalog.columns) != source_tables:
-        only_source = sorted(source_tables - set(catalog.columns))
-        only_target = sorted(set(catalog.columns) - source_tables)
+        only_source = ", ".join(sorted(source_tables - set(catalog.columns))) or "none"
+        only_target = ", ".join(sorted(set(catalog.columns) - source_tables)) or "none"
         raise CopyRefused(
-            "the two schemas differ: tables only in the source:"
-            f" {', '.join(only_source) or 'none'}; only in the target: {', '.join(only_target)}"
+            f"the two schemas differ: tables only in the source: {only_source};"
+            f" only in the target: {only_target}"
         )
     order = catalog.dependency_order()
     for table in reversed(order):  # the rows the migrations wrote (the stream counter, versions)
