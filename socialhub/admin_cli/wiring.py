@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar, cast
 
 from socialhub.admin_cli.errors import CommandFailed
 from socialhub.config import DEFAULT_DATABASE, Config, env_value
@@ -19,39 +20,47 @@ from socialhub.server import Server
 from socialhub.storage.migrations import schema_state
 
 _DEFAULTS = Config()
-# name, default, parser, help: the options every command takes, as the server names them.
-OPTIONS: list[tuple[str, object, type, str]] = [
-    ("database", DEFAULT_DATABASE, str, "sqlite:PATH or postgresql://user:pw@host:port/db"),
-    ("media-dir", _DEFAULTS.media_dir, str, "the directory of uploaded images"),
-    ("password-time-cost", _DEFAULTS.password_time_cost, int, "argon2id time cost"),
-    ("password-memory-kib", _DEFAULTS.password_memory_kib, int, "argon2id memory cost in KiB"),
+T = TypeVar("T")
+# name, parser, help: the options every command takes, named as the server names them.
+OPTIONS: list[tuple[str, Callable[[str], object], str]] = [
+    ("database", str, "sqlite:PATH or postgresql://user:pw@host:port/db"),
+    ("media-dir", str, "the directory of uploaded images"),
+    ("password-time-cost", int, "argon2id time cost"),
+    ("password-memory-kib", int, "argon2id memory cost in KiB"),
 ]
 
 
 def add_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     """The common options, on the main parser or (`suppress`: without defaults, so that they
     do not hide the main parser's values) after a command's name."""
-    for name, _, parse, text in OPTIONS:
-        fallback = f"{text} (default: $SOCIALHUB_{name.upper().replace('-', '_')}, or the server's)"
-        default = argparse.SUPPRESS if suppress else None
-        parser.add_argument(f"--{name}", type=parse, default=default, help=fallback)
+    for name, parse, text in OPTIONS:
+        variable = "SOCIALHUB_" + name.upper().replace("-", "_")
+        parser.add_argument(
+            f"--{name}",
+            type=parse,
+            default=argparse.SUPPRESS if suppress else None,
+            help=f"{text} (default: ${variable}, else the server's default)",
+        )
 
 
 def settings(args: argparse.Namespace) -> Config:
     """The command line's values, else the environment's, else the server's defaults."""
     return Config(
-        database=str(_value(args, "database")),
-        media_dir=str(_value(args, "media-dir")),
-        password_time_cost=int(_value(args, "password-time-cost")),  # type: ignore[call-overload]
-        password_memory_kib=int(_value(args, "password-memory-kib")),  # type: ignore[call-overload]
+        database=_option(args, "database", DEFAULT_DATABASE, str),
+        media_dir=_option(args, "media-dir", _DEFAULTS.media_dir, str),
+        password_time_cost=_option(args, "password-time-cost", _DEFAULTS.password_time_cost, int),
+        password_memory_kib=_option(
+            args, "password-memory-kib", _DEFAULTS.password_memory_kib, int
+        ),
         password_threads=1,
     )
 
 
-def _value(args: argparse.Namespace, name: str) -> object:
-    (default, parse) = next((d, p) for n, d, p, _ in OPTIONS if n == name)
-    given = getattr(args, name.replace("-", "_"))
-    raw = env_value(name) if given is None else given
+def _option(args: argparse.Namespace, name: str, default: T, parse: Callable[[str], T]) -> T:
+    given = getattr(args, name.replace("-", "_"))  # parsed by argparse when given
+    if given is not None:
+        return cast(T, given)
+    raw = env_value(name)
     try:
         return default if raw is None else parse(raw)
     except ValueError:

@@ -24,7 +24,7 @@ PASSWORD = "a long enough secret"
 
 
 class AdminAccountsTests(EngineTestMixin):
-    timeout = 60
+    timeout = 300  # each command is a process of its own: ~1 s of CPU, more on a busy machine
     running: RunningServer
 
     async def admin(self, *arguments: str, stdin: bytes | None = None) -> Finished:
@@ -95,6 +95,26 @@ class AdminAccountsTests(EngineTestMixin):
         self.assertEqual(revoked.out, "bob is no longer an administrator\n")
         self.assertIs((await self.me(client))["is_admin"], False)
 
+    async def test_options_come_from_the_environment_or_after_the_command(self) -> None:
+        """SOCIALHUB_DATABASE stands in for --database, as for the server; the options may
+        follow the command's name; a bad value from the environment is refused in one line."""
+        client = self.running.client()
+        await client.register("bob")
+        database = {"SOCIALHUB_DATABASE": self.running.server.config.database}
+        granted = await run_admin("grant-admin", "bob", environment=database)
+        self.assertEqual(granted.code, 0, granted)
+        self.assertIs((await self.me(client))["is_admin"], True)
+        url = database["SOCIALHUB_DATABASE"]
+        revoked = await run_admin("revoke-admin", "bob", "--database", url)
+        self.assertEqual(revoked.code, 0, revoked)
+        self.assertIs((await self.me(client))["is_admin"], False)
+        bad_cost = {**database, "SOCIALHUB_PASSWORD_TIME_COST": "many"}
+        refused = await run_admin(
+            "create-user", "erin", "--email", "erin@example.org", stdin=b"long enough\n",
+            environment=bad_cost,
+        )  # fmt: skip
+        self.assert_failed(refused, "--password-time-cost: 'many' is not a valid value")
+
     async def me(self, client: Client) -> Any:
         response = await client.get("/api/auth/me")
         self.assertEqual(response.status, 200, response.raw)
@@ -158,7 +178,7 @@ class AdminAccountsPostgresTests(PostgresEngine, AdminAccountsTests, TestCase):
 
 
 class VersionTests(TestCase):
-    timeout = 30
+    timeout = 120
 
     async def test_version(self) -> None:
         """--version prints the installed package's version and exits 0."""

@@ -126,7 +126,7 @@ class CopyDatabaseTests(TestCase):
 
 
 class CopyRefusalTests(TestCase):
-    timeout = 120
+    timeout = 300
 
     async def _sqlite_at(self, version: int | None) -> str:
         """A SQLite database migrated up to `version` (None: all of them)."""

@@ -51,13 +51,16 @@ class _Collect(ProcessProtocol):
         self.ended.callback(ended.exitCode)
 
 
-async def run_admin(*arguments: str, stdin: bytes | None = None) -> Finished:
+async def run_admin(
+    *arguments: str, stdin: bytes | None = None, environment: dict[str, str] | None = None
+) -> Finished:
     """`python -m socialhub.admin_cli ARGUMENTS` with this checkout first on the path; its
-    standard input is `stdin` (or closed at once), so no terminal prompt is ever shown."""
+    standard input is `stdin` (or closed at once), so no terminal prompt is ever shown. Of the
+    `SOCIALHUB_*` variables it sees only those of `environment`."""
     process = _Collect(stdin)
     argv = [sys.executable, "-m", "socialhub.admin_cli", *arguments]
-    env = {**os.environ, "PYTHONPATH": REPO_ROOT}
-    env.pop("SOCIALHUB_DATABASE", None)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("SOCIALHUB_")}
+    env.update(environment or {}, PYTHONPATH=REPO_ROOT)
     reactor.spawnProcess(process, sys.executable, argv, env=env, path=REPO_ROOT)
     code = await process.ended
     return Finished(code, process.out.decode(), process.err.decode())
