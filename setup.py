@@ -1,11 +1,35 @@
 """Packaging for socialhub: the package, its schema files and the twistd plugin dropin."""
 
+import re
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+
+def _version() -> str:
+    """`__version__` of socialhub/__init__.py, read as text: importing the package would need
+    its dependencies installed before they are."""
+    text = (Path(__file__).parent / "socialhub" / "__init__.py").read_text(encoding="utf-8")
+    found = re.search(r'^__version__ = "([^"]+)"$', text, re.MULTILINE)
+    if found is None:
+        raise RuntimeError("socialhub/__init__.py has no __version__ line")
+    return found.group(1)
+
 
 setup(
     name="socialhub",
-    version="0.1.0",
+    version=_version(),
     description="A self-hostable, real-time social network server on Twisted",
+    # An SPDX expression (Metadata 2.4's License-Expression), which replaces the License ::
+    # classifiers: setuptools refuses the two together.
+    license_expression="Apache-2.0",
+    license_files=["LICENSE"],
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.11",
+        "Framework :: Twisted",
+        "Operating System :: POSIX :: Linux",
+    ],
     python_requires=">=3.11",
     packages=[*find_packages(exclude=["trial_tests*", "bench", "bench.*"]), "twisted.plugins"],
     package_data={

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import tomllib
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 DEFAULT_LISTEN = "tcp:9000:interface=127.0.0.1:backlog=1024"
 DEFAULT_DATABASE = "sqlite:socialhub.sqlite3"
@@ -36,6 +38,9 @@ class Config:
     presence_grace: float = 5.0
     presence_refresh: float = 10.0
     presence_expiry: float = 30.0
+    log_format: str = "text"
+    access_log: bool = False
+    metrics_listen: str | None = None  # a listener of this process's own /metrics
 
     @property
     def session_ttl_seconds(self) -> int:
@@ -57,6 +62,8 @@ class Config:
         if self.password_time_cost < 1 or self.password_memory_kib < 8 or self.password_threads < 1:
             raise ConfigError("password hashing costs must be positive (memory at least 8 KiB)")
 
+        if self.log_format not in ("text", "json"):
+            raise ConfigError("--log-format must be text or json")
         self._check_presence()
 
     def _check_presence(self) -> None:
@@ -73,16 +80,77 @@ class Config:
     def is_postgres(self) -> bool:
         return self.database.startswith(("postgresql://", "postgres://"))
 
+    @property
+    def database_shown(self) -> str:
+        """The database as a log line may show it: engine and location, no password."""
+        if self.is_postgres:
+            return without_password(self.database)
+        return "sqlite:" + os.path.abspath(self.database.removeprefix("sqlite:"))
+
+    @property
+    def bus_shown(self) -> str:
+        """`local` (in-process), or the Redis URL without its password."""
+        return "local" if self.redis is None else without_password(self.redis)
+
+
+def without_password(url: str) -> str:
+    """`url` without the password of its user part or of a `password=` query parameter."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username
+    netloc = f"{user}@{host}" if user else host
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+ENV_PREFIX = "SOCIALHUB_"
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+def env_name(name: str) -> str:
+    """The environment variable of option `name`: `rate-limit` is `SOCIALHUB_RATE_LIMIT`."""
+    return ENV_PREFIX + name.upper().replace("-", "_")
+
 
 def env_value(name: str, environ: Mapping[str, str] | None = None) -> str | None:
     """The `SOCIALHUB_<OPTION>` fallback of a command-line option, if set."""
     environ = os.environ if environ is None else environ
-    return environ.get("SOCIALHUB_" + name.upper().replace("-", "_"))
+    return environ.get(env_name(name))
 
 
-def env_flag(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on")
+def check_environment(environ: Mapping[str, str], names: Collection[str]) -> None:
+    """Refuse a `SOCIALHUB_*` variable that names no option: a misspelt one would otherwise
+    be ignored without a word."""
+    known = {env_name(name) for name in names}
+    for variable in sorted(environ):
+        if variable.startswith(ENV_PREFIX) and variable not in known:
+            raise ConfigError(f"{variable}: no such option (unknown SOCIALHUB_* variable)")
+
+
+def env_flag(name: str, value: str) -> bool:
+    """A flag's environment value: on or off, and anything else refused."""
+    word = value.strip().lower()
+    if word not in _TRUE + _FALSE:
+        raise ConfigError(
+            f"{env_name(name)}: {value!r} is not a boolean (1, true, yes, on or 0, false, no, off)"
+        )
+    return word in _TRUE
 
 
 def env_list(value: str) -> Sequence[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def read_file(path: str, names: Collection[str]) -> dict[str, object]:
+    """The options of a `--config` TOML file, keyed by option name; a key that names no
+    option is refused, as a misspelt one would otherwise be ignored."""
+    try:
+        with open(path, "rb") as file:
+            table = tomllib.load(file)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"--config {path}: {error}") from None
+    for key in table:
+        if key not in names:
+            raise ConfigError(f"--config {path}: {key!r} is not an option")
+    return table

@@ -8,10 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from twisted.application.service import Service
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 
+from socialhub import __version__
 from socialhub.auth.passwords import PasswordHasher
 from socialhub.bus.interface import Bus
 from socialhub.bus.local import LocalBus
@@ -56,7 +58,7 @@ from socialhub.metrics import Metrics
 from socialhub.reactor import Reactor
 from socialhub.storage.database import Database, DatabaseUnavailable, Transaction
 from socialhub.storage.engines import open_database
-from socialhub.storage.migrations import migrate
+from socialhub.storage.migrations import Migrated, migrate
 from socialhub.storage.stores.blocks import BlocksStore
 from socialhub.storage.stores.conversations import ConversationsStore
 from socialhub.storage.stores.events import EventsStore
@@ -71,6 +73,7 @@ from socialhub.storage.stores.presence import PresenceStore
 from socialhub.storage.stores.sessions import SessionsStore
 from socialhub.storage.stores.stream import StreamStore
 from socialhub.storage.stores.users import UsersStore
+from socialhub.storage.timed import TimedDatabase
 from socialhub.ws.dispatch import Dispatcher, chat_frames
 from socialhub.ws.protocol import Hub, websocket_resource
 
@@ -159,7 +162,10 @@ class Server:
         self.config = config
         self.reactor = reactor
         self.metrics = Metrics()
-        self.database = open_database(reactor, config.database)
+        self.schema: Migrated | None = None  # what the migrations did, once started
+        self.database: Database = TimedDatabase(
+            open_database(reactor, config.database), self.metrics.database_latency
+        )
         self.hasher = PasswordHasher(
             reactor, config.password_time_cost, config.password_memory_kib, config.password_threads
         )
@@ -174,14 +180,20 @@ class Server:
         self.api = self._api(config)
         origins = frozenset(origin.rstrip("/").lower() for origin in config.allowed_origins)
         fanout, cork = self.delivery.fanout, self.delivery.cork
-        hub = Hub(self.handlers.accounts, fanout, self.dispatcher, origins, cork)
+        hub = Hub(
+            self.handlers.accounts, fanout, self.dispatcher, origins, cork, config.trusted_proxy
+        )
         self.web = web_resources(config.web_dir)
         root = site.Root(self.api.resource(), websocket_resource(hub, reactor), self.web)
-        self.site = site.make_site(root, reactor, self.metrics)
+        self.site = site.make_site(
+            root, reactor, self.metrics, config.trusted_proxy, config.access_log
+        )
+        self.metrics_site = site.metrics_site(self.metrics, reactor)
 
     def _outbound(self, config: Config, reactor: Reactor) -> Outbound:
         connections = Connections(self.metrics)
         bus = make_bus(config, reactor, self.metrics)
+        self.metrics.bus_up.set_function(lambda: float(bus.state() != "down"))
         fanout = Fanout(
             connections,
             bus,
@@ -262,7 +274,7 @@ class Server:
         self.hasher.start()
         self.handlers.media.start()
         await self.database.open()
-        await migrate(self.database)
+        self.schema = await migrate(self.database)
         await self.stores.users.sync_admins(self.config.admins)
         await self.delivery.fanout.start()
         self.delivery.bus.on_reconnect(self._recheck_sessions)
@@ -293,6 +305,13 @@ class Server:
         except Exception:
             database = "down"
         return {"database": database, "bus": self.delivery.bus.state()}
+
+
+def _shown(address: object) -> str:
+    """A listening address as `HOST:PORT` (a TCP one), or as Twisted writes it."""
+    if isinstance(address, IPv4Address | IPv6Address):
+        return f"{address.host}:{address.port}"
+    return str(address)
 
 
 def exit_with_failure(reactor: Reactor) -> Callable[[], None]:
@@ -327,6 +346,7 @@ class SocialHubService(Service):
         self._start_failed = start_failed
         self._reactor = reactor
         self.port: IListeningPort | None = None
+        self.metrics_port: IListeningPort | None = None
         self.ready: Deferred[None] = Deferred()
 
     def startService(self) -> None:
@@ -340,6 +360,10 @@ class SocialHubService(Service):
             self.port = await listen(
                 self._reactor, config.listen, self.server.site, config.reuse_port
             )
+            if config.metrics_listen is not None:
+                self.metrics_port = await listen(
+                    self._reactor, config.metrics_listen, self.server.metrics_site, False
+                )
         except DatabaseUnavailable as error:
             self.log.error("socialhub cannot start: {error}", error=error)
             self._start_failed()
@@ -352,15 +376,34 @@ class SocialHubService(Service):
         # out of the collector's full passes, which otherwise traverse it all and stalled the
         # reactor long enough to triple the p99 latency of messages at 2,000 msg/s.
         gc.freeze()
-        self.log.info("socialhub listening on {address}", address=self.port.getHost())
+        self._log_started()
+        if self.metrics_port is not None:
+            self.log.info("/metrics on {address}", address=_shown(self.metrics_port.getHost()))
+
+    def _log_started(self) -> None:
+        """One line saying what runs: the version, where it listens, its database (never its
+        password), its bus and what the migrations did at this start."""
+        config, schema = self.server.config, self.server.schema
+        assert self.port is not None and schema is not None
+        self.log.info(
+            "socialhub listening on {address}; version {version}; database {database}; bus {bus};"
+            " migrations applied at this start: {applied} (schema version {schema_version})",
+            version=__version__,
+            address=_shown(self.port.getHost()),
+            database=config.database_shown,
+            bus=config.bus_shown,
+            applied=", ".join(f"{version:04d}" for version in schema.applied) or "none",
+            schema_version=schema.version,
+        )
 
     def stopService(self) -> Deferred[None]:
         super().stopService()
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
-        if self.port is not None:
-            stopped = self.port.stopListening()
-            if stopped is not None:
-                await stopped
+        for port in (self.port, self.metrics_port):
+            if port is not None:
+                stopped = port.stopListening()
+                if stopped is not None:
+                    await stopped
         await self.server.stop()

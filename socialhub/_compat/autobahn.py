@@ -56,6 +56,16 @@ class LeanServerProtocol(WebSocketServerProtocol):
             self.onMessage(b"".join(self.message_data), self.message_is_binary)
         self.message_data = []  # let the chunks go, as Autobahn does
 
+    def failHandshake(
+        self, reason: str, code: int = 400, responseHeaders: list[tuple[str, str]] | None = None
+    ) -> None:
+        """Autobahn's, without its two log lines (the second a warning about an unclean drop):
+        refusing an upgrade is this server's decision, which its caller logs."""
+        self.wasNotCleanReason = reason
+        self.sendHttpErrorResponse(code, reason, responseHeaders)
+        self.wasClean = True  # dropConnection warns about a connection that was not
+        self.dropConnection(abort=False)
+
     def processData(self) -> bool:
         """Autobahn's, with a short way for the usual frame: a whole message in one masked
         text frame of less than 64 KiB, complete in the buffer, while the connection is open and no

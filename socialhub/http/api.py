@@ -10,6 +10,7 @@ logged 500 without the traceback. Routing's own 404 and 405 are JSON too. A `raw
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ from socialhub.errors import (
     UnsupportedMediaType,
 )
 from socialhub.handlers.accounts import Accounts, Viewer
+from socialhub.http.request import LimitedRequest, client_address
 from socialhub.storage.database import DatabaseUnavailable
 
 _STATE_CHANGING = {b"POST", b"PATCH", b"PUT", b"DELETE"}
@@ -75,16 +77,13 @@ class Reply:
 
 
 Handler = Callable[[Call], Awaitable[object]]
+_PATH_ARGUMENT = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 
 
-def client_address(request: Request, trusted_proxy: str | None) -> str:
-    """The caller's address; X-Forwarded-For is believed only from the trusted proxy."""
-    peer = getattr(request.getClientAddress(), "host", "unknown")
-    if trusted_proxy and peer == trusted_proxy:
-        forwarded = request.getHeader(b"x-forwarded-for")
-        if forwarded:
-            return forwarded.decode("latin-1").split(",")[-1].strip() or peer
-    return str(peer)
+def route_pattern(path: str) -> str:
+    """A route's path as metrics and logs name it: `/api/posts/<post_id>` is
+    `/api/posts/{post_id}` (never the raw path, whose ids would make a label per post)."""
+    return _PATH_ARGUMENT.sub(r"{\1}", path)
 
 
 def _query(request: Request) -> dict[str, str]:
@@ -177,9 +176,13 @@ class Api:
         `call.content_type` and checks them itself (after the 401, as for JSON).
         """
 
+        pattern = route_pattern(path)
+
         def register(handler: Handler) -> Handler:
             @functools.wraps(handler)
             async def endpoint(request: Request, **path_args: str) -> bytes | IResource:
+                if isinstance(request, LimitedRequest):
+                    request.route = pattern
                 request.setHeader(b"x-content-type-options", b"nosniff")
                 request.setHeader(b"cache-control", b"no-store")
                 try:
@@ -216,6 +219,8 @@ class Api:
             viewer = await self._accounts.authenticate(token.decode("latin-1") if token else None)
             if viewer is None:
                 raise Unauthorized("a valid session is required")
+            if isinstance(request, LimitedRequest):
+                request.user_id = viewer.user.id
         raw, content_type = _raw_body(request) if raw_body else (b"", "")
         return Call(
             request=request,

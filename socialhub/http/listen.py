@@ -40,6 +40,19 @@ def _shared_socket(port: int, interface: str, backlog: int) -> socket.socket:
     return sock
 
 
+def check_listen(description: str, reuse_port: bool) -> None:
+    """Refuse at start a --listen that cannot be used: an unknown endpoint type, a missing or
+    bad argument, a certificate file that is not there, or not tcp: with --reuse-port."""
+    from twisted.internet import reactor  # twistd installs its chosen reactor before this runs
+
+    try:
+        serverFromString(reactor, description)
+    except (ValueError, TypeError, KeyError, IndexError, OSError) as error:
+        raise ConfigError(f"--listen: {description!r} is not a usable endpoint ({error})") from None
+    if reuse_port:
+        _tcp_options(description)
+
+
 async def listen(
     reactor: Reactor, description: str, site: Site, reuse_port: bool
 ) -> IListeningPort:

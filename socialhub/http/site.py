@@ -1,90 +1,22 @@
-"""The one twisted.web Site: request size limits, and the root that routes to Klein or /ws.
-
-twisted.web reads a whole request body before any resource sees it and has no limit of its own,
-so the limit lives in the Request: a declared Content-Length over the limit, or a (chunked)
-body that grows past it, is answered 413 at once and the rest is never stored.
-"""
+"""The one twisted.web Site (its requests are http/request.py's), the root that routes to
+Klein, /ws or the web client, and the small Site of --metrics-listen."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-import orjson
-from twisted.internet.interfaces import IDelayedCall
+from twisted.logger import Logger
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
-from socialhub._compat.twisted import path_so_far
-from socialhub.errors import PayloadTooLarge
+from socialhub.http.request import LimitedRequest, client_address
 from socialhub.http.web import WebResources, is_app_route
 from socialhub.metrics import Metrics
 from socialhub.reactor import Reactor
 
-BODY_LIMIT = 1024 * 1024
-MEDIA_BODY_LIMIT = 5 * 1024 * 1024
-MEDIA_PATH = b"/api/media"
-# How long the rest of a refused body is drained, so the client reads the 413 instead of a reset.
-DRAIN_SECONDS = 2.0
-
-
-class LimitedRequest(Request):
-    """A Request that refuses bodies over the limit before reading them into memory."""
-
-    _refused = False
-    _received = 0
-    _drain_timer: IDelayedCall | None = None
-
-    def _limit(self) -> int:
-        path = path_so_far(self.channel).split(b"?", 1)[0]
-        return MEDIA_BODY_LIMIT if path == MEDIA_PATH else BODY_LIMIT
-
-    def gotLength(self, length: int | None) -> None:
-        if length is not None and length > self._limit():
-            self._refuse()
-            return
-        super().gotLength(length)
-
-    def handleContentChunk(self, data: bytes) -> None:
-        if self._refused:
-            return
-        self._received += len(data)
-        if self._received > self._limit():
-            self._refuse()
-            return
-        super().handleContentChunk(data)
-
-    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
-        if self._refused:
-            self._close()
-            return
-        super().requestReceived(command, path, version)
-
-    def connectionLost(self, reason: Any) -> None:
-        if self._drain_timer is not None and self._drain_timer.active():
-            self._drain_timer.cancel()
-        super().connectionLost(reason)
-
-    def _refuse(self) -> None:
-        """Answer 413 now; drain what is already on its way for a moment, then close."""
-        self._refused = True
-        self.content = None
-        self.requestHeaders.removeHeader(b"expect")  # no "100 Continue" after our answer
-        error = PayloadTooLarge("the request body is too large")
-        body = orjson.dumps({"error": error.code, "message": error.message})
-        transport = self.channel.transport if self.channel else None
-        if transport is None:
-            return
-        transport.write(
-            b"HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
-        )
-        # The site's factory gives each channel its reactor's callLater.
-        self._drain_timer = self.channel.callLater(DRAIN_SECONDS, self._close)
-
-    def _close(self) -> None:
-        transport = self.channel.transport if self.channel else None
-        if transport is not None:
-            transport.loseConnection()
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+access_log = Logger(namespace="socialhub.access")
 
 
 class Root(Resource):
@@ -101,11 +33,14 @@ class Root(Resource):
 
     def getChild(self, path: bytes, request: Any) -> IResource:
         if path == b"ws" and self._websocket is not None and not request.postpath:
+            request.route = "/ws"
             return self._websocket
         if self._web is not None:
             if path == b"static":
+                request.route = "/static/{file}"
                 return self._web.static
             if is_app_route([path, *request.postpath]):
+                request.route = "web client"
                 return self._web.page
         # Give Klein the whole path: it routes absolute paths such as /api/auth/login.
         request.postpath.insert(0, request.prepath.pop())
@@ -117,9 +52,17 @@ class Root(Resource):
 
 
 class CountingSite(Site):
-    """A Site that counts its responses by status for /metrics."""
+    """A Site that counts its responses by status and times them by route for /metrics, and
+    with `access_log` logs each one as an event (so it follows --log-format)."""
 
-    def __init__(self, root: Resource, reactor: Reactor, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        root: Resource,
+        reactor: Reactor,
+        metrics: Metrics,
+        trusted_proxy: str | None = None,
+        access_log: bool = False,
+    ) -> None:
         # No form parsing: the API takes JSON, and twisted.web would parse a multipart upload
         # into request.args on the reactor thread (POST /api/media reads its own body).
         super().__init__(
@@ -128,10 +71,69 @@ class CountingSite(Site):
         self.displayTracebacks = False
         self.noisy = False
         self._metrics = metrics
+        self._trusted_proxy = trusted_proxy
+        self._access_log = access_log
 
     def log(self, request: Any) -> None:
+        """twisted.web calls this once per finished request (in place of its own access log)."""
         self._metrics.http_responses.inc(str(request.code))
+        if not isinstance(request, LimitedRequest):
+            return
+        duration = time.monotonic() - request.began
+        method = request.method.decode("latin-1")
+        self._metrics.http_latency.observe((method, request.route), duration)
+        if self._access_log:
+            access_log.info(
+                "{client} {method} {path} {status} {bytes} {duration:.4f}s user={user_id}",
+                client=client_address(request, self._trusted_proxy),
+                method=method,
+                path=request.path.decode("latin-1"),  # the query string may hold tokens
+                route=request.route,
+                status=request.code,
+                bytes=request.sentLength,
+                duration=round(duration, 6),
+                user_id=request.user_id,
+            )
 
 
-def make_site(root: Resource, reactor: Reactor, metrics: Metrics) -> Site:
-    return CountingSite(root, reactor, metrics)
+def make_site(
+    root: Resource,
+    reactor: Reactor,
+    metrics: Metrics,
+    trusted_proxy: str | None = None,
+    access_log: bool = False,
+) -> Site:
+    return CountingSite(root, reactor, metrics, trusted_proxy, access_log)
+
+
+class MetricsPage(Resource):
+    """`/metrics` alone, for --metrics-listen: the process's own, whichever shares its port."""
+
+    isLeaf = True
+
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__()
+        self._metrics = metrics
+
+    def render_GET(self, request: Request) -> bytes:
+        if request.path != b"/metrics":
+            request.setResponseCode(404)
+            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+            return b"only /metrics is served here\n"
+        request.setHeader(b"content-type", METRICS_CONTENT_TYPE.encode())
+        return self._metrics.render()
+
+
+class QuietSite(Site):
+    """A Site that logs nothing: twisted.web's own access log would log every scrape."""
+
+    noisy = False
+    displayTracebacks = False
+
+    def log(self, request: Any) -> None:
+        pass
+
+
+def metrics_site(metrics: Metrics, reactor: Reactor) -> Site:
+    """The Site of --metrics-listen, whose scrapes are neither logged nor counted."""
+    return QuietSite(MetricsPage(metrics), reactor=reactor)

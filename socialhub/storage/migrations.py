@@ -58,16 +58,28 @@ def statements(sql: str) -> list[str]:
     return [part.strip() for part in without_comments.split(";") if part.strip()]
 
 
-async def migrate(database: Database, up_to: int | None = None) -> int:
-    """Bring the schema up to date (or up to version `up_to`); returns the version reached."""
+@dataclass(frozen=True)
+class Migrated:
+    """What a migration run did: the versions it applied (none when the schema was up to
+    date), and the schema's version after it."""
+
+    applied: tuple[int, ...]
+    version: int
+
+
+async def migrate(database: Database, up_to: int | None = None) -> Migrated:
+    """Bring the schema up to date (or up to version `up_to`)."""
     return await database.interaction("migrate", lambda txn: apply_migrations(database, txn, up_to))
 
 
-async def apply_migrations(database: Database, txn: Transaction, up_to: int | None = None) -> int:
+async def apply_migrations(
+    database: Database, txn: Transaction, up_to: int | None = None
+) -> Migrated:
     """`migrate`'s work inside a transaction of the caller's (which may go on writing)."""
     await database.lock_for_migrations(txn)
     await txn.run(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version INTEGER NOT NULL)")
     applied = {row[0] for row in await txn.fetch(f"SELECT version FROM {VERSION_TABLE}")}
+    now: list[int] = []
     for version, sql in migration_files():
         if version in applied or (up_to is not None and version > up_to):
             continue
@@ -77,7 +89,8 @@ async def apply_migrations(database: Database, txn: Transaction, up_to: int | No
                 await txn.run(translated)
         await txn.run(f"INSERT INTO {VERSION_TABLE} (version) VALUES (?)", (version,))
         applied.add(version)
-    return max(applied, default=0)
+        now.append(version)
+    return Migrated(tuple(now), max(applied, default=0))
 
 
 async def schema_state(database: Database) -> SchemaState:

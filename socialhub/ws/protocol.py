@@ -19,6 +19,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from socialhub._compat.autobahn import LeanServerProtocol
+from socialhub.addresses import client_of
 from socialhub.auth.tokens import COOKIE_NAME
 from socialhub.delivery.cork import Cork
 from socialhub.delivery.fanout import Fanout
@@ -46,6 +47,7 @@ class Hub:
     dispatcher: Dispatcher
     allowed_origins: frozenset[str]
     cork: Cork  # held while a batch of messages is answered (see ws/direct_write.py)
+    trusted_proxy: str | None = None  # whose X-Forwarded-For names the client in logs
     serial: itertools.count[int] = field(default_factory=itertools.count)
 
     def connection_id(self) -> str:
@@ -120,6 +122,25 @@ class ChatProtocol(LeanServerProtocol):
         self.connection_id = hub.connection_id()
         self.user_id = viewer.user.id
         self.session_id = viewer.session_id
+
+    def failHandshake(
+        self, reason: str, code: int = 400, responseHeaders: list[tuple[str, str]] | None = None
+    ) -> None:
+        """A refused upgrade (bad origin, no session, a malformed handshake) is the client's
+        doing, logged at info with its address."""
+        _log.info(
+            "refused a WebSocket upgrade from {client}: {status} {reason}",
+            client=self._client(),
+            status=code,
+            reason=reason,
+        )
+        super().failHandshake(reason, code, responseHeaders)
+
+    def _client(self) -> str:
+        transport: Any = self.transport
+        peer = str(getattr(transport.getPeer(), "host", "unknown"))
+        headers: dict[str, str] = getattr(self, "http_headers", None) or {}
+        return client_of(peer, headers.get("x-forwarded-for"), self.factory.hub.trusted_proxy)
 
     def onOpen(self) -> None:
         # twisted.web registered the HTTP channel as this transport's producer; drop it so the

@@ -10,11 +10,14 @@ import inspect
 import itertools
 import random
 import textwrap
+from typing import Any
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket import xormasker
+from autobahn.websocket.types import ConnectionDeny
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.logger import LogLevel, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from socialhub._compat.autobahn import LeanServerProtocol, unmasked
@@ -219,3 +222,32 @@ class UnmaskedTests(TestCase):
                 xormasker.create_xor_masker(mask, size).process(payload),  # type: ignore[attr-defined]
                 size,
             )
+
+
+class _Refusing(LeanServerProtocol):
+    def onConnect(self, request: Any) -> None:
+        raise ConnectionDeny(403, "Forbidden")
+
+
+class RefusalTests(TestCase):
+    def test_refused_upgrade_answers_and_closes_without_autobahns_warning(self) -> None:
+        """A refused handshake answers its status line and closes the connection, and Autobahn
+        logs nothing about it (socialhub logs the refusal itself, at info)."""
+        events: list[dict[str, Any]] = []
+        observer: Any = events.append
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        factory = WebSocketServerFactory()
+        factory.protocol = _Refusing
+        factory.setProtocolOptions(openHandshakeTimeout=0, closeHandshakeTimeout=0)
+        protocol: _Refusing = factory.buildProtocol(None)  # type: ignore[assignment]
+        transport = StringTransport()
+        transport.registerProducer(Producer(), True)  # dropping the connection unregisters it
+        protocol.makeConnection(transport)
+        protocol.dataReceived(_UPGRADE)
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 403 Forbidden\r\n"))
+        self.assertTrue(transport.disconnecting)
+        autobahns = [e for e in events if "autobahn" in e.get("log_namespace", "")]
+        self.assertEqual(
+            [e["log_level"].name for e in autobahns if e["log_level"] > LogLevel.debug], []
+        )

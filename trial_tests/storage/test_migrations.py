@@ -11,7 +11,13 @@ from twisted.trial.unittest import TestCase
 from socialhub.reactor import as_reactor
 from socialhub.storage.database import Transaction, write
 from socialhub.storage.engines import open_database
-from socialhub.storage.migrations import SchemaState, migrate, migration_files, schema_state
+from socialhub.storage.migrations import (
+    Migrated,
+    SchemaState,
+    migrate,
+    migration_files,
+    schema_state,
+)
 from trial_tests.support.harness import (
     Client,
     PostgresEngine,
@@ -73,10 +79,12 @@ class UpgradeTests(EngineTestMixin):
         url = database_url(self, self.engine)
         old = open_database(as_reactor(reactor), url)
         await old.open()
-        self.assertEqual(await migrate(old, up_to=OLD_VERSION), OLD_VERSION)
+        self.assertEqual((await migrate(old, up_to=OLD_VERSION)).version, OLD_VERSION)
         await old.interaction("fill", fill_old_database)
         await old.close()
         running = await start_server(self, self.engine, database=url)
+        newer = tuple(version for version, _ in migration_files() if version > OLD_VERSION)
+        self.assertEqual(running.server.schema, Migrated(newer, newer[-1]))
         client = Client(running.url)
         headers = {"Cookie": f"socialhub_session={TOKEN}"}
         me = await client.get("/api/auth/me", headers=headers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from twisted.internet import reactor
@@ -20,6 +21,14 @@ from trial_tests.support.harness import Client
 # The checkout: trial_tests/support/ is two levels below it.
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 START_TIMEOUT = 30.0
+
+
+def server_environment() -> dict[str, str]:
+    """This process's environment for a server process run from the checkout, without any
+    SOCIALHUB_* variable: a server under test takes its options from its command line only
+    (and refuses a SOCIALHUB_* variable that is not an option, such as SOCIALHUB_TEST_PG)."""
+    kept = {name: value for name, value in os.environ.items() if not name.startswith("SOCIALHUB_")}
+    return {**kept, "PYTHONPATH": REPO_ROOT}
 
 
 def free_port() -> int:
@@ -73,12 +82,19 @@ class ServerProcess(ProcessProtocol):
 
 
 async def start_process(
-    testcase: TestCase, database: str, *options: str, port: int | None = None
+    testcase: TestCase,
+    database: str,
+    *options: str,
+    port: int | None = None,
+    launcher: Sequence[str] = (),
 ) -> ServerProcess:
-    """Start `twistd -n socialhub` on a free port; it is killed when the test ends."""
+    """Start `twistd -n socialhub` on a free port; it is killed when the test ends. `launcher`
+    goes between the interpreter and twistd (`-m module` that sets up the process, then execs
+    the interpreter with the rest of its arguments)."""
     process = ServerProcess(port or free_port())
     argv = [
         sys.executable,
+        *launcher,
         "-c",
         "from twisted.scripts.twistd import run; run()",
         "-n",
@@ -94,8 +110,7 @@ async def start_process(
         "8",
         *options,
     ]
-    env = {**os.environ, "PYTHONPATH": REPO_ROOT}
-    reactor.spawnProcess(process, sys.executable, argv, env=env, path=REPO_ROOT)
+    reactor.spawnProcess(process, sys.executable, argv, env=server_environment(), path=REPO_ROOT)
     testcase.addCleanup(process.signal, "KILL")
     await process.wait_ready()
     return process

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import resource
 
-from twisted.application.service import IServiceMaker
+from twisted.application.service import Application, IServiceMaker
+from twisted.logger import ILogObserver
 from twisted.plugin import getPlugins
 from twisted.python import usage
 from twisted.trial.unittest import TestCase
 
+from socialhub import __version__
 from socialhub.config import DEFAULT_DATABASE, DEFAULT_LISTEN, Config, ConfigError
-from socialhub.tap import Options, raise_open_file_limit
+from socialhub.tap import Options, makeService, raise_open_file_limit
 from trial_tests.support.harness import PostgresEngine, SqliteEngine, start_server
 from trial_tests.support.mixins import EngineTestMixin
 
@@ -28,14 +30,17 @@ class OperationsEndpointsTests(EngineTestMixin):
     """/healthz and /metrics of a running server, without a session."""
 
     async def test_healthz(self) -> None:
-        """200 with every part reported ok (no bus configured: disabled)."""
+        """200 with the version and every part reported ok (no bus configured: disabled)."""
         client = (await start_server(self, self.engine)).client()
         response = await client.get("/healthz")
         self.assertEqual(response.status, 200, response.raw)
         self.assertEqual(
             response.headers.getRawHeaders(b"content-type"), [b"application/json"], response.raw
         )
-        self.assertEqual(response.json, {"status": "ok", "database": "ok", "bus": "disabled"})
+        self.assertEqual(
+            response.json,
+            {"status": "ok", "version": __version__, "database": "ok", "bus": "disabled"},
+        )
 
     async def test_metrics(self) -> None:
         """Prometheus text: text/plain, counting HTTP responses by status."""
@@ -52,6 +57,30 @@ class OperationsEndpointsTests(EngineTestMixin):
         self.assertIn('socialhub_http_responses_total{status="404"} 1.0', text)
         for name in ("socialhub_websocket_connections", "socialhub_frames_in"):
             self.assertIn(name, text)
+
+    async def test_metrics_time_requests_and_transactions(self) -> None:
+        """Request latency by method and route pattern (the path's ids are not labels), and
+        the database's transactions, which every authenticated request makes."""
+        client = (await start_server(self, self.engine)).client()
+        await client.register("alice")
+        for post_id in (1, 2):
+            self.assertEqual((await client.get(f"/api/posts/{post_id}")).status, 404)
+        text = (await client.get("/metrics")).raw.decode()
+        series = 'socialhub_http_request_duration_seconds_count{method="GET",route='
+        self.assertIn(series + '"/api/posts/{post_id}"} 2.0', text)
+        self.assertIn(series.replace("GET", "POST") + '"/api/auth/register"} 1.0', text)
+        self.assertNotIn("/api/posts/1", text)
+        transactions = [
+            line
+            for line in text.splitlines()
+            if line.startswith("socialhub_database_seconds_count")
+        ]
+        self.assertEqual(len(transactions), 1, text)
+        self.assertGreaterEqual(float(transactions[0].split()[1]), 3)
+        self.assertIn("socialhub_bus_up 1.0", text)
+        build = rf'socialhub_build_info\{{pid="{os.getpid()}",python="[0-9.]+",version="[^"]+"\}} 1'
+        self.assertRegex(text, build)
+        self.assertIn("process_open_fds", text)
 
     async def test_operations_routes_take_no_body_or_other_method(self) -> None:
         """They are GET routes: another method is a JSON 405."""
@@ -88,6 +117,8 @@ class OptionsTests(TestCase):
         self.assertFalse(config.secure_cookies or config.reuse_port)
         presence = (config.presence_grace, config.presence_refresh, config.presence_expiry)
         self.assertEqual(presence, (5.0, 10.0, 30.0))
+        logs = (config.log_format, config.access_log, config.metrics_listen)
+        self.assertEqual(logs, ("text", False, None))
 
     def test_command_line(self) -> None:
         """Every option and the hashing costs, from the command line."""
@@ -128,6 +159,11 @@ class OptionsTests(TestCase):
             "5",
             "--presence-expiry",
             "20",
+            "--log-format",
+            "json",
+            "--access-log",
+            "--metrics-listen",
+            "tcp:19001:interface=127.0.0.1",
         )["config"]
         self.assertEqual(
             config,
@@ -149,6 +185,9 @@ class OptionsTests(TestCase):
                 presence_grace=2.5,
                 presence_refresh=5.0,
                 presence_expiry=20.0,
+                log_format="json",
+                access_log=True,
+                metrics_listen="tcp:19001:interface=127.0.0.1",
             ),
         )
         self.assertEqual(config.session_ttl_seconds, 7 * 86400)
@@ -236,6 +275,7 @@ class OptionsTests(TestCase):
             ["--presence-expiry", "soon"],
             ["--reuse-port"],
             ["--redis", "redis://127.0.0.1:6379/0"],
+            ["--log-format", "xml"],
             ["--no-such-option"],
         ):
             with self.assertRaises(usage.UsageError, msg=argv):
@@ -277,6 +317,9 @@ class OptionsTests(TestCase):
             "presence-grace",
             "presence-refresh",
             "presence-expiry",
+            "log-format",
+            "access-log",
+            "metrics-listen",
         ):
             self.assertIn(f"--{name}", help_text)
 
@@ -298,3 +341,13 @@ class ProcessTests(TestCase):
         makers = {maker.tapname: maker for maker in getPlugins(IServiceMaker)}
         self.assertIn("socialhub", makers)
         self.assertEqual(getattr(makers["socialhub"], "module", None), "socialhub.tap")
+
+    def test_json_log_format_sets_the_applications_observer(self) -> None:
+        """With --log-format json the service gives twistd's application its log observer
+        (twistd's AppLogger uses it when no --logger is given); with text it gives none."""
+        for log_format, observed in (("json", True), ("text", False)):
+            options = parsed("--database", f"sqlite:{self.mktemp()}", "--log-format", log_format)
+            application = Application("socialhub")
+            makeService(options).setServiceParent(application)
+            observer = application.getComponent(ILogObserver, None)
+            self.assertEqual(observer is not None, observed, log_format)

@@ -1,4 +1,4 @@
-"""A regular `pip install` of the project gives a twistd that knows `socialhub`, and the
+"""A wheel of the project, installed, gives a twistd that knows `socialhub`, and the
 `socialhub-admin` console script.
 
 The plugin dropin lives outside the socialhub package (twisted/plugins/, without __init__.py),
@@ -11,11 +11,14 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import zipfile
+from email.parser import Parser
 from pathlib import Path
 
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import TestCase
 
+from socialhub import __version__
 from socialhub.storage.migrations import migration_files
 from trial_tests.support.processes import REPO_ROOT
 
@@ -69,9 +72,10 @@ class PackagingTests(TestCase):
         return out.decode("utf-8", "replace")
 
     async def test_pip_install_provides_the_twistd_plugin(self) -> None:
-        """After `pip install <repo>` (not editable), `twistd --help` lists socialhub, its
-        options load from the installed package, the schema files were shipped, and the
-        `socialhub-admin` console script lists its commands."""
+        """`pip wheel` makes a wheel carrying the licence and the version; installed from it,
+        `twistd --help` lists socialhub, its options load from the installed package, the
+        schema files were shipped, and the `socialhub-admin` console script lists its
+        commands."""
         work = Path(self.mktemp()).resolve()
         work.mkdir(parents=True)
         source = work / "source"
@@ -79,9 +83,18 @@ class PackagingTests(TestCase):
         venv = work / "venv"
         await self._command(sys.executable, "-m", "venv", str(venv), cwd=str(work))
         python = str(venv / "bin" / "python")
-        await self._command(python, "-m", "pip", "install", "--quiet", str(source), cwd=str(work))
+        wheels = work / "wheels"
+        pip = (python, "-m", "pip")
+        await self._command(
+            *pip, "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(source), cwd=str(work)
+        )
+        (wheel,) = wheels.glob("socialhub-*.whl")
+        self.check_wheel(wheel)
+        await self._command(*pip, "install", "--quiet", str(wheel), cwd=str(work))
 
         twistd = str(venv / "bin" / "twistd")
+        version = await self._command(twistd, "socialhub", "--version", cwd=str(work))
+        self.assertEqual(version, f"socialhub {__version__}\n")
         listing = await self._command(twistd, "--help", cwd=str(work))
         self.assertIn("socialhub", listing.split("Commands:", 1)[-1])
         usage_text = await self._command(twistd, "socialhub", "--help", cwd=str(work))
@@ -105,3 +118,18 @@ class PackagingTests(TestCase):
         admin_help = await self._command(admin, "--help", cwd=str(work))
         for command in ("create-user", "grant-admin", "revoke-admin", "copy-database"):
             self.assertIn(command, admin_help)
+        admin_version = await self._command(admin, "--version", cwd=str(work))
+        self.assertEqual(admin_version, f"socialhub-admin {__version__}\n")
+
+    def check_wheel(self, wheel: Path) -> None:
+        """The wheel is this version, Apache-2.0, with the licence's text inside."""
+        info = f"socialhub-{__version__}.dist-info"
+        self.assertEqual(wheel.name, f"socialhub-{__version__}-py3-none-any.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            metadata = Parser().parsestr(archive.read(f"{info}/METADATA").decode())
+            licence = archive.read(f"{info}/licenses/LICENSE").decode()
+        self.assertEqual(metadata["Version"], __version__)
+        self.assertEqual(metadata["License-Expression"], "Apache-2.0")
+        self.assertEqual(metadata["License-File"], "LICENSE")
+        self.assertIn("Apache License\n                           Version 2.0", licence)
+        self.assertIn("Copyright 2026 the socialhub authors", licence)

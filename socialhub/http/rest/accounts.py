@@ -1,12 +1,21 @@
-"""Account routes: register, login, logout, me, password change."""
+"""Account routes: register, login, logout, me, password change.
+
+Each authentication event is logged at info in the namespace `socialhub.auth`, with the client's
+address: never a password or a token.
+"""
 
 from __future__ import annotations
 
+from twisted.logger import Logger
+
+from socialhub.errors import RateLimited, SocialHubError, Unauthorized
 from socialhub.handlers.accounts import Accounts, Login
 from socialhub.handlers.users import Users
 from socialhub.http.api import Api, Call, Reply
 from socialhub.http.rest import bodies
 from socialhub.http.views import user_object
+
+auth_log = Logger(namespace="socialhub.auth")
 
 
 def register_routes(api: Api, accounts: Accounts, session_ttl: int, users: Users) -> None:
@@ -20,17 +29,35 @@ def register_routes(api: Api, accounts: Accounts, session_ttl: int, users: Users
 
     @api.route("/api/auth/register", "POST", auth=False)
     async def register(call: Call) -> Reply:
-        return await signed_in(await accounts.register(bodies.register(call.body)), 201)
+        login = await accounts.register(bodies.register(call.body))
+        auth_log.info(
+            "registered user {user_id} from {client}", user_id=login.user.id, client=call.address
+        )
+        return await signed_in(login, 201)
 
     @api.route("/api/auth/login", "POST", auth=False)
     async def login(call: Call) -> Reply:
-        return await signed_in(
-            await accounts.login(bodies.credentials(call.body), call.address), 200
-        )
+        credentials = bodies.credentials(call.body)
+        key, client = credentials.login.casefold(), call.address  # the login limit's key
+        try:
+            login = await accounts.login(credentials, client)
+        except Unauthorized:
+            auth_log.info("login failed for {login} from {client}", login=key, client=client)
+            raise
+        except RateLimited:
+            auth_log.info("login locked out for {login} from {client}", login=key, client=client)
+            raise
+        auth_log.info("login of user {user_id} from {client}", user_id=login.user.id, client=client)
+        return await signed_in(login, 200)
 
     @api.route("/api/auth/logout", "POST")
     async def logout(call: Call) -> Reply:
         await accounts.logout(call.user_viewer)
+        auth_log.info(
+            "logout of user {user_id} from {client}",
+            user_id=call.user_viewer.user.id,
+            client=call.address,
+        )
         return Reply(status=204, cookie=("", 0))
 
     @api.route("/api/auth/me", "GET")
@@ -40,5 +67,20 @@ def register_routes(api: Api, accounts: Accounts, session_ttl: int, users: Users
 
     @api.route("/api/auth/password", "POST")
     async def change_password(call: Call) -> Reply:
-        await accounts.change_password(call.user_viewer, bodies.change_password(call.body))
+        user_id = call.user_viewer.user.id
+        try:
+            await accounts.change_password(call.user_viewer, bodies.change_password(call.body))
+        except SocialHubError as error:
+            auth_log.info(
+                "password change refused for user {user_id} from {client}: {code}",
+                user_id=user_id,
+                client=call.address,
+                code=error.code,
+            )
+            raise
+        auth_log.info(
+            "password changed for user {user_id} from {client}",
+            user_id=user_id,
+            client=call.address,
+        )
         return Reply(status=204)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from socialhub import __version__
 from socialhub.http.api import Api, Call, Reply
+from socialhub.http.site import METRICS_CONTENT_TYPE
 from socialhub.metrics import Metrics
 
 HealthCheck = Callable[[], Awaitable[dict[str, str]]]
@@ -13,7 +15,7 @@ HealthCheck = Callable[[], Awaitable[dict[str, str]]]
 def register_routes(api: Api, check_health: HealthCheck, metrics: Metrics) -> None:
     @api.route("/healthz", "GET", auth=False)
     async def healthz(call: Call) -> Reply:
-        parts = await check_health()
+        parts = {"version": __version__, **await check_health()}
         if "down" in parts.values():
             body = {"error": "unavailable", "message": "a backing service is unreachable"}
             return Reply(body={**body, "status": "unavailable", **parts}, status=503)
@@ -21,5 +23,4 @@ def register_routes(api: Api, check_health: HealthCheck, metrics: Metrics) -> No
 
     @api.route("/metrics", "GET", auth=False)
     async def metrics_text(call: Call) -> Reply:
-        content_type = "text/plain; version=0.0.4; charset=utf-8"
-        return Reply(body=metrics.render(), headers={"content-type": content_type})
+        return Reply(body=metrics.render(), headers={"content-type": METRICS_CONTENT_TYPE})
