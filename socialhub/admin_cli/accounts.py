@@ -10,6 +10,7 @@ from socialhub.admin_cli.errors import CommandFailed
 from socialhub.admin_cli.wiring import opened
 from socialhub.http.rest.bodies import register
 from socialhub.reactor import Reactor
+from socialhub.storage.stores.users import username_key
 
 # The administrator role is users.is_admin, which a server's --admin list also sets at start.
 ADMIN_HELP = (
@@ -38,7 +39,8 @@ async def create_user(reactor: Reactor, args: argparse.Namespace) -> None:
         body["display_name"] = args.display_name
     account = register(body)
     async with opened(reactor, args) as server:
-        user = await server.handlers.accounts.create(account, is_admin=args.admin)
+        listed = username_key(account.username) in server.config.admins  # as at registration
+        user = await server.handlers.accounts.create(account, is_admin=args.admin or listed)
     role = " (administrator)" if user.is_admin else ""
     print(f"created user {user.username} (id {user.id}){role}")
 

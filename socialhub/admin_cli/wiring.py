@@ -1,70 +1,60 @@
 """The server's own parts (stores, handlers), opened over the database for one command.
 
-The settings are the server's options of the same names, with the same `SOCIALHUB_*`
-fallbacks, so that a command given the server's environment works on the server's database
-and hashes passwords with the server's costs.
+The settings are the server's, read by the server's own option parser: a command run with
+the server's environment or --config file works on the server's database, hashes passwords
+with the server's costs and knows its --admin list.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TypeVar, cast
+
+from twisted.python import usage
 
 from socialhub.admin_cli.errors import CommandFailed
-from socialhub.config import DEFAULT_DATABASE, Config, env_value
+from socialhub.config import Config
 from socialhub.reactor import Reactor
 from socialhub.server import Server
 from socialhub.storage.migrations import schema_state
+from socialhub.tap import Options
 
-_DEFAULTS = Config()
-T = TypeVar("T")
-# name, parser, help: the options every command takes, named as the server names them.
-OPTIONS: list[tuple[str, Callable[[str], object], str]] = [
-    ("database", str, "sqlite:PATH or postgresql://user:pw@host:port/db"),
-    ("media-dir", str, "the directory of uploaded images"),
-    ("password-time-cost", int, "argon2id time cost"),
-    ("password-memory-kib", int, "argon2id memory cost in KiB"),
+# The server's options a command takes on its command line (name, help); the others, and
+# these when not given, come from the environment and the --config file, as for the server.
+OPTIONS = [
+    ("config", "a TOML file of the server's options (default: $SOCIALHUB_CONFIG)"),
+    ("database", "sqlite:PATH or postgresql://user:pw@host:port/db"),
+    ("media-dir", "the directory of uploaded images"),
+    ("password-time-cost", "argon2id time cost (iterations)"),
+    ("password-memory-kib", "argon2id memory cost in KiB"),
 ]
 
 
 def add_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     """The common options, on the main parser or (`suppress`: without defaults, so that they
     do not hide the main parser's values) after a command's name."""
-    for name, parse, text in OPTIONS:
-        variable = "SOCIALHUB_" + name.upper().replace("-", "_")
-        parser.add_argument(
-            f"--{name}",
-            type=parse,
-            default=argparse.SUPPRESS if suppress else None,
-            help=f"{text} (default: ${variable}, else the server's default)",
-        )
+    for name, text in OPTIONS:
+        default = argparse.SUPPRESS if suppress else None
+        parser.add_argument(f"--{name}", default=default, help=f"{text}; as the server's option")
 
 
 def settings(args: argparse.Namespace) -> Config:
-    """The command line's values, else the environment's, else the server's defaults."""
-    return Config(
-        database=_option(args, "database", DEFAULT_DATABASE, str),
-        media_dir=_option(args, "media-dir", _DEFAULTS.media_dir, str),
-        password_time_cost=_option(args, "password-time-cost", _DEFAULTS.password_time_cost, int),
-        password_memory_kib=_option(
-            args, "password-memory-kib", _DEFAULTS.password_memory_kib, int
-        ),
-        password_threads=1,
-    )
-
-
-def _option(args: argparse.Namespace, name: str, default: T, parse: Callable[[str], T]) -> T:
-    given = getattr(args, name.replace("-", "_"))  # parsed by argparse when given
-    if given is not None:
-        return cast(T, given)
-    raw = env_value(name)
+    """The server's configuration, read as `twistd socialhub` reads it (command line, then
+    SOCIALHUB_* variables, then the --config file, then the defaults), with the same checks."""
+    argv: list[str] = []
+    for name, _ in OPTIONS:
+        value = getattr(args, name.replace("-", "_"))
+        if value is not None:
+            argv += [f"--{name}", value]
+    options = Options()
     try:
-        return default if raw is None else parse(raw)
-    except ValueError:
-        raise CommandFailed(f"--{name}: {raw!r} is not a valid value") from None
+        options.parseOptions(argv)
+    except usage.UsageError as error:
+        raise CommandFailed(str(error)) from None
+    config: Config = options["config"]
+    return config
 
 
 def existing_database(url: str) -> str:

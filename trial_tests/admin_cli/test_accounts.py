@@ -113,7 +113,21 @@ class AdminAccountsTests(EngineTestMixin):
             "create-user", "erin", "--email", "erin@example.org", stdin=b"long enough\n",
             environment=bad_cost,
         )  # fmt: skip
-        self.assert_failed(refused, "--password-time-cost: 'many' is not a valid value")
+        self.assert_failed(refused, "SOCIALHUB_PASSWORD_TIME_COST: 'many' is not a valid value")
+
+    async def test_the_server_configuration_file_is_read(self) -> None:
+        """--config reads the server's TOML file: its database, and its --admin list, which
+        makes a user created by the tool an administrator as registration would."""
+        path = os.path.abspath(self.mktemp())
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(f'database = "{self.running.server.config.database}"\nadmin = ["Frank"]\n')
+        created = await run_admin(
+            "--config", path, "create-user", "frank", "--email", "frank@example.org",
+            *CHEAP_HASHING, stdin=PASSWORD.encode(),
+        )  # fmt: skip
+        self.assertEqual(created.code, 0, created)
+        status, user = await self.login("frank")
+        self.assertEqual((status, user["is_admin"]), (200, True), user)
 
     async def me(self, client: Client) -> Any:
         response = await client.get("/api/auth/me")
