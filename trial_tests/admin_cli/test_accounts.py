@@ -16,6 +16,7 @@ from trial_tests.support.harness import (
     RunningServer,
     SqliteEngine,
     database_url,
+    postgres_base_url,
     start_server,
 )
 from trial_tests.support.mixins import EngineTestMixin
@@ -193,6 +194,17 @@ class AdminAccountsPostgresTests(PostgresEngine, AdminAccountsTests, TestCase):
 
 class VersionTests(TestCase):
     timeout = 120
+
+    async def test_an_unreachable_database_fails_in_one_line(self) -> None:
+        """No traceback and no library log (txpostgres logs a refused connection's failure
+        too): the reason PostgreSQL gave, on one line."""
+        url = postgres_base_url().rsplit("/", 1)[0] + "/socialhub_no_such_database"
+        finished = await run_admin("--database", url, "grant-admin", "anyone")
+        self.assertEqual(finished.code, 1, finished)
+        self.assertEqual(finished.out, "")
+        self.assertRegex(
+            finished.err, r"^socialhub-admin: error: cannot connect to PostgreSQL: [^\n]+\n$"
+        )
 
     async def test_version(self) -> None:
         """--version prints the installed package's version and exits 0."""
