@@ -38,6 +38,7 @@ setup(
         "socialhub": ["web/*.*", "web/*/*.*", "web/*/*/*.*"],
         "twisted.plugins": ["socialhub_plugin.py"],
     },
+    entry_points={"console_scripts": ["socialhub-admin = socialhub.admin_cli.main:main"]},
     install_requires=[
         # socialhub/_compat reads these four's internals: each range is what its
         # trial_tests/_compat/ has passed on (the lowest release and the newest), so a

@@ -100,6 +100,13 @@ class Accounts:
             await self._users.set_password_hash(user.id, await self._hasher.hash(password))
         return await self.open_session(user, client)
 
+    async def named(self, username: str) -> User:
+        """The user named `username` (any case), for the operator's tool; 404 without one."""
+        user = await self._users.by_username(username)
+        if user is None:
+            raise NotFound(f"no user is named {username!r}")
+        return user
+
     async def authenticate(self, token: str | None) -> Viewer | None:
         """The viewer a session token belongs to, or None when it is missing, unknown or expired."""
         if not token:

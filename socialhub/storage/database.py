@@ -99,6 +99,10 @@ class Database(Protocol):
     async def lock_for_migrations(self, txn: Transaction) -> None:
         """Serialise schema migrations between processes starting at once."""
 
+    async def tables(self) -> list[str]:
+        """The names of the tables in the database's schema, sorted (the engine's own
+        catalog tables left out): what the migrations made, found rather than listed."""
+
     def translate_ddl(self, sql: str) -> str | None:
         """Adapt a migration statement, written for PostgreSQL, to this engine; None when the
         statement only informs PostgreSQL's planner and this engine has no counterpart, or

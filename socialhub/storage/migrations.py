@@ -19,6 +19,29 @@ from importlib import resources
 from socialhub.storage.database import Database, Transaction
 
 _NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
+VERSION_TABLE = "schema_version"
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """How a database's applied migrations compare with the ones this package ships."""
+
+    missing: list[int]  # shipped but not applied: the server migrates them at start
+    unknown: list[int]  # applied but not shipped: written by a newer socialhub
+
+    @property
+    def current(self) -> bool:
+        return not (self.missing or self.unknown)
+
+    def problem(self) -> str:
+        """Why the schema is not current, in a sentence for an operator."""
+        if self.unknown:
+            return f"its schema has migrations unknown to this socialhub: {_listed(self.unknown)}"
+        return f"its schema lacks migrations {_listed(self.missing)}: start the server once on it"
+
+
+def _listed(versions: list[int]) -> str:
+    return ", ".join(f"{version:04d}" for version in versions)
 
 
 def migration_files() -> list[tuple[int, str]]:
@@ -48,22 +71,35 @@ class Migrated:
 
 async def migrate(database: Database, up_to: int | None = None) -> Migrated:
     """Bring the schema up to date (or up to version `up_to`)."""
+    return await database.interaction("migrate", lambda txn: apply_migrations(database, txn, up_to))
 
-    async def apply(txn: Transaction) -> Migrated:
-        await database.lock_for_migrations(txn)
-        await txn.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        applied = {row[0] for row in await txn.fetch("SELECT version FROM schema_version")}
-        this_run: list[int] = []
-        for version, sql in migration_files():
-            if version in applied or (up_to is not None and version > up_to):
-                continue
-            for statement in statements(sql):
-                translated = database.translate_ddl(statement)
-                if translated is not None:
-                    await txn.run(translated)
-            await txn.run("INSERT INTO schema_version (version) VALUES (?)", (version,))
-            applied.add(version)
-            this_run.append(version)
-        return Migrated(tuple(this_run), max(applied, default=0))
 
-    return await database.interaction("migrate", apply)
+async def apply_migrations(
+    database: Database, txn: Transaction, up_to: int | None = None
+) -> Migrated:
+    """`migrate`'s work inside a transaction of the caller's (which may go on writing)."""
+    await database.lock_for_migrations(txn)
+    await txn.run(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version INTEGER NOT NULL)")
+    applied = {row[0] for row in await txn.fetch(f"SELECT version FROM {VERSION_TABLE}")}
+    this_run: list[int] = []
+    for version, sql in migration_files():
+        if version in applied or (up_to is not None and version > up_to):
+            continue
+        for statement in statements(sql):
+            translated = database.translate_ddl(statement)
+            if translated is not None:
+                await txn.run(translated)
+        await txn.run(f"INSERT INTO {VERSION_TABLE} (version) VALUES (?)", (version,))
+        applied.add(version)
+        this_run.append(version)
+    return Migrated(tuple(this_run), max(applied, default=0))
+
+
+async def schema_state(database: Database) -> SchemaState:
+    """Which migrations the database lacks, or has beyond this package's, without changing it."""
+    applied: set[int] = set()
+    if VERSION_TABLE in await database.tables():
+        rows = await database.read("schema_version", f"SELECT version FROM {VERSION_TABLE}")
+        applied = {int(version) for (version,) in rows}
+    shipped = {version for version, _ in migration_files()}
+    return SchemaState(missing=sorted(shipped - applied), unknown=sorted(applied - shipped))

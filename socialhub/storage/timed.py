@@ -61,3 +61,6 @@ class TimedDatabase:
 
     def translate_ddl(self, sql: str) -> str | None:
         return self._database.translate_ddl(sql)
+
+    async def tables(self) -> list[str]:
+        return await self._database.tables()

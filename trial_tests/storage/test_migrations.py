@@ -1,4 +1,5 @@
-"""A database from an earlier release upgrades in place at start, keeping its data."""
+"""Migrations: a database from an earlier release upgrades in place at start, keeping its
+data; what a database lacks (or has beyond this release) is told without changing it."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ from twisted.internet import reactor
 from twisted.trial.unittest import TestCase
 
 from socialhub.reactor import as_reactor
-from socialhub.storage.database import Transaction
+from socialhub.storage.database import Transaction, write
 from socialhub.storage.engines import open_database
-from socialhub.storage.migrations import Migrated, migrate, migration_files
+from socialhub.storage.migrations import (
+    Migrated,
+    SchemaState,
+    migrate,
+    migration_files,
+    schema_state,
+)
 from trial_tests.support.harness import (
     Client,
     PostgresEngine,
@@ -150,6 +157,34 @@ class UpgradeTests(EngineTestMixin):
         history = (await client.get("/api/messages/private?user=2", headers=headers)).json
         self.assertEqual([m["id"] for m in history], [4, 2, 1])
         self.assertEqual([m.get("deleted", False) for m in history], [False, False, True])
+
+    async def test_schema_state_says_what_is_missing_or_unknown(self) -> None:
+        """Nothing applied, part, all, and a version from a newer release: each is told apart,
+        and reading the state creates nothing (not even schema_version)."""
+        database = open_database(as_reactor(reactor), database_url(self, self.engine))
+        await database.open()
+        self.addCleanup(database.close)
+        shipped = [version for version, _ in migration_files()]
+        self.assertEqual(await schema_state(database), SchemaState(shipped, []))
+        self.assertEqual(await database.tables(), [])
+        await migrate(database, up_to=OLD_VERSION)
+        state = await schema_state(database)
+        self.assertEqual((state.missing, state.current), (shipped[OLD_VERSION:], False))
+        self.assertIn(f"lacks migrations {OLD_VERSION + 1:04d}", state.problem())
+        await migrate(database)
+        self.assertTrue((await schema_state(database)).current)
+        await write(database, "newer", "INSERT INTO schema_version (version) VALUES (9999)")
+        state = await schema_state(database)
+        self.assertEqual((state.missing, state.unknown), ([], [9999]))
+        self.assertIn("unknown to this socialhub: 9999", state.problem())
+
+    async def test_tables_are_those_the_migrations_made(self) -> None:
+        """tables() lists the schema's tables, sorted, and none of the engine's own."""
+        database = open_database(as_reactor(reactor), database_url(self, self.engine))
+        await database.open()
+        self.addCleanup(database.close)
+        await migrate(database, up_to=1)
+        self.assertEqual(await database.tables(), ["schema_version", "sessions", "users"])
 
 
 class UpgradeSqliteTests(SqliteEngine, UpgradeTests, TestCase):

@@ -1,4 +1,5 @@
-"""A wheel of the project, installed, gives a twistd that knows `socialhub`.
+"""A wheel of the project, installed, gives a twistd that knows `socialhub`, and the
+`socialhub-admin` console script.
 
 The plugin dropin lives outside the socialhub package (twisted/plugins/, without __init__.py),
 so it is easy to ship a wheel without it or without the schema files: only a real install into
@@ -34,8 +35,16 @@ _NOT_SOURCE = shutil.ignore_patterns(
     ".mypy_cache",
     ".ruff_cache",
     "*.sqlite3*",
-    "media",
 )
+
+
+def _not_source(directory: str, names: list[str]) -> set[str]:
+    """_NOT_SOURCE, and the media directory a server run from the checkout leaves at its top
+    (only there: socialhub/media/ is a package)."""
+    ignored = set(_NOT_SOURCE(directory, names))
+    if os.path.samefile(directory, REPO_ROOT) and "media" in names:
+        ignored.add("media")
+    return ignored
 
 
 def _environment() -> dict[str, str]:
@@ -64,12 +73,13 @@ class PackagingTests(TestCase):
 
     async def test_pip_install_provides_the_twistd_plugin(self) -> None:
         """`pip wheel` makes a wheel carrying the licence and the version; installed from it,
-        `twistd --help` lists socialhub, its options load from the installed package, and the
-        schema files were shipped."""
+        `twistd --help` lists socialhub, its options load from the installed package, the
+        schema files were shipped, and the `socialhub-admin` console script lists its
+        commands."""
         work = Path(self.mktemp()).resolve()
         work.mkdir(parents=True)
         source = work / "source"
-        shutil.copytree(REPO_ROOT, source, ignore=_NOT_SOURCE)
+        shutil.copytree(REPO_ROOT, source, ignore=_not_source)
         venv = work / "venv"
         await self._command(sys.executable, "-m", "venv", str(venv), cwd=str(work))
         python = str(venv / "bin" / "python")
@@ -103,6 +113,13 @@ class PackagingTests(TestCase):
         self.assertTrue(package.startswith(site_packages), package)
         self.assertTrue(plugin.startswith(site_packages), plugin)
         self.assertEqual(int(migrations), len(migration_files()))
+
+        admin = str(venv / "bin" / "socialhub-admin")
+        admin_help = await self._command(admin, "--help", cwd=str(work))
+        for command in ("create-user", "grant-admin", "revoke-admin", "copy-database"):
+            self.assertIn(command, admin_help)
+        admin_version = await self._command(admin, "--version", cwd=str(work))
+        self.assertEqual(admin_version, f"socialhub-admin {__version__}\n")
 
     def check_wheel(self, wheel: Path) -> None:
         """The wheel is this version, Apache-2.0, with the licence's text inside."""

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import orjson
 import psycopg2
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, FirstError
 from twisted.internet.interfaces import IReactorCore, IReactorTime
 from twisted.internet.task import Cooperator
 from txpostgres import reconnection, txpostgres
@@ -37,6 +37,10 @@ from socialhub.storage.engines.postgres_message_rows import OneStatement
 
 T = TypeVar("T")
 _MIGRATION_LOCK = 0x50C1A1  # pg_advisory_xact_lock key shared by every socialhub process
+_TABLES = (
+    "SELECT table_name FROM information_schema.tables"
+    " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
+)
 _UNREACHABLE = (psycopg2.OperationalError, psycopg2.InterfaceError, reconnection.ConnectionDead)
 
 
@@ -205,7 +209,9 @@ class PostgresDatabase:
         try:
             await self._pool.start()
         except Exception as error:  # DeferredList wraps the first connection's failure
-            raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {error}") from error
+            cause = error.subFailure.value if isinstance(error, FirstError) else error
+            reason = " ".join(str(cause).split())  # libpq's message, on one line
+            raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {reason}") from error
 
     async def close(self) -> None:
         """Disconnect once the transactions in flight have finished.
@@ -261,3 +267,8 @@ class PostgresDatabase:
 
     def translate_ddl(self, sql: str) -> str | None:
         return None if sql.startswith(SQLITE_ONLY) else sql
+
+    async def tables(self) -> list[str]:
+        """The tables of the schema the connection's search_path puts first."""
+        rows = await self.read("tables", _TABLES)
+        return [str(name) for (name,) in rows]

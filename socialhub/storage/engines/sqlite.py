@@ -38,6 +38,10 @@ _UNREACHABLE = re.compile(r"locked|busy|disk I/O|unable to open|readonly|disk is
 # Statements SQLite has no form of: planner statistics, and dropping a table's constraint.
 _POSTGRES_ONLY = ("CREATE STATISTICS ", "ANALYZE", "ALTER TABLE messages DROP CONSTRAINT ")
 MEMORY = ":memory:"
+_TABLES = (
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 7) <> 'sqlite_'"
+    " ORDER BY name"
+)
 
 
 class SqliteTransaction:
@@ -164,6 +168,11 @@ class SqliteDatabase:
 
     async def lock_for_migrations(self, txn: Transaction) -> None:
         """BEGIN IMMEDIATE already holds the database's write lock."""
+
+    async def tables(self) -> list[str]:
+        """sqlite_master's tables but SQLite's own (sqlite_sequence, sqlite_stat1)."""
+        rows = await self.read("tables", _TABLES)
+        return [str(name) for (name,) in rows]
 
     def translate_ddl(self, sql: str) -> str | None:
         """SQLite spells an auto-incrementing key differently, and skips planner statistics

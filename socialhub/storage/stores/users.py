@@ -192,6 +192,12 @@ class UsersStore:
         password_hash, awaiting = row[USER_WIDTH:]
         return StoredCredentials(User.from_row(row[:USER_WIDTH]), password_hash, bool(awaiting))
 
+    async def by_username(self, username: str) -> User | None:
+        """The user named `username`, in any case."""
+        sql = f"SELECT {USER_COLUMNS} FROM users WHERE username_key = ?"
+        row = await read_one(self._db, "get_user_by_username", sql, (username_key(username),))
+        return User.from_row(row) if row else None
+
     async def by_email(self, email: str) -> User | None:
         """The user whose email is `email`, in any case."""
         sql = f"SELECT {USER_COLUMNS} FROM users WHERE email_key = ?"

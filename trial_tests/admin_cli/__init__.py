@@ -1,0 +1,1 @@
+"""Tests of socialhub/admin_cli/: the socialhub-admin commands, run as processes."""
