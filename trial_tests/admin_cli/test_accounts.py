@@ -88,6 +88,8 @@ class AdminAccountsTests(EngineTestMixin):
         """grant-admin and revoke-admin (any case of the name) change what the server says."""
         client = self.running.client()
         await client.register("bob")
+        await self.running.client().register("carol")
+        self.assertEqual((await self.admin("grant-admin", "carol")).code, 0)
         granted = await self.admin("grant-admin", "BOB")
         self.assertEqual((granted.code, granted.out), (0, "bob is an administrator\n"), granted)
         self.assertIs((await self.me(client))["is_admin"], True)
@@ -95,12 +97,16 @@ class AdminAccountsTests(EngineTestMixin):
         self.assertEqual(revoked.code, 0, revoked)
         self.assertEqual(revoked.out, "bob is no longer an administrator\n")
         self.assertIs((await self.me(client))["is_admin"], False)
+        last = await self.admin("revoke-admin", "carol")
+        self.assert_failed(last, "the last active administrator must stay one")
 
     async def test_options_come_from_the_environment_or_after_the_command(self) -> None:
         """SOCIALHUB_DATABASE stands in for --database, as for the server; the options may
         follow the command's name; a bad value from the environment is refused in one line."""
         client = self.running.client()
         await client.register("bob")
+        await self.running.client().register("carol")
+        self.assertEqual((await self.admin("grant-admin", "carol")).code, 0)
         database = {"SOCIALHUB_DATABASE": self.running.server.config.database}
         granted = await run_admin("grant-admin", "bob", environment=database)
         self.assertEqual(granted.code, 0, granted)

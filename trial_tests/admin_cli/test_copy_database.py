@@ -63,7 +63,9 @@ class CopyDatabaseTests(TestCase):
         new messages and ids come after the old ones."""
         media_dir = os.path.abspath(self.mktemp())
         source = database_url(self, "sqlite")
-        old = await start_server(self, "sqlite", database=source, media_dir=media_dir)
+        old = await start_server(
+            self, "sqlite", database=source, media_dir=media_dir, admins=frozenset({"alice"})
+        )
         world = await _populate(old)
         replayed_before = await _resume(old.url, world.bob, world.cursor)
         await old.stop()
@@ -260,7 +262,19 @@ async def _populate(running: RunningServer) -> World:
     await _ok(b.post(f"/api/events/{event_id}/rsvp", {"response": "going"}), 200)
 
     await _chat(world, url, str(gid))
+    await _administer(world, carol, dave, post["id"])
     return world
+
+
+async def _administer(world: World, carol: Person, dave: Person, post_id: int) -> None:
+    """Rows of the administration: alice (an administrator from the start) makes carol one (in
+    the audit log), a registration token and a reset link for dave (who is signed out by it);
+    carol reports a post."""
+    a = world.alice.client
+    await _ok(a.post(f"/api/admin/users/{carol.id}/admin"), 204)
+    await _ok(a.post("/api/admin/registration-tokens", {"uses_allowed": 3}))
+    await _ok(carol.client.post("/api/reports", {"kind": "post", "id": post_id, "reason": "spam"}))
+    await _ok(a.post(f"/api/admin/users/{dave.id}/password-reset"), 200)
 
 
 async def _chat(world: World, url: str, group_id: str) -> None:
