@@ -251,6 +251,7 @@ class ChatTests(BrowserCase):
             type_keys(bob, " there")
             bob.keyboard.press("Enter")
             message(ann, "Hi there").get_by_text("(edited)").wait_for()
+            message(bob, "Hi there").get_by_text("(edited)").wait_for()  # bob's repaint
             assert focused(bob) == "row: Hi there", focused(bob)
 
             bob.keyboard.press("?")
