@@ -59,7 +59,8 @@ async def call(method: str, url: str, cookie: str = "", body: Any = None) -> tup
     text = await response.text()
     print(method, url.split("/", 3)[3], "->", response.code, text)
     for set_cookie in response.headers.getRawHeaders("Set-Cookie", []):
-        cookie = set_cookie.split(";", 1)[0]
+        if set_cookie.startswith("socialhub_session="):
+            cookie = set_cookie.split(";", 1)[0]
     return (json.loads(text) if text else None), cookie
 
 

@@ -151,9 +151,10 @@ def _write_reply(request: Request, reply: Reply, secure_cookies: bool) -> bytes 
 def _set_cookies(request: Request, token: str, max_age: int, secure: bool) -> None:
     """The session cookie, and the hint that the page may be signed in, set (or cleared, with
     max_age 0) together so that they live and expire alike."""
+    # The session cookie comes last: a client that keeps the last Set-Cookie keeps it.
     for name, value, http_only in (
-        (COOKIE_NAME, token, True),
         (HINT_COOKIE_NAME, "1" if max_age else "", False),
+        (COOKIE_NAME, token, True),
     ):
         request.addCookie(
             name.encode(),
