@@ -301,7 +301,7 @@ class Server:
             groups=Groups(reactor, stores.groups, membership, notifications, fanout, media.discard),
             notifications=notifications,
             media=media,
-            chat=Chat(reactor, batch, membership, fanout),
+            chat=Chat(reactor, batch, membership, fanout, stores.users),
             typing=Typing(reactor, stores.messages, membership, fanout),
             message_changes=message_changes,
             history=History(stores.messages, stores.message_changes, stores.users, membership),

@@ -10,11 +10,13 @@ from twisted.internet.interfaces import IReactorTime
 
 from socialhub.delivery.frames import message_frame
 from socialhub.delivery.interface import Connection, Delivery
+from socialhub.errors import Forbidden
 from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.chat_batch import ChatBatch
 from socialhub.handlers.commands import Answer, Broadcast, GroupMessage, PrivateMessage
 from socialhub.handlers.policy import require_admin
 from socialhub.storage.stores.messages import Message
+from socialhub.storage.stores.users import UsersStore
 
 
 class GroupMembers(Protocol):
@@ -33,11 +35,13 @@ class Chat:
         messages: ChatBatch,
         groups: GroupMembers,
         delivery: Delivery,
+        users: UsersStore,
     ) -> None:
         self._clock = clock
         self._messages = messages
         self._groups = groups
         self._delivery = delivery
+        self._users = users
 
     def _now(self) -> int:
         return int(self._clock.seconds())
@@ -64,9 +68,9 @@ class Chat:
         return stored.addCallback(delivered)
 
     # Each handler checks its frame and queues it for storage, and returns what fires once it is
-    # stored and delivered (see ws/dispatch.py). Only `group` must wait for something first,
-    # so only it is a coroutine: the others place their frame before returning, without the
-    # cost of one.
+    # stored and delivered (see ws/dispatch.py). Only `group` (its members) and `broadcast`
+    # (the sender's role) must read something first, so only they are coroutines: `private`
+    # places its frame before returning, without the cost of one.
 
     def private(
         self, sender: Connection, viewer: Viewer, message: PrivateMessage, client_id: str | None
@@ -103,10 +107,15 @@ class Chat:
             reply_to=message.reply_to,
         )
 
-    def broadcast(
+    async def broadcast(
         self, sender: Connection, viewer: Viewer, message: Broadcast, client_id: str | None
     ) -> Deferred[Answer]:
-        require_admin(viewer.user)
+        """The role is read as it is now, not as it was when the socket opened: it may have
+        been revoked since, by the API or by the operator's tool in another process."""
+        current = await self._users.get(viewer.user.id)
+        if current is None:
+            raise Forbidden("this account no longer exists")
+        require_admin(current)
         now = self._now()
         body = {"type": "broadcast", "from": viewer.user.id, "content": message.content}
         self._delivery.to_everyone({**body, "timestamp": now}, exclude=sender)

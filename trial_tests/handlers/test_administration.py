@@ -227,6 +227,19 @@ class AdministrationTests(AdministrationTestMixin):
         expected = [("revoke_admin", alice.id, root.id), ("grant_admin", root.id, alice.id)]
         self.assertEqual(actions, expected)
 
+    async def test_a_revoked_role_ends_on_open_sockets_too(self) -> None:
+        """An administrator's socket opened before the role was revoked can no longer
+        broadcast: the role is read when the frame arrives, not when the socket opened."""
+        root, alice = await self.start("alice")
+        self.expect(await self.admin(root, "POST", f"/users/{alice.id}/admin"), 204)
+        socket = await self.socket_of(alice)
+        socket.send({"type": "broadcast", "content": "while an administrator", "id": "1"})
+        self.assertEqual((await socket.next_of("ack"))["id"], "1")
+        self.expect(await self.admin(root, "DELETE", f"/users/{alice.id}/admin"), 204)
+        socket.send({"type": "broadcast", "content": "after", "id": "2"})
+        refused = await socket.next_of("error")
+        self.assertEqual((refused["id"], refused["code"]), ("2", "forbidden"))
+
     async def test_two_administrators_revoking_each_other_at_once(self) -> None:
         """Sent together, one revocation applies and the other is refused: its target is the
         last active administrator (409), or its sender is no administrator any more by the

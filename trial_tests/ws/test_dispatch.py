@@ -98,6 +98,13 @@ def _user(user_id: int, is_admin: bool = False) -> User:
     return User(user_id, f"u{user_id}", f"u{user_id}@example.com", "", "", False, is_admin, 0)
 
 
+class Users:
+    """The users store as broadcast asks it: every user as `_user` makes them (no admin)."""
+
+    async def get(self, user_id: int) -> User:
+        return _user(user_id)
+
+
 def _frame(**fields: Any) -> bytes:
     return orjson.dumps(fields)
 
@@ -106,7 +113,13 @@ class DispatcherTests(TestCase):
     def setUp(self) -> None:
         self.messages = Messages()
         self.groups = Groups()
-        chat = Chat(Clock(), cast(Any, self.messages), self.groups, cast(Any, Delivery()))
+        chat = Chat(
+            Clock(),
+            cast(Any, self.messages),
+            self.groups,
+            cast(Any, Delivery()),
+            cast(Any, Users()),
+        )
         typing = Typing(Clock(), cast(Any, self.messages), self.groups, cast(Any, Delivery()))
         changes = MessageChanges(Clock(), cast(Any, None), cast(Any, Delivery()))
         table = chat_frames(chat, typing, changes)
