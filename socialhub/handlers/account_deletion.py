@@ -13,11 +13,11 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from socialhub.delivery.interface import Delivery
-from socialhub.errors import NotFound
+from socialhub.errors import Conflict, NotFound
 from socialhub.handlers.accounts import SESSION_REVOKED, Accounts, Viewer
 from socialhub.handlers.commands import ConfirmPassword
 from socialhub.handlers.groups import DiscardMedia
-from socialhub.storage.stores.account_deletion import AccountDeletionStore
+from socialhub.storage.stores.account_deletion import AccountDeletionStore, LastAdministrator
 from socialhub.storage.stores.audit import AuditEntry
 
 log = Logger(namespace="socialhub.accounts")
@@ -43,14 +43,21 @@ class AccountDeletion:
     async def delete_own(self, viewer: Viewer, confirm: ConfirmPassword) -> None:
         """The viewer deletes their own account: 403 and nothing deleted on a wrong password."""
         await self._accounts.confirm_password(viewer.user.id, confirm.password, "password")
-        await self.delete_account(viewer.user.id, actor=viewer.user.id)
+        await self._delete(viewer.user.id, viewer.user.id, None)
 
     async def delete_account(self, user_id: int, actor: int | None) -> None:
-        """Delete the user and everything of theirs (404 when there is no such user). `actor`
-        is who asked: the user, or an administrator or None for the operator's tool, whose
+        """An administrator (`actor`) or the operator's tool (None) deletes the account; the
         deletion goes to the audit log."""
-        audit = None if actor == user_id else AuditEntry(actor, "delete_user", "user", user_id, {})
-        deleted = await self._store.delete(user_id, int(self._clock.seconds()), audit)
+        entry = AuditEntry(actor, "delete_user", "user", user_id, {})
+        await self._delete(user_id, actor, entry)
+
+    async def _delete(self, user_id: int, actor: int | None, audit: AuditEntry | None) -> None:
+        """Delete the user and everything of theirs: 404 when there is no such user, 409 when
+        they are the last active administrator (the server would have none)."""
+        try:
+            deleted = await self._store.delete(user_id, int(self._clock.seconds()), audit)
+        except LastAdministrator:
+            raise Conflict("the last active administrator must stay one") from None
         if deleted is None:
             raise NotFound("no such user")
         log.info("account {user_id} deleted by {actor}", user_id=user_id, actor=actor)

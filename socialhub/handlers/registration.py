@@ -108,19 +108,21 @@ class Registration:
         token = self._registration_token(account)
         verify = self.settings.require_verification
         verification, expires_at = self._links.new_verification()
+        listed = username_key(account.username) in self._admins
         user = await self._create(
             NewAccount(
                 account.username,
                 account.email,
                 await self._hasher.hash(account.password),
                 account.display_name,
-                is_admin=username_key(account.username) in self._admins,
+                is_admin=listed,
                 awaiting_verification=verify,
             ),
             Admission(
                 registration_token_hash=None if token is None else token_hash(token),
                 verification_hash=token_hash(verification) if verify else None,
                 verification_expires_at=expires_at,
+                listed_admin=listed,
             ),
         )
         if verify:

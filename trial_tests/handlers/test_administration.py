@@ -240,6 +240,33 @@ class AdministrationTests(AdministrationTestMixin):
         refused = await socket.next_of("error")
         self.assertEqual((refused["id"], refused["code"]), ("2", "forbidden"))
 
+    async def test_the_last_administrator_is_not_deleted(self) -> None:
+        """Neither the admin route nor the account's own deletion removes the last active
+        administrator (409, nothing deleted); with another one, the route deletes it and the
+        audit log says who did."""
+        root, alice = await self.start("alice")
+        self.expect_error(await self.admin(root, "DELETE", f"/users/{root.id}"), 409, "conflict")
+        own = await root.client.request("DELETE", "/api/users/me", json={"password": PASSWORD})
+        self.expect_error(own, 409, "conflict")
+        self.expect(await self.admin(root, "POST", f"/users/{alice.id}/admin"), 204)
+        self.expect(await self.admin(alice, "DELETE", f"/users/{root.id}"), 204)
+        (entry, *_) = await self.audit(alice)
+        self.assertEqual(
+            (entry["action"], entry["actor_id"], entry["target_id"]),
+            ("delete_user", alice.id, root.id),
+        )
+
+    async def test_a_listed_name_freed_by_a_deletion_grants_nothing(self) -> None:
+        """--admin names the first administrator at registration; once the server has an
+        active administrator, registering a listed name (here root's, after root's account
+        was deleted) grants nothing."""
+        root, alice = await self.start("alice")
+        self.assertIs((await self.user_seen_by(root, root))["is_admin"], True)
+        self.expect(await self.admin(root, "POST", f"/users/{alice.id}/admin"), 204)
+        self.expect(await self.admin(alice, "DELETE", f"/users/{root.id}"), 204)
+        again = await Client(self.running.url).register("ROOT")
+        self.assertIs(again["is_admin"], False)
+
     async def test_two_administrators_revoking_each_other_at_once(self) -> None:
         """Sent together, one revocation applies and the other is refused: its target is the
         last active administrator (409), or its sender is no administrator any more by the

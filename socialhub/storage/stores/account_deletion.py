@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from socialhub.storage.database import Database, Transaction
+from socialhub.storage.stores.administration import is_last_admin
 from socialhub.storage.stores.audit import AuditEntry, record
 from socialhub.storage.stores.groups import delete_group
 from socialhub.storage.stores.posts import delete_posts
@@ -29,6 +30,10 @@ _TOMBSTONES = (
     "UPDATE messages SET content = '', client_id = NULL, edited_at = NULL,"
     " deleted_at = COALESCE(deleted_at, ?) WHERE sender_id = ?"
 )
+
+
+class LastAdministrator(Exception):
+    """The account is the last active administrator's: deleting it is refused (rolled back)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,8 @@ class AccountDeletionStore:
             await txn.lock("users", user_id)
             if await txn.fetchone("SELECT 1 FROM users WHERE id = ?", (user_id,)) is None:
                 return None
+            if await is_last_admin(txn, user_id):
+                raise LastAdministrator
             groups = await txn.fetch(
                 "SELECT group_id FROM group_members WHERE user_id = ? AND is_accepted ORDER BY 1",
                 (user_id,),

@@ -70,7 +70,7 @@ async def _exists(txn: Transaction, user_id: int) -> bool:
     return await txn.fetchone("SELECT 1 FROM users WHERE id = ?", (user_id,)) is not None
 
 
-async def _is_last_admin(txn: Transaction, user_id: int) -> bool:
+async def is_last_admin(txn: Transaction, user_id: int) -> bool:
     """Is `user_id` the only active administrator? Locks every administrator's row first."""
     rows = await txn.fetch("SELECT id FROM users WHERE is_admin ORDER BY id")
     for (admin_id,) in rows:
@@ -122,7 +122,7 @@ class AdministrationStore:
         async def deactivate(txn: Transaction) -> AccountChange:
             if not await _exists(txn, user_id):
                 return AccountChange(MISSING)
-            if await _is_last_admin(txn, user_id):
+            if await is_last_admin(txn, user_id):
                 return AccountChange(LAST_ADMIN)
             await txn.run(
                 "UPDATE users SET deactivated_at = COALESCE(deactivated_at, ?) WHERE id = ?",
@@ -157,7 +157,7 @@ class AdministrationStore:
         async def change(txn: Transaction) -> AccountChange:
             if not await _exists(txn, user_id):
                 return AccountChange(MISSING)
-            if not is_admin and await _is_last_admin(txn, user_id):
+            if not is_admin and await is_last_admin(txn, user_id):
                 return AccountChange(LAST_ADMIN)
             await txn.run("UPDATE users SET is_admin = ? WHERE id = ?", (is_admin, user_id))
             return AccountChange(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -97,6 +98,10 @@ class Admission:
     registration_token_hash: str | None = None
     verification_hash: str | None = None
     verification_expires_at: int = 0
+    # The account's is_admin comes from the --admin list: it holds only while the server has
+    # no active administrator (the first one), so a listed name freed by a deletion grants
+    # nothing to whoever registers it next.
+    listed_admin: bool = False
 
 
 class StoredCredentials(NamedTuple):
@@ -155,7 +160,8 @@ class UsersStore:
         async def body(txn: Transaction) -> User:
             if admission.registration_token_hash is not None:
                 await use_registration_token(txn, admission.registration_token_hash, now)
-            row = await txn.fetchone(*insert_user(account, now))
+            admitted = await _first_admin_only(txn, account) if admission.listed_admin else account
+            row = await txn.fetchone(*insert_user(admitted, now))
             if row is None:
                 raise _Taken
             user = User.from_row(row)
@@ -212,6 +218,14 @@ class UsersStore:
     async def set_password_hash(self, user_id: int, password_hash: str) -> None:
         sql = "UPDATE users SET password_hash = ? WHERE id = ?"
         await write(self._db, "set_password_hash", sql, (password_hash, user_id))
+
+
+async def _first_admin_only(txn: Transaction, account: NewAccount) -> NewAccount:
+    """The account without the role when an active administrator exists already."""
+    active = "SELECT 1 FROM users WHERE is_admin AND deactivated_at IS NULL"
+    if account.is_admin and await txn.fetchone(active) is not None:
+        return dataclasses.replace(account, is_admin=False)
+    return account
 
 
 def insert_user(account: NewAccount, now: int) -> Statement:
