@@ -25,7 +25,10 @@ class ExportTests(AccountWorldMixin):
     async def test_export_holds_every_kind_of_data(self) -> None:
         world = await self.build_world()
         zed, ann, bob, cat, dan = world.zed, world.ann, world.bob, world.cat, world.dan
+        report = {"kind": "user", "id": dan.id, "reason": "zed's own words"}
+        self.assertEqual((await zed.client.post("/api/reports", report)).status, 201)
         document = await self.exported(world)
+        self.assertEqual(column(document["reports_filed"], "reason"), ["zed's own words"])
         profile = document["profile"]
         self.assertEqual(
             (profile["id"], profile["username"], profile["email"], profile["is_private"]),

@@ -110,6 +110,11 @@ SECTIONS: dict[str, _Section] = {
         f"SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE user_id = ? ORDER BY id",
         ("is_read",),
     ),
+    "reports_filed": _section(
+        "reports",
+        ("id", "target_kind", "target_id", "reason", "created_at", "resolved_at", "note"),
+        "reporter_id = ?",
+    ),
     "sessions": _section("sessions", ("id", "created_at", "last_used_at", "client"), "user_id = ?"),
     "media": _section("media", _MEDIA, "owner_id = ?"),
 }
