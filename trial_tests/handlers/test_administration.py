@@ -149,7 +149,7 @@ class AdministrationTests(AdministrationTestMixin):
         """The user's sockets close with 4001, their cookie no longer authenticates, login is
         403 account_disabled, their profile and posts are 404 to others (not to root), and
         reactivation restores all of it but the revoked sessions."""
-        root, alice, bob = await self.start("alice", "bob")
+        root, alice, bob, carol = await self.start("alice", "bob", "carol")
         await self.follows(alice, bob)
         post = await self.post(bob, "visible")
         self.assertEqual(await self.feed(alice), [post["id"]])
@@ -168,6 +168,11 @@ class AdministrationTests(AdministrationTestMixin):
         self.assertEqual(found, [])
         listed = self.expect(await self.admin(root, "GET", "/users?q=bob"), 200)
         self.assertEqual(listed[0]["status"], "deactivated")
+        # Nor can anyone write to the hidden account, which would tell it exists.
+        self.expect_error(await carol.client.post(f"/api/users/{bob.id}/follow"), 404, "not_found")
+        ws = await self.socket_of(alice)
+        ws.send({"type": "private", "to": bob.id, "content": "there?", "id": "p"})
+        self.assertEqual((await ws.next_of("error"))["code"], "not_found")
         self.expect(await self.admin(root, "POST", f"/users/{bob.id}/reactivate"), 204)
         self.expect_error(await bob.client.get("/api/auth/me"), 401, "unauthorized")
         self.expect(await self.login("bob"), 200)

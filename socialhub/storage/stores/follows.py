@@ -165,7 +165,8 @@ class FollowsStore:
         self, follower_id: int, followee_id: int, now: int, notices: Mapping[str, Notice]
     ) -> Followed | None:
         """Follow (public followee) or ask to (private one), storing `notices[status]` for a new
-        row; an existing row is left as it is. None when the followee does not exist.
+        row; an existing row is left as it is. None when the followee does not exist (or is
+        deactivated: hidden as if it did not).
 
         Raises Blocked, storing nothing, when either of the two blocks the other: read in this
         transaction, so a block committed before it cannot be followed across.
@@ -178,7 +179,8 @@ class FollowsStore:
             row = await txn.fetchone(
                 "INSERT INTO follows (follower_id, followee_id, status, created_at)"
                 " SELECT ?, id, CASE WHEN is_private THEN 'pending' ELSE 'accepted' END, ?"
-                " FROM users WHERE id = ? ON CONFLICT DO NOTHING RETURNING status",
+                " FROM users WHERE id = ? AND deactivated_at IS NULL"
+                " ON CONFLICT DO NOTHING RETURNING status",
                 (follower_id, now, followee_id),
             )
             if row is not None:

@@ -58,7 +58,7 @@ def refusal(sender_id: str, recipient_id: str) -> str:
 
     Anyone may write to a public profile; to a private one only when either of the two follows
     the other (accepted), so a private user can also answer their own followers; never when
-    either blocks the other. Oneself never, an unknown recipient is not found.
+    either blocks the other. Oneself never; an unknown or deactivated recipient is not found.
 
     The recipient is probed once, by primary key, and the rest asked of its row ('' when it
     may be written to, no row when there is no such user): EXISTS on users was hashed whole by
@@ -67,6 +67,7 @@ def refusal(sender_id: str, recipient_id: str) -> str:
     return (
         f"CASE WHEN {r} IS NULL THEN NULL WHEN {s} = {r} THEN '{TO_SELF}'"
         " ELSE NULLIF(COALESCE((SELECT CASE"
+        f"  WHEN u.deactivated_at IS NOT NULL THEN '{NO_SUCH_USER}'"
         "  WHEN EXISTS (SELECT 1 FROM blocks b WHERE"
         f"   (b.blocker_id = {s} AND b.blocked_id = {r})"
         f"   OR (b.blocker_id = {r} AND b.blocked_id = {s}))"
