@@ -285,6 +285,66 @@ class ControlCharacterPostgresTests(PostgresEngine, ControlCharacterTests, TestC
     pass
 
 
+class ListBoundsTests(ErrorShapeMixin, EngineTestMixin):
+    """Every list's `offset` is bounded where it is parsed: 2^63 is a 400, not a driver's
+    overflow; the largest allowed offset, and a `limit` of any size (clamped), are an answer."""
+
+    async def _lists(self) -> tuple[Client, list[str]]:
+        """alice (an administrator) and the path of every list route, with something in each."""
+        running = await start_server(self, self.engine, admins=frozenset({"alice"}))
+        alice, bob = running.client(), running.client()
+        await alice.register("alice")
+        bob_id = (await bob.register("bob"))["id"]
+        group_id = (await alice.post("/api/groups", {"name": "Developers"})).json["id"]
+        post_id = (await alice.post("/api/posts", {"content": "hello"})).json["id"]
+        paths = [
+            "/api/users?",
+            f"/api/users/{bob_id}/followers?",
+            f"/api/users/{bob_id}/following?",
+            "/api/follow-requests?",
+            "/api/blocks?",
+            f"/api/messages/private?user={bob_id}&",
+            f"/api/messages/group?group={group_id}&",
+            "/api/groups?",
+            f"/api/groups/{group_id}/members?",
+            f"/api/groups/{group_id}/requests?",
+            f"/api/groups/{group_id}/events?",
+            "/api/feed?",
+            f"/api/users/{bob_id}/posts?",
+            f"/api/groups/{group_id}/posts?",
+            f"/api/posts/{post_id}/comments?",
+            "/api/conversations?",
+            "/api/notifications?",
+            "/api/admin/users?",
+            "/api/admin/reports?",
+            "/api/admin/audit?",
+        ]
+        return alice, paths
+
+    async def test_offset_beyond_64_bits_is_400(self) -> None:
+        client, paths = await self._lists()
+        for path in paths:
+            for offset in (MAX_ID + 1, 10**30):
+                response = await client.get(f"{path}offset={offset}")
+                self.assertError(response, 400, "invalid_request")
+
+    async def test_largest_offset_and_any_limit_answer(self) -> None:
+        client, paths = await self._lists()
+        for path in paths:
+            for query in (f"offset={MAX_ID}", f"limit={MAX_ID + 1}", f"limit={10**30}"):
+                response = await client.get(path + query)
+                self.assertEqual(response.status, 200, (path, query, response.raw))
+                self.assertIsInstance(response.json, list, (path, query))
+
+
+class ListBoundsSqliteTests(SqliteEngine, ListBoundsTests, TestCase):
+    pass
+
+
+class ListBoundsPostgresTests(PostgresEngine, ListBoundsTests, TestCase):
+    pass
+
+
 class ParseIdTests(TestCase):
     """validation.parse_id and parse_path_id: positive integers below 2^63."""
 
@@ -393,6 +453,7 @@ class PageTests(TestCase):
             {"offset": "-3"},
             {"offset": "x"},
             {"offset": "2.0"},
+            {"offset": str(MAX_ID + 1)},
         ):
             with self.assertRaises(InvalidRequest, msg=repr(query)):
                 page(query, 20)
