@@ -31,7 +31,7 @@ from trial_tests.support.harness import (
     start_server,
 )
 from trial_tests.support.mixins import EngineTestMixin
-from trial_tests.support.raw_http import raw_post
+from trial_tests.support.raw_http import raw_get, raw_post, raw_request
 
 MIB = 1024 * 1024
 JSON = {"Content-Type": "application/json"}
@@ -220,6 +220,37 @@ class HttpConventionsTests(ErrorShapeMixin, TestCase):
         for chunked in (False, True):
             response = await raw_post(running, "/nope", b" " * (2 * MIB), chunked)
             self.assertError(response, 413, "payload_too_large")
+
+
+def _get(path: str, headers: str = "") -> bytes:
+    """A GET request's bytes, with more header lines (each ending in CRLF) when given."""
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n".encode()
+
+
+class RefusedByTheHttpLayerTests(ErrorShapeMixin, TestCase):
+    """What twisted.web or Klein refuse before any route runs is the contract's JSON 400 too."""
+
+    async def test_a_path_that_is_not_utf8(self) -> None:
+        running = await start_server(self, "sqlite")
+        for path in ("/api/%ff", "/%ff", "/api/users/%ff", "/ws%ff", "/api/auth/me/%c3"):
+            self.assertError(await raw_get(running, path), 400, "invalid_request")
+
+    async def test_a_request_line_too_long(self) -> None:
+        """A 20,000-character query string: answered, not a connection closed in silence."""
+        running = await start_server(self, "sqlite")
+        response = await raw_request(running, _get("/api/groups?q=" + "a" * 20_000))
+        self.assertError(response, 400, "invalid_request")
+
+    async def test_headers_too_large(self) -> None:
+        running = await start_server(self, "sqlite")
+        headers = "".join(f"X-Filler-{n}: {'b' * 6000}\r\n" for n in range(3))
+        response = await raw_request(running, _get("/api/groups", headers))
+        self.assertError(response, 400, "invalid_request")
+
+    async def test_a_malformed_request_line(self) -> None:
+        running = await start_server(self, "sqlite")
+        response = await raw_request(running, b"NONSENSE\r\nHost: 127.0.0.1\r\n\r\n")
+        self.assertError(response, 400, "invalid_request")
 
 
 class ControlCharacterTests(ErrorShapeMixin, EngineTestMixin):
