@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet import reactor, ssl
-from twisted.internet.protocol import ClientFactory
 from twisted.internet.address import IPv4Address
+from twisted.internet.protocol import ClientFactory
 from twisted.internet.task import Clock, deferLater
 from twisted.internet.testing import StringTransport
 from twisted.python.filepath import FilePath
