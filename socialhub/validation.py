@@ -170,9 +170,10 @@ def boolean(value: object, field: str) -> bool:
 
 
 def non_negative_int(value: str, field: str) -> int:
-    """A query parameter that must be a whole number >= 0."""
-    if not _DIGITS.fullmatch(value):
-        raise InvalidRequest(f"{field} must be a non-negative integer")
+    """A query parameter that must be a whole number from 0 to MAX_ID: the drivers take no
+    larger integer, and no list is that long."""
+    if not _DIGITS.fullmatch(value) or int(value) > MAX_ID:
+        raise InvalidRequest(f"{field} must be an integer from 0 to {MAX_ID}")
     return int(value)
 
 

@@ -3,8 +3,10 @@
 Sending straight to a connection's socket (ws/direct_write.py) is safe only while nothing is
 queued in the transport: Twisted keeps that in `dataBuffer` and `_tempDataBuffer`. A request
 body's limit depends on its path before the Request has it (http/site.py): the HTTP channel
-keeps it in `_path` meanwhile. None of these are public API: trial_tests/_compat/test_twisted.py
-fails if Twisted changes them.
+keeps it in `_path` meanwhile. The channel refuses a malformed request, or headers too large,
+through `_respondToBadRequestAndDisconnect` (a bare 400), and a Site makes each connection's
+channel through `_GenericHTTPChannelProtocol`. None of these are public API:
+trial_tests/_compat/test_twisted.py fails if Twisted changes them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import socket
 from typing import Any
 
 from twisted.internet import tcp
+from twisted.web import http
 
 
 class AtOnceWriter:
@@ -46,3 +49,25 @@ def path_so_far(channel: Any) -> bytes:
     gets its own only once the whole body is in. Empty when there is none."""
     path: bytes = getattr(channel, "_path", b"") or b""
     return path
+
+
+class RefusingChannel(http.HTTPChannel):
+    """An HTTP channel that hands each of Twisted's own refusals of a request to `refuse`:
+    a request line or header longer than MAX_LENGTH (which Twisted answers by closing in
+    silence), a malformed request line or header, or headers over `totalHeadersSize` (which
+    it answers with a bare 400). A subclass writes the answer."""
+
+    def _respondToBadRequestAndDisconnect(self) -> None:
+        self.refuse("the request line or a header is malformed, or the headers are too large")
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        self.refuse(f"the request line or a header is longer than {self.MAX_LENGTH} bytes")
+
+    def refuse(self, message: str) -> None:
+        raise NotImplementedError
+
+
+def channel_protocol(channel: http.HTTPChannel) -> Any:
+    """What a Site's `protocol` returns for `channel`: Twisted's own wrapper, which would
+    switch to HTTP/2 when TLS negotiates it."""
+    return http._GenericHTTPChannelProtocol(channel)

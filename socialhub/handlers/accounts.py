@@ -82,13 +82,12 @@ class Accounts:
     async def login(self, credentials: Credentials, address: str, client: str) -> Login:
         login, password = credentials.login, credentials.password
         key = (login.casefold(), address)
-        retry_after = self._limiter.retry_after(key)
+        retry_after = self._limiter.attempt(key)
         if retry_after is not None:
             raise RateLimited("too many failed logins; try again later", retry_after)
         found = await self._users.credentials(login)
         stored_hash = found.password_hash if found else None
         if found is None or not await self._hasher.verify(stored_hash, password):
-            self._limiter.record_failure(key)
             raise Unauthorized("wrong username, email or password")
         self._limiter.reset(key)
         user, stored, awaiting_verification = found

@@ -69,15 +69,18 @@ def _invite_notices(group_id: int, user_id: int, actor_id: int) -> InviteNotices
     return InviteNotices(invited, _accepted_notice(group_id, GROUP_NAME, user_id, actor_id))
 
 
-def _check_invited(invited: Invited) -> list[Notification]:
+def _check_invited(invited: Invited, inviter_id: int) -> list[Notification]:
     """What an invitation stored; otherwise raise what refused it, in the contract's order
-    (404 unknown group, 404 unknown user, 403 not a member, then 409)."""
+    (404 unknown group, 404 unknown user, 403 not a member, then 409). Only the owner turns a
+    join request into a membership: another member's invitation of a requester is 409."""
     group = existing(invited.group)
     if not invited.invitee_exists:
         raise NotFound("no such user")
     check_member(group)
     if invited.notifications is not None:
         return invited.notifications
+    if invited.status == REQUESTED and not is_owner(group, inviter_id):
+        raise Conflict("the user asked to join already; the owner decides")
     if invited.status == REQUESTED:
         raise Conflict("the join request changed meanwhile; try again")
     raise Conflict("the user is already a member of or invited to this group")
@@ -148,7 +151,8 @@ class Groups:
         return await self._groups.users_with_status(group_id, REQUESTED, limit, offset)
 
     async def invite(self, viewer: User, invite: Invite) -> Invitation:
-        """Invite a user; inviting someone who asked to join accepts their request instead.
+        """Invite a user; the owner inviting someone who asked to join accepts their request
+        instead, another member's invitation of them is 409 (the owner decides).
         Refused (403) between two users when either blocks the other.
 
         A `group_name` in the body (the original API sends one) is ignored: the notification
@@ -161,7 +165,7 @@ class Groups:
             invited = await self._groups.invite(group_id, viewer.id, user_id, self._now(), notices)
         except Blocked:
             raise refused_by_block() from None
-        self._notifications.notify(_check_invited(invited))
+        self._notifications.notify(_check_invited(invited, viewer.id))
         if invited.status == REQUESTED:
             self._joined(group_id, user_id)
             return Invitation(group_id, user_id, MEMBER)

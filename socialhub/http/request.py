@@ -13,11 +13,12 @@ from typing import Any
 
 import orjson
 from twisted.internet.interfaces import IDelayedCall
+from twisted.web.http import RESPONSES
 from twisted.web.server import Request
 
 from socialhub._compat.twisted import path_so_far
 from socialhub.addresses import client_of
-from socialhub.errors import PayloadTooLarge
+from socialhub.errors import PayloadTooLarge, SocialHubError
 
 BODY_LIMIT = 1024 * 1024
 MEDIA_BODY_LIMIT = 5 * 1024 * 1024
@@ -33,6 +34,18 @@ def client_address(request: Request, trusted_proxy: str | None) -> str:
     peer = str(getattr(request.getClientAddress(), "host", "unknown"))
     forwarded = request.getHeader(b"x-forwarded-for")
     return client_of(peer, forwarded.decode("latin-1") if forwarded else None, trusted_proxy)
+
+
+def raw_error(error: SocialHubError) -> bytes:
+    """A whole response of the contract's error shape, for an answer written straight to the
+    connection (no Request will answer), which closes after it."""
+    body = orjson.dumps({"error": error.code, "message": error.message})
+    reason = RESPONSES.get(error.status, b"Error")
+    return (
+        b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+        % (error.status, reason, len(body), body)
+    )
 
 
 class LimitedRequest(Request):
@@ -85,15 +98,10 @@ class LimitedRequest(Request):
         self._refused = True
         self.content = None
         self.requestHeaders.removeHeader(b"expect")  # no "100 Continue" after our answer
-        error = PayloadTooLarge("the request body is too large")
-        body = orjson.dumps({"error": error.code, "message": error.message})
         transport = self.channel.transport if self.channel else None
         if transport is None:
             return
-        transport.write(
-            b"HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
-        )
+        transport.write(raw_error(PayloadTooLarge("the request body is too large")))
         # The site's factory gives each channel its reactor's callLater.
         self._drain_timer = self.channel.callLater(DRAIN_SECONDS, self._close)
 

@@ -10,6 +10,10 @@ from twisted.logger import Logger
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
+from socialhub._compat.twisted import channel_protocol
+from socialhub.errors import InvalidRequest
+from socialhub.http.api import write_error
+from socialhub.http.channel import JsonChannel
 from socialhub.http.request import LimitedRequest, client_address
 from socialhub.http.web import WebResources, is_app_route
 from socialhub.metrics import Metrics
@@ -17,6 +21,28 @@ from socialhub.reactor import Reactor
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 access_log = Logger(namespace="socialhub.access")
+
+
+def _is_utf8(segments: list[bytes]) -> bool:
+    """Whether a path's segments (percent-decoded) are UTF-8, as every route's must be."""
+    try:
+        b"/".join(segments).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class _NotUtf8(Resource):
+    """The answer to a path that is not UTF-8: the contract's 400, where Klein would answer
+    an HTML one and log the client's mistake as an error."""
+
+    isLeaf = True
+
+    def render(self, request: Any) -> bytes:
+        return write_error(request, InvalidRequest("the path is not valid UTF-8"))
+
+
+_NOT_UTF8 = _NotUtf8()
 
 
 class Root(Resource):
@@ -32,6 +58,8 @@ class Root(Resource):
         self._web = web
 
     def getChild(self, path: bytes, request: Any) -> IResource:
+        if not _is_utf8([path, *request.postpath]):
+            return _NOT_UTF8
         if path == b"ws" and self._websocket is not None and not request.postpath:
             request.route = "/ws"
             return self._websocket
@@ -73,6 +101,10 @@ class CountingSite(Site):
         self._metrics = metrics
         self._trusted_proxy = trusted_proxy
         self._access_log = access_log
+
+    def protocol(self) -> Any:
+        """Each connection's protocol: its channel answers Twisted's own refusals in JSON."""
+        return channel_protocol(JsonChannel())
 
     def log(self, request: Any) -> None:
         """twisted.web calls this once per finished request (in place of its own access log)."""

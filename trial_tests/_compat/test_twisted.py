@@ -1,15 +1,17 @@
 """socialhub/_compat/twisted.py against the installed Twisted, on real loopback TCP: where a
 TCP transport keeps the bytes it has not sent (`_tempDataBuffer`, then `dataBuffer`), which
-transports are plain TCP (`TLS`), and where an HTTP channel keeps the path of a request whose
-body it is reading. Fails if Twisted moves any of them."""
+transports are plain TCP (`TLS`), where an HTTP channel keeps the path of a request whose
+body it is reading, how it refuses a malformed or oversized request, and the wrapper a Site
+makes each connection's channel in. Fails if Twisted moves any of them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from twisted.internet import reactor, ssl
+from twisted.internet.address import IPv4Address
 from twisted.internet.protocol import ClientFactory
-from twisted.internet.task import deferLater
+from twisted.internet.task import Clock, deferLater
 from twisted.internet.testing import StringTransport
 from twisted.python.filepath import FilePath
 from twisted.test import __file__ as twisted_tests
@@ -17,7 +19,12 @@ from twisted.trial.unittest import TestCase
 from twisted.web.server import Request, Site
 from twisted.web.static import Data
 
-from socialhub._compat.twisted import AtOnceWriter, path_so_far
+from socialhub._compat.twisted import (
+    AtOnceWriter,
+    RefusingChannel,
+    channel_protocol,
+    path_so_far,
+)
 from trial_tests.support.sockets import CHUNK, Sink, counted
 
 _reactor: Any = reactor
@@ -118,3 +125,51 @@ class PathSoFarTests(TestCase):
 
     def test_empty_without_a_request(self) -> None:
         self.assertEqual(path_so_far(None), b"")
+
+
+class _Refusals(RefusingChannel):
+    """Records each refusal, and stops reading as a refusing channel must."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused: list[str] = []
+
+    def refuse(self, message: str) -> None:
+        self.refused.append(message)
+        self.clearLineBuffer()
+
+
+class RefusingChannelTests(TestCase):
+    """Twisted's own refusals reach `refuse`, with nothing of Twisted's written, through the
+    wrapper a Site makes each connection's protocol in."""
+
+    def _serve(self, data: bytes) -> tuple[list[str], bytes]:
+        """What the channel refused, and what went out, for `data` sent on one connection."""
+        channel = _Refusals()
+        site = Site(Data(b"ok", "text/plain"), reactor=Clock())
+        site.protocol = lambda: channel_protocol(channel)  # type: ignore[method-assign]
+        protocol = site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
+        transport = StringTransport()
+        assert protocol is not None
+        protocol.makeConnection(transport)
+        protocol.dataReceived(data)
+        return channel.refused, transport.value()
+
+    def test_a_request_is_served(self) -> None:
+        refused, sent = self._serve(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(refused, [])
+        self.assertTrue(sent.startswith(b"HTTP/1.1 "), sent)  # answered by the resource
+
+    def test_a_line_too_long(self) -> None:
+        refused, sent = self._serve(b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\n\r\n")
+        self.assertEqual((len(refused), sent), (1, b""))
+        self.assertIn("longer than", refused[0])
+
+    def test_headers_too_large(self) -> None:
+        headers = b"".join(b"X-%d: %s\r\n" % (n, b"b" * 6000) for n in range(3))
+        refused, sent = self._serve(b"GET / HTTP/1.1\r\n" + headers + b"\r\n")
+        self.assertEqual((len(refused), sent), (1, b""))
+
+    def test_a_malformed_request_line(self) -> None:
+        refused, sent = self._serve(b"NONSENSE\r\nHost: h\r\n\r\n")
+        self.assertEqual((len(refused), sent), (1, b""))

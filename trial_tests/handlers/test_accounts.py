@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.trial.unittest import TestCase
 
 from socialhub.storage.database import Transaction
@@ -385,6 +386,23 @@ class AccountsTests(EngineTestMixin):
         second = {"X-Forwarded-For": "203.0.113.2"}
         elsewhere = await self._login(client, PASSWORD, username="alice", headers=second)
         self.assertEqual(elsewhere.status, 200, elsewhere.raw)
+
+    async def test_login_limit_holds_against_parallel_guesses(self) -> None:
+        """60 wrong passwords at once for one name from one address: at most 10 are weighed
+        (401), the rest refused (429 with Retry-After); the right password is refused then."""
+        running = await self._server()
+        await self._register(running.client(), "alice")
+        guesses = [self._login(running.client(), "wrong", username="alice") for _ in range(60)]
+        answers = await gatherResults([Deferred.fromCoroutine(guess) for guess in guesses])
+        statuses = sorted(answer.status for answer in answers)
+        self.assertLessEqual(statuses.count(401), 10, statuses)
+        self.assertEqual(statuses.count(401) + statuses.count(429), 60, statuses)
+        for answer in answers:
+            if answer.status == 429:
+                self.assertError(answer, 429, "rate_limited")
+                self.assertIsNotNone(answer.headers.getRawHeaders(b"retry-after"))
+        limited = await self._login(running.client(), PASSWORD, username="alice")
+        self.assertError(limited, 429, "rate_limited")
 
     async def test_login_limit_ignores_untrusted_forwarded_for(self) -> None:
         """Without --trusted-proxy a client cannot escape the limit by inventing X-Forwarded-For."""

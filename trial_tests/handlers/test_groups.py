@@ -283,22 +283,35 @@ class GroupTests(SocialTestMixin):
             ],
         )
 
-    async def test_inviting_someone_who_asked_to_join_accepts_them(self) -> None:
-        """An invitation answers a pending join request: 200, member, and group_join_accept."""
-        alice, bob, carol = await self.start("alice", "bob", "carol")
+    async def test_the_owner_inviting_someone_who_asked_to_join_accepts_them(self) -> None:
+        """The owner's invitation answers a pending join request: 200, member, and
+        group_join_accept."""
+        alice, carol = await self.start("alice", "carol")
         gid = (await self.create_group(alice, "Developers"))["id"]
-        await self.add_member(alice, gid, bob)
         await self.request_to_join(carol, gid)
-        response = await self.invite(bob, gid, carol)
+        response = await self.invite(alice, gid, carol)
         self.assertEqual(
             self.expect(response, 200), {"group_id": gid, "user_id": carol.id, "status": "member"}
         )
         self.assertEqual(await self.membership(carol, gid), "member")
         (notification,) = await self.notifications(carol)
         self.assertEqual(notification["type"], "group_join_accept")
-        self.assertEqual(notification["actor_id"], bob.id)
+        self.assertEqual(notification["actor_id"], alice.id)
         requests = self.expect(await alice.client.get(f"/api/groups/{gid}/requests"), 200)
         self.assertEqual(requests, [])
+
+    async def test_a_member_inviting_someone_who_asked_to_join_is_409(self) -> None:
+        """Only the owner turns a join request into a membership: a member's invitation of a
+        requester is 409 and leaves the request pending, with nothing notified."""
+        alice, bob, carol = await self.start("alice", "bob", "carol")
+        gid = (await self.create_group(alice, "Developers"))["id"]
+        await self.add_member(alice, gid, bob)
+        await self.request_to_join(carol, gid)
+        self.expect_error(await self.invite(bob, gid, carol), 409, "conflict")
+        self.assertEqual(await self.membership(carol, gid), "requested")
+        self.assertEqual(await self.notifications(carol), [])
+        requests = self.expect(await alice.client.get(f"/api/groups/{gid}/requests"), 200)
+        self.assertEqual([request["user"]["id"] for request in requests], [carol.id])
 
     async def test_join_asks_the_owner(self) -> None:
         """Joining without an invitation is a request (202) and notifies the owner."""

@@ -31,7 +31,7 @@ from trial_tests.support.harness import (
     start_server,
 )
 from trial_tests.support.mixins import EngineTestMixin
-from trial_tests.support.raw_http import raw_post
+from trial_tests.support.raw_http import raw_get, raw_post, raw_request
 
 MIB = 1024 * 1024
 JSON = {"Content-Type": "application/json"}
@@ -222,6 +222,37 @@ class HttpConventionsTests(ErrorShapeMixin, TestCase):
             self.assertError(response, 413, "payload_too_large")
 
 
+def _get(path: str, headers: str = "") -> bytes:
+    """A GET request's bytes, with more header lines (each ending in CRLF) when given."""
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n".encode()
+
+
+class RefusedByTheHttpLayerTests(ErrorShapeMixin, TestCase):
+    """What twisted.web or Klein refuse before any route runs is the contract's JSON 400 too."""
+
+    async def test_a_path_that_is_not_utf8(self) -> None:
+        running = await start_server(self, "sqlite")
+        for path in ("/api/%ff", "/%ff", "/api/users/%ff", "/ws%ff", "/api/auth/me/%c3"):
+            self.assertError(await raw_get(running, path), 400, "invalid_request")
+
+    async def test_a_request_line_too_long(self) -> None:
+        """A 20,000-character query string: answered, not a connection closed in silence."""
+        running = await start_server(self, "sqlite")
+        response = await raw_request(running, _get("/api/groups?q=" + "a" * 20_000))
+        self.assertError(response, 400, "invalid_request")
+
+    async def test_headers_too_large(self) -> None:
+        running = await start_server(self, "sqlite")
+        headers = "".join(f"X-Filler-{n}: {'b' * 6000}\r\n" for n in range(3))
+        response = await raw_request(running, _get("/api/groups", headers))
+        self.assertError(response, 400, "invalid_request")
+
+    async def test_a_malformed_request_line(self) -> None:
+        running = await start_server(self, "sqlite")
+        response = await raw_request(running, b"NONSENSE\r\nHost: 127.0.0.1\r\n\r\n")
+        self.assertError(response, 400, "invalid_request")
+
+
 class ControlCharacterTests(ErrorShapeMixin, EngineTestMixin):
     """Text the drivers would reject (NUL, surrogates) is a 400 before it reaches SQL."""
 
@@ -282,6 +313,66 @@ class ControlCharacterSqliteTests(SqliteEngine, ControlCharacterTests, TestCase)
 
 
 class ControlCharacterPostgresTests(PostgresEngine, ControlCharacterTests, TestCase):
+    pass
+
+
+class ListBoundsTests(ErrorShapeMixin, EngineTestMixin):
+    """Every list's `offset` is bounded where it is parsed: 2^63 is a 400, not a driver's
+    overflow; the largest allowed offset, and a `limit` of any size (clamped), are an answer."""
+
+    async def _lists(self) -> tuple[Client, list[str]]:
+        """alice (an administrator) and the path of every list route, with something in each."""
+        running = await start_server(self, self.engine, admins=frozenset({"alice"}))
+        alice, bob = running.client(), running.client()
+        await alice.register("alice")
+        bob_id = (await bob.register("bob"))["id"]
+        group_id = (await alice.post("/api/groups", {"name": "Developers"})).json["id"]
+        post_id = (await alice.post("/api/posts", {"content": "hello"})).json["id"]
+        paths = [
+            "/api/users?",
+            f"/api/users/{bob_id}/followers?",
+            f"/api/users/{bob_id}/following?",
+            "/api/follow-requests?",
+            "/api/blocks?",
+            f"/api/messages/private?user={bob_id}&",
+            f"/api/messages/group?group={group_id}&",
+            "/api/groups?",
+            f"/api/groups/{group_id}/members?",
+            f"/api/groups/{group_id}/requests?",
+            f"/api/groups/{group_id}/events?",
+            "/api/feed?",
+            f"/api/users/{bob_id}/posts?",
+            f"/api/groups/{group_id}/posts?",
+            f"/api/posts/{post_id}/comments?",
+            "/api/conversations?",
+            "/api/notifications?",
+            "/api/admin/users?",
+            "/api/admin/reports?",
+            "/api/admin/audit?",
+        ]
+        return alice, paths
+
+    async def test_offset_beyond_64_bits_is_400(self) -> None:
+        client, paths = await self._lists()
+        for path in paths:
+            for offset in (MAX_ID + 1, 10**30):
+                response = await client.get(f"{path}offset={offset}")
+                self.assertError(response, 400, "invalid_request")
+
+    async def test_largest_offset_and_any_limit_answer(self) -> None:
+        client, paths = await self._lists()
+        for path in paths:
+            for query in (f"offset={MAX_ID}", f"limit={MAX_ID + 1}", f"limit={10**30}"):
+                response = await client.get(path + query)
+                self.assertEqual(response.status, 200, (path, query, response.raw))
+                self.assertIsInstance(response.json, list, (path, query))
+
+
+class ListBoundsSqliteTests(SqliteEngine, ListBoundsTests, TestCase):
+    pass
+
+
+class ListBoundsPostgresTests(PostgresEngine, ListBoundsTests, TestCase):
     pass
 
 
@@ -393,6 +484,7 @@ class PageTests(TestCase):
             {"offset": "-3"},
             {"offset": "x"},
             {"offset": "2.0"},
+            {"offset": str(MAX_ID + 1)},
         ):
             with self.assertRaises(InvalidRequest, msg=repr(query)):
                 page(query, 20)

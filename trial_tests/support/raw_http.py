@@ -81,6 +81,12 @@ async def raw_get(running: RunningServer, path: str) -> Response:
     return await _exchange(running, head.encode(), hang_up=False)
 
 
+async def raw_request(running: RunningServer, request: bytes) -> Response:
+    """Send `request` as it is, however malformed, and read the answer: the client hangs up
+    once it is in (a refusal keeps the connection open a moment to drain)."""
+    return await _exchange(running, request, hang_up=True)
+
+
 async def _exchange(running: RunningServer, request: bytes, hang_up: bool) -> Response:
     port = int(running.url.rsplit(":", 1)[1])
     exchange = _RawExchange(request, hang_up)

@@ -287,7 +287,8 @@ class GroupsStore:
     async def invite(
         self, group_id: int, inviter_id: int, user_id: int, now: int, notices: InviteNotices
     ) -> Invited:
-        """Invite the user, or accept their pending join request, on behalf of `inviter_id`.
+        """Invite the user on behalf of `inviter_id`, or, when they own the group, accept the
+        user's pending join request (another member's invitation of a requester writes nothing).
 
         One transaction reads what the rules ask, in their order, and stops at the first that
         refuses: the group, the invitee, the inviter's accepted membership, a block between the
@@ -311,7 +312,7 @@ class GroupsStore:
             row = await txn.fetchone(_STATUS, (group_id, user_id))
             status = row[0] if row else None
             stored = None
-            if status == REQUESTED:
+            if status == REQUESTED and group.owner_id == inviter_id:
                 accepted = _naming(notices.accepted, group)
                 stored = await _accept(txn, group_id, user_id, REQUESTED, now, accepted)
             elif status is None:
