@@ -155,9 +155,7 @@ class Registration:
         require_admin(viewer.user)
         return await self.make_token(accepted(parsed), viewer.user.id)
 
-    async def make_token(
-        self, command: CreateRegistrationToken, actor_id: int | None = None
-    ) -> NewToken:
+    async def make_token(self, command: CreateRegistrationToken, actor_id: int | None) -> NewToken:
         """A token with a fresh secret, made by an administrator or (None) the operator's tool:
         no check here. Recorded in the audit log."""
         if command.expires_at is not None and command.expires_at <= self._now():
