@@ -48,6 +48,8 @@ class Config:
     mail_from: str = DEFAULT_MAIL_FROM
     public_url: str | None = None  # the base of links in mail; None: derived from listen
     require_email_verification: bool = False
+    # How often open sockets' sessions are checked (seconds); not an option: tests lower it.
+    session_check_interval: float = 5.0
 
     @property
     def session_ttl_seconds(self) -> int:

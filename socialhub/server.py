@@ -11,6 +11,7 @@ from twisted.application.service import Service
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort
+from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from socialhub import __version__
@@ -229,6 +230,9 @@ class Server:
             root, reactor, self.metrics, config.trusted_proxy, config.access_log
         )
         self.metrics_site = site.metrics_site(self.metrics, reactor)
+        self._session_checks = LoopingCall(self._recheck_sessions)
+        self._session_checks.clock = reactor
+        self._session_checks_done: Deferred[LoopingCall] | None = None
 
     def _outbound(self, config: Config, reactor: Reactor) -> Outbound:
         connections = Connections(self.metrics)
@@ -352,10 +356,12 @@ class Server:
         operations_routes.register_routes(api, self.check_health, self.metrics)
         return api
 
-    def _recheck_sessions(self) -> None:
-        """The bus is back: what it lost may have been a logout (see Accounts)."""
+    def _recheck_sessions(self) -> Deferred[None]:
+        """Close the sockets whose session was revoked where this process did not hear of it:
+        by a process while the bus was down, or by socialhub-admin, which has no bus. Run when
+        the bus is back and every `session_check_interval` seconds (see Accounts)."""
         checked = Deferred.fromCoroutine(self.handlers.accounts.close_revoked_sessions())
-        checked.addErrback(lambda failure: self.log.failure("rechecking sessions", failure))
+        return checked.addErrback(lambda failure: self.log.failure("rechecking sessions", failure))
 
     async def start(self) -> None:
         """Connect to the database, bring its schema up to date, grant the --admin list."""
@@ -366,9 +372,16 @@ class Server:
         await self.handlers.administration.grant_admins(self.config.admins)
         await self.delivery.fanout.start()
         self.delivery.bus.on_reconnect(self._recheck_sessions)
+        self._session_checks_done = self._session_checks.start(
+            self.config.session_check_interval, now=False
+        )
 
     async def stop(self) -> None:
         """Close every WebSocket with 1001, finish the frames in flight, then disconnect."""
+        if self._session_checks.running:
+            self._session_checks.stop()
+        if self._session_checks_done is not None:
+            await self._session_checks_done  # a check under way ends before the database
         self.delivery.connections.close_all(1001, "server shutting down")
         await self.dispatcher.drain()
         closed = self.delivery.connections.emptied().addTimeout(

@@ -1,4 +1,5 @@
-"""Commands on accounts: creating one, and the administrator role."""
+"""Commands on accounts: creating one, the administrator role, deactivation and a password
+reset."""
 
 from __future__ import annotations
 
@@ -83,3 +84,32 @@ async def _set_admin(reactor: Reactor, args: argparse.Namespace, is_admin: bool)
         await server.handlers.administration.set_admin(None, user.id, is_admin)
     role = "an administrator" if is_admin else "no longer an administrator"
     print(f"{user.username} is {role}")
+
+
+async def deactivate(reactor: Reactor, args: argparse.Namespace) -> None:
+    """Deactivate the account and revoke its sessions; a running server closes their sockets
+    at its next check of sessions."""
+    async with opened(reactor, args) as server:
+        user = await server.handlers.accounts.named(args.username)
+        await server.handlers.administration.deactivate(None, user.id)
+    print(f"{user.username} is deactivated; their sessions are revoked")
+
+
+async def reactivate(reactor: Reactor, args: argparse.Namespace) -> None:
+    async with opened(reactor, args) as server:
+        user = await server.handlers.accounts.named(args.username)
+        await server.handlers.administration.reactivate(None, user.id)
+    print(f"{user.username} is active")
+
+
+async def reset_password(reactor: Reactor, args: argparse.Namespace) -> None:
+    """Revoke the user's sessions and make a one-time reset link: mailed with --smtp (the
+    command waits for the send), otherwise printed for the operator to pass on."""
+    async with opened(reactor, args) as server:
+        user = await server.handlers.accounts.named(args.username)
+        link = await server.handlers.account_links.reset_by(None, user.id)
+    print(f"{user.username}'s sessions are revoked")
+    if link is None:
+        print(f"a reset link was mailed to {user.email}")
+    else:
+        print(f"reset link (valid for an hour, once): {link}")

@@ -29,6 +29,8 @@ OPTIONS = [
     ("media-dir", "the directory of uploaded images"),
     ("password-time-cost", "argon2id time cost (iterations)"),
     ("password-memory-kib", "argon2id memory cost in KiB"),
+    ("smtp", "smtp://user:password@host:port or smtps://...: reset links are mailed"),
+    ("public-url", "the web client's URL, the base of reset links"),
 ]
 
 
@@ -80,5 +82,7 @@ async def opened(reactor: Reactor, args: argparse.Namespace) -> AsyncIterator[Se
             raise CommandFailed(f"the database cannot be used: {state.problem()}")
         yield server
     finally:
+        if server.mailer is not None:
+            await server.mailer.stop()  # the mail a command sent leaves before the process
         server.hasher.stop()
         await server.database.close()

@@ -25,6 +25,7 @@ from socialhub.storage.stores.account_tokens import (
     AccountToken,
     AccountTokensStore,
 )
+from socialhub.storage.stores.audit import AuditEntry
 from socialhub.storage.stores.users import User, UsersStore
 
 RESET_TTL = 3600
@@ -90,7 +91,7 @@ class AccountLinks:
     async def _mail_reset(self, email: str) -> None:
         user = await self._users.by_email(email)
         if user is not None and self._mailer is not None:
-            token = await self._issue_reset(user.id, revoke_sessions=False)
+            token = await self._issue_reset(user.id, None)
             self._mail_reset_link(user, token)
 
     async def reset_password(self, confirm: ConfirmReset) -> None:
@@ -106,23 +107,30 @@ class AccountLinks:
         self._delivery.close_sessions(reset.user_id, reset.revoked_sessions, *SESSION_REVOKED)
 
     async def admin_reset(self, viewer: Viewer, user_id: int) -> str | None:
-        """Revoke the user's sessions and make a reset link: mailed to them when mail is
-        configured (None), otherwise returned for the administrator to pass on."""
         require_admin(viewer.user)
+        return await self.reset_by(viewer.user.id, user_id)
+
+    async def reset_by(self, actor_id: int | None, user_id: int) -> str | None:
+        """An administrator's (or, None, the operator's tool's) reset, recorded in the audit
+        log: revoke the user's sessions and make a reset link, mailed to them when mail is
+        configured (None), otherwise returned to pass on. No check here."""
         user = await self._users.get(user_id)
         if user is None:
             raise NotFound("no such user")
-        token = await self._issue_reset(user.id, revoke_sessions=True)
+        entry = AuditEntry(actor_id, "reset_password", "user", user.id, {"mailed": self.mails})
+        token = await self._issue_reset(user.id, entry)
         if self._mailer is None:
             return self.link("reset-password", token)
         self._mail_reset_link(user, token)
         return None
 
-    async def _issue_reset(self, user_id: int, revoke_sessions: bool) -> str:
+    async def _issue_reset(self, user_id: int, audit: AuditEntry | None) -> str:
+        """A reset token; with `audit` (an administrator's reset), the user's sessions are
+        revoked and their sockets closed."""
         token = new_token()
         expires_at = self._now() + RESET_TTL
         stored = AccountToken(token_hash(token), user_id, PASSWORD_RESET, expires_at)
-        revoked = await self._tokens.issue(stored, self._now(), revoke_sessions)
+        revoked = await self._tokens.issue(stored, self._now(), audit)
         self._delivery.close_sessions(user_id, revoked, *SESSION_REVOKED)
         return token
 

@@ -66,8 +66,9 @@ class Accounts:
         self._limiter = LoginLimiter(clock)
 
     async def close_revoked_sessions(self) -> None:
-        """Close this process's connections whose session no longer exists (4001): after a
-        bus outage, a logout or a password change elsewhere could not reach them."""
+        """Close this process's connections whose session no longer exists (4001): a logout
+        or a password change elsewhere during a bus outage, or socialhub-admin's change (it
+        has no bus), could not reach them. One query per thousand open sessions."""
         open_sessions = self._delivery.open_sessions()
         ids = sorted({session for sessions in open_sessions.values() for session in sessions})
         live = await self._sessions.live(ids)

@@ -7,7 +7,8 @@ audit log by its store, in the action's own transaction.
 
 Deactivating an account, or revoking its sessions, closes the sockets of the revoked sessions
 with 4001 on every process, as a logout does (`Delivery.close_sessions`); a socket whose
-closing the bus lost is closed by `Accounts.close_revoked_sessions` when the bus is back.
+closing the bus lost, or that socialhub-admin (without a bus) could not reach, is closed by
+`Accounts.close_revoked_sessions`, which the server runs every few seconds.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from socialhub.handlers.commands import (
     accepted,
 )
 from socialhub.handlers.policy import require_admin
+from socialhub.storage.stores.audit import AuditEntry
 from socialhub.storage.stores.registration_tokens import (
     RegistrationToken,
     RegistrationTokenRefused,
@@ -39,6 +40,7 @@ from socialhub.storage.stores.users import Admission, NewAccount, User, UsersSto
 
 # The --registration modes this module acts on ("open" lets anyone register).
 TOKEN, CLOSED = "token", "closed"
+TARGET_KIND = "registration_token"  # an audit entry's target kind
 
 
 @dataclass(frozen=True)
@@ -155,24 +157,33 @@ class Registration:
         require_admin(viewer.user)
         return await self.make_token(accepted(parsed), viewer.user.id)
 
-    async def make_token(
-        self, command: CreateRegistrationToken, created_by: int | None = None
-    ) -> NewToken:
-        """A token with a fresh secret (by an administrator, or an operator's tool: no
-        check here)."""
+    async def make_token(self, command: CreateRegistrationToken, actor_id: int | None) -> NewToken:
+        """A token with a fresh secret, made by an administrator or (None) the operator's tool:
+        no check here. Recorded in the audit log."""
         if command.expires_at is not None and command.expires_at <= self._now():
             raise InvalidRequest("expires_at must be in the future")
         token = new_token()
+        detail = {"uses_allowed": command.uses_allowed, "expires_at": command.expires_at}
+        entry = AuditEntry(actor_id, "create_registration_token", TARGET_KIND, 0, detail)
         stored = await self._tokens.create(
-            token_hash(token), command.uses_allowed, command.expires_at, created_by, self._now()
+            token_hash(token), command.uses_allowed, command.expires_at, self._now(), entry
         )
         return NewToken(token, stored)
 
     async def list_tokens(self, viewer: Viewer) -> list[RegistrationToken]:
         require_admin(viewer.user)
+        return await self.tokens()
+
+    async def tokens(self) -> list[RegistrationToken]:
+        """Every registration token, oldest first (no check here)."""
         return await self._tokens.list()
 
     async def delete_token(self, viewer: Viewer, token_id: int) -> None:
         require_admin(viewer.user)
-        if not await self._tokens.delete(token_id):
+        await self.remove_token(token_id, viewer.user.id)
+
+    async def remove_token(self, token_id: int, actor_id: int | None) -> None:
+        """Delete a token (404 when there is none; no check here), recorded in the audit log."""
+        entry = AuditEntry(actor_id, "delete_registration_token", TARGET_KIND, token_id, {})
+        if not await self._tokens.delete(token_id, self._now(), entry):
             raise NotFound("no such registration token")

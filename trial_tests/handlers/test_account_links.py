@@ -172,6 +172,17 @@ class AccountLinksTests(EngineTestMixin):
         done = await running.client().post(CONFIRM, {"token": token, "password": NEW_PASSWORD})
         self.assertEqual(done.status, 204, done.raw)
         self.assertEqual((await self._login(running.client(), NEW_PASSWORD)).status, 200)
+        await self._audited(admin, user_id, mailed=False)
+
+    async def _audited(self, admin: Client, user_id: int, mailed: bool) -> None:
+        """The audit log holds the reset alone, by the administrator."""
+        admin_id = (await admin.get("/api/auth/me")).json["id"]
+        (entry,) = (await admin.get("/api/admin/audit")).json
+        self.assertEqual(
+            (entry["actor_id"], entry["action"], entry["target_kind"], entry["target_id"]),
+            (admin_id, "reset_password", "user", user_id),
+        )
+        self.assertEqual(entry["detail"], {"mailed": mailed})
 
     async def test_admin_reset_mails(self) -> None:
         """With --smtp the link is mailed to the user, not shown to the administrator."""
@@ -185,6 +196,7 @@ class AccountLinksTests(EngineTestMixin):
         token = await self._reset_token(mail)
         done = await running.client().post(CONFIRM, {"token": token, "password": NEW_PASSWORD})
         self.assertEqual(done.status, 204, done.raw)
+        await self._audited(admin, user_id, mailed=True)
 
     async def test_admin_reset_refused(self) -> None:
         """Not an administrator: 403, nothing revoked; an unknown user: 404."""
@@ -198,6 +210,7 @@ class AccountLinksTests(EngineTestMixin):
         missing = await admin.post("/api/admin/users/999999/password-reset")
         self.assertError(missing, 404, "not_found")
         self.assertEqual(await table_rows(running, "account_tokens"), [])
+        self.assertEqual(await table_rows(running, "audit_log"), [])
 
     async def test_verification(self) -> None:
         """With --require-email-verification: registering makes no session and mails a link;

@@ -148,10 +148,12 @@ class RegistrationTests(EngineTestMixin):
         self.assertEqual(await self._users(running), 1)
 
     async def test_delete_token(self) -> None:
-        """A deleted token registers nobody; deleting it again, or an unknown id, is 404."""
+        """A deleted token registers nobody; deleting it again, or an unknown id, is 404.
+        Making and deleting it are in the audit log, by the administrator; the 404s are not."""
         running = await self._server(registration="token")
         admin = await self._admin(running)
-        made = await self._token(admin)
+        admin_id = (await admin.get("/api/auth/me")).json["id"]
+        made = await self._token(admin, uses_allowed=3)
         deleted = await admin.request("DELETE", f"{TOKENS}/{made['id']}")
         self.assertEqual(deleted.status, 204, deleted.raw)
         response = await self._register(running.client(), "alice", token=made["token"])
@@ -160,6 +162,17 @@ class RegistrationTests(EngineTestMixin):
         self.assertError(again, 404, "not_found")
         self.assertError(await admin.request("DELETE", f"{TOKENS}/abc"), 404, "not_found")
         self.assertEqual((await admin.get(TOKENS)).json, [])
+        audit = (await admin.get("/api/admin/audit")).json
+        recorded = [(e["actor_id"], e["action"], e["target_kind"], e["target_id"]) for e in audit]
+        about = ("registration_token", made["id"])
+        self.assertEqual(
+            recorded,
+            [
+                (admin_id, "delete_registration_token", *about),
+                (admin_id, "create_registration_token", *about),
+            ],
+        )
+        self.assertEqual(audit[1]["detail"], {"uses_allowed": 3, "expires_at": None})
 
     async def test_admins_only(self) -> None:
         """Anyone else is 403 on every token route (before a bad body's 400); no session, 401."""
@@ -197,6 +210,7 @@ class RegistrationTests(EngineTestMixin):
             response = await admin.post(TOKENS, body)
             self.assertError(response, 400, "invalid_request")
         self.assertEqual(await table_rows(running, "registration_tokens"), [])
+        self.assertEqual(await table_rows(running, "audit_log"), [])
 
     async def test_racing_for_the_last_use(self) -> None:
         """Six registrations at once with a one-use token: exactly one account is made."""

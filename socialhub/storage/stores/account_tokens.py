@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from socialhub.storage.database import Database, Transaction
+from socialhub.storage.stores.audit import AuditEntry, record
 
 PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose, not a password)
 VERIFY_EMAIL = "verify_email"
@@ -65,15 +66,16 @@ class AccountTokensStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def issue(
-        self, token: AccountToken, now: int, revoke_sessions: bool = False
-    ) -> list[int]:
-        """Store `token`; with `revoke_sessions` (an administrator's reset), revoke every
-        session of its user in the same transaction. The revoked session ids."""
+    async def issue(self, token: AccountToken, now: int, audit: AuditEntry | None) -> list[int]:
+        """Store `token`; with `audit` (an administrator's reset), revoke every session of its
+        user and record the entry, in the same transaction. The revoked session ids."""
 
         async def body(txn: Transaction) -> list[int]:
             await insert_account_token(txn, token, now)
-            return await revoke_all_sessions(txn, token.user_id) if revoke_sessions else []
+            if audit is None:
+                return []
+            await record(txn, audit, now)
+            return await revoke_all_sessions(txn, token.user_id)
 
         return await self._db.interaction("issue_account_token", body)
 

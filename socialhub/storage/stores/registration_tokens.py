@@ -8,9 +8,10 @@ none left.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from socialhub.storage.database import Database, Transaction, by_name, write
+from socialhub.storage.database import Database, Transaction, by_name
+from socialhub.storage.stores.audit import AuditEntry, record
 
 _FIELDS = ("id", "uses_allowed", "uses", "expires_at", "created_by", "created_at")
 _COLUMNS = ", ".join(_FIELDS)
@@ -45,7 +46,8 @@ async def use_registration_token(txn: Transaction, token_hash: str, now: int) ->
 
 
 class RegistrationTokensStore:
-    """Making, listing and deleting registration tokens (an administrator's, or a CLI's)."""
+    """Making, listing and deleting registration tokens (an administrator's, or a CLI's); the
+    making and the deleting are recorded in the audit log in their own transaction."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -55,25 +57,38 @@ class RegistrationTokensStore:
         token_hash: str,
         uses_allowed: int | None,
         expires_at: int | None,
-        created_by: int | None,
         now: int,
+        entry: AuditEntry,
     ) -> RegistrationToken:
-        ((row),) = await write(
-            self._db,
-            "create_registration_token",
-            "INSERT INTO registration_tokens"
-            " (token_hash, uses_allowed, expires_at, created_by, created_at)"
-            f" VALUES (?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
-            (token_hash, uses_allowed, expires_at, created_by, now),
-        )
-        return RegistrationToken(**by_name(_FIELDS, row))
+        """A token made by `entry`'s actor (its target id is the token's, known once written)."""
+
+        async def create(txn: Transaction) -> RegistrationToken:
+            row = await txn.fetchone(
+                "INSERT INTO registration_tokens"
+                " (token_hash, uses_allowed, expires_at, created_by, created_at)"
+                f" VALUES (?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+                (token_hash, uses_allowed, expires_at, entry.actor_id, now),
+            )
+            assert row is not None  # an INSERT without a condition writes its row
+            token = RegistrationToken(**by_name(_FIELDS, row))
+            await record(txn, replace(entry, target_id=token.id), now)
+            return token
+
+        return await self._db.interaction("create_registration_token", create)
 
     async def list(self) -> list[RegistrationToken]:
         sql = f"SELECT {_COLUMNS} FROM registration_tokens ORDER BY id"
         rows = await self._db.read("list_registration_tokens", sql)
         return [RegistrationToken(**by_name(_FIELDS, row)) for row in rows]
 
-    async def delete(self, token_id: int) -> bool:
-        """False when there was no such token."""
-        sql = "DELETE FROM registration_tokens WHERE id = ? RETURNING id"
-        return bool(await write(self._db, "delete_registration_token", sql, (token_id,)))
+    async def delete(self, token_id: int, now: int, entry: AuditEntry) -> bool:
+        """False when there was no such token (nothing recorded)."""
+
+        async def delete(txn: Transaction) -> bool:
+            sql = "DELETE FROM registration_tokens WHERE id = ? RETURNING id"
+            if await txn.fetchone(sql, (token_id,)) is None:
+                return False
+            await record(txn, entry, now)
+            return True
+
+        return await self._db.interaction("delete_registration_token", delete)

@@ -12,6 +12,8 @@ TOUCH_INTERVAL = 3600
 # What a user's list of their sessions shows of each (never the token's hash).
 SESSION_FIELDS = ("id", "created_at", "last_used_at", "client")
 SESSION_COLUMNS = ", ".join(SESSION_FIELDS)
+# How many session ids one query of `live` asks about (SQLite allows 32,766 parameters).
+LIVE_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -72,12 +74,15 @@ class SessionsStore:
         return session_id, User.from_row(rows[0][2:])
 
     async def live(self, session_ids: list[int]) -> set[int]:
-        """Which of these sessions still exist (the others were revoked)."""
-        if not session_ids:
-            return set()
-        marks = ", ".join("?" for _ in session_ids)
-        sql = f"SELECT id FROM sessions WHERE id IN ({marks})"
-        return {row[0] for row in await self._db.read("live_sessions", sql, session_ids)}
+        """Which of these sessions still exist (the others were revoked): one query per
+        `LIVE_CHUNK` ids, within every engine's limit of parameters."""
+        live: set[int] = set()
+        for start in range(0, len(session_ids), LIVE_CHUNK):
+            chunk = session_ids[start : start + LIVE_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            sql = f"SELECT id FROM sessions WHERE id IN ({marks})"
+            live.update(row[0] for row in await self._db.read("live_sessions", sql, chunk))
+        return live
 
     async def of_user(self, user_id: int) -> list[Session]:
         """The user's sessions, newest first."""
