@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 
 from socialhub.admin_cli.wiring import add_options, opened
-from socialhub.handlers.commands import accepted
 from socialhub.http.rest.bodies import create_registration_token
 from socialhub.http.views import rfc3339
 from socialhub.reactor import Reactor
@@ -36,7 +35,7 @@ async def _create(reactor: Reactor, args: argparse.Namespace) -> None:
     """Checked as POST /api/admin/registration-tokens checks its body; the secret is printed
     alone on the last line, for a script to take."""
     body = {"uses_allowed": args.uses, "expires_at": args.expires}
-    command = accepted(create_registration_token(body))
+    command = create_registration_token(body)
     async with opened(reactor, args) as server:
         made = await server.handlers.registration.make_token(command, None)
     print(f"created registration token {made.stored.id}: {_limits(made.stored)}")

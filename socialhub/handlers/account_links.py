@@ -16,9 +16,8 @@ from socialhub.auth.passwords import PasswordHasher
 from socialhub.auth.tokens import new_token, token_hash
 from socialhub.delivery.interface import Delivery
 from socialhub.errors import InvalidToken, NotFound
-from socialhub.handlers.accounts import SESSION_REVOKED, Viewer
+from socialhub.handlers.accounts import SESSION_REVOKED
 from socialhub.handlers.commands import ConfirmReset
-from socialhub.handlers.policy import require_admin
 from socialhub.mail.smtp import Mailer
 from socialhub.storage.stores.account_tokens import (
     PASSWORD_RESET,
@@ -105,10 +104,6 @@ class AccountLinks:
         if reset is None:
             raise InvalidToken("the reset link is unknown, used or expired")
         self._delivery.close_sessions(reset.user_id, reset.revoked_sessions, *SESSION_REVOKED)
-
-    async def admin_reset(self, viewer: Viewer, user_id: int) -> str | None:
-        require_admin(viewer.user)
-        return await self.reset_by(viewer.user.id, user_id)
 
     async def reset_by(self, actor_id: int | None, user_id: int) -> str | None:
         """An administrator's (or, None, the operator's tool's) reset, recorded in the audit

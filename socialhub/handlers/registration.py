@@ -22,14 +22,11 @@ from socialhub.errors import (
     RegistrationClosed,
 )
 from socialhub.handlers.account_links import AccountLinks
-from socialhub.handlers.accounts import Accounts, Login, Viewer
+from socialhub.handlers.accounts import Accounts, Login
 from socialhub.handlers.commands import (
     CreateRegistrationToken,
-    Refusable,
     Register,
-    accepted,
 )
-from socialhub.handlers.policy import require_admin
 from socialhub.storage.stores.audit import AuditEntry
 from socialhub.storage.stores.registration_tokens import (
     RegistrationToken,
@@ -151,15 +148,9 @@ class Registration:
             raise Conflict("username or email is already taken")
         return user
 
-    async def create_token(
-        self, viewer: Viewer, parsed: Refusable[CreateRegistrationToken]
-    ) -> NewToken:
-        require_admin(viewer.user)
-        return await self.make_token(accepted(parsed), viewer.user.id)
-
     async def make_token(self, command: CreateRegistrationToken, actor_id: int | None) -> NewToken:
         """A token with a fresh secret, made by an administrator or (None) the operator's tool:
-        no check here. Recorded in the audit log."""
+        the route lets administrators only. Recorded in the audit log."""
         if command.expires_at is not None and command.expires_at <= self._now():
             raise InvalidRequest("expires_at must be in the future")
         token = new_token()
@@ -170,17 +161,9 @@ class Registration:
         )
         return NewToken(token, stored)
 
-    async def list_tokens(self, viewer: Viewer) -> list[RegistrationToken]:
-        require_admin(viewer.user)
-        return await self.tokens()
-
     async def tokens(self) -> list[RegistrationToken]:
         """Every registration token, oldest first (no check here)."""
         return await self._tokens.list()
-
-    async def delete_token(self, viewer: Viewer, token_id: int) -> None:
-        require_admin(viewer.user)
-        await self.remove_token(token_id, viewer.user.id)
 
     async def remove_token(self, token_id: int, actor_id: int | None) -> None:
         """Delete a token (404 when there is none; no check here), recorded in the audit log."""

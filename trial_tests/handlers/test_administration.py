@@ -39,6 +39,11 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/api/admin/reports", None),
     ("POST", "/api/admin/reports/{report}/resolve", {"note": "done"}),
     ("GET", "/api/admin/audit", None),
+    ("DELETE", "/api/admin/users/{id}", None),
+    ("POST", "/api/admin/users/{id}/password-reset", None),
+    ("POST", "/api/admin/registration-tokens", {"uses_allowed": 1}),
+    ("GET", "/api/admin/registration-tokens", None),
+    ("DELETE", "/api/admin/registration-tokens/1", None),
 ]
 
 

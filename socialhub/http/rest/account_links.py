@@ -28,8 +28,8 @@ def register_routes(api: Api, links: AccountLinks) -> None:
         await links.verify_email(bodies.token(call.body))
         return Reply(status=204)
 
-    @api.route("/api/admin/users/<user_id>/password-reset", "POST")
+    @api.route("/api/admin/users/<user_id>/password-reset", "POST", admin=True)
     async def admin_reset(call: Call) -> dict[str, Any]:
         """`reset_url` is the link when no mail is configured (null when it was mailed)."""
-        link = await links.admin_reset(call.user_viewer, parse_path_id(call.path["user_id"]))
+        link = await links.reset_by(call.user_viewer.user.id, parse_path_id(call.path["user_id"]))
         return {"mailed": link is None, "reset_url": link}

@@ -116,19 +116,13 @@ def confirm_reset(body: Body) -> ConfirmReset:
     return ConfirmReset(token(body), password(body.get("password"), "password"))
 
 
-def _create_registration_token(body: Body) -> CreateRegistrationToken:
+def create_registration_token(body: Body) -> CreateRegistrationToken:
     uses = body.get("uses_allowed")
     expires = body.get("expires_at")
     return CreateRegistrationToken(
         uses_allowed=None if uses is None else positive_int(uses, "uses_allowed", MAX_TOKEN_USES),
         expires_at=None if expires is None else date_time(expires, "expires_at"),
     )
-
-
-def create_registration_token(body: Body) -> Refusable[CreateRegistrationToken]:
-    """`uses_allowed` (null or absent: unlimited) and `expires_at` (null or absent: never; else
-    an RFC 3339 time), refused only once the caller is found to be an administrator."""
-    return _refusable(_create_registration_token, body)
 
 
 def create_account(body: Body) -> CreateAccount:

@@ -21,19 +21,19 @@ def register_routes(api: Api, registration: Registration) -> None:
             "password_reset": registration.password_reset,
         }
 
-    @api.route("/api/admin/registration-tokens", "POST")
+    @api.route("/api/admin/registration-tokens", "POST", admin=True)
     async def create_token(call: Call) -> Reply:
-        made = await registration.create_token(
-            call.user_viewer, bodies.create_registration_token(call.body)
-        )
+        command = bodies.create_registration_token(call.body)
+        made = await registration.make_token(command, call.user_viewer.user.id)
         return Reply(body=registration_token_object(made.stored, made.token), status=201)
 
-    @api.route("/api/admin/registration-tokens", "GET")
+    @api.route("/api/admin/registration-tokens", "GET", admin=True)
     async def list_tokens(call: Call) -> list[dict[str, Any]]:
-        tokens = await registration.list_tokens(call.user_viewer)
+        tokens = await registration.tokens()
         return [registration_token_object(token) for token in tokens]
 
-    @api.route("/api/admin/registration-tokens/<token_id>", "DELETE")
+    @api.route("/api/admin/registration-tokens/<token_id>", "DELETE", admin=True)
     async def delete_token(call: Call) -> Reply:
-        await registration.delete_token(call.user_viewer, parse_path_id(call.path["token_id"]))
+        token_id = parse_path_id(call.path["token_id"])
+        await registration.remove_token(token_id, call.user_viewer.user.id)
         return Reply(status=204)
