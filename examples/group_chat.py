@@ -20,6 +20,8 @@ from twisted.internet import defer, task
 from twisted.internet.endpoints import clientFromString
 from twisted.web.http_headers import Headers
 
+SESSION_COOKIE = "socialhub_session"
+
 
 class Socket(WebSocketClientProtocol):
     """A WebSocket whose incoming frames land in its factory's queue."""
@@ -59,8 +61,10 @@ async def call(method: str, url: str, cookie: str = "", body: Any = None) -> tup
     text = await response.text()
     print(method, url.split("/", 3)[3], "->", response.code, text)
     for set_cookie in response.headers.getRawHeaders("Set-Cookie", []):
-        if set_cookie.startswith("socialhub_session="):
-            cookie = set_cookie.split(";", 1)[0]
+        pair = set_cookie.split(";", 1)[0]
+        # Only the session cookie authenticates; the others (a signed-in hint) are the page's.
+        if pair.startswith(SESSION_COOKIE + "="):
+            cookie = pair
     return (json.loads(text) if text else None), cookie
 
 
