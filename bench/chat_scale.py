@@ -22,7 +22,7 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
-from trial_tests.web.browser import session_cookies
+from trial_tests.web.browser import launch_chromium, session_cookies
 from trial_tests.web.scrolling import node_count, row_texts, scroll_through
 from trial_tests.web.world import World, fill_conversation, numbered, world_server
 
@@ -46,9 +46,7 @@ def measure(base: str, world: World, messages: int, presses: int) -> list[float]
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
-        )
+        browser = launch_chromium(playwright)
         context = browser.new_context()
         context.add_cookies(session_cookies(world.ann.token, base))
         page = context.new_page()

@@ -21,7 +21,7 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
-from trial_tests.web.browser import session_cookies
+from trial_tests.web.browser import launch_chromium, session_cookies
 from trial_tests.web.world import World, world_server
 
 # Bob's page sends one private message on a socket of its own and answers once it is acked.
@@ -40,9 +40,7 @@ def measure(base: str, world: World, runs: int) -> list[float]:
 
     times = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
-        )
+        browser = launch_chromium(playwright)
         bob = browser.new_context()
         bob.add_cookies(session_cookies(world.bob.token, base))
         sender = bob.new_page()

@@ -18,7 +18,7 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
-from trial_tests.web.browser import session_cookies
+from trial_tests.web.browser import launch_chromium, session_cookies
 from trial_tests.web.world import World, world_server
 
 THEMES: list[Literal["light", "dark"]] = ["light", "dark"]
@@ -42,9 +42,7 @@ def shoot(base: str, world: World, out: Path) -> list[Path]:
 
     saved = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
-        )
+        browser = launch_chromium(playwright)
         for theme in THEMES:
             for width, height in WIDTHS.items():
                 context = browser.new_context(

@@ -160,6 +160,10 @@ def conversation_object(conversation: Conversation) -> dict[str, Any]:
     }
 
 
+def _optional_time(timestamp: int | None) -> str | None:
+    return None if timestamp is None else rfc3339(timestamp)
+
+
 def registration_token_object(
     token: RegistrationToken, secret: str | None = None
 ) -> dict[str, Any]:
@@ -168,7 +172,7 @@ def registration_token_object(
         "id": token.id,
         "uses_allowed": token.uses_allowed,
         "uses": token.uses,
-        "expires_at": None if token.expires_at is None else rfc3339(token.expires_at),
+        "expires_at": _optional_time(token.expires_at),
         "created_by": token.created_by,
         "created_at": rfc3339(token.created_at),
     }
@@ -199,10 +203,6 @@ def export_document(sections: dict[str, list[Record]]) -> dict[str, Any]:
             item["media"] = [m["url"] for m in sorted(attached, key=lambda m: m["ordinal"])]
     (profile,) = sections["profile"]
     return {**sections, "profile": profile, "media": media}
-
-
-def _optional_time(timestamp: int | None) -> str | None:
-    return None if timestamp is None else rfc3339(timestamp)
 
 
 def account_object(user: User, last_seen: int | None = None) -> dict[str, Any]:

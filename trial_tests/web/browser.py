@@ -57,6 +57,11 @@ _REFUSED = re.compile(
 )
 
 
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Debian's Chromium, never a browser Playwright downloads; no sandbox (it runs as root)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+
+
 def session_cookies(token: str, base_url: str) -> list[Any]:
     """The cookies of a session as the server sets them at log-in, for a browser context: the
     session itself and the hint that lets the page ask who is signed in."""
@@ -194,9 +199,7 @@ class _BrowserThread:
 
             if self._playwright is None:
                 self._playwright = sync_playwright().start()
-            self._browser = self._playwright.chromium.launch(
-                executable_path=CHROMIUM, args=["--no-sandbox"]
-            )
+            self._browser = launch_chromium(self._playwright)
         return self._browser
 
     def _close(self, done: threading.Event) -> None:
