@@ -28,13 +28,32 @@ FRAME_FIELDS: dict[str, tuple[str, ...]] = {
     "delete": ("message_id",),
 }
 
-# The fields of REST bodies and the query parameters the routes read (socialhub/http/rest/).
-BODY_FIELDS = (
-    "about allowed_user_ids avatar_media_id content description display_name email emoji"
-    " expires_at group group_id group_name ids is_admin is_private media_ids name new_password"
-    " note old_password owner_id password privacy reason response show_presence starts_at"
-    " target_id title token up_to user user_id username uses_allowed kind"
-).split()
+# The fields of each route's JSON body (docs/api/rest.md); other routes get fields of these.
+_REGISTER = ("username", "email", "password", "display_name")
+BODY_FIELDS: dict[str, tuple[str, ...]] = {
+    "POST /api/auth/register": _REGISTER,
+    "POST /api/auth/login": ("username", "email", "password"),
+    "POST /api/auth/password": ("old_password", "new_password"),
+    "POST /api/auth/password-reset": ("email",),
+    "POST /api/auth/password-reset/confirm": ("token", "password"),
+    "POST /api/auth/verify-email": ("token",),
+    "DELETE /api/users/me": ("password",),
+    "PATCH /api/users/me": ("display_name", "about", "is_private", "avatar_media_id", "show_presence"),
+    "POST /api/admin/users": (*_REGISTER, "is_admin"),
+    "POST /api/admin/registration-tokens": ("uses_allowed", "expires_at"),
+    "POST /api/admin/reports/<report_id>/resolve": ("note",),
+    "POST /api/reports": ("kind", "id", "reason"),
+    "POST /api/groups": ("name", "description"),
+    "POST /api/groups/invite": ("group_id", "user_id", "group_name"),
+    "PATCH /api/groups/<group_id>": ("name", "description", "owner_id"),
+    "POST /api/groups/<group_id>/events": ("title", "description", "starts_at"),
+    "POST /api/events/<event_id>/rsvp": ("response",),
+    "POST /api/notifications/read": ("ids",),
+    "POST /api/conversations/read": ("user", "group", "up_to"),
+    "POST /api/posts": ("content", "privacy", "allowed_user_ids", "group_id", "media_ids"),
+    "POST /api/posts/<post_id>/comments": ("content", "media_ids"),
+}
+ALL_BODY_FIELDS = tuple(sorted({name for names in BODY_FIELDS.values() for name in names}))
 QUERY_NAMES = "limit offset before q user group users kind status".split()
 
 WS_LIMIT = 65536  # a larger text message closes the connection with 1009
@@ -71,28 +90,48 @@ plausible: dict[str, st.SearchStrategy[Any]] = {
     "show_presence": st.booleans(),
     "is_admin": st.booleans(),
     "group_id": ids | ids.map(str),
+    "username": st.sampled_from(["fuzzer0", "FUZZER0", "newcomer", "ab", "a" * 33, "bad name"]),
+    "email": st.sampled_from(["fuzzer0@example.org", "new@example.org", "no-at", "@x", "a@"]),
+    "password": st.sampled_from(["correct horse", "wrong horse", "short", "x" * 1025]),
+    "old_password": st.sampled_from(["correct horse", "wrong horse"]),
+    "new_password": st.sampled_from(["correct horse", "another horse", "short"]),
+    "kind": st.sampled_from(["post", "comment", "message", "user", "group", "other"]),
+    "id": ids,
+    "uses_allowed": st.integers(-1, 5),
+    "expires_at": st.sampled_from(["2030-01-01T12:00:00Z", "2000-01-01T00:00:00Z", "soon"]),
 }
 
 
+def plausible_value(name: str) -> st.SearchStrategy[Any]:
+    """A value of the field's type, often one the server takes."""
+    if name in plausible:
+        return plausible[name]
+    if name.endswith(("_id", "to", "user", "group")):
+        return ids | ids.map(str)
+    return st.text(min_size=1, max_size=30)
+
+
 def value_of(name: str) -> st.SearchStrategy[Any]:
-    """A field's value: plausible (an id, text) or junk."""
-    default = ids | ids.map(str) if name.endswith(("_id", "to", "up_to")) else st.text(max_size=30)
-    return st.one_of(plausible.get(name, default), plausible.get(name, default), junk)
+    """A field's value: plausible or junk."""
+    return st.one_of(plausible_value(name), plausible_value(name), junk)
 
 
-def fields_of(names: tuple[str, ...] | list[str]) -> st.SearchStrategy[dict[str, Any]]:
-    """Some of `names` with values, and sometimes an unknown field or two."""
-    chosen = st.lists(st.sampled_from(names), unique=True, max_size=len(names)) if names else st.just([])
-    extra = st.dictionaries(st.text(max_size=8), junk, max_size=2)
-
-    @st.composite
-    def build(draw: st.DrawFn) -> dict[str, Any]:
-        fields = {name: draw(value_of(name)) for name in draw(chosen)}
-        if draw(st.integers(0, 4)) == 0:
-            fields.update(draw(extra))
-        return fields
-
-    return build()
+@st.composite
+def fields_of(draw: st.DrawFn, names: tuple[str, ...]) -> dict[str, Any]:
+    """The fields `names`: all plausible, or all plausible but one field junk or missing, or
+    some of them with any values; sometimes with an unknown field or two."""
+    fields = {name: draw(plausible_value(name)) for name in names}
+    mode = draw(st.integers(0, 3)) if names else 0
+    if mode == 1:
+        fields[draw(st.sampled_from(names))] = draw(junk)
+    elif mode == 2:
+        del fields[draw(st.sampled_from(names))]
+    elif mode == 3:
+        chosen = draw(st.lists(st.sampled_from(names), unique=True))
+        fields = {name: draw(value_of(name)) for name in chosen}
+    if draw(st.integers(0, 4)) == 0:
+        fields.update(draw(st.dictionaries(st.text(max_size=8), junk, max_size=2)))
+    return fields
 
 
 def to_json(value: Any, ascii_only: bool) -> bytes:
@@ -204,7 +243,7 @@ path_values = st.one_of(
     ids.map(str),
     st.integers().map(str),
     st.sampled_from(
-        ["0", "-1", "1.5", "1e3", "00001", " 1", "me", "..", "%2e%2e", "%00", "%ff", "%c3%28"]
+        ["0", "-1", "1.5", "1e3", "00001", "%201", "me", "..", "%2e%2e", "%00", "%ff", "%c3%28"]
         + [str(2**63 - 1), str(2**63), "9" * 40, "x" * 300]
     ),
     st.text(min_size=1, max_size=12).map(lambda text: quote(text, safe="")),
@@ -238,15 +277,18 @@ def _query_strings() -> st.SearchStrategy[str]:
 
 
 @st.composite
-def _bodies(draw: st.DrawFn) -> tuple[str | None, bytes]:
+def _bodies(draw: st.DrawFn, route: str) -> tuple[str | None, bytes]:
+    """No body, one that is not a JSON object, or the route's fields (or anyone's)."""
     kind = draw(st.integers(0, 5))
     if kind == 0:
         return None, b""
-    content_type = draw(st.sampled_from(CONTENT_TYPES[:1] * 4 + CONTENT_TYPES))
+    content_type = draw(st.sampled_from(CONTENT_TYPES[:1] * 8 + CONTENT_TYPES))
     if kind == 1:
         return content_type, draw(not_an_object)
-    fields = draw(fields_of(BODY_FIELDS))
-    return content_type, to_json(fields, draw(st.booleans()))
+    names = BODY_FIELDS.get(route) if kind > 2 else None
+    if names is None:
+        names = tuple(draw(st.lists(st.sampled_from(ALL_BODY_FIELDS), unique=True, max_size=4)))
+    return content_type, to_json(draw(fields_of(names)), draw(st.booleans()))
 
 
 @st.composite
@@ -254,9 +296,10 @@ def http_cases(draw: st.DrawFn, routes: tuple[tuple[str, str], ...]) -> HttpCase
     """A request to one of `routes` ((method, Klein rule)), its path arguments, query and body
     drawn; now and then with another method."""
     method, rule = draw(st.sampled_from(routes))
+    route = f"{method} {rule}"
     if draw(st.integers(0, 9)) == 0:
         method = draw(st.sampled_from(["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"]))
     path = _PATH_ARGUMENT.sub(lambda _: draw(path_values), rule)
     query = draw(_query_strings())
-    content_type, body = draw(_bodies())
+    content_type, body = draw(_bodies(route))
     return HttpCase(method, path + (f"?{query}" if query else ""), content_type, body)

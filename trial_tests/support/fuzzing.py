@@ -24,13 +24,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionDone
 from twisted.internet.task import deferLater
 from twisted.internet.threads import blockingCallFromThread
 
 from socialhub.reactor import as_reactor
 from socialhub.ws.dispatch import chat_frames
 from trial_tests.support.fingerprint import Fingerprinter, differences
-from trial_tests.support.fuzz_strategies import HttpCase, Payload
+from trial_tests.support.fuzz_strategies import HttpCase, Payload, http_cases, payloads
 from trial_tests.support.harness import Client, Response, RunningServer
 from trial_tests.support.keep_alive import KeepAlive, open_keep_alive, request_bytes
 from trial_tests.support.wsclient import WsClient, connect
@@ -40,6 +41,8 @@ ERRORS_DOC = Path(__file__).resolve().parents[2] / "docs" / "api" / "errors.md"
 LEAK = re.compile(r"Traceback \(most recent|File \"/| object at 0x[0-9a-f]+|<class '|<bound method")
 # The fuzz world's administrators: it registers the next one when a case cost it its session.
 ADMINS = frozenset(f"fuzzer{n}" for n in range(1000))
+# The server's options for fuzzing: no frame rate limit (every case sends three frames).
+SERVER_OPTIONS: dict[str, Any] = {"rate_limit": 0, "admins": ADMINS}
 BATCHED_TIMER_WAIT = 2.5  # seconds: txaio's buckets are whole seconds, the close timeout 1 s
 STARTS_AT = "2030-01-01T12:00:00Z"
 _names = itertools.count()
@@ -274,9 +277,28 @@ class HttpTarget:
             self.connection.close()
 
     async def _exchange(self, request: bytes) -> Response:
+        """The answer on the connection; when an earlier case got it closed (a failure that
+        was reported), on a new one, so that one failure does not fail every later case."""
+        if self.connection is None or not self.connection.open:
+            await self.open()
         assert self.connection is not None
-        assert self.connection.open, "the server closed the keep-alive connection"
-        return await self.connection.exchange(request)
+        try:
+            return await self.connection.exchange(request)
+        except ConnectionDone as error:
+            raise AssertionError(f"the server closed the connection: {error}") from None
+
+
+async def open_target(name: str, world: World) -> tuple[Target, st.SearchStrategy[Any]]:
+    """The target `frames` or `rest` on the world's server, connected, and its cases."""
+    target: FrameTarget | HttpTarget
+    if name == FrameTarget.name:
+        target = FrameTarget(world.running, world.admin)
+        strategy = payloads(target.types)
+    else:
+        target = HttpTarget(world.running, world.admin)
+        strategy = http_cases(target.routes)
+    await target.open()
+    return target, strategy
 
 
 @dataclass
@@ -307,18 +329,25 @@ def run_target(
     otherwise it raises and Hypothesis shrinks it (the test)."""
     fingerprinter = Fingerprinter(database)
 
-    def one(case: Any) -> None:
+    def checked(case: Any) -> None:
         tally.cases += 1
         before = fingerprinter.take()
         refused = on_reactor(lambda: target.run(case))
         if refused:
             after = fingerprinter.take()
-            assert before == after, f"{case!r} was refused but wrote: {differences(before, after)}"
+            assert before == after, f"refused but wrote: {differences(before, after)}"
         on_reactor(target.still_usable)
+
+    def one(case: Any) -> None:
+        """The case named in the failure: trial shows no Hypothesis note."""
+        try:
+            checked(case)
+        except Exception as error:
+            raise AssertionError(f"{target.name}: {case!r}: {type(error).__name__}: {error}")
 
     def recorded(case: Any) -> None:
         try:
-            one(case)
+            checked(case)
         except Exception as error:
             tally.failures.append(Failure(repr(case), f"{type(error).__name__}: {error}"[:2000]))
 
