@@ -62,7 +62,7 @@ class Fingerprinter:
         if self._postgres:
             # The server hashes its own rows: one round trip, nothing copied over.
             count, digest = self._rows(
-                f'SELECT count(*), md5(coalesce(string_agg(t::text, chr(10) ORDER BY t::text), \'\'))'
+                "SELECT count(*), md5(coalesce(string_agg(t::text, chr(10) ORDER BY t::text), ''))"
                 f' FROM "{table}" t'
             )[0]
             return int(count), str(digest)

@@ -65,9 +65,7 @@ HTTP_CODES, FRAME_CODES = documented_codes()
 
 def on_reactor(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine on the reactor thread and wait for its result (from a worker thread)."""
-    result: T = blockingCallFromThread(
-        as_reactor(reactor), lambda: Deferred.fromCoroutine(make())
-    )
+    result: T = blockingCallFromThread(as_reactor(reactor), lambda: Deferred.fromCoroutine(make()))  # type: ignore[arg-type]
     return result
 
 
@@ -122,7 +120,9 @@ class World:
         await private.register(f"fuzzprivate{next(_names)}")
         await _ok(private.request("PATCH", "/api/users/me", json={"is_private": True}), 200)
         group = (await _ok(self.admin.post("/api/groups", {"name": "fuzz"}), 201))["id"]
-        await _ok(self.admin.post("/api/groups/invite", {"group_id": group, "user_id": peer_id}), 201)
+        await _ok(
+            self.admin.post("/api/groups/invite", {"group_id": group, "user_id": peer_id}), 201
+        )
         await _ok(peer.post(f"/api/groups/{group}/invitation/accept"), 200)
         post = (await _ok(self.admin.post("/api/posts", {"content": "fuzz"}), 201))["id"]
         await _ok(peer.post(f"/api/posts/{post}/comments", {"content": "a comment"}), 201)
@@ -187,7 +187,9 @@ class FrameTarget:
         self.socket: WsClient | None = None
         self._probes = itertools.count()
         server = running.server
-        table = chat_frames(server.handlers.chat, server.handlers.typing, server.handlers.message_changes)
+        table = chat_frames(
+            server.handlers.chat, server.handlers.typing, server.handlers.message_changes
+        )
         self.types = tuple(sorted(table))
 
     async def open(self) -> None:
@@ -290,15 +292,13 @@ class HttpTarget:
 
 async def open_target(name: str, world: World) -> tuple[Target, st.SearchStrategy[Any]]:
     """The target `frames` or `rest` on the world's server, connected, and its cases."""
-    target: FrameTarget | HttpTarget
     if name == FrameTarget.name:
-        target = FrameTarget(world.running, world.admin)
-        strategy = payloads(target.types)
-    else:
-        target = HttpTarget(world.running, world.admin)
-        strategy = http_cases(target.routes)
-    await target.open()
-    return target, strategy
+        frames = FrameTarget(world.running, world.admin)
+        await frames.open()
+        return frames, payloads(frames.types)
+    rest = HttpTarget(world.running, world.admin)
+    await rest.open()
+    return rest, http_cases(rest.routes)
 
 
 @dataclass
@@ -343,7 +343,8 @@ def run_target(
         try:
             checked(case)
         except Exception as error:
-            raise AssertionError(f"{target.name}: {case!r}: {type(error).__name__}: {error}")
+            message = f"{target.name}: {case!r}: {type(error).__name__}: {error}"
+            raise AssertionError(message) from None
 
     def recorded(case: Any) -> None:
         try:
