@@ -65,7 +65,8 @@ async def run(engine: str, names: tuple[str, ...], cases: int, number: int) -> N
         world = World(running)
         await world.populate()
         for name in names:
-            target, strategy = await open_target(name, world)
+            target = await open_target(name, world)
+            strategy = target.cases(target.kinds)
             tally = Tally()
             started = time.perf_counter()
             options = long_run(cases, number)

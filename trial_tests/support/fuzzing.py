@@ -161,6 +161,10 @@ class Target(Protocol):
     """One kind of input, sent to a live server."""
 
     name: str
+    kinds: tuple[str, ...]  # what its cases are of: frame types, or routes ("METHOD path")
+
+    def cases(self, kinds: tuple[str, ...]) -> st.SearchStrategy[Any]:
+        """Cases of these kinds."""
 
     async def run(self, case: Any) -> bool:
         """Send `case`, check every answer; whether it was refused (nothing may be written)."""
@@ -190,7 +194,11 @@ class FrameTarget:
         table = chat_frames(
             server.handlers.chat, server.handlers.typing, server.handlers.message_changes
         )
-        self.types = tuple(sorted(table))
+        self.kinds = tuple(sorted(table))
+
+    def cases(self, kinds: tuple[str, ...]) -> st.SearchStrategy[Payload]:
+        """Messages mostly of these frame types."""
+        return payloads(kinds)
 
     async def open(self) -> None:
         socket = await connect(self.running.url, self.admin.session_token())
@@ -251,8 +259,11 @@ class HttpTarget:
         self.connection: KeepAlive | None = None
         rules = running.server.api.app.url_map.iter_rules()
         # Api.route names each route's endpoint "METHOD path".
-        names = sorted({rule.endpoint for rule in rules if " " in rule.endpoint})
-        self.routes = tuple(tuple(name.split(" ", 1)) for name in names)
+        self.kinds = tuple(sorted({rule.endpoint for rule in rules if " " in rule.endpoint}))
+
+    def cases(self, kinds: tuple[str, ...]) -> st.SearchStrategy[HttpCase]:
+        """Requests to these routes ("METHOD path")."""
+        return http_cases(kinds)
 
     async def open(self) -> None:
         self.connection = await open_keep_alive(self.running.url)
@@ -290,15 +301,15 @@ class HttpTarget:
             raise AssertionError(f"the server closed the connection: {error}") from None
 
 
-async def open_target(name: str, world: World) -> tuple[Target, st.SearchStrategy[Any]]:
-    """The target `frames` or `rest` on the world's server, connected, and its cases."""
+async def open_target(name: str, world: World) -> Target:
+    """The target `frames` or `rest` on the world's server, connected."""
+    target: FrameTarget | HttpTarget
     if name == FrameTarget.name:
-        frames = FrameTarget(world.running, world.admin)
-        await frames.open()
-        return frames, payloads(frames.types)
-    rest = HttpTarget(world.running, world.admin)
-    await rest.open()
-    return rest, http_cases(rest.routes)
+        target = FrameTarget(world.running, world.admin)
+    else:
+        target = HttpTarget(world.running, world.admin)
+    await target.open()
+    return target
 
 
 @dataclass
