@@ -7,7 +7,7 @@ Starts its own server (SQLite in a temporary directory, or a new schema of a Pos
 database at SOCIALHUB_TEST_PG) with the fuzz world, then runs the CI's checks
 (trial_tests/support/fuzzing.py) on `--cases` random cases of each target. A failed case is
 counted and the run goes on; prints, per target, the cases run, the failures (the first few
-shown) and the time.
+shown) and the time, and every PROGRESS seconds the figures so far.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, seed, settings
 from twisted.internet import task
 from twisted.internet.defer import Deferred
+from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThread
 
 from trial_tests.support.fuzzing import SERVER_OPTIONS, Tally, World, open_target, run_target
@@ -29,6 +30,7 @@ from trial_tests.support.harness import fresh_postgres_url, serve, test_config
 
 TARGETS = ("frames", "rest")
 SHOWN = 10  # failures printed per target
+PROGRESS = 60.0  # seconds between the lines of figures so far
 
 
 def long_run(cases: int, number: int) -> Callable[[Any], Any]:
@@ -43,15 +45,40 @@ def long_run(cases: int, number: int) -> Callable[[Any], Any]:
     return lambda test: seed(number)(options(test))
 
 
-def report(engine: str, name: str, tally: Tally, seconds: float) -> None:
+def figures(engine: str, name: str, tally: Tally, seconds: float) -> str:
     rate = tally.cases / seconds if seconds else 0.0
-    print(
+    return (
         f"{engine} {name}: {tally.cases} cases, {len(tally.failures)} failures,"
-        f" {seconds:.0f} s ({rate:.1f} cases/s)",
-        flush=True,
+        f" {seconds:.0f} s ({rate:.1f} cases/s)"
     )
+
+
+def report(engine: str, name: str, tally: Tally, seconds: float) -> None:
+    print(figures(engine, name, tally, seconds), flush=True)
     for failure in tally.failures[:SHOWN]:
         print(f"  {failure.case}\n    {failure.error}", flush=True)
+
+
+async def fuzz(engine: str, world: World, name: str, cases: int, number: int) -> None:
+    """Run and report one target."""
+    target = await open_target(name, world)
+    tally = Tally()
+    started = time.perf_counter()
+
+    def so_far() -> None:
+        print("# " + figures(engine, name, tally, time.perf_counter() - started), flush=True)
+
+    progress = LoopingCall(so_far)
+    progress.start(PROGRESS, now=False)
+    database = world.running.server.config.database
+    strategy = target.cases(target.kinds)
+    try:
+        options = long_run(cases, number)
+        await deferToThread(run_target, target, strategy, database, options, tally, True)
+    finally:
+        progress.stop()
+        await target.close()
+    report(engine, name, tally, time.perf_counter() - started)
 
 
 async def run(engine: str, names: tuple[str, ...], cases: int, number: int) -> None:
@@ -65,14 +92,7 @@ async def run(engine: str, names: tuple[str, ...], cases: int, number: int) -> N
         world = World(running)
         await world.populate()
         for name in names:
-            target = await open_target(name, world)
-            strategy = target.cases(target.kinds)
-            tally = Tally()
-            started = time.perf_counter()
-            options = long_run(cases, number)
-            await deferToThread(run_target, target, strategy, database, options, tally, True)
-            report(engine, name, tally, time.perf_counter() - started)
-            await target.close()
+            await fuzz(engine, world, name, cases, number)
     finally:
         await running.stop()
 

@@ -42,7 +42,10 @@ class Fingerprinter:
 
     def take(self) -> Fingerprint:
         """Every table's (row count, hash of its rows)."""
-        return {table: self._table(table) for table in self._tables()}
+        tables = self._rows(_PG_TABLES if self._postgres else _SQLITE_TABLES)
+        if self._postgres:
+            return self._postgres_tables([row[0] for row in tables])
+        return {row[0]: self._sqlite_table(row[0]) for row in tables}
 
     def close(self) -> None:
         self._connection.close()
@@ -55,17 +58,20 @@ class Fingerprinter:
         finally:
             cursor.close()
 
-    def _tables(self) -> list[str]:
-        return [row[0] for row in self._rows(_PG_TABLES if self._postgres else _SQLITE_TABLES)]
+    def _postgres_tables(self, tables: list[str]) -> Fingerprint:
+        """One statement for every table: PostgreSQL hashes its own rows, nothing is copied."""
+        parts = [
+            f"SELECT '{table}', count(*),"
+            " md5(coalesce(string_agg(t::text, chr(10) ORDER BY t::text), ''))"
+            f' FROM "{table}" t'
+            for table in tables
+        ]
+        return {
+            table: (int(count), str(digest))
+            for table, count, digest in self._rows(" UNION ALL ".join(parts))
+        }
 
-    def _table(self, table: str) -> tuple[int, str]:
-        if self._postgres:
-            # The server hashes its own rows: one round trip, nothing copied over.
-            count, digest = self._rows(
-                "SELECT count(*), md5(coalesce(string_agg(t::text, chr(10) ORDER BY t::text), ''))"
-                f' FROM "{table}" t'
-            )[0]
-            return int(count), str(digest)
+    def _sqlite_table(self, table: str) -> tuple[int, str]:
         rows = sorted(repr(row) for row in self._rows(f'SELECT * FROM "{table}"'))
         return len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest()
 

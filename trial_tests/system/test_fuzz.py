@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
+from trial_tests.support.fingerprint import Fingerprinter, differences
 from trial_tests.support.fuzz_strategies import FRAME_FIELDS
 from trial_tests.support.fuzzing import (
     SERVER_OPTIONS,
@@ -70,6 +71,18 @@ class FuzzMixin(EngineTestMixin):
     async def test_rest(self) -> None:
         """Every route of the url_map: no 5xx, JSON errors, nothing written, keep-alive kept."""
         await self._fuzz(HttpTarget.name)
+
+    async def test_fingerprint_sees_a_write(self) -> None:
+        """The no-partial-write check can fail: a registration changes the fingerprint (its
+        user and session rows), and nothing else does."""
+        running = await start_server(self, self.engine)
+        fingerprinter = Fingerprinter(running.server.config.database)
+        self.addCleanup(fingerprinter.close)
+        before = fingerprinter.take()
+        self.assertEqual(fingerprinter.take(), before)
+        await running.client().register("written")
+        changed = differences(before, fingerprinter.take())
+        self.assertEqual([line.split(":")[0] for line in changed], ["sessions", "users"])
 
     async def test_every_frame_type_has_its_fields(self) -> None:
         """A new frame type fails here until the fuzzer knows its fields."""
