@@ -55,6 +55,8 @@ def figures(engine: str, name: str, tally: Tally, seconds: float) -> str:
 
 def report(engine: str, name: str, tally: Tally, seconds: float) -> None:
     print(figures(engine, name, tally, seconds), flush=True)
+    answers = ", ".join(f"{answer} {count}" for answer, count in tally.answers.most_common())
+    print(f"  answers: {answers}", flush=True)
     for failure in tally.failures[:SHOWN]:
         print(f"  {failure.case}\n    {failure.error}", flush=True)
 
@@ -66,7 +68,7 @@ async def fuzz(engine: str, world: World, name: str, cases: int, number: int) ->
     started = time.perf_counter()
 
     def so_far() -> None:
-        print("# " + figures(engine, name, tally, time.perf_counter() - started), flush=True)
+        report(engine, name, tally, time.perf_counter() - started)
 
     progress = LoopingCall(so_far)
     progress.start(PROGRESS, now=False)
@@ -78,6 +80,7 @@ async def fuzz(engine: str, world: World, name: str, cases: int, number: int) ->
     finally:
         progress.stop()
         await target.close()
+    print("# the end", flush=True)
     report(engine, name, tally, time.perf_counter() - started)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,8 +167,9 @@ class Target(Protocol):
     def cases(self, kinds: tuple[str, ...]) -> st.SearchStrategy[Any]:
         """Cases of these kinds."""
 
-    async def run(self, case: Any) -> bool:
-        """Send `case`, check every answer; whether it was refused (nothing may be written)."""
+    async def run(self, case: Any) -> str | None:
+        """Send `case`, check every answer; how it was refused (nothing may be written then:
+        an error code, a close code) or None when it was taken."""
 
     async def still_usable(self) -> None:
         """Check that the connection still answers (and make it answer again if the case
@@ -210,7 +212,7 @@ class FrameTarget:
         socket.closed.addCallback(closed)
         self.socket = socket
 
-    async def run(self, case: Payload) -> bool:
+    async def run(self, case: Payload) -> str | None:
         assert self.socket is not None
         self.socket.send_raw(case.data, case.binary)
         answers = await self._until_probe(case)
@@ -219,11 +221,12 @@ class FrameTarget:
             code = answers[-1]["code"]
             assert code == case.closes_with, f"closed with {code} after {case!r}"
             await self.open()
-            return True
+            return f"close {code}"
         assert case.closes_with is None, f"still open after {case!r}"
         answers += await self._until_probe(case)
         assert answers[-1]["type"] != "closed", f"closed after {case!r}: {answers}"
-        return any(answer["type"] == "error" for answer in answers)
+        errors = [answer["code"] for answer in answers if answer["type"] == "error"]
+        return errors[0] if errors else None
 
     async def still_usable(self) -> None:
         """Checked in `run`: the second probe is a valid frame, acked on the same socket."""
@@ -268,13 +271,13 @@ class HttpTarget:
     async def open(self) -> None:
         self.connection = await open_keep_alive(self.running.url)
 
-    async def run(self, case: HttpCase) -> bool:
+    async def run(self, case: HttpCase) -> str | None:
         headers = {"Cookie": f"socialhub_session={self.admin.session_token()}"}
         if case.content_type is not None:
             headers["Content-Type"] = case.content_type
         response = await self._exchange(request_bytes(case.method, case.target, headers, case.body))
         check_response(response, case)
-        return response.status >= 400
+        return str(response.status) if response.status >= 400 else None
 
     async def still_usable(self) -> None:
         """The same connection answers; a case that ended the session (a logout, a password
@@ -320,9 +323,11 @@ class Failure:
 
 @dataclass
 class Tally:
-    """What a run did: cases and the failures recorded (when not raised)."""
+    """What a run did: cases, how many of them each answer had (`taken`, or the refusal's
+    status or code), and the failures recorded (when not raised)."""
 
     cases: int = 0
+    answers: Counter[str] = field(default_factory=Counter)
     failures: list[Failure] = field(default_factory=list)
 
 
@@ -344,7 +349,8 @@ def run_target(
         tally.cases += 1
         before = fingerprinter.take()
         refused = on_reactor(lambda: target.run(case))
-        if refused:
+        tally.answers[refused or "taken"] += 1
+        if refused is not None:
             after = fingerprinter.take()
             assert before == after, f"refused but wrote: {differences(before, after)}"
         on_reactor(target.still_usable)
