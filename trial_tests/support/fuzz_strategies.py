@@ -171,14 +171,6 @@ def nested(depth: int) -> bytes:
     return b'{"a":' * depth + b"1" + b"}" * depth
 
 
-def valid_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 # Bodies that are not a JSON object, or not JSON at all.
 not_an_object = st.one_of(
     st.builds(to_json, junk, st.booleans()),
@@ -214,8 +206,8 @@ class Payload:
             return 1003
         if len(self.data) > WS_LIMIT:
             return 1009
-        if not valid_utf8(self.data):
-            return 1007
+        if self.data.decode("utf-8", "replace").encode("utf-8") != self.data:
+            return 1007  # not UTF-8: decoding replaced something
         return None
 
     def __repr__(self) -> str:

@@ -213,6 +213,8 @@ class FrameTarget:
         self.socket = socket
 
     async def run(self, case: Payload) -> str | None:
+        if self.socket is None or self.socket.closed.called:
+            await self.open()  # an earlier case closed it (and failed or expected it)
         assert self.socket is not None
         self.socket.send_raw(case.data, case.binary)
         answers = await self._until_probe(case)
@@ -220,7 +222,6 @@ class FrameTarget:
         if answers and answers[-1]["type"] == "closed":
             code = answers[-1]["code"]
             assert code == case.closes_with, f"closed with {code} after {case!r}"
-            await self.open()
             return f"close {code}"
         assert case.closes_with is None, f"still open after {case!r}"
         answers += await self._until_probe(case)
