@@ -43,7 +43,7 @@ def short_run(examples: int) -> Any:
 class FuzzMixin(EngineTestMixin):
     timeout = 600
     # Cases per frame type and per route: each engine's run takes about 30 s on a quiet machine.
-    examples = {"frames": 40, "rest": 6}
+    examples = {"frames": 25, "rest": 4}
 
     async def _fuzz(self, name: str) -> None:
         """Run `examples` cases of each kind of the target `name` (every frame type, every
