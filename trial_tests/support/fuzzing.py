@@ -1,10 +1,11 @@
 """Fuzz targets: hostile input sent to a live server, and what must hold after each case.
 
 A target sends one drawn case (a WebSocket message, an HTTP request) and reports how it was
-refused (a status, an error or close code), or that it was taken. The runner (`run_target`) fingerprints the database before and after each case and,
-when the case was refused, requires it unchanged; then the target checks that its connection
-still answers. Every answer is checked as it arrives: no 5xx or `internal_error`, no traceback or
-Python repr, every error in the contract's shape with a code docs/api/errors.md documents.
+refused (a status, an error or close code), or that it was taken. The runner (`run_target`)
+fingerprints the database before and after each case and, when the case was refused, requires
+it unchanged; then the target checks that its connection still answers. Every answer is
+checked as it arrives: no 5xx or `internal_error`, no traceback or Python repr, every error in
+the contract's shape with a code docs/api/errors.md documents.
 
 Hypothesis drives the cases from a worker thread; each case runs on the reactor thread
 (`blockingCallFromThread`), the fingerprints on the worker thread (they block).
