@@ -22,7 +22,8 @@ STATIC_IMPORT = re.compile(r'^import\s+(?:[^"\';]*?\s+from\s+)?"(\.{1,2}/[^"]+)"
 def static_imports(source: str, importer: str) -> set[str]:
     """The paths, relative to the client's root, that one module imports statically."""
     base = posixpath.dirname(importer)
-    return {posixpath.normpath(posixpath.join(base, path)) for path in STATIC_IMPORT.findall(source)}
+    paths = STATIC_IMPORT.findall(source)
+    return {posixpath.normpath(posixpath.join(base, path)) for path in paths}
 
 
 class ModulePreloadTests(TestCase):
