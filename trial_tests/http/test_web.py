@@ -20,6 +20,7 @@ from twisted.web.client import Agent, HTTPConnectionPool, readBody
 from twisted.web.http_headers import Headers
 
 from socialhub.http.web import SECURITY_HEADERS, WebClient
+from trial_tests.support.chat import register
 from trial_tests.support.harness import Response, RunningServer, start_server
 from trial_tests.support.raw_http import raw_get
 
@@ -112,17 +113,30 @@ class PageTests(WebCase):
             self.assertEqual(header(response, "cache-control"), "no-cache")
             self.assertSecure(response)
 
-    async def test_a_session_without_the_hint_gets_it_with_the_page(self) -> None:
-        """A browser signed in before the signed-in hint existed is not shown the log-in form:
-        the page sets the hint when the session cookie comes without it, and only then."""
-        session_only = await self.get("/chat", cookie="socialhub_session=abc")
-        self.assertEqual(
-            session_only.headers.getRawHeaders("set-cookie"),
-            ["socialhub_signed_in=1; Path=/; SameSite=lax"],
-        )
-        for cookie in ("socialhub_session=abc; socialhub_signed_in=1", "other=1"):
+    async def test_the_hint_is_made_true_for_the_session_before_the_page_is_sent(self) -> None:
+        """The page starts its socket on the signed-in hint, so the server checks the session
+        first: a live session without the hint (signed in before the hint existed) gets it, a
+        dead one with the hint has it cleared, and a true hint is left alone. The page is the
+        same either way, gzipped too."""
+        token = (await register(self.running.url, "ann")).token
+        cases = [
+            (f"socialhub_session={token}", ["socialhub_signed_in=1; Path=/; SameSite=lax"]),
+            (f"socialhub_session={token}; socialhub_signed_in=1", None),
+            (
+                "socialhub_session=no-such-session; socialhub_signed_in=1",
+                ["socialhub_signed_in=; Path=/; Max-Age=0; SameSite=lax"],
+            ),
+            ("socialhub_session=no-such-session", None),
+            ("other=1", None),
+        ]
+        page = (await self.get("/chat")).raw
+        for cookie, set_cookie in cases:
             response = await self.get("/chat", cookie=cookie)
-            self.assertIsNone(response.headers.getRawHeaders("set-cookie"), cookie)
+            self.assertEqual(response.headers.getRawHeaders("set-cookie"), set_cookie, cookie)
+            self.assertEqual(response.raw, page, cookie)
+            zipped = await self.get("/chat", cookie=cookie, **GZIP)
+            self.assertEqual(gzip.decompress(zipped.raw), page, cookie)
+            self.assertSecure(zipped)
 
     async def test_the_security_headers_are_exactly_the_specified_ones(self) -> None:
         response = await self.get("/chat")

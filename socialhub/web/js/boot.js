@@ -1,13 +1,16 @@
 /* The first requests of a page load, started as soon as the smallest part of the module graph
- * is evaluated: who is signed in, the route's view module and the view's first data, all side
- * by side. main.js imports it first; the answers wait in api.js for the calls that want them. */
+ * is evaluated: who is signed in, the socket, the route's view module and the view's first
+ * data, all side by side. main.js imports it first; the answers wait in api.js for the calls
+ * that want them. */
 
 import { prefetch } from "./api.js";
 import { match, preload } from "./router.js";
+import { start as startSocket } from "./socket.js";
 import { firstPaths as chatPaths } from "./views/chat_paths.js";
 
-/** Set and cleared by the server with the session cookie, which the page cannot read. It only
- * says whether asking who is signed in is worth a request; the answer decides. */
+/** Set and cleared by the server with the session cookie, which the page cannot read, and
+ * checked by it against the session when it sends the page: the socket can start on it. Who
+ * is signed in is still asked; a session ended since (a 401) stops the socket (main.js). */
 export const SIGNED_IN_HINT = "socialhub_signed_in";
 
 /** Each view's first GETs, for the views that have some, known without the view's module. */
@@ -20,6 +23,7 @@ export function hinted() {
 // Logged out (no hint) the page shows the log-in form: nothing is worth asking for ahead.
 if (hinted()) {
   prefetch("/api/auth/me");
+  startSocket();
   const route = match(location.pathname);
   if (route) {
     for (const path of FIRST_PATHS[route.view]?.(route.params) || []) prefetch(path);

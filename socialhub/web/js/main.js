@@ -13,14 +13,13 @@ import { startNotify } from "./notify.js";
 const app = document.getElementById("app");
 const outlet = h("main", { id: "main", tabindex: "-1" });
 
-/** Who is signed in, the view's module and its first data were asked for by boot.js; the
- * socket starts once the session is known good (a socket refused for a stale hint would be a
- * console error). */
+/** Who is signed in, the socket, the view's module and its first data were started by
+ * boot.js on the signed-in hint. */
 async function boot() {
   session.user = hinted() ? await signedIn() : null;
+  if (!session.user) stopSocket(); // the hint was wrong after all
   replace(app, session.user ? shell() : loggedOutHeader(), outlet);
   if (session.user) {
-    startSocket();
     startUnread(session.user.id);
     startNotify(session.user.id);
   }

@@ -836,11 +836,14 @@ function renderConversation(container, { kind, id }) {
 
   /** The newest page again, for messages that came by neither the first history page nor the
    * socket: after a prefetched page (above), and at each `resumed`, for those stored between
-   * the first history request and the socket's start. */
+   * the first history request and the socket's start. Asked at once, even while the first
+   * page is being shown: its answer waits for that page. */
   async function catchUp() {
+    const newest = api("GET", historyPath(kind, id, null));
+    newest.catch(() => {}); // handled below, once the first page is shown
     await opened;
     try {
-      const items = await api("GET", historyPath(kind, id, null));
+      const items = await newest;
       for (const message of items.reverse()) if (oldest !== null && message.id > oldest) arrive(message);
       markRead();
     } catch (error) {
