@@ -8,7 +8,7 @@
 import { ApiError, api, coalesce, prefetching, session } from "../api.js";
 import { h, replace } from "../dom.js";
 import { navigate, refresh } from "../router.js";
-import { clientId, on, send } from "../socket.js";
+import { clientId, connectionState, on, send } from "../socket.js";
 import { PAGE, historyPath, presencePath, userPath } from "./chat_paths.js";
 
 // The rows in the page at most (some 20 nodes each): however far the reader scrolls, a
@@ -184,9 +184,10 @@ function renderConversation(container, { kind, id }) {
   const isPrivate = kind === "private";
   const target = isPrivate ? { to: id } : { group_id: String(id) };
   const subs = subscriptions();
-  // A message that came on the socket between a prefetched page and this view's subscribing
-  // is in neither: the newest page is asked for again once the view is open.
-  const afterPrefetch = prefetching(historyPath(kind, id, null));
+  // A message stored after a prefetched page was read, and sent on the socket before this
+  // view subscribed, is in neither: the newest page is asked for again once the view is open.
+  // While the socket has not resumed yet, its `resumed` does that (below).
+  const afterPrefetch = prefetching(historyPath(kind, id, null)) && connectionState() === "connected";
   // Every message the view holds, by id: the rows in the page and those in `below`.
   const rows = new Map();
   // Rows newer than the page's, taken out of it while the reader is up the history, oldest
