@@ -158,7 +158,10 @@ class _WebResource(Resource):
         super().__init__()
         self.client = client
 
-    def render(self, request: Any) -> bytes:
+    def render(self, request: Any) -> bytes | int:
+        return self.answer(request)
+
+    def answer(self, request: Any) -> bytes:
         for name, value in SECURITY_HEADERS.items():
             request.setHeader(name, value)
         if request.method not in (b"GET", b"HEAD"):
@@ -186,7 +189,7 @@ class _Page(_WebResource):
     def render(self, request: Any) -> bytes | int:
         token = request.getCookie(COOKIE_NAME.encode())
         if request.method not in (b"GET", b"HEAD") or not token:
-            return super().render(request)
+            return self.answer(request)
         checked = Deferred.fromCoroutine(self._hint(request, token.decode("latin-1")))
         checked.addCallback(lambda _: self._send(request))
         return NOT_DONE_YET
@@ -202,17 +205,18 @@ class _Page(_WebResource):
         except Exception:
             log.failure("checking the session of a page request")
             return
-        hinted = request.getCookie(HINT_COOKIE_NAME.encode()) is not None
-        if alive != hinted:
-            value, max_age = (b"1", None) if alive else (b"", b"0")
+        hint = request.getCookie(HINT_COOKIE_NAME.encode())
+        if alive and hint != b"1":
+            request.addCookie(HINT_COOKIE_NAME.encode(), b"1", path=b"/", sameSite="lax")
+        elif not alive and hint is not None:
             request.addCookie(
-                HINT_COOKIE_NAME.encode(), value, max_age=max_age, path=b"/", sameSite="lax"
+                HINT_COOKIE_NAME.encode(), b"", max_age=b"0", path=b"/", sameSite="lax"
             )
 
     def _send(self, request: Any) -> None:
         if request.finished or request.channel is None:  # the browser went away meanwhile
             return
-        request.write(super().render(request))
+        request.write(self.answer(request))
         request.finish()
 
     def find(self, request: Any) -> tuple[WebFile, bytes] | None:
