@@ -22,8 +22,8 @@ export function hinted() {
 
 // Logged out (no hint) the page shows the log-in form: nothing is worth asking for ahead.
 if (hinted()) {
+  startSocket(); // first: its handshake and resume are the longest of these
   prefetch("/api/auth/me");
-  startSocket();
   const route = match(location.pathname);
   if (route) {
     for (const path of FIRST_PATHS[route.view]?.(route.params) || []) prefetch(path);
