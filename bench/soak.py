@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import resource
@@ -49,12 +50,16 @@ def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def raise_descriptor_limit(needed: int) -> int:
-    """Lift both limits to `needed` when the hard one is lower (root may), then the soft one."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+def raise_descriptor_limit(needed: int) -> None:
+    """Lift the hard limit to `needed` when it is lower (root may, unless a container forbids
+    it), then the soft one to the hard one. The server and this generator each hold one
+    descriptor per socket, each under its own limit (the server inherits ours)."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     if hard < needed:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, needed))
-    return procs.raise_open_file_limit()
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (needed, needed))
+    if procs.raise_open_file_limit() < needed:
+        raise SystemExit(f"the open-file limit is below {needed} and cannot be raised")
 
 
 @dataclass
@@ -98,7 +103,7 @@ async def steady(clients: list[wire.Client], traffic: Traffic, rate: float, seco
     began = time.monotonic()
     while (elapsed := time.monotonic() - began) < seconds:
         while traffic.sent < int(elapsed * rate):
-            sender, recipient = random.sample(range(len(clients)), 2)  # noqa: S311 - not crypto
+            sender, recipient = random.sample(range(len(clients)), 2)
             traffic.sent += 1
             content = f"{traffic.sent:012d}{PAD}"
             frame = {"type": "private", "to": users[recipient], "content": content}
@@ -166,7 +171,7 @@ def verdict(args: argparse.Namespace, traffic: Traffic) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     procs.install_cleanup()
-    raise_descriptor_limit(2 * args.sockets + 1000)
+    raise_descriptor_limit(args.sockets + 1000)
     layout = fixtures.Layout(args.sockets, 1, messages=0, conversations=0)
     env = environment.prepare(args.postgres, layout, {"socialhub-pg"})
     try:
