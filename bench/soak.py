@@ -70,7 +70,7 @@ class Traffic:
     acks: int = 0
     delivered: int = 0
     errors: int = 0
-    samples: list[dict[str, float]] = field(default_factory=list)
+    samples: list[tuple[str, dict[str, float]]] = field(default_factory=list)  # (phase, row)
 
     def sink(self, client: wire.Client, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
@@ -83,7 +83,7 @@ class Traffic:
 
 
 def sample(pid: int, began: float, phase: str, traffic: Traffic, open_sockets: int) -> None:
-    row = {
+    row: dict[str, float] = {
         "t_s": round(time.monotonic() - began),
         "rss_mib": round(rss_bytes([pid]) / 2**20, 1),
         "fds": open_fds(pid),
@@ -93,7 +93,7 @@ def sample(pid: int, began: float, phase: str, traffic: Traffic, open_sockets: i
         "delivered": traffic.delivered,
         "errors": traffic.errors,
     }
-    traffic.samples.append({**row, "phase": phase})  # type: ignore[dict-item]
+    traffic.samples.append((phase, row))
     print(f"{phase:8} " + "  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
 
 
@@ -132,7 +132,7 @@ async def soak(args: argparse.Namespace, running: servers.Running, tokens: list[
     ticker.cancel()
     sample(pid, began, "traffic", traffic, sum(not c.closed for c in clients))
     wire.close_all(clients)
-    baseline = int(traffic.samples[0]["fds"])
+    baseline = traffic.samples[0][1]["fds"]
     deadline = time.monotonic() + FD_WAIT
     while open_fds(pid) > baseline and time.monotonic() < deadline:
         await asyncio.sleep(1.0)
@@ -142,13 +142,13 @@ async def soak(args: argparse.Namespace, running: servers.Running, tokens: list[
 
 def verdict(args: argparse.Namespace, traffic: Traffic) -> list[str]:
     """The summary lines; the last one says PASS or FAIL."""
-    rows = [s for s in traffic.samples if s["phase"] == "traffic"]
+    rows = [row for phase, row in traffic.samples if phase == "traffic"]
     first_t = rows[0]["t_s"]
     warm = [s for s in rows if s["t_s"] - first_t >= args.warmup * 60] or rows[-1:]
     start, end = warm[0]["rss_mib"], rows[-1]["rss_mib"]
     growth = (end - start) / start
     peak = max(s["rss_mib"] for s in warm)
-    baseline, closed = traffic.samples[0], traffic.samples[-1]
+    baseline, closed = traffic.samples[0][1], traffic.samples[-1][1]
     open_at_end = rows[-1]["sockets"]
     lines = [
         f"sockets open {rows[0]['sockets']:.0f}, still open at the end {open_at_end:.0f}",
