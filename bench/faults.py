@@ -155,8 +155,9 @@ async def load(run: Run) -> None:
         acked = sum(len(s.acked) for s in senders)
         run.faults_at.append(run.now())
         what = await STRIKES[args.fault](run)
+        during = sum(len(s.acked) for s in senders) - acked
         back = await recovered(run, senders)
-        say(f"{args.fault} {cycle + 1}: {acked} acked before it; {what}; {back}")
+        say(f"{args.fault} {cycle + 1}: {acked} acked before, {during} during it; {what}; {back}")
     await asyncio.sleep(args.every)
     for sender in senders:
         sender.finish()
@@ -170,7 +171,8 @@ async def load(run: Run) -> None:
 
 
 async def recovered(run: Run, senders: list[Sender]) -> str:
-    """Wait until every /healthz answered 200 after the fault and a new message was acked."""
+    """Wait until every /healthz answered 200 after the fault was over and a new message was
+    acked (the strike returns once the fault is over: Redis or the server started again)."""
     struck, acked = run.now(), sum(len(s.acked) for s in senders)
     first_ack = None
     while True:
@@ -180,7 +182,7 @@ async def recovered(run: Run, senders: list[Sender]) -> str:
         if healthy and first_ack is not None:
             fault = run.faults_at[-1]
             ok = max(0.0, max(h.changes[-1][0] for h in run.health) - fault)
-            return f"first ack {first_ack - fault:.2f} s, /healthz 200 {ok:.2f} s after it began"
+            return f"next ack {first_ack - fault:.2f} s, /healthz 200 {ok:.2f} s after it began"
         await asyncio.sleep(0.01)
 
 
