@@ -1,11 +1,11 @@
 """The client side of `python -m bench.faults`: senders that keep every ack, receivers that
 resume from their cursor, and the check of both against history.
 
-Sender i (user i) sends `total` private messages to its partner (user i + PAIRS), paced, at
-most `window` unanswered at a time, each with a client id that is also its content. It
-behaves as docs/faults.md tells a client to: an `error` or a lost connection puts the frame
-back to be sent again with the same id (after a short backoff), and it reconnects until the
-server is back. A receiver reconnects with `since=<last cursor>` and counts each delivery.
+Sender i (user i) sends private messages to its partner (user i + PAIRS) until told to
+finish, paced, at most `window` unanswered at a time, each with a client id that is also its
+content. It behaves as docs/faults.md tells a client to: an `error` or a lost connection puts
+the frame back to be sent again with the same id (after a short backoff), and it reconnects
+until the server is back. A receiver reconnects with `since=<last cursor>` and counts each delivery.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 under a bounded load whose every ack is kept, then the acks checked against history.
 
 Real `twistd socialhub` processes on a fresh database (bench/environment.py). PAIRS senders
-send their messages (bench/faultload.py); each time another share of them is acked, the fault
-strikes:
+send messages to PAIRS receivers (bench/faultload.py); after `--every` seconds of load the
+fault strikes, again `--every` seconds after each recovery (every /healthz 200 and a new ack),
+and the load stops `--every` seconds after the last one:
 
 - kill9: the server gets SIGKILL and is started again on the same port (`--engine`).
 - postgres-restart: the machine's PostgreSQL cluster is restarted with pg_ctlcluster
@@ -37,7 +38,7 @@ from bench.faultload import PAIRS, Check, Health, Receiver, Sender, check, deliv
 
 FAULTS = ("kill9", "postgres-restart", "redis-restart")
 ENGINES = {"postgres": "socialhub-pg", "sqlite": "socialhub-sqlite"}
-RUN_TIMEOUT = 600.0  # seconds for all messages to be acked, outages included
+RUN_TIMEOUT = 600.0  # seconds for a recovery, and for the last messages to be acked
 SETTLE = 30.0  # seconds for the receivers to get every acked message at the end
 
 
@@ -141,11 +142,7 @@ async def load(run: Run) -> None:
     send_port, receive_port = run.running[0].port, run.running[-1].port
     done = asyncio.Event()
     receiving = [asyncio.ensure_future(r.keep_open(receive_port, done)) for r in receivers]
-    run.health = [Health() for _ in run.running]
-    polls = [
-        asyncio.ensure_future(h.poll(r.port, run.began))
-        for r, h in zip(run.running, run.health, strict=True)
-    ]
+    polls = watch_health(run)
     while not all(r.client for r in receivers):
         await asyncio.sleep(0.05)
     sending = asyncio.gather(*(s.run(send_port) for s in senders))
@@ -161,7 +158,10 @@ async def load(run: Run) -> None:
     await asyncio.sleep(args.every)
     for sender in senders:
         sender.finish()
-    await asyncio.wait_for(sending, RUN_TIMEOUT)
+    try:
+        await asyncio.wait_for(sending, RUN_TIMEOUT)
+    except TimeoutError:
+        raise SystemExit(f"FAIL: messages still unacked {RUN_TIMEOUT:.0f} s later") from None
     await deliveries_settle(senders, receivers, SETTLE)
     done.set()
     await asyncio.gather(*receiving)
@@ -170,12 +170,21 @@ async def load(run: Run) -> None:
     report(run, await check(send_port, senders, receivers), cycles)
 
 
+def watch_health(run: Run) -> list[asyncio.Future[None]]:
+    """A /healthz poll of every server, into run.health."""
+    run.health = [Health() for _ in run.running]
+    return [
+        asyncio.ensure_future(h.poll(r.port, run.began))
+        for r, h in zip(run.running, run.health, strict=True)
+    ]
+
+
 async def recovered(run: Run, senders: list[Sender]) -> str:
     """Wait until every /healthz answered 200 after the fault was over and a new message was
     acked (the strike returns once the fault is over: Redis or the server started again)."""
     struck, acked = run.now(), sum(len(s.acked) for s in senders)
     first_ack = None
-    while True:
+    while run.now() < struck + RUN_TIMEOUT:
         if first_ack is None and sum(len(s.acked) for s in senders) > acked:
             first_ack = run.now()
         healthy = all(h.latest[1] == 200 and h.latest[0] > struck for h in run.health)
@@ -184,6 +193,7 @@ async def recovered(run: Run, senders: list[Sender]) -> str:
             ok = max(0.0, max(h.changes[-1][0] for h in run.health) - fault)
             return f"next ack {first_ack - fault:.2f} s, /healthz 200 {ok:.2f} s after it began"
         await asyncio.sleep(0.01)
+    raise SystemExit(f"FAIL: not recovered {RUN_TIMEOUT:.0f} s after fault {len(run.faults_at)}")
 
 
 def say(line: str) -> None:
