@@ -398,6 +398,20 @@ class RateLimitTests(ChatTestMixin):
         b1.send({"type": "private", "to": alice.id, "content": "bob is fine", "id": "b"})
         self.assertEqual((await b1.next_of("ack"))["id"], "b")
 
+    async def test_per_address(self) -> None:
+        """--address-rate-limit 1: one address may spend one user's worth, whoever sends; every
+        frame type counts against it."""
+        alice, bob = await self.start("alice", "bob", rate_limit=2, address_rate_limit=1)
+        a1, b1 = await self.open(alice), await self.open(bob)
+        for n in range(4):
+            a1.send({"type": "private", "to": bob.id, "content": f"m{n}", "id": f"m{n}"})
+        a1.send({"type": "typing", "to": bob.id, "id": "t"})
+        for n in range(4):
+            await self.ack_of(a1, f"m{n}")
+        await self.ack_of(a1, "t")
+        b1.send({"type": "private", "to": alice.id, "content": "same address", "id": "b"})
+        await self.error_of(b1, "rate_limited", "b")
+
     async def test_off(self) -> None:
         """--rate-limit 0 turns the limit off: sixty frames at once are all acked."""
         alice, bob = await self.start("alice", "bob", rate_limit=0)
