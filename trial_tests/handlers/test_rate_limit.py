@@ -98,7 +98,9 @@ class RateLimitsTests(TestCase):
                 refusals.append
             )
             if refusals:
-                return passed, refusals[0].trap(RateLimited) and refusals[0].value.retry_after
+                error = refusals[0].value
+                assert isinstance(error, RateLimited), error
+                return passed, error.retry_after
         raise AssertionError("never refused")
 
     def test_each_class_has_its_budget(self) -> None:
