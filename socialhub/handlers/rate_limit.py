@@ -23,7 +23,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
@@ -172,25 +172,27 @@ class RateLimits:
             _, count = self._spent.get(key, (rate, 0))
             self._spent[key] = (rate, count + 1)
         if self._settling is None:
-            self._settling = self._clock.callLater(SETTLE_SECONDS, self._settle)
+            self._settling = self._clock.callLater(SETTLE_SECONDS, self.settle)
 
-    def _settle(self) -> None:
-        """Tell Redis what this process spent; each bucket then holds what the deployment
-        left, less what was spent here while the answer was on its way."""
-        assert self._shared is not None
+    def settle(self) -> Deferred[None]:
+        """Tell Redis what this process spent since it last did (the timer's call); each bucket
+        then holds what the deployment left, less what was spent here while the answer was on
+        its way. Fires once that is done or has failed (never fails)."""
+        if self._settling is not None and self._settling.active():
+            self._settling.cancel()
         self._settling = None
         spent, self._spent = self._spent, {}
+        if self._shared is None or not spent:
+            return succeed(None)
         buckets = [
             (redis_key(key), rate.per_second, rate.burst) for key, (rate, _) in spent.items()
         ]
         try:
-            settled: Deferred[list[float]] = self._shared.settle(
-                buckets, [count for _, count in spent.values()]
-            )
+            settled = self._shared.settle(buckets, [count for _, count in spent.values()])
         except Exception as error:  # the connection is known to be lost
             self._unshared(error)
-            return
-        settled.addCallbacks(
+            return succeed(None)
+        return settled.addCallbacks(
             self._settled, lambda failure: self._unshared(failure.value), callbackArgs=(spent,)
         )
 
