@@ -46,19 +46,27 @@ class Buckets:
 
     def take(self, keyed: Keyed) -> float:
         """Take one token from each bucket, or from none: 0 when taken, else the seconds until
-        every one of them holds a token again."""
+        every one of them holds a token again. (Written out: every frame comes through here.)"""
         now = self._clock.seconds()
         self._calls += 1
         if self._calls % _PRUNE_EVERY == 0:
             self._prune(now)
-        levels = [self._level(key, rate, now) for key, rate in keyed]
-        wait = max(
-            (rate.wait(level) for (_, rate), level in zip(keyed, levels, strict=True)), default=0.0
-        )
+        saved_levels = self._levels
+        levels = []
+        wait = 0.0
+        for key, rate in keyed:
+            saved = saved_levels.get(key)
+            if saved is None:
+                level = rate.burst
+            else:
+                level = min(rate.burst, saved[0] + (now - saved[1]) * rate.per_second)
+            if level < 1:
+                wait = max(wait, (1 - level) / rate.per_second)
+            levels.append(level)
         if wait > 0:
             return wait
         for (key, rate), level in zip(keyed, levels, strict=True):
-            self._levels[key] = (level - 1, now, rate)
+            saved_levels[key] = (level - 1, now, rate)
         return 0.0
 
     def set(self, key: Hashable, rate: Rate, level: float) -> None:

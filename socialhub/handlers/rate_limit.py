@@ -33,6 +33,7 @@ from socialhub.handlers.buckets import Buckets, Keyed, Rate
 
 FRAME_BURST = 2.5  # a user's frame bucket holds 2.5 seconds' worth
 SETTLE_SECONDS = 0.25
+_FRAME_KEYS_KEPT = 65536
 _log = Logger(namespace="socialhub.rate_limit")
 
 
@@ -125,6 +126,8 @@ class RateLimits:
         self._local = Buckets(clock)
         self._frames = _frame_rates(settings)
         self._requests = {cost: _request_rates(settings, share) for cost, share in SHARES.items()}
+        # The keys of each sender's frames, made once rather than for every frame.
+        self._frame_keys: dict[tuple[int, str], Keyed] = {}
         self._spent: dict[Hashable, tuple[Rate, int]] = {}  # since the last settlement
         self._settling: IDelayedCall | None = None
         self._shared_down = False
@@ -132,7 +135,13 @@ class RateLimits:
     def allow_frame(self, user_id: int, address: str) -> bool:
         """Take a token for a frame from its user's bucket and its address's; False when
         either is empty."""
-        keyed = _keyed("frame", self._frames, user_id, address)
+        keyed = self._frame_keys.get((user_id, address))
+        if keyed is None:
+            if len(self._frame_keys) >= _FRAME_KEYS_KEPT:
+                self._frame_keys.clear()
+            keyed = self._frame_keys[user_id, address] = _keyed(
+                "frame", self._frames, user_id, address
+            )
         if self._local.take(keyed) > 0:
             return False
         if self._shared is not None and keyed:
