@@ -159,7 +159,8 @@ class RateLimits:
             raise RateLimited("too many requests; slow down", max(1, math.ceil(wait)))
 
     def stop(self) -> None:
-        """Settle no more (the process stops; what it spent since goes unsettled)."""
+        """Cancel the settlement due (the process stops: what it spent since goes unsettled;
+        the next frame let through schedules one again)."""
         if self._settling is not None and self._settling.active():
             self._settling.cancel()
         self._settling = None
@@ -187,9 +188,7 @@ class RateLimits:
         """Tell Redis what this process spent since it last did (the timer's call); each bucket
         then holds what the deployment left, less what was spent here while the answer was on
         its way. Fires once that is done or has failed (never fails)."""
-        if self._settling is not None and self._settling.active():
-            self._settling.cancel()
-        self._settling = None
+        self.stop()
         spent, self._spent = self._spent, {}
         if self._shared is None or not spent:
             return succeed(None)
