@@ -41,7 +41,7 @@ from socialhub.handlers.message_changes import MessageChanges
 from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy
 from socialhub.handlers.posts import Posts
-from socialhub.handlers.rate_limit import RateLimiter
+from socialhub.handlers.rate_limit import LimitSettings, RateLimits
 from socialhub.handlers.registration import Registration, RegistrationSettings
 from socialhub.handlers.reports import Reports
 from socialhub.handlers.typing import Typing
@@ -213,9 +213,13 @@ class Server:
         self.mailer = SmtpMailer(reactor, config.smtp, config.mail_from) if config.smtp else None
         self.delivery = self._outbound(config, reactor)
         self.handlers = self._handlers(config, reactor)
+        settings = LimitSettings(
+            config.rate_limit, config.rest_rate_limit, config.address_rate_limit
+        )
+        self.limits = RateLimits(reactor, settings, self.delivery.bus.buckets())
         self.dispatcher = Dispatcher(
             chat_frames(self.handlers.chat, self.handlers.typing, self.handlers.message_changes),
-            RateLimiter(reactor, config.rate_limit),
+            self.limits,
             self.metrics,
         )
         self.api = self._api(config)
@@ -332,7 +336,7 @@ class Server:
     def _api(self, config: Config) -> Api:
         """The REST edge: every area's routes on one Api."""
         handlers = self.handlers
-        api = Api(handlers.accounts, config.trusted_proxy, config.secure_cookies)
+        api = Api(handlers.accounts, self.limits, config.trusted_proxy, config.secure_cookies)
         accounts_routes.register_routes(
             api,
             handlers.accounts,
@@ -388,6 +392,7 @@ class Server:
             SHUTDOWN_CLOSE_SECONDS, self.reactor
         )
         await closed.addErrback(lambda _: None)  # clients that never answer are cut anyway
+        self.limits.stop()
         await self.delivery.fanout.stop()
         if self.mailer is not None:
             await self.mailer.stop()

@@ -1,9 +1,11 @@
 """The HTTP conventions of the contract, in one place, for every /api route.
 
 `Api.route` wraps a handler so that, in the contract's order of precedence, the caller is
-authenticated (401), is an administrator on an administrator's route (403), the body is JSON
-(415/400), and whatever the handler raises becomes a JSON error body: SocialHubError with its
-status, an unreachable database as 503, anything else as a logged 500 without the traceback.
+authenticated (401), is an administrator on an administrator's route (403), is within the
+rate limit of a state-changing request (429 with Retry-After; per user and per client address,
+http/costs.py sorts the routes into classes), the body is JSON (415/400), and whatever the
+handler raises becomes a JSON error body: SocialHubError with its status, an unreachable
+database as 503, anything else as a logged 500 without the traceback.
 Routing's own 404 and 405 are JSON too. A `raw_body` route (the one upload, `POST /api/media`)
 gets the body's bytes and Content-Type instead of JSON.
 """
@@ -40,6 +42,8 @@ from socialhub.errors import (
 )
 from socialhub.handlers.accounts import Accounts, Viewer
 from socialhub.handlers.policy import require_admin
+from socialhub.handlers.rate_limit import Cost, RateLimits
+from socialhub.http.costs import cost_of
 from socialhub.http.request import LimitedRequest, client_address
 from socialhub.storage.database import DatabaseUnavailable
 
@@ -79,6 +83,19 @@ class Reply:
 
 
 Handler = Callable[[Call], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class _Checks:
+    """What a route asks of a request before its handler runs: a session, a JSON body (or its
+    raw bytes), an administrator, and its class of rate limit (None: not limited)."""
+
+    auth: bool
+    raw_body: bool
+    admin: bool
+    cost: Cost | None
+
+
 _PATH_ARGUMENT = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 
 
@@ -170,9 +187,16 @@ def _set_cookies(request: Request, token: str, max_age: int, secure: bool) -> No
 class Api:
     """The Klein application of /api, /healthz and /metrics."""
 
-    def __init__(self, accounts: Accounts, trusted_proxy: str | None, secure_cookies: bool) -> None:
+    def __init__(
+        self,
+        accounts: Accounts,
+        limits: RateLimits,
+        trusted_proxy: str | None,
+        secure_cookies: bool,
+    ) -> None:
         self.app = Klein()
         self._accounts = accounts
+        self._limits = limits
         self._trusted_proxy = trusted_proxy
         self._secure_cookies = secure_cookies
         self.app.handle_errors(HTTPException)(self._routing_error)
@@ -199,6 +223,7 @@ class Api:
         """
 
         pattern = route_pattern(path)
+        cost = cost_of(method, pattern)
 
         def register(handler: Handler) -> Handler:
             @functools.wraps(handler)
@@ -208,7 +233,9 @@ class Api:
                 request.setHeader(b"x-content-type-options", b"nosniff")
                 request.setHeader(b"cache-control", b"no-store")
                 try:
-                    call = await self._call(request, path_args, auth or admin, raw_body, admin)
+                    call = await self._call(
+                        request, path_args, _Checks(auth or admin, raw_body, admin, cost)
+                    )
                     result = await handler(call)
                 except SocialHubError as error:
                     return write_error(request, error)
@@ -237,20 +264,23 @@ class Api:
         self,
         request: Request,
         path_args: Mapping[str, str],
-        auth: bool,
-        raw_body: bool,
-        admin: bool,
+        checks: _Checks,
     ) -> Call:
         viewer = None
-        if auth:
+        if checks.auth:
             token = request.getCookie(COOKIE_NAME.encode())
             viewer = await self._accounts.authenticate(token.decode("latin-1") if token else None)
             if viewer is None:
                 raise Unauthorized("a valid session is required")
             if isinstance(request, LimitedRequest):
                 request.user_id = viewer.user.id
-            if admin:
+            if checks.admin:
                 require_admin(viewer.user)
+        address = client_address(request, self._trusted_proxy)
+        if checks.cost is not None:
+            user_id = viewer.user.id if viewer is not None else None
+            await self._limits.check_request(checks.cost, user_id, address)
+        raw_body = checks.raw_body
         raw, content_type = _raw_body(request) if raw_body else (b"", "")
         return Call(
             request=request,
@@ -258,7 +288,7 @@ class Api:
             body={} if raw_body else _body(request),
             query=_query(request),
             path=path_args,
-            address=client_address(request, self._trusted_proxy),
+            address=address,
             raw_body=raw,
             content_type=content_type,
         )

@@ -78,6 +78,7 @@ class ChatProtocol(LeanServerProtocol):
 
     factory: ChatFactory
     viewer: Viewer
+    address: str
     since: str | None  # the cursor of /ws?since=, to resume from
     _guard: SlowReaderGuard
     _writer: SocketWriter
@@ -118,6 +119,7 @@ class ChatProtocol(LeanServerProtocol):
         if viewer is None:
             raise ConnectionDeny(401, "Unauthorized")
         self.viewer = viewer
+        self.address = self._client()  # whose frames count against its address's rate limit
         self.since = (request.params.get("since") or [None])[0]
         self.connection_id = hub.connection_id()
         self.user_id = viewer.user.id
