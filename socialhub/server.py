@@ -228,7 +228,7 @@ class Server:
         hub = Hub(
             self.handlers.accounts, fanout, self.dispatcher, origins, cork, config.trusted_proxy
         )
-        self.web = web_resources(config.web_dir)
+        self.web = web_resources(config.web_dir, self.handlers.accounts)
         root = site.Root(self.api.resource(), websocket_resource(hub, reactor), self.web)
         self.site = site.make_site(
             root, reactor, self.metrics, config.trusted_proxy, config.access_log
