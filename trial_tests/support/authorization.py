@@ -290,24 +290,25 @@ async def ask_frame(world: World, frame_type: str, row: Frame) -> list[str]:
     upgrade's refusal."""
     wrong = []
     for role in _in_order(row.statuses):
-        got = await _frame_answer(
-            world, role, {"type": frame_type, "id": "x", **row.frame(world.values)}
-        )
+        got = await _frame_answer(world, role, {"type": frame_type, **row.frame(world.values)})
         if got != row.statuses[role]:
             wrong.append(f"frame {frame_type} as {role}: {got}")
     return wrong
 
 
 async def _frame_answer(world: World, role: str, frame: dict[str, Any]) -> Status:
+    """The answer to `frame`, sent with a client id of its own: a client id used before is
+    answered with its first frame's ack, whatever this frame is."""
+    client_id = world.unique("frame")
     try:
         socket = await connect(world.running.url, world.clients[role].session_token())
     except WsRefused as refused:
         return refused.status
     try:
-        socket.send(frame)
+        socket.send({**frame, "id": client_id})
         while True:
             answer = await socket.next()
-            if answer["type"] in ("ack", "error") and answer.get("id") == "x":
+            if answer["type"] in ("ack", "error") and answer.get("id") == client_id:
                 return SUCCESS if answer["type"] == "ack" else str(answer["code"])
     finally:
         await socket.close()

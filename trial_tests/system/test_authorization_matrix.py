@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import TestCase
 
-from trial_tests.support.accounts import PASSWORD
+from trial_tests.support.accounts import PASSWORD, register_body
 from trial_tests.support.authorization import (
     Frame,
     Route,
@@ -42,11 +42,7 @@ ROUTES: dict[str, Route] = {
     # Accounts and sessions: one's own, whoever one is.
     "POST /api/auth/register": Route(
         everyone(201),
-        body=lambda v: {
-            "username": v["name"],
-            "email": f"{v['name']}@example.org",
-            "password": PASSWORD,
-        },
+        body=lambda v: register_body(v["name"]),
         fresh=("name",),
         shared=True,
     ),
@@ -196,11 +192,7 @@ ROUTES: dict[str, Route] = {
     "GET /api/admin/users": Route(admins(200), shared=True),
     "POST /api/admin/users": Route(
         admins(201),
-        body=lambda v: {
-            "username": v["name"],
-            "email": f"{v['name']}@example.org",
-            "password": PASSWORD,
-        },
+        body=lambda v: register_body(v["name"]),
         fresh=("name",),
         shared=True,
     ),
