@@ -137,6 +137,11 @@ class Dispatcher:
         self._metrics = metrics
         self._in_flight = InFlight()  # frames placed and not yet answered
 
+    @property
+    def frame_types(self) -> frozenset[str]:
+        """The frame types a client may send: what the authorization matrix test covers."""
+        return frozenset(self._table)
+
     def admit(self, sender: Sender, payload: bytes) -> bool:
         """Count a frame against its sender's and its address's rate limits as it arrives
         (valid or not), and refuse it at once when over: a flood is answered, never queued."""
