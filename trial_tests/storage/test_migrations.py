@@ -4,6 +4,9 @@ data; what a database lacks (or has beyond this release) is told without changin
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+
+import psycopg2
 
 from twisted.internet import reactor
 from twisted.trial.unittest import TestCase
@@ -33,6 +36,8 @@ TOKEN = "an-old-session-token-from-release-3"
 OLD_VERSION = 3
 # The schema before messages outlived their users (0016).
 BEFORE_DELETION = 15
+# The schema before repeated unread notifications collapsed (0018).
+BEFORE_REPEATS = 17
 
 
 async def fill_old_database(txn: Transaction) -> None:
@@ -101,6 +106,31 @@ async def fill_conversation(txn: Transaction) -> None:
     await txn.run("UPDATE stream_position SET position = 4")
 
 
+async def fill_repeats(txn: Transaction) -> None:
+    """alice with a session, three unread `new_follower` from bob (the same), one read, and
+    two unread comments of bob's."""
+    for n, name in enumerate(("alice", "bob"), start=1):
+        await txn.run(
+            "INSERT INTO users (id, username, username_key, email, email_key, password_hash,"
+            " display_name, display_name_key, created_at) VALUES (?, ?, ?, ?, ?, 'x', ?, ?, 0)",
+            (n, name, name, f"{name}@example.org", f"{name}@example.org", name, name),
+        )
+    await txn.run(
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_used_at) VALUES (?, 1, ?, ?)",
+        (hashlib.sha256(TOKEN.encode()).hexdigest(), *(int(reactor.seconds()),) * 2),
+    )
+    rows = [("new_follower", "bob started following you", False)] * 3
+    rows += [("new_follower", "bob started following you", True)]
+    rows += [("post_comment", "bob commented on your post", False)] * 2
+    for n, (kind, message, read) in enumerate(rows, start=1):
+        await txn.run(
+            "INSERT INTO notifications (user_id, type, message, is_read, created_at, actor_id,"
+            " stream_pos) VALUES (1, ?, ?, ?, 0, 2, ?)",
+            (kind, message, read, n),
+        )
+    await txn.run("UPDATE stream_position SET position = ?", (len(rows),))
+
+
 class UpgradeTests(EngineTestMixin):
     async def test_old_database_upgrades_in_place(self) -> None:
         """Schema 3 with data, then a current server starts on it: the schema is brought up
@@ -157,6 +187,27 @@ class UpgradeTests(EngineTestMixin):
         history = (await client.get("/api/messages/private?user=2", headers=headers)).json
         self.assertEqual([m["id"] for m in history], [4, 2, 1])
         self.assertEqual([m.get("deleted", False) for m in history], [False, False, True])
+
+    async def test_repeated_unread_notifications_collapse_in_the_upgrade(self) -> None:
+        """Unread repeats stored before 0018 are marked read but the oldest (comments stay
+        as they were); after it, the database itself refuses a repeat."""
+        url = database_url(self, self.engine)
+        old = open_database(as_reactor(reactor), url)
+        await old.open()
+        await migrate(old, up_to=BEFORE_REPEATS)
+        await old.interaction("fill", fill_repeats)
+        await old.close()
+        running = await start_server(self, self.engine, database=url)
+        headers = {"Cookie": f"socialhub_session={TOKEN}"}
+        listed = (await Client(running.url).get("/api/notifications", headers=headers)).json
+        unread = [item["id"] for item in listed if not item["is_read"]]
+        self.assertEqual(unread, [6, 5, 1])
+        repeat = (
+            "INSERT INTO notifications (user_id, type, message, created_at, actor_id)"
+            " VALUES (1, 'new_follower', 'bob started following you', 0, 2)"
+        )
+        with self.assertRaises((sqlite3.IntegrityError, psycopg2.IntegrityError)):
+            await write(running.server.database, "repeat", repeat, ())
 
     async def test_schema_state_says_what_is_missing_or_unknown(self) -> None:
         """Nothing applied, part, all, and a version from a newer release: each is told apart,
