@@ -7,7 +7,6 @@ import hashlib
 import sqlite3
 
 import psycopg2
-
 from twisted.internet import reactor
 from twisted.trial.unittest import TestCase
 
