@@ -48,6 +48,15 @@ class DeadlineTests(ErrorShapeMixin, TestCase):
         response = await trickle(running, head, b"X-Slow: a\r\n")
         self.assertError(response, 408, "request_timeout")
 
+    async def test_a_refused_body_is_not_timed_out_too(self) -> None:
+        """A body refused as too large (413) while it trickles in gets that one answer: its
+        deadline passes while the server drains it, without a second answer."""
+        running = await self._server()
+        head = LOGIN + b"Content-Type: application/json\r\nContent-Length: 2000000\r\n\r\n"
+        response = await trickle(running, head, b"a")
+        self.assertError(response, 413, "payload_too_large")
+        self.assertNotIn(b"request_timeout", response.raw)
+
     async def test_a_request_in_time_is_answered(self) -> None:
         """The deadlines hold only a slow request: one that arrives whole is served."""
         running = await self._server()
