@@ -78,44 +78,32 @@ class MalformedTests(ErrorShapeMixin, TestCase):
         running = await start_server(self, "sqlite")
         self.assertError(await raw_request(running, request), status, code)
 
+    async def assertMalformed(self, method: str, headers: str, body: bytes = b"") -> None:
+        """A request to the API with these header lines and body is the contract's 400."""
+        path = "/api/auth/login" if method == "POST" else "/api/groups"
+        await self.assertRefused(_request(method, path, headers, body), 400, "invalid_request")
+
     async def test_content_length_not_a_number(self) -> None:
-        await self.assertRefused(
-            _request("POST", "/api/auth/login", "Content-Length: x\r\n"), 400, "invalid_request"
-        )
+        await self.assertMalformed("POST", "Content-Length: x\r\n")
 
     async def test_content_length_negative(self) -> None:
-        await self.assertRefused(
-            _request("POST", "/api/auth/login", "Content-Length: -1\r\n"), 400, "invalid_request"
-        )
+        await self.assertMalformed("POST", "Content-Length: -1\r\n")
 
     async def test_two_content_lengths(self) -> None:
-        lengths = "Content-Length: 2\r\nContent-Length: 2\r\n"
-        await self.assertRefused(
-            _request("POST", "/api/auth/login", lengths, b"{}"), 400, "invalid_request"
-        )
+        await self.assertMalformed("POST", "Content-Length: 2\r\nContent-Length: 2\r\n", b"{}")
 
     async def test_an_unknown_transfer_encoding(self) -> None:
-        encoding = "Transfer-Encoding: gzip\r\n"
-        await self.assertRefused(
-            _request("POST", "/api/auth/login", encoding), 400, "invalid_request"
-        )
+        await self.assertMalformed("POST", "Transfer-Encoding: gzip\r\n")
 
     async def test_a_malformed_chunk(self) -> None:
-        chunked = "Transfer-Encoding: chunked\r\n"
         body = b"zz\r\nabc\r\n0\r\n\r\n"
-        await self.assertRefused(
-            _request("POST", "/api/auth/login", chunked, body), 400, "invalid_request"
-        )
+        await self.assertMalformed("POST", "Transfer-Encoding: chunked\r\n", body)
 
     async def test_a_header_without_a_colon(self) -> None:
-        await self.assertRefused(
-            _request("GET", "/api/groups", "Bad Header\r\n"), 400, "invalid_request"
-        )
+        await self.assertMalformed("GET", "Bad Header\r\n")
 
     async def test_a_nul_in_a_header(self) -> None:
-        await self.assertRefused(
-            _request("GET", "/api/groups", "X-A: a\x00b\r\n"), 400, "invalid_request"
-        )
+        await self.assertMalformed("GET", "X-A: a\x00b\r\n")
 
     async def test_an_unknown_http_version(self) -> None:
         request = b"GET /api/groups HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n"
