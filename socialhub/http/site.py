@@ -68,8 +68,6 @@ def _refusal(path: bytes, request: Any) -> IResource | None:
         return _NOT_UTF8
     if request.clientproto == b"HTTP/1.1" and not request.getHeader(b"host"):
         return _NO_HOST
-    if path == b"ws" and not request.postpath and not _is_upgrade(request):
-        return _WS_METHOD if request.method != b"GET" else _NOT_UPGRADE
     return None
 
 
@@ -91,6 +89,8 @@ class Root(Resource):
             return refused
         if path == b"ws" and self._websocket is not None and not request.postpath:
             request.route = "/ws"
+            if not _is_upgrade(request):
+                return _WS_METHOD if request.method != b"GET" else _NOT_UPGRADE
             return self._websocket
         if self._web is not None:
             if path == b"static":
