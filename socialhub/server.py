@@ -48,6 +48,7 @@ from socialhub.handlers.typing import Typing
 from socialhub.handlers.users import Users
 from socialhub.http import site
 from socialhub.http.api import Api
+from socialhub.http.channel import Deadlines
 from socialhub.http.listen import listen
 from socialhub.http.rest import account_data as account_data_routes
 from socialhub.http.rest import account_links as account_links_routes
@@ -229,9 +230,11 @@ class Server:
             self.handlers.accounts, fanout, self.dispatcher, origins, cork, config.trusted_proxy
         )
         self.web = web_resources(config.web_dir, self.handlers.accounts)
-        root = site.Root(self.api.resource(), websocket_resource(hub, reactor), self.web)
+        websocket = websocket_resource(hub, reactor, config.header_timeout)
+        root = site.Root(self.api.resource(), websocket, self.web)
+        deadlines = Deadlines(config.header_timeout, config.body_timeout)
         self.site = site.make_site(
-            root, reactor, self.metrics, config.trusted_proxy, config.access_log
+            root, reactor, self.metrics, deadlines, config.trusted_proxy, config.access_log
         )
         self.metrics_site = site.metrics_site(self.metrics, reactor)
         self._session_checks = LoopingCall(self._recheck_sessions)
@@ -239,7 +242,7 @@ class Server:
         self._session_checks_done: Deferred[LoopingCall] | None = None
 
     def _outbound(self, config: Config, reactor: Reactor) -> Outbound:
-        connections = Connections(self.metrics)
+        connections = Connections(self.metrics, config.max_sockets)
         bus = make_bus(config, reactor, self.metrics)
         self.metrics.bus_up.set_function(lambda: float(bus.state() != "down"))
         fanout = Fanout(

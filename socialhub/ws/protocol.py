@@ -203,7 +203,7 @@ class ChatProtocol(LeanServerProtocol):
 class ChatFactory(WebSocketServerFactory):
     protocol = ChatProtocol  # type: ignore[assignment]
 
-    def __init__(self, hub: Hub, reactor: Reactor) -> None:
+    def __init__(self, hub: Hub, reactor: Reactor, handshake_timeout: float) -> None:
         super().__init__(reactor=reactor)
         self.hub = hub
         self.setProtocolOptions(
@@ -213,11 +213,14 @@ class ChatFactory(WebSocketServerFactory):
             failByDrop=False,
             autoPingInterval=PING_INTERVAL,
             autoPingTimeout=PING_TIMEOUT,
+            # From the upgrade request read (http/channel.py timed its headers) to the answer:
+            # the session lookup of a stalled database must not hold the socket for ever.
+            openHandshakeTimeout=handshake_timeout,
             # Let "null" through Autobahn's own check (which answers 400): origin_allowed
             # refuses it with the contract's 403.
             allowNullOrigin=True,
         )
 
 
-def websocket_resource(hub: Hub, reactor: Reactor) -> WebSocketResource:
-    return WebSocketResource(ChatFactory(hub, reactor))
+def websocket_resource(hub: Hub, reactor: Reactor, handshake_timeout: float) -> WebSocketResource:
+    return WebSocketResource(ChatFactory(hub, reactor, handshake_timeout))
