@@ -66,6 +66,8 @@ setup(
             "import-linter>=2.1,<3",  # the layers contract in pyproject.toml
             "hypothesis>=6.100,<7",  # property tests
             "aiosmtpd>=1.4,<2",  # the SMTP server the mail tests send to
+            "schemathesis>=4.32,<5",  # fuzzes a live server from /api/openapi.json
+            "openapi-spec-validator>=0.7,<1",  # checks /api/openapi.json is valid OpenAPI 3.1
             # The browser tests (trial_tests/web/) drive Debian's Chromium (/usr/bin/chromium);
             # Playwright's own browsers are never downloaded.
             "playwright>=1.47,<2",

@@ -60,6 +60,7 @@ from socialhub.http.rest import groups as groups_routes
 from socialhub.http.rest import media as media_routes
 from socialhub.http.rest import messages as messages_routes
 from socialhub.http.rest import notifications as notifications_routes
+from socialhub.http.rest import openapi as openapi_routes
 from socialhub.http.rest import operations as operations_routes
 from socialhub.http.rest import posts as posts_routes
 from socialhub.http.rest import registration as registration_routes
@@ -361,6 +362,7 @@ class Server:
         reports_routes.register_routes(api, handlers.reports)
         admin_routes.register_routes(api, handlers.administration, handlers.account_deletion)
         operations_routes.register_routes(api, self.check_health, self.metrics)
+        openapi_routes.register_routes(api)
         return api
 
     def _recheck_sessions(self) -> Deferred[None]:

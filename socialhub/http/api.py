@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,7 @@ from socialhub.handlers.policy import require_admin
 from socialhub.handlers.rate_limit import Cost, RateLimits
 from socialhub.http.costs import cost_of
 from socialhub.http.request import LimitedRequest, client_address
+from socialhub.http.schemas import Param
 from socialhub.storage.database import DatabaseUnavailable
 
 _STATE_CHANGING = {b"POST", b"PATCH", b"PUT", b"DELETE"}
@@ -94,6 +95,23 @@ class _Checks:
     raw_body: bool
     admin: bool
     cost: Cost | None
+
+
+BodyParser = Callable[[Mapping[str, Any]], object]
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What a route states about itself beyond its path and method, for its OpenAPI operation
+    (http/openapi.py): who may call it, what it reads, and its success statuses."""
+
+    auth: bool
+    admin: bool
+    raw_body: bool
+    ok: tuple[int, ...]
+    body: BodyParser | None  # the parser of http/rest/bodies.py that reads its JSON body
+    query: tuple[Param, ...]
+    refusals: tuple[int, ...]  # error statuses of its own, beyond the conventions' (openapi.py)
 
 
 _PATH_ARGUMENT = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
@@ -200,6 +218,8 @@ class Api:
         self._trusted_proxy = trusted_proxy
         self._secure_cookies = secure_cookies
         self.app.handle_errors(HTTPException)(self._routing_error)
+        # Each route's declaration, by its Klein endpoint (`METHOD path`).
+        self.declared: dict[str, Declared] = {}
 
     def resource(self) -> Any:
         return self.app.resource()
@@ -212,8 +232,16 @@ class Api:
         auth: bool = True,
         raw_body: bool = False,
         admin: bool = False,
+        ok: int | tuple[int, ...] = 200,
+        body: BodyParser | None = None,
+        query: Sequence[Param] = (),
+        refusals: Sequence[int] = (),
     ) -> Callable[[Handler], Handler]:
         """Register `handler` for METHOD path, with the contract's checks around it.
+
+        `ok` (its success statuses), `body` (the parser its JSON body goes through), `query`
+        (the parameters it reads) and `refusals` (error statuses its conventions do not imply)
+        describe the route in /api/openapi.json.
 
         An `admin` route (every /api/admin route) refuses a caller who is not an administrator
         with 403, after the 401 and before the body is read (policy.require_admin).
@@ -256,6 +284,15 @@ class Api:
             # Klein names routes after the function unless told: two handlers named alike
             # would silently replace each other.
             self.app.route(path, methods=[method], endpoint=f"{method} {path}")(endpoint)
+            self.declared[f"{method} {path}"] = Declared(
+                auth or admin,
+                admin,
+                raw_body,
+                ok if isinstance(ok, tuple) else (ok,),
+                body,
+                tuple(query),
+                tuple(refusals),
+            )
             return handler
 
         return register

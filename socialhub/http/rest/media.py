@@ -43,7 +43,7 @@ def _file(path: Path, image_format: ImageFormat) -> File:
 
 
 def register_routes(api: Api, uploads: MediaUploads) -> None:
-    @api.route("/api/media", "POST", raw_body=True)
+    @api.route("/api/media", "POST", raw_body=True, ok=201)
     async def upload_media(call: Call) -> Reply:
         media = await uploads.upload(call.user_viewer.user.id, call.raw_body, call.content_type)
         return Reply(body=media_object(media), status=201)
