@@ -89,9 +89,13 @@ def main() -> int:
         print("the tests fail without any mutant", file=sys.stderr)
         return 1
     found = [mutant for path, marker in CONDITIONS for mutant in mutants(Path(path), marker)]
-    survived = [mutant for mutant in found if survives(mutant, command)]
+    survived = []
     for mutant in found:
-        print("SURVIVED" if mutant in survived else "killed  ", mutant.describe(), flush=True)
+        if survives(mutant, command):
+            survived.append(mutant)
+            print("SURVIVED", mutant.describe(), flush=True)
+        else:
+            print("killed  ", mutant.describe(), flush=True)
     killed = len(found) - len(survived)
     print(f"{len(found)} mutants, {killed} killed, {len(survived)} survived")
     return 1 if survived else 0
