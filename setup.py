@@ -73,6 +73,9 @@ setup(
             "playwright>=1.47,<2",
             "axe-playwright-python>=0.1.4,<1",
         ],
+        # Mutation testing of the authorization rules (docs/testing.md): mutmut 2 runs any test
+        # command (trial here); mutmut 3 runs pytest only.
+        "mutation": ["mutmut>=2.5.1,<3"],
         # python -m bench (docs/performance.md): the load generator and the peers it compares.
         "bench": [
             "picows>=2.0,<3",

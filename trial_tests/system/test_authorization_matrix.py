@@ -186,6 +186,7 @@ ROUTES: dict[str, Route] = {
     "POST /api/notifications/read": Route(signed_in(204), shared=True),
     "GET /api/notifications/unread_count": Route(signed_in(200), shared=True),
     # Operations: no session, no private data.
+    "GET /api/openapi.json": Route(everyone(200), shared=True),
     "GET /healthz": Route(everyone(200), shared=True),
     "GET /metrics": Route(everyone(200), shared=True),
     # Administration: administrators only, 403 for anyone else signed in.
