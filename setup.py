@@ -66,11 +66,16 @@ setup(
             "import-linter>=2.1,<3",  # the layers contract in pyproject.toml
             "hypothesis>=6.100,<7",  # property tests
             "aiosmtpd>=1.4,<2",  # the SMTP server the mail tests send to
+            "schemathesis>=4.32,<5",  # fuzzes a live server from /api/openapi.json
+            "openapi-spec-validator>=0.7,<1",  # checks /api/openapi.json is valid OpenAPI 3.1
             # The browser tests (trial_tests/web/) drive Debian's Chromium (/usr/bin/chromium);
             # Playwright's own browsers are never downloaded.
             "playwright>=1.47,<2",
             "axe-playwright-python>=0.1.4,<1",
         ],
+        # Mutation testing of the authorization rules (docs/testing.md): mutmut 2 runs any test
+        # command (trial here); mutmut 3 runs pytest only.
+        "mutation": ["mutmut>=2.5.1,<3"],
         # python -m bench (docs/performance.md): the load generator and the peers it compares.
         "bench": [
             "picows>=2.0,<3",

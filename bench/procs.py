@@ -87,6 +87,14 @@ def stop_many(processes: list[subprocess.Popen[bytes]]) -> None:
             _started.remove(process)
 
 
+def kill9(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process's group at once, as a crash would, and reap it."""
+    _signal_group(process, signal.SIGKILL)
+    process.wait(STOP_TIMEOUT)
+    if process in _started:
+        _started.remove(process)
+
+
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)  # the group we created with start_new_session

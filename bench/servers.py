@@ -65,9 +65,10 @@ class Running:
         procs.stop_many(self.processes)
 
 
-def start(name: str, env: Environment) -> Running:
-    """Start one server under test and wait until it accepts connections."""
-    port = procs.free_port()
+def start(name: str, env: Environment, port: int | None = None) -> Running:
+    """Start one server under test and wait until it accepts connections (on `port`, given when
+    a server is started again where its clients expect it)."""
+    port = port or procs.free_port()
     if name.startswith("socialhub"):
         return _start_socialhub(name, env, port)
     if name.startswith("channels"):
@@ -105,6 +106,10 @@ def socialhub_argv(database: str, port: int, workdir: Path, *options: str) -> li
         "--database",
         database,
         "--rate-limit",
+        "0",
+        "--rest-rate-limit",
+        "0",
+        "--address-rate-limit",
         "0",
         "--admin",
         fixtures.ADMIN,
@@ -170,10 +175,15 @@ def ensure_redis(env: Environment) -> str:
         if executable is None:
             raise procs.StartError("redis-server is not installed")
         port = procs.free_port()
-        log = env.workdir / "redis.log"
-        argv = [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-        argv += ["--appendonly", "no", "--dir", str(env.workdir)]
-        env.redis_process = procs.spawn(argv, log)
-        procs.wait_listening(env.redis_process, port, log)
+        start_redis(env, executable, port)
         env.redis_url = f"redis://127.0.0.1:{port}/0"
     return env.redis_url
+
+
+def start_redis(env: Environment, executable: str, port: int) -> None:
+    """redis-server on `port`, keeping nothing on disk (a restart starts it empty)."""
+    log = env.workdir / "redis.log"
+    argv = [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    argv += ["--appendonly", "no", "--dir", str(env.workdir)]
+    env.redis_process = procs.spawn(argv, log)
+    procs.wait_listening(env.redis_process, port, log)

@@ -31,6 +31,11 @@ class Config:
     media_dir: str = "media"
     web_dir: str | None = None  # None: the web client installed with the package
     rate_limit: int = 20
+    rest_rate_limit: int = 120
+    address_rate_limit: int = 10
+    max_sockets: int = 20  # open WebSockets per user and process; 0: no cap
+    header_timeout: float = 10.0  # seconds for a request's line and headers, from its first byte
+    body_timeout: float = 60.0  # seconds for a request's body, from the end of its headers
     session_ttl_days: int = 30
     reuse_port: bool = False
     trusted_proxy: str | None = None
@@ -64,8 +69,19 @@ class Config:
             raise ConfigError("--reuse-port needs --redis: processes sharing a port share a bus")
         if self.redis and not self.is_postgres:
             raise ConfigError("--redis needs a PostgreSQL --database: SQLite serves one process")
+        for name, value in (
+            ("rate-limit", self.rate_limit),
+            ("rest-rate-limit", self.rest_rate_limit),
+            ("address-rate-limit", self.address_rate_limit),
+        ):
+            if value < 0:
+                raise ConfigError(f"--{name} must be 0 (off) or a positive number")
         if self.rate_limit < 0:
             raise ConfigError("--rate-limit must be 0 (off) or a positive number")
+        if self.max_sockets < 0:
+            raise ConfigError("--max-sockets must be 0 (no cap) or a positive number")
+        if self.header_timeout <= 0 or self.body_timeout <= 0:
+            raise ConfigError("--header-timeout and --body-timeout must be positive")
         if self.session_ttl_days < 1:
             raise ConfigError("--session-ttl must be at least 1 day")
         if self.password_time_cost < 1 or self.password_memory_kib < 8 or self.password_threads < 1:

@@ -69,6 +69,20 @@ class MethodNotAllowed(SocialHubError):
     code = "method_not_allowed"
 
 
+class RequestTimeout(SocialHubError):
+    """A request's headers or body did not arrive in time (a slow or stalled client)."""
+
+    status = 408
+    code = "request_timeout"
+
+
+class UpgradeRequired(SocialHubError):
+    """A request to /ws that is not a WebSocket upgrade."""
+
+    status = 426
+    code = "upgrade_required"
+
+
 class Conflict(SocialHubError):
     status = 409
     code = "conflict"

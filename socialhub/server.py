@@ -41,13 +41,14 @@ from socialhub.handlers.message_changes import MessageChanges
 from socialhub.handlers.notifications import Notifications
 from socialhub.handlers.policy import Policy
 from socialhub.handlers.posts import Posts
-from socialhub.handlers.rate_limit import RateLimiter
+from socialhub.handlers.rate_limit import LimitSettings, RateLimits
 from socialhub.handlers.registration import Registration, RegistrationSettings
 from socialhub.handlers.reports import Reports
 from socialhub.handlers.typing import Typing
 from socialhub.handlers.users import Users
 from socialhub.http import site
 from socialhub.http.api import Api
+from socialhub.http.channel import Deadlines
 from socialhub.http.listen import listen
 from socialhub.http.rest import account_data as account_data_routes
 from socialhub.http.rest import account_links as account_links_routes
@@ -59,6 +60,7 @@ from socialhub.http.rest import groups as groups_routes
 from socialhub.http.rest import media as media_routes
 from socialhub.http.rest import messages as messages_routes
 from socialhub.http.rest import notifications as notifications_routes
+from socialhub.http.rest import openapi as openapi_routes
 from socialhub.http.rest import operations as operations_routes
 from socialhub.http.rest import posts as posts_routes
 from socialhub.http.rest import registration as registration_routes
@@ -213,9 +215,13 @@ class Server:
         self.mailer = SmtpMailer(reactor, config.smtp, config.mail_from) if config.smtp else None
         self.delivery = self._outbound(config, reactor)
         self.handlers = self._handlers(config, reactor)
+        settings = LimitSettings(
+            config.rate_limit, config.rest_rate_limit, config.address_rate_limit
+        )
+        self.limits = RateLimits(reactor, settings, self.delivery.bus.buckets())
         self.dispatcher = Dispatcher(
             chat_frames(self.handlers.chat, self.handlers.typing, self.handlers.message_changes),
-            RateLimiter(reactor, config.rate_limit),
+            self.limits,
             self.metrics,
         )
         self.api = self._api(config)
@@ -224,10 +230,12 @@ class Server:
         hub = Hub(
             self.handlers.accounts, fanout, self.dispatcher, origins, cork, config.trusted_proxy
         )
-        self.web = web_resources(config.web_dir)
-        root = site.Root(self.api.resource(), websocket_resource(hub, reactor), self.web)
+        self.web = web_resources(config.web_dir, self.handlers.accounts)
+        websocket = websocket_resource(hub, reactor, config.header_timeout)
+        root = site.Root(self.api.resource(), websocket, self.web)
+        deadlines = Deadlines(config.header_timeout, config.body_timeout)
         self.site = site.make_site(
-            root, reactor, self.metrics, config.trusted_proxy, config.access_log
+            root, reactor, self.metrics, deadlines, config.trusted_proxy, config.access_log
         )
         self.metrics_site = site.metrics_site(self.metrics, reactor)
         self._session_checks = LoopingCall(self._recheck_sessions)
@@ -235,7 +243,7 @@ class Server:
         self._session_checks_done: Deferred[LoopingCall] | None = None
 
     def _outbound(self, config: Config, reactor: Reactor) -> Outbound:
-        connections = Connections(self.metrics)
+        connections = Connections(self.metrics, config.max_sockets)
         bus = make_bus(config, reactor, self.metrics)
         self.metrics.bus_up.set_function(lambda: float(bus.state() != "down"))
         fanout = Fanout(
@@ -332,7 +340,7 @@ class Server:
     def _api(self, config: Config) -> Api:
         """The REST edge: every area's routes on one Api."""
         handlers = self.handlers
-        api = Api(handlers.accounts, config.trusted_proxy, config.secure_cookies)
+        api = Api(handlers.accounts, self.limits, config.trusted_proxy, config.secure_cookies)
         accounts_routes.register_routes(
             api,
             handlers.accounts,
@@ -354,6 +362,7 @@ class Server:
         reports_routes.register_routes(api, handlers.reports)
         admin_routes.register_routes(api, handlers.administration, handlers.account_deletion)
         operations_routes.register_routes(api, self.check_health, self.metrics)
+        openapi_routes.register_routes(api)
         return api
 
     def _recheck_sessions(self) -> Deferred[None]:
@@ -388,6 +397,7 @@ class Server:
             SHUTDOWN_CLOSE_SECONDS, self.reactor
         )
         await closed.addErrback(lambda _: None)  # clients that never answer are cut anyway
+        self.limits.stop()
         await self.delivery.fanout.stop()
         if self.mailer is not None:
             await self.mailer.stop()

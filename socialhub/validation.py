@@ -18,10 +18,15 @@ _DIGITS = re.compile(r"[0-9]{1,19}")
 _ANY_DIGITS = re.compile(r"[0-9]+")
 # The longest search text `q` (a substring of names).
 QUERY_MAX = 1000
-_USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,32}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
-# C0 controls except tab, newline and carriage return; DEL and C1 controls; lone surrogates.
-_FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# The patterns are public so that the API's JSON Schemas (http/schemas.py) state the same ones.
+USERNAME_PATTERN = r"[A-Za-z0-9_.-]{3,32}"
+_USERNAME = re.compile(USERNAME_PATTERN)
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+"
+_EMAIL = re.compile(EMAIL_PATTERN)
+# C0 controls except tab, newline and carriage return; DEL and C1 controls. Lone surrogates
+# are refused too, though no JSON body or UTF-8 query can carry one to a schema's reader.
+CONTROL_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_FORBIDDEN_CHARS = re.compile(rf"[{CONTROL_CHARS}\ud800-\udfff]")
 # RFC 3339 date-time: date, T, time, optional fraction, Z or a numeric offset (ASCII digits only).
 _DATE_TIME = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?"

@@ -174,6 +174,18 @@ class StrictTests(TestCase):
         )
         self.assert_refused(["--config", path], {}, "--session-ttl must be at least 1 day")
 
+    def test_rate_limits(self) -> None:
+        """The REST and per-address limits by each layer; 0 turns them off, below is refused."""
+        path = toml_file(self, "rest-rate-limit = 30\naddress-rate-limit = 0\n")
+        config = config_of(["--config", path], {"SOCIALHUB_ADDRESS_RATE_LIMIT": "3"})
+        self.assertEqual((config.rest_rate_limit, config.address_rate_limit), (30, 3))
+        default = config_of([], {})
+        self.assertEqual((default.rest_rate_limit, default.address_rate_limit), (120, 10))
+        for option in ("--rest-rate-limit", "--address-rate-limit"):
+            self.assert_refused(
+                [option, "-1"], {}, f"{option} must be 0 (off) or a positive number"
+            )
+
     def test_bad_listen_endpoint(self) -> None:
         """An endpoint Twisted cannot build: unknown type, bad port, unknown argument, and a
         non-tcp endpoint with --reuse-port."""

@@ -67,6 +67,14 @@ class Detector(reconnection.DeadConnectionDetector):
         self._delays = self.reconnectionIterator()
         self._schedule()
 
+    def hurry(self) -> None:
+        """Make the pending attempt now: another connection to the same server just got
+        through, so this one would too. Without it, each connection waits out its own backoff
+        (up to 10 s), and a request given one still waiting fails while PostgreSQL is back."""
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+            self._attempt()
+
     def stop(self) -> None:
         self._stopped = True
         if self._timer is not None and self._timer.active():
@@ -118,7 +126,8 @@ class Connection(txpostgres.Connection):
 
 class Pool(txpostgres.ConnectionPool):
     """txpostgres' pool of `connectionFactory` connections (a Connection subclass), on the
-    given reactor, whose reconnection attempts stop when it is closed."""
+    given reactor, whose reconnection attempts stop when it is closed. When one connection
+    recovers, the others waiting to try again try at once (Detector.hurry)."""
 
     connectionFactory: type[Connection] = Connection
     connections: set[Connection]
@@ -126,6 +135,13 @@ class Pool(txpostgres.ConnectionPool):
     def __init__(self, reactor: IReactorCore, dsn: str, connections: int) -> None:
         self.reactor = reactor
         super().__init__(None, dsn, min=connections)
+        self._members = tuple(self.connections)  # `connections` lacks those in use
+        for connection in self._members:
+            connection.detector.addRecoveryHandler(self._hurry)
+
+    def _hurry(self) -> None:
+        for connection in self._members:
+            connection.detector.hurry()
 
     def close(self) -> None:
         for connection in self.connections:

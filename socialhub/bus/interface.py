@@ -55,6 +55,10 @@ class Bus(Protocol):
         """This process's view of who is connected where (presence), shared by every process
         on the bus. A process that stops refreshing for `expiry` seconds counts as dead."""
 
+    def buckets(self) -> SharedBuckets | None:
+        """Token buckets shared by every process on the bus (the rate limits), or None for the
+        in-process bus: each process's own buckets are all there is then."""
+
 
 @dataclass(frozen=True)
 class Changed:
@@ -72,6 +76,21 @@ class Refreshed:
 
     lost: bool
     offline: list[int]
+
+
+class SharedBuckets(Protocol):
+    """Token buckets kept by the broker, by key, each with its refill per second and burst
+    as (key, per_second, burst); every call fails when the broker is away."""
+
+    def take(self, buckets: Sequence[tuple[bytes, float, float]]) -> Deferred[float]:
+        """One token from each bucket, or from none: 0 when taken, else the seconds until each
+        holds one."""
+
+    def settle(
+        self, buckets: Sequence[tuple[bytes, float, float]], spent: Sequence[int]
+    ) -> Deferred[list[float]]:
+        """Take what a process spent from each bucket since it last settled, however low that
+        leaves it (down to minus its burst); the levels left."""
 
 
 class Roster(Protocol):

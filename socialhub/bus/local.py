@@ -75,6 +75,10 @@ class LocalBus:
         hub.claims[key] = now + seconds
         return succeed(True)
 
+    def buckets(self) -> None:
+        """One process: its own buckets are the deployment's."""
+        return None
+
     def roster(self, process_id: str, expiry: float) -> LocalRoster:
         """Processes in one Python process die together: `expiry` never applies."""
         return LocalRoster(self._hub, process_id)

@@ -34,6 +34,7 @@ from twisted.python.failure import Failure
 
 from socialhub._compat import txredisapi as compat
 from socialhub.bus.interface import MessageHandler
+from socialhub.bus.redis_buckets import RedisBuckets
 from socialhub.bus.redis_roster import RedisRoster
 from socialhub.metrics import Metrics
 from socialhub.reactor import Reactor
@@ -192,6 +193,9 @@ class RedisBus:
 
     def roster(self, process_id: str, expiry: float) -> RedisRoster:
         return RedisRoster(self, process_id, expiry)
+
+    def buckets(self) -> RedisBuckets:
+        return RedisBuckets(self)
 
     def claim(self, key: bytes, seconds: float) -> Deferred[bool]:
         """SET NX with an expiry: the key exists only while a claim holds."""

@@ -1,5 +1,8 @@
 """The connections of one process: user id -> that user's open sockets, and sending to them.
 
+A user holds at most `max_per_user` sockets in a process: a new one past the cap closes the
+user's oldest (4002), as a chat app's new tab should work and the forgotten one give way.
+
 Stored frames carry a stream position. `Connections` remembers, per connection, the last position
 it sent, and never sends an older or equal one again; while a connection is being replayed to
 (resume), frames for it are held and sent after the replay.
@@ -14,12 +17,16 @@ from twisted.internet.defer import Deferred
 from socialhub.delivery.interface import Connection, SharedFrame
 from socialhub.metrics import Metrics
 
+# The close of a user's oldest socket when a newer one takes it past the cap.
+DISPLACED = (4002, "too many open connections: a newer one took this one's place")
+
 
 class Connections:
     """Open connections by user, and local delivery of serialized frames."""
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, max_per_user: int = 0) -> None:
         self._metrics = metrics
+        self._max_per_user = max_per_user  # 0: no cap
         # A tuple per user, replaced when a connection comes or goes: delivery iterates it
         # without copying, however the set changes meanwhile.
         self._by_user: dict[int, tuple[Connection, ...]] = {}
@@ -28,12 +35,16 @@ class Connections:
         self._held: dict[Connection, list[tuple[int, bytes]]] = {}
 
     def add(self, connection: Connection, position: int = 0) -> bool:
-        """Register a connection that has seen the stream up to `position`; True when it is the
-        user's first one here."""
+        """Register a connection that has seen the stream up to `position`, closing the user's
+        oldest past the cap; True when it is the user's first one here."""
         self._last_position[connection] = position
         connections = (*self._by_user.get(connection.user_id, ()), connection)
         self._by_user[connection.user_id] = connections
         self._metrics.open_connections.inc()
+        if self._max_per_user:
+            for oldest in connections[: -self._max_per_user]:
+                self.remove(oldest)  # at once: its close takes a round trip to the client
+                oldest.close_with(*DISPLACED)
         return len(connections) == 1
 
     def remove(self, connection: Connection) -> bool:

@@ -174,7 +174,8 @@ class Users:
 
     async def block(self, viewer: User, user_id: int) -> None:
         """Block a user: the follows and requests between the two, both ways, go with the same
-        transaction; a repeat is fine. 400 for oneself, 404 for an unknown user."""
+        transaction; a repeat is fine. 400 for oneself, 404 for an unknown user (or one the
+        viewer may not see: a deactivated account)."""
         if user_id == viewer.id:
             raise InvalidRequest("you cannot block yourself")
         if not await self._blocks.block(viewer.id, user_id, self._now()):

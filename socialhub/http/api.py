@@ -1,9 +1,11 @@
 """The HTTP conventions of the contract, in one place, for every /api route.
 
 `Api.route` wraps a handler so that, in the contract's order of precedence, the caller is
-authenticated (401), is an administrator on an administrator's route (403), the body is JSON
-(415/400), and whatever the handler raises becomes a JSON error body: SocialHubError with its
-status, an unreachable database as 503, anything else as a logged 500 without the traceback.
+authenticated (401), is an administrator on an administrator's route (403), is within the
+rate limit of a state-changing request (429 with Retry-After; per user and per client address,
+http/costs.py sorts the routes into classes), the body is JSON (415/400), and whatever the
+handler raises becomes a JSON error body: SocialHubError with its status, an unreachable
+database as 503, anything else as a logged 500 without the traceback.
 Routing's own 404 and 405 are JSON too. A `raw_body` route (the one upload, `POST /api/media`)
 gets the body's bytes and Content-Type instead of JSON.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +42,10 @@ from socialhub.errors import (
 )
 from socialhub.handlers.accounts import Accounts, Viewer
 from socialhub.handlers.policy import require_admin
+from socialhub.handlers.rate_limit import Cost, RateLimits
+from socialhub.http.costs import cost_of
 from socialhub.http.request import LimitedRequest, client_address
+from socialhub.http.schemas import Param
 from socialhub.storage.database import DatabaseUnavailable
 
 _STATE_CHANGING = {b"POST", b"PATCH", b"PUT", b"DELETE"}
@@ -79,6 +84,36 @@ class Reply:
 
 
 Handler = Callable[[Call], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class _Checks:
+    """What a route asks of a request before its handler runs: a session, a JSON body (or its
+    raw bytes), an administrator, and its class of rate limit (None: not limited)."""
+
+    auth: bool
+    raw_body: bool
+    admin: bool
+    cost: Cost | None
+
+
+BodyParser = Callable[[Mapping[str, Any]], object]
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What a route states about itself beyond its path and method, for its OpenAPI operation
+    (http/openapi.py): who may call it, what it reads, and its success statuses."""
+
+    auth: bool
+    admin: bool
+    raw_body: bool
+    ok: tuple[int, ...]
+    body: BodyParser | None  # the parser of http/rest/bodies.py that reads its JSON body
+    query: tuple[Param, ...]
+    refusals: tuple[int, ...]  # error statuses of its own, beyond the conventions' (openapi.py)
+
+
 _PATH_ARGUMENT = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 
 
@@ -170,12 +205,21 @@ def _set_cookies(request: Request, token: str, max_age: int, secure: bool) -> No
 class Api:
     """The Klein application of /api, /healthz and /metrics."""
 
-    def __init__(self, accounts: Accounts, trusted_proxy: str | None, secure_cookies: bool) -> None:
+    def __init__(
+        self,
+        accounts: Accounts,
+        limits: RateLimits,
+        trusted_proxy: str | None,
+        secure_cookies: bool,
+    ) -> None:
         self.app = Klein()
         self._accounts = accounts
+        self._limits = limits
         self._trusted_proxy = trusted_proxy
         self._secure_cookies = secure_cookies
         self.app.handle_errors(HTTPException)(self._routing_error)
+        # Each route's declaration, by its Klein endpoint (`METHOD path`).
+        self.declared: dict[str, Declared] = {}
 
     def resource(self) -> Any:
         return self.app.resource()
@@ -188,8 +232,16 @@ class Api:
         auth: bool = True,
         raw_body: bool = False,
         admin: bool = False,
+        ok: int | tuple[int, ...] = 200,
+        body: BodyParser | None = None,
+        query: Sequence[Param] = (),
+        refusals: Sequence[int] = (),
     ) -> Callable[[Handler], Handler]:
         """Register `handler` for METHOD path, with the contract's checks around it.
+
+        `ok` (its success statuses), `body` (the parser its JSON body goes through), `query`
+        (the parameters it reads) and `refusals` (error statuses its conventions do not imply)
+        describe the route in /api/openapi.json.
 
         An `admin` route (every /api/admin route) refuses a caller who is not an administrator
         with 403, after the 401 and before the body is read (policy.require_admin).
@@ -199,6 +251,7 @@ class Api:
         """
 
         pattern = route_pattern(path)
+        cost = cost_of(method, pattern)
 
         def register(handler: Handler) -> Handler:
             @functools.wraps(handler)
@@ -208,7 +261,9 @@ class Api:
                 request.setHeader(b"x-content-type-options", b"nosniff")
                 request.setHeader(b"cache-control", b"no-store")
                 try:
-                    call = await self._call(request, path_args, auth or admin, raw_body, admin)
+                    call = await self._call(
+                        request, path_args, _Checks(auth or admin, raw_body, admin, cost)
+                    )
                     result = await handler(call)
                 except SocialHubError as error:
                     return write_error(request, error)
@@ -229,6 +284,15 @@ class Api:
             # Klein names routes after the function unless told: two handlers named alike
             # would silently replace each other.
             self.app.route(path, methods=[method], endpoint=f"{method} {path}")(endpoint)
+            self.declared[f"{method} {path}"] = Declared(
+                auth or admin,
+                admin,
+                raw_body,
+                ok if isinstance(ok, tuple) else (ok,),
+                body,
+                tuple(query),
+                tuple(refusals),
+            )
             return handler
 
         return register
@@ -237,20 +301,23 @@ class Api:
         self,
         request: Request,
         path_args: Mapping[str, str],
-        auth: bool,
-        raw_body: bool,
-        admin: bool,
+        checks: _Checks,
     ) -> Call:
         viewer = None
-        if auth:
+        if checks.auth:
             token = request.getCookie(COOKIE_NAME.encode())
             viewer = await self._accounts.authenticate(token.decode("latin-1") if token else None)
             if viewer is None:
                 raise Unauthorized("a valid session is required")
             if isinstance(request, LimitedRequest):
                 request.user_id = viewer.user.id
-            if admin:
+            if checks.admin:
                 require_admin(viewer.user)
+        address = client_address(request, self._trusted_proxy)
+        if checks.cost is not None:
+            user_id = viewer.user.id if viewer is not None else None
+            await self._limits.check_request(checks.cost, user_id, address)
+        raw_body = checks.raw_body
         raw, content_type = _raw_body(request) if raw_body else (b"", "")
         return Call(
             request=request,
@@ -258,7 +325,7 @@ class Api:
             body={} if raw_body else _body(request),
             query=_query(request),
             path=path_args,
-            address=client_address(request, self._trusted_proxy),
+            address=address,
             raw_body=raw,
             content_type=content_type,
         )

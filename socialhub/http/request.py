@@ -53,7 +53,7 @@ class LimitedRequest(Request):
     what the access log and the latency histogram need: when it began, the route pattern that
     served it and the user, once the API has learnt them."""
 
-    _refused = False
+    refused = False  # answered 413 already: the channel's deadlines leave it be
     _received = 0
     _drain_timer: IDelayedCall | None = None
     route = OTHER_ROUTE
@@ -74,7 +74,7 @@ class LimitedRequest(Request):
         super().gotLength(length)
 
     def handleContentChunk(self, data: bytes) -> None:
-        if self._refused:
+        if self.refused:
             return
         self._received += len(data)
         if self._received > self._limit():
@@ -83,7 +83,7 @@ class LimitedRequest(Request):
         super().handleContentChunk(data)
 
     def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
-        if self._refused:
+        if self.refused:
             self._close()
             return
         super().requestReceived(command, path, version)
@@ -95,7 +95,7 @@ class LimitedRequest(Request):
 
     def _refuse(self) -> None:
         """Answer 413 now; drain what is already on its way for a moment, then close."""
-        self._refused = True
+        self.refused = True
         self.content = None
         self.requestHeaders.removeHeader(b"expect")  # no "100 Continue" after our answer
         transport = self.channel.transport if self.channel else None

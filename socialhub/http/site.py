@@ -11,9 +11,9 @@ from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
 from socialhub._compat.twisted import channel_protocol
-from socialhub.errors import InvalidRequest
+from socialhub.errors import InvalidRequest, MethodNotAllowed, SocialHubError, UpgradeRequired
 from socialhub.http.api import write_error
-from socialhub.http.channel import JsonChannel
+from socialhub.http.channel import Deadlines, JsonChannel
 from socialhub.http.request import LimitedRequest, client_address
 from socialhub.http.web import WebResources, is_app_route
 from socialhub.metrics import Metrics
@@ -32,17 +32,43 @@ def _is_utf8(segments: list[bytes]) -> bool:
     return True
 
 
-class _NotUtf8(Resource):
-    """The answer to a path that is not UTF-8: the contract's 400, where Klein would answer
-    an HTML one and log the client's mistake as an error."""
+class _Refused(Resource):
+    """The contract's JSON answer to a request refused before routing, where Klein or
+    Autobahn would answer in HTML or with a bare status line."""
 
     isLeaf = True
 
+    def __init__(self, error: SocialHubError, allow: bytes | None = None) -> None:
+        super().__init__()
+        self._error = error
+        self._allow = allow
+
     def render(self, request: Any) -> bytes:
-        return write_error(request, InvalidRequest("the path is not valid UTF-8"))
+        if self._allow is not None:
+            request.setHeader(b"allow", self._allow)
+        return write_error(request, self._error)
 
 
-_NOT_UTF8 = _NotUtf8()
+_NOT_UTF8 = _Refused(InvalidRequest("the path is not valid UTF-8"))
+# RFC 9112: an HTTP/1.1 request without Host is a 400.
+_NO_HOST = _Refused(InvalidRequest("an HTTP/1.1 request needs a Host header"))
+_WS_METHOD = _Refused(MethodNotAllowed("/ws takes only a GET (a WebSocket upgrade)"), b"GET")
+_NOT_UPGRADE = _Refused(UpgradeRequired("/ws takes only a WebSocket upgrade"))
+
+
+def _is_upgrade(request: Any) -> bool:
+    """Whether a request asks for a WebSocket (Autobahn checks the rest of the handshake)."""
+    upgrade = request.getHeader(b"upgrade") or b""
+    return request.method == b"GET" and b"websocket" in upgrade.lower()
+
+
+def _refusal(path: bytes, request: Any) -> IResource | None:
+    """The answer to a request refused before routing, if it is one."""
+    if not _is_utf8([path, *request.postpath]):
+        return _NOT_UTF8
+    if request.clientproto == b"HTTP/1.1" and not request.getHeader(b"host"):
+        return _NO_HOST
+    return None
 
 
 class Root(Resource):
@@ -58,10 +84,13 @@ class Root(Resource):
         self._web = web
 
     def getChild(self, path: bytes, request: Any) -> IResource:
-        if not _is_utf8([path, *request.postpath]):
-            return _NOT_UTF8
+        refused = _refusal(path, request)
+        if refused is not None:
+            return refused
         if path == b"ws" and self._websocket is not None and not request.postpath:
             request.route = "/ws"
+            if not _is_upgrade(request):
+                return _WS_METHOD if request.method != b"GET" else _NOT_UPGRADE
             return self._websocket
         if self._web is not None:
             if path == b"static":
@@ -88,6 +117,7 @@ class CountingSite(Site):
         root: Resource,
         reactor: Reactor,
         metrics: Metrics,
+        deadlines: Deadlines,
         trusted_proxy: str | None = None,
         access_log: bool = False,
     ) -> None:
@@ -101,10 +131,12 @@ class CountingSite(Site):
         self._metrics = metrics
         self._trusted_proxy = trusted_proxy
         self._access_log = access_log
+        self._deadlines = deadlines
 
     def protocol(self) -> Any:
-        """Each connection's protocol: its channel answers Twisted's own refusals in JSON."""
-        return channel_protocol(JsonChannel())
+        """Each connection's protocol: its channel answers Twisted's own refusals in JSON,
+        and times out a request too slow to arrive."""
+        return channel_protocol(JsonChannel(self._deadlines))
 
     def log(self, request: Any) -> None:
         """twisted.web calls this once per finished request (in place of its own access log)."""
@@ -132,10 +164,11 @@ def make_site(
     root: Resource,
     reactor: Reactor,
     metrics: Metrics,
+    deadlines: Deadlines,
     trusted_proxy: str | None = None,
     access_log: bool = False,
 ) -> Site:
-    return CountingSite(root, reactor, metrics, trusted_proxy, access_log)
+    return CountingSite(root, reactor, metrics, deadlines, trusted_proxy, access_log)
 
 
 class MetricsPage(Resource):

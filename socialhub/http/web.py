@@ -19,13 +19,16 @@ from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.web.resource import EncodingResourceWrapper, IResource, Resource
-from twisted.web.server import GzipEncoderFactory
+from twisted.web.server import NOT_DONE_YET, GzipEncoderFactory
 
 from socialhub.auth.tokens import COOKIE_NAME, HINT_COOKIE_NAME
 from socialhub.errors import MethodNotAllowed, NotFound
+from socialhub.handlers.accounts import Accounts
 from socialhub.http.api import write_error
+from socialhub.storage.database import DatabaseUnavailable
 
 log = Logger(namespace="socialhub.http")
 
@@ -155,7 +158,10 @@ class _WebResource(Resource):
         super().__init__()
         self.client = client
 
-    def render(self, request: Any) -> bytes:
+    def render(self, request: Any) -> bytes | int:
+        return self.answer(request)
+
+    def answer(self, request: Any) -> bytes:
         for name, value in SECURITY_HEADERS.items():
             request.setHeader(name, value)
         if request.method not in (b"GET", b"HEAD"):
@@ -172,18 +178,49 @@ class _WebResource(Resource):
 
 
 class _Page(_WebResource):
+    """The page, with the signed-in hint made true for this session before it is sent: the
+    page starts its socket at once on the hint, and a socket refused for a dead session would
+    be a console error and a retry loop."""
+
+    def __init__(self, client: WebClient, accounts: Accounts) -> None:
+        super().__init__(client)
+        self.accounts = accounts
+
+    def render(self, request: Any) -> bytes | int:
+        token = request.getCookie(COOKIE_NAME.encode())
+        if request.method not in (b"GET", b"HEAD") or not token:
+            return self.answer(request)
+        checked = Deferred.fromCoroutine(self._hint(request, token.decode("latin-1")))
+        checked.addCallback(lambda _: self._send(request))
+        return NOT_DONE_YET
+
+    async def _hint(self, request: Any, token: str) -> None:
+        """The hint set for a live session (signed in before the hint existed, or the hint was
+        lost) and cleared for a dead one. Without the database the hint stays as it is: the
+        page asks who is signed in, and a 401 there clears it."""
+        try:
+            alive = await self.accounts.authenticate(token) is not None
+        except DatabaseUnavailable:
+            return
+        except Exception:
+            log.failure("checking the session of a page request")
+            return
+        hint = request.getCookie(HINT_COOKIE_NAME.encode())
+        if alive and hint != b"1":
+            request.addCookie(HINT_COOKIE_NAME.encode(), b"1", path=b"/", sameSite="lax")
+        elif not alive and hint is not None:
+            request.addCookie(
+                HINT_COOKIE_NAME.encode(), b"", max_age=b"0", path=b"/", sameSite="lax"
+            )
+
+    def _send(self, request: Any) -> None:
+        if request.finished or request.channel is None:  # the browser went away meanwhile
+            return
+        request.write(self.answer(request))
+        request.finish()
+
     def find(self, request: Any) -> tuple[WebFile, bytes] | None:
-        _hint_session(request)
         return self.client.page, PAGE_CACHE
-
-
-def _hint_session(request: Any) -> None:
-    """A browser holding a session cookie without the signed-in hint (signed in before the
-    hint existed, or the hint was lost) gets the hint with the page, so the page asks who is
-    signed in. The hint is never trusted: a dead session costs the page one 401, after which
-    it clears the hint."""
-    if request.getCookie(COOKIE_NAME.encode()) and not request.getCookie(HINT_COOKIE_NAME.encode()):
-        request.addCookie(HINT_COOKIE_NAME.encode(), b"1", path=b"/", sameSite="lax")
 
 
 class _Static(_WebResource):
@@ -234,15 +271,16 @@ class WebResources:
     static: IResource
 
     @classmethod
-    def of(cls, client: WebClient) -> WebResources:
+    def of(cls, client: WebClient, accounts: Accounts) -> WebResources:
         gzip = [GzipEncoderFactory()]
         return cls(
-            EncodingResourceWrapper(_Page(client), gzip),
+            EncodingResourceWrapper(_Page(client, accounts), gzip),
             EncodingResourceWrapper(_Static(client), gzip),
         )
 
 
-def web_resources(directory: str | None) -> WebResources | None:
-    """The client in `directory` (None: the one installed with socialhub), ready to serve."""
+def web_resources(directory: str | None, accounts: Accounts) -> WebResources | None:
+    """The client in `directory` (None: the one installed with socialhub), ready to serve;
+    `accounts` tells the page whether its session is alive."""
     client = WebClient.load(Path(directory) if directory else PACKAGE_DIRECTORY)
-    return None if client is None else WebResources.of(client)
+    return None if client is None else WebResources.of(client, accounts)

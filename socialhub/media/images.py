@@ -4,7 +4,11 @@ An upload is never stored as sent: its type comes from its first bytes (never fr
 declared type), every frame is decoded once (a broken or truncated file is refused), and what
 is stored is a fresh encoding in the same format. That drops EXIF (with a phone's GPS
 position), XMP and comments; the ICC colour profile is kept, because without it a wide-gamut
-photo shows wrong colours, and it says nothing about the person.
+photo shows wrong colours, and it says nothing about the person. A profile is kept only when
+littleCMS reads it as one: it is the one block of the upload's own bytes that would reach the
+stored file as they are (JPEG and WebP store it uncompressed), so bytes that are no profile, an
+HTML page or a script, are dropped with the rest. Bytes after the image's end (a polyglot's
+payload appended to a valid image) are never read, so never stored.
 
 Decompression bombs: Pillow's own guard only raises above twice `Image.MAX_IMAGE_PIXELS`, so
 the pixel count is checked here from each frame's header before its pixels are decoded. The
@@ -19,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import ExifTags, GifImagePlugin, Image, ImageSequence
+from PIL import ExifTags, GifImagePlugin, Image, ImageCms, ImageSequence
 
 from socialhub.errors import PayloadTooLarge, UnsupportedMediaType
 
@@ -148,7 +152,20 @@ def _stripped(frame: Image.Image, upright: Image.Transpose | None) -> Image.Imag
     """A copy of the frame, turned upright, keeping only the information needed to show it."""
     copy = frame.transpose(upright) if upright is not None else frame.copy()
     copy.info = {key: frame.info[key] for key in KEPT_INFO if key in frame.info}
+    if not _is_profile(copy.info.get("icc_profile")):
+        copy.info.pop("icc_profile", None)
     return copy
+
+
+def _is_profile(data: bytes | None) -> bool:
+    """Are these bytes an ICC profile littleCMS can read (None, no profile, is not)?"""
+    if not data:
+        return False
+    try:
+        ImageCms.ImageCmsProfile(io.BytesIO(data))
+    except (OSError, ImageCms.PyCMSError):
+        return False
+    return True
 
 
 def _encode(frames: list[Image.Image], image_format: ImageFormat) -> bytes:

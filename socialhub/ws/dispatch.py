@@ -30,7 +30,7 @@ from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.commands import Answer
 from socialhub.handlers.message_changes import MessageChanges
-from socialhub.handlers.rate_limit import RateLimiter
+from socialhub.handlers.rate_limit import RateLimits
 from socialhub.handlers.typing import Typing
 from socialhub.in_flight import InFlight
 from socialhub.metrics import Metrics
@@ -50,9 +50,11 @@ C = TypeVar("C")
 
 
 class Sender(Connection, Protocol):
-    """A connection that frames come from: it knows its viewer, and its frames take turns."""
+    """A connection that frames come from: it knows its viewer and its client's address, and
+    its frames take turns."""
 
     viewer: Viewer
+    address: str
     turn: Turns
 
     @property
@@ -129,16 +131,21 @@ def ack_frame(client_id: str, answer: Answer) -> bytes:
 class Dispatcher:
     """The dispatch table, the rate limit, and the bookkeeping of frames in flight."""
 
-    def __init__(self, table: Table, limiter: RateLimiter, metrics: Metrics) -> None:
+    def __init__(self, table: Table, limits: RateLimits, metrics: Metrics) -> None:
         self._table = table
-        self._limiter = limiter
+        self._limits = limits
         self._metrics = metrics
         self._in_flight = InFlight()  # frames placed and not yet answered
 
+    @property
+    def frame_types(self) -> frozenset[str]:
+        """The frame types a client may send: what the authorization matrix test covers."""
+        return frozenset(self._table)
+
     def admit(self, sender: Sender, payload: bytes) -> bool:
-        """Count a frame against its sender's rate limit as it arrives (valid or not), and
-        refuse it at once when over: a flood is answered, never queued."""
-        if self._limiter.allow(sender.user_id):
+        """Count a frame against its sender's and its address's rate limits as it arrives
+        (valid or not), and refuse it at once when over: a flood is answered, never queued."""
+        if self._limits.allow_frame(sender.user_id, sender.address):
             return True
         self._metrics.rate_limited.inc()
         message = "too many frames; slow down"

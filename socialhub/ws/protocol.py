@@ -78,6 +78,7 @@ class ChatProtocol(LeanServerProtocol):
 
     factory: ChatFactory
     viewer: Viewer
+    address: str
     since: str | None  # the cursor of /ws?since=, to resume from
     _guard: SlowReaderGuard
     _writer: SocketWriter
@@ -118,6 +119,7 @@ class ChatProtocol(LeanServerProtocol):
         if viewer is None:
             raise ConnectionDeny(401, "Unauthorized")
         self.viewer = viewer
+        self.address = self._client()  # whose frames count against its address's rate limit
         self.since = (request.params.get("since") or [None])[0]
         self.connection_id = hub.connection_id()
         self.user_id = viewer.user.id
@@ -201,7 +203,7 @@ class ChatProtocol(LeanServerProtocol):
 class ChatFactory(WebSocketServerFactory):
     protocol = ChatProtocol  # type: ignore[assignment]
 
-    def __init__(self, hub: Hub, reactor: Reactor) -> None:
+    def __init__(self, hub: Hub, reactor: Reactor, handshake_timeout: float) -> None:
         super().__init__(reactor=reactor)
         self.hub = hub
         self.setProtocolOptions(
@@ -211,11 +213,14 @@ class ChatFactory(WebSocketServerFactory):
             failByDrop=False,
             autoPingInterval=PING_INTERVAL,
             autoPingTimeout=PING_TIMEOUT,
+            # From the upgrade request read (http/channel.py timed its headers) to the answer:
+            # the session lookup of a stalled database must not hold the socket for ever.
+            openHandshakeTimeout=handshake_timeout,
             # Let "null" through Autobahn's own check (which answers 400): origin_allowed
             # refuses it with the contract's 403.
             allowNullOrigin=True,
         )
 
 
-def websocket_resource(hub: Hub, reactor: Reactor) -> WebSocketResource:
-    return WebSocketResource(ChatFactory(hub, reactor))
+def websocket_resource(hub: Hub, reactor: Reactor, handshake_timeout: float) -> WebSocketResource:
+    return WebSocketResource(ChatFactory(hub, reactor, handshake_timeout))

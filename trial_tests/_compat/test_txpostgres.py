@@ -1,7 +1,8 @@
 """socialhub/_compat/txpostgres.py against the installed txpostgres, on a real PostgreSQL:
 the pool's runInteraction and runQuery reach a Connection's hooks with a Cursor, whose
 results are handed over through its `reactor` at once, and the detector's reconnection
-attempts run, recover, and stop with the pool. Fails if txpostgres moves what they override."""
+attempts run, recover (one recovery hurrying the others), and stop with the pool. Fails if
+txpostgres moves what they override."""
 
 from __future__ import annotations
 
@@ -94,30 +95,52 @@ class PoolTests(TestCase):
             self.assertIs(connection.reactor, _reactor)
 
 
+def believed_dead(connection: compat.Connection, delay: float) -> Deferred[None]:
+    """Make its detector believe the connection dead, its attempts `delay` seconds apart
+    (the first one too); fires when it has recovered."""
+    recovered: Deferred[None] = Deferred()
+    connection.detector.addRecoveryHandler(lambda: recovered.callback(None))
+    connection.detector.reconnectionIterator = lambda: iter([delay, delay])
+    connection.detector.checkForDeadConnection(Failure(psycopg2.OperationalError("gone")))
+    assert connection.detector.connectionIsDead
+    return recovered
+
+
 class DetectorTests(TestCase):
-    async def dead(self) -> tuple[_Pool, compat.Connection]:
-        """A pool one of whose connections its detector believes dead: reconnecting starts."""
-        pool = _Pool(_reactor, PG_ADMIN_DSN, 1)
+    async def pool(self, size: int) -> _Pool:
+        pool = _Pool(_reactor, PG_ADMIN_DSN, size)
         await pool.start()
         self.addCleanup(pool.close)
-        (connection,) = pool.connections
-        connection.detector.reconnectionIterator = lambda: iter([0.0, 0.0])
-        connection.detector.checkForDeadConnection(Failure(psycopg2.OperationalError("gone")))
-        self.assertTrue(connection.detector.connectionIsDead)
-        return pool, connection
+        return pool
 
-    async def test_reconnects_and_recovers(self) -> None:
-        _, connection = await self.dead()
-        recovered: Deferred[None] = Deferred()
-        connection.detector.addRecoveryHandler(lambda: recovered.callback(None))
-        await recovered.addTimeout(10, _reactor)
+    async def dead(self) -> tuple[_Pool, compat.Connection, Deferred[None]]:
+        """A pool whose one connection its detector believes dead: reconnecting starts."""
+        pool = await self.pool(1)
+        (connection,) = pool.connections
+        return pool, connection, believed_dead(connection, 0.0)
+
+    async def assert_recovered(self, connection: compat.Connection) -> None:
         self.assertFalse(connection.detector.connectionIsDead)
         cursor = connection.cursor()
         await cursor.execute("SELECT 1")
         self.assertEqual(cursor.fetchall(), [(1,)])
 
+    async def test_reconnects_and_recovers(self) -> None:
+        _, connection, recovered = await self.dead()
+        await recovered.addTimeout(10, _reactor)
+        await self.assert_recovered(connection)
+
+    async def test_a_recovery_hurries_the_others(self) -> None:
+        """Once one connection of the pool got through again, another one whose next attempt
+        is an hour away tries at once, and recovers too."""
+        slow, fast = (await self.pool(2)).connections
+        slow_recovered = believed_dead(slow, 3600.0)
+        await believed_dead(fast, 0.0).addTimeout(10, _reactor)
+        await slow_recovered.addTimeout(10, _reactor)
+        await self.assert_recovered(slow)
+
     async def test_closing_the_pool_stops_reconnecting(self) -> None:
-        pool, connection = await self.dead()
+        pool, connection, _ = await self.dead()
         attempts: list[object] = []
         connection.detector.reconnect = lambda: attempts.append(1)
         pool.close()

@@ -398,6 +398,20 @@ class RateLimitTests(ChatTestMixin):
         b1.send({"type": "private", "to": alice.id, "content": "bob is fine", "id": "b"})
         self.assertEqual((await b1.next_of("ack"))["id"], "b")
 
+    async def test_per_address(self) -> None:
+        """--address-rate-limit 1: one address may spend one user's worth, whoever sends; every
+        frame type counts against it."""
+        alice, bob = await self.start("alice", "bob", rate_limit=2, address_rate_limit=1)
+        a1, b1 = await self.open(alice), await self.open(bob)
+        for n in range(4):
+            a1.send({"type": "private", "to": bob.id, "content": f"m{n}", "id": f"m{n}"})
+        a1.send({"type": "typing", "to": bob.id, "id": "t"})
+        acked = [(await a1.next_of("ack"))["id"] for _ in range(5)]
+        self.assertEqual(sorted(acked), ["m0", "m1", "m2", "m3", "t"])
+        b1.send({"type": "private", "to": alice.id, "content": "same address", "id": "b"})
+        refused = await b1.next_of("error")  # after alice's messages and typing
+        self.assertEqual((refused["code"], refused["id"]), ("rate_limited", "b"))
+
     async def test_off(self) -> None:
         """--rate-limit 0 turns the limit off: sixty frames at once are all acked."""
         alice, bob = await self.start("alice", "bob", rate_limit=0)

@@ -65,6 +65,27 @@ class PrivateChatTests(MemoryCase):
         errors = [(frame["code"], frame["id"]) for frame in sockets.take()]
         self.assertEqual(errors, [("invalid_frame", "self"), ("not_found", "nobody")])
 
+    async def test_a_reply_answers_a_message_of_its_own_conversation(self) -> None:
+        """A reply to a message of the conversation is stored; to one of another conversation,
+        or to none at all, it is not_found."""
+        alice, bob, carol = await self.start("alice", "bob", "carol")
+        alices = await self.socket(alice)
+        self.exchange(alices, private(bob, "to bob", "b"), private(carol, "to carol", "c"))
+        to_bob, to_carol = (ack["message_id"] for ack in alices.take())
+        replies = [(to_bob, "same"), (to_carol, "other"), (to_carol + 1000, "missing")]
+        self.exchange(
+            alices, *({**private(bob, "re", id_), "reply_to": id_to} for id_to, id_ in replies)
+        )
+        answers = [(frame["type"], frame.get("code"), frame["id"]) for frame in alices.take()]
+        self.assertEqual(
+            answers,
+            [
+                ("ack", None, "same"),
+                ("error", "not_found", "other"),
+                ("error", "not_found", "missing"),
+            ],
+        )
+
 
 class GroupChatTests(MemoryCase):
     async def test_a_group_frame_reaches_exactly_the_accepted_members(self) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import io
 import os
 import secrets
-import struct
-import zlib
 from typing import Any
 
 from PIL import Image, ImageSequence
@@ -24,21 +22,12 @@ from socialhub.storage.stores.media import (
     claim,
     delete_attached,
 )
-from trial_tests.support.harness import (
-    Client,
-    PostgresEngine,
-    Response,
-    RunningServer,
-    SqliteEngine,
-    start_server,
-)
-from trial_tests.support.images import encode, picture
-from trial_tests.support.mixins import EngineTestMixin
+from trial_tests.support.harness import Client, PostgresEngine, Response, SqliteEngine
+from trial_tests.support.images import claiming_size, encode, picture
+from trial_tests.support.media import FORMATS, MediaTestMixin
 from trial_tests.support.raw_http import raw_post
 
 MIB = 1024 * 1024
-FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
-NAME_PATTERN = r"^/media/[A-Za-z0-9_-]{32}\.(jpg|png|gif|webp)$"
 COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
@@ -67,12 +56,6 @@ def gps_exif(orientation: int = 1) -> bytes:
     return exif.tobytes()
 
 
-def with_ihdr_size(png: bytes, width: int, height: int) -> bytes:
-    """A PNG whose header claims another size (its CRC fixed): a bomb costs only the header."""
-    ihdr = b"IHDR" + struct.pack(">II", width, height) + png[24:29]
-    return png[:12] + ihdr + struct.pack(">I", zlib.crc32(ihdr)) + png[33:]
-
-
 def multipart(data: bytes, filename: str, part_type: str, field: str = "file") -> tuple[bytes, str]:
     """A form with a text field first, then `data` as `field`: (body, Content-Type)."""
     boundary = secrets.token_hex(12)
@@ -87,69 +70,12 @@ def multipart(data: bytes, filename: str, part_type: str, field: str = "file") -
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def header(response: Response, name: str) -> str | None:
-    values = response.headers.getRawHeaders(name.encode())
-    return values[0].decode() if values else None
-
-
-class MediaTests(EngineTestMixin):
-    media_dir: str
-    running: RunningServer
-
-    async def start(self, *names: str) -> list[Client]:
-        """A server on this engine with a fresh media directory, and a logged-in client each."""
-        self.media_dir = self.mktemp()
-        self.running = await start_server(self, self.engine, media_dir=self.media_dir)
-        clients = []
-        for name in names:
-            client = self.running.client()
-            await client.register(name)
-            clients.append(client)
-        return clients
-
-    async def post_raw(self, client: Client, data: bytes, content_type: str) -> Response:
-        return await client.post("/api/media", data=data, headers={"Content-Type": content_type})
-
+class MediaTests(MediaTestMixin):
     async def post_form(
         self, client: Client, data: bytes, filename: str = "photo.jpg", part_type: str = "image/png"
     ) -> Response:
         body, content_type = multipart(data, filename, part_type)
         return await self.post_raw(client, body, content_type)
-
-    def expect_error(self, response: Response, status: int, code: str) -> None:
-        self.assertEqual(response.status, status, response.raw)
-        self.assertEqual(response.json["error"], code)
-
-    async def uploaded(self, response: Response, content_type: str) -> tuple[dict[str, Any], bytes]:
-        """Check a 201 upload and the file served at its URL; (upload body, served bytes)."""
-        self.assertEqual(response.status, 201, response.raw)
-        body = response.json
-        self.assertEqual(set(body), {"id", "url", "content_type", "size", "width", "height"})
-        self.assertRegex(body["url"], NAME_PATTERN)
-        self.assertEqual(body["content_type"], content_type)
-        served = await self.running.client().get(body["url"])  # no session needed
-        self.assertEqual(served.status, 200)
-        self.assertEqual(header(served, "content-type"), content_type)
-        self.assertEqual(header(served, "x-content-type-options"), "nosniff")
-        self.assertEqual(header(served, "cache-control"), "public, max-age=31536000, immutable")
-        self.assertEqual(len(served.raw), body["size"])
-        with Image.open(io.BytesIO(served.raw)) as image:
-            image.load()
-            self.assertEqual(image.size, (body["width"], body["height"]))
-            self.assertEqual(Image.MIME[image.format or ""], content_type)
-        return body, served.raw
-
-    async def stored_names(self) -> list[str]:
-        async def select(txn: Transaction) -> list[str]:
-            return [row[0] for row in await txn.fetch("SELECT name FROM media ORDER BY id")]
-
-        names: list[str] = await self.running.server.database.interaction("names", select)
-        return names
-
-    async def assert_nothing_stored(self) -> None:
-        """No file at all in the media directory (temporary ones included), and no row."""
-        self.assertEqual(os.listdir(self.media_dir), [])
-        self.assertEqual(await self.stored_names(), [])
 
     async def test_each_format_by_raw_body(self) -> None:
         """JPEG, PNG, GIF and WebP bodies are stored and served; the type comes from the bytes,
@@ -283,7 +209,7 @@ class MediaTests(EngineTestMixin):
         body, _ = await self.uploaded(await self.post_raw(alice, exact, "image/png"), "image/png")
         self.assertEqual((body["width"], body["height"]), (8000, 5000))
         over = encode(Image.new("1", (754717, 53)), "PNG")
-        bomb = with_ihdr_size(picture("PNG"), 20000, 20000)
+        bomb = claiming_size("PNG", 20000, 20000)
         frames = [Image.new("P", (5000, 4001), colour) for colour in (1, 2)]
         long_animation = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
         for data in (over, bomb, long_animation):

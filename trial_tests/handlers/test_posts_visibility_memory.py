@@ -54,9 +54,8 @@ class PostVisibilityTests(MemoryCase):
             posts[key] = post["id"]
         return people, posts
 
-    async def test_a_single_post_is_seen_by_exactly_its_audience(self) -> None:
-        """Everyone else gets the 404 of a post that does not exist."""
-        people, posts = await self.world()
+    async def seen(self, people: dict[str, Person], posts: dict[str, int]) -> dict[str, set[str]]:
+        """Who gets each post by id; everyone else gets the 404 of a post that does not exist."""
         missing = await people["eve"].client.get("/api/posts/999999")
         seen: dict[str, set[str]] = {key: set() for key in posts}
         for name, person in people.items():
@@ -66,7 +65,32 @@ class PostVisibilityTests(MemoryCase):
                     seen[key].add(name)
                 else:
                     self.assertEqual((response.status, response.raw), (404, missing.raw))
-        self.assertEqual(seen, VISIBLE)
+        return seen
+
+    async def test_a_single_post_is_seen_by_exactly_its_audience(self) -> None:
+        people, posts = await self.world()
+        self.assertEqual(await self.seen(people, posts), VISIBLE)
+
+    async def test_a_block_hides_the_blockers_posts_from_the_blocked_only(self) -> None:
+        """alice blocks eve, pat blocks bob: eve loses alice's posts and bob pat's (his follow
+        goes with the block); everyone else, bob included for alice's, sees what they saw."""
+        people, posts = await self.world()
+        await self.block(people["alice"], people["eve"])
+        await self.block(people["pat"], people["bob"])
+        expected = {
+            key: viewers - ({"eve"} if key.startswith("alice") else {"bob"})
+            for key, viewers in VISIBLE.items()
+        }
+        self.assertEqual(await self.seen(people, posts), expected)
+
+    async def test_a_private_post_is_for_the_followers_it_lists(self) -> None:
+        """Being listed on one private post does not open another: carol, listed on "alice
+        private", does not see the one that lists bob alone."""
+        people, _ = await self.world()
+        body = {"content": "for bob", "privacy": "private", "allowed_user_ids": [people["bob"].id]}
+        post = self.expect(await people["alice"].client.post("/api/posts", body), 201)
+        seen = await self.seen(people, {"for bob": post["id"]})
+        self.assertEqual(seen, {"for bob": {"alice", "bob"}})
 
     async def test_the_authors_list_agrees(self) -> None:
         """GET /api/users/{id}/posts holds the author's posts the viewer may see, group ones too."""

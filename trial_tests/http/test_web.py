@@ -2,7 +2,8 @@
 static files, gzip, revalidation, the cache policy and the security headers.
 
 The server serves a fixture client of the test's own (`--web-dir`), so these tests do not
-depend on the real client's files. The files never touch the database: SQLite only.
+depend on the real client's files. The files never touch the database: SQLite only, but for
+the page's check of its session, on both engines.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from twisted.web.client import Agent, HTTPConnectionPool, readBody
 from twisted.web.http_headers import Headers
 
 from socialhub.http.web import SECURITY_HEADERS, WebClient
-from trial_tests.support.harness import Response, RunningServer, start_server
+from trial_tests.support.chat import register
+from trial_tests.support.harness import PostgresEngine, Response, RunningServer, start_server
 from trial_tests.support.raw_http import raw_get
 
 PAGE = (
@@ -71,13 +73,14 @@ def header(response: Response, name: str) -> str | None:
 class WebCase(TestCase):
     running: RunningServer
     version: str
+    engine = "sqlite"
 
     def setUp(self) -> Deferred[None]:  # type: ignore[override]  # trial waits on it
         return Deferred.fromCoroutine(self.start())
 
     async def start(self) -> None:
         directory = write_client(self.mktemp())
-        self.running = await start_server(self, "sqlite", web_dir=directory)
+        self.running = await start_server(self, self.engine, web_dir=directory)
         page = (await self.get("/")).raw.decode()
         match = re.search(r"/static/([0-9a-f]{16})/app\.css", page)
         assert match is not None, page
@@ -111,18 +114,6 @@ class PageTests(WebCase):
             self.assertEqual(response.raw, PAGE.replace(b"<version>", self.version.encode()))
             self.assertEqual(header(response, "cache-control"), "no-cache")
             self.assertSecure(response)
-
-    async def test_a_session_without_the_hint_gets_it_with_the_page(self) -> None:
-        """A browser signed in before the signed-in hint existed is not shown the log-in form:
-        the page sets the hint when the session cookie comes without it, and only then."""
-        session_only = await self.get("/chat", cookie="socialhub_session=abc")
-        self.assertEqual(
-            session_only.headers.getRawHeaders("set-cookie"),
-            ["socialhub_signed_in=1; Path=/; SameSite=lax"],
-        )
-        for cookie in ("socialhub_session=abc; socialhub_signed_in=1", "other=1"):
-            response = await self.get("/chat", cookie=cookie)
-            self.assertIsNone(response.headers.getRawHeaders("set-cookie"), cookie)
 
     async def test_the_security_headers_are_exactly_the_specified_ones(self) -> None:
         response = await self.get("/chat")
@@ -169,6 +160,39 @@ class PageTests(WebCase):
         for headers in [{"If-None-Match": '"other"', "If-Modified-Since": modified}, {}]:
             self.assertEqual((await self.get("/", **headers)).status, 200, headers)
         self.assertEqual((await self.get("/", **{"If-Modified-Since": "not a date"})).status, 200)
+
+
+class SignedInHintTests(WebCase):
+    """The page's one use of the database, on SQLite here and on PostgreSQL below."""
+
+    async def test_the_hint_is_made_true_for_the_session_before_the_page_is_sent(self) -> None:
+        """The page starts its socket on the signed-in hint, so the server checks the session
+        first: a live session without the hint (signed in before the hint existed) gets it, a
+        dead one with the hint has it cleared, and a true hint is left alone. The page is the
+        same either way, gzipped too."""
+        token = (await register(self.running.url, "ann")).token
+        cases = [
+            (f"socialhub_session={token}", ["socialhub_signed_in=1; Path=/; SameSite=lax"]),
+            (f"socialhub_session={token}; socialhub_signed_in=1", None),
+            (
+                "socialhub_session=no-such-session; socialhub_signed_in=1",
+                ["socialhub_signed_in=; Path=/; Max-Age=0; SameSite=lax"],
+            ),
+            ("socialhub_session=no-such-session", None),
+            ("other=1", None),
+        ]
+        page = (await self.get("/chat")).raw
+        for cookie, set_cookie in cases:
+            response = await self.get("/chat", cookie=cookie)
+            self.assertEqual(response.headers.getRawHeaders("set-cookie"), set_cookie, cookie)
+            self.assertEqual(response.raw, page, cookie)
+            zipped = await self.get("/chat", cookie=cookie, **GZIP)
+            self.assertEqual(gzip.decompress(zipped.raw), page, cookie)
+            self.assertSecure(zipped)
+
+
+class SignedInHintPostgresTests(PostgresEngine, SignedInHintTests):
+    pass
 
 
 class StaticTests(WebCase):

@@ -4,7 +4,10 @@ data; what a database lacks (or has beyond this release) is told without changin
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+from collections.abc import Awaitable, Callable
 
+import psycopg2
 from twisted.internet import reactor
 from twisted.trial.unittest import TestCase
 
@@ -21,6 +24,7 @@ from socialhub.storage.migrations import (
 from trial_tests.support.harness import (
     Client,
     PostgresEngine,
+    RunningServer,
     SqliteEngine,
     database_url,
     start_server,
@@ -33,6 +37,8 @@ TOKEN = "an-old-session-token-from-release-3"
 OLD_VERSION = 3
 # The schema before messages outlived their users (0016).
 BEFORE_DELETION = 15
+# The schema before repeated unread notifications collapsed (0018).
+BEFORE_REPEATS = 17
 
 
 async def fill_old_database(txn: Transaction) -> None:
@@ -73,9 +79,8 @@ async def fill_old_database(txn: Transaction) -> None:
     )
 
 
-async def fill_conversation(txn: Transaction) -> None:
-    """Two users, a session of the first, three messages between them of which the newest
-    was taken back out (its id used), a reaction and an edit of the first."""
+async def fill_people(txn: Transaction) -> None:
+    """alice (1) and bob (2), with the current columns, and a session of alice's (TOKEN)."""
     for n, name in enumerate(("alice", "bob"), start=1):
         await txn.run(
             "INSERT INTO users (id, username, username_key, email, email_key, password_hash,"
@@ -86,6 +91,12 @@ async def fill_conversation(txn: Transaction) -> None:
         "INSERT INTO sessions (token_hash, user_id, created_at, last_used_at) VALUES (?, 1, ?, ?)",
         (hashlib.sha256(TOKEN.encode()).hexdigest(), *(int(reactor.seconds()),) * 2),
     )
+
+
+async def fill_conversation(txn: Transaction) -> None:
+    """Two users, a session of the first, three messages between them of which the newest
+    was taken back out (its id used), a reaction and an edit of the first."""
+    await fill_people(txn)
     for n, (sender, recipient) in enumerate(((2, 1), (1, 2), (2, 1)), start=1):
         await txn.run(
             "INSERT INTO messages (sender_id, recipient_id, pair_low, pair_high, content,"
@@ -101,7 +112,35 @@ async def fill_conversation(txn: Transaction) -> None:
     await txn.run("UPDATE stream_position SET position = 4")
 
 
+async def fill_repeats(txn: Transaction) -> None:
+    """alice with a session, three unread `new_follower` from bob (the same), one read, and
+    two unread comments of bob's."""
+    await fill_people(txn)
+    rows = [("new_follower", "bob started following you", False)] * 3
+    rows += [("new_follower", "bob started following you", True)]
+    rows += [("post_comment", "bob commented on your post", False)] * 2
+    for n, (kind, message, read) in enumerate(rows, start=1):
+        await txn.run(
+            "INSERT INTO notifications (user_id, type, message, is_read, created_at, actor_id,"
+            " stream_pos) VALUES (1, ?, ?, ?, 0, 2, ?)",
+            (kind, message, read, n),
+        )
+    await txn.run("UPDATE stream_position SET position = ?", (len(rows),))
+
+
 class UpgradeTests(EngineTestMixin):
+    async def upgraded_from(
+        self, version: int, fill: Callable[[Transaction], Awaitable[None]]
+    ) -> RunningServer:
+        """A current server started on a database of schema `version` that `fill` filled."""
+        url = database_url(self, self.engine)
+        old = open_database(as_reactor(reactor), url)
+        await old.open()
+        await migrate(old, up_to=version)
+        await old.interaction("fill", fill)
+        await old.close()
+        return await start_server(self, self.engine, database=url)
+
     async def test_old_database_upgrades_in_place(self) -> None:
         """Schema 3 with data, then a current server starts on it: the schema is brought up
         to date and the old session, user, group and messages all still work, and a client
@@ -137,13 +176,7 @@ class UpgradeTests(EngineTestMixin):
         """A database from before account deletion keeps its messages, their reactions and
         changes, and the ids already used, through the upgrade (SQLite copies the table); then
         a deleted user's messages stay, as tombstones, on both engines."""
-        url = database_url(self, self.engine)
-        old = open_database(as_reactor(reactor), url)
-        await old.open()
-        await migrate(old, up_to=BEFORE_DELETION)
-        await old.interaction("fill", fill_conversation)
-        await old.close()
-        running = await start_server(self, self.engine, database=url)
+        running = await self.upgraded_from(BEFORE_DELETION, fill_conversation)
         headers = {"Cookie": f"socialhub_session={TOKEN}"}
         client = Client(running.url)
         history = (await client.get("/api/messages/private?user=2", headers=headers)).json
@@ -157,6 +190,21 @@ class UpgradeTests(EngineTestMixin):
         history = (await client.get("/api/messages/private?user=2", headers=headers)).json
         self.assertEqual([m["id"] for m in history], [4, 2, 1])
         self.assertEqual([m.get("deleted", False) for m in history], [False, False, True])
+
+    async def test_repeated_unread_notifications_collapse_in_the_upgrade(self) -> None:
+        """Unread repeats stored before 0018 are marked read but the oldest (comments stay
+        as they were); after it, the database itself refuses a repeat."""
+        running = await self.upgraded_from(BEFORE_REPEATS, fill_repeats)
+        headers = {"Cookie": f"socialhub_session={TOKEN}"}
+        listed = (await Client(running.url).get("/api/notifications", headers=headers)).json
+        unread = [item["id"] for item in listed if not item["is_read"]]
+        self.assertEqual(unread, [6, 5, 1])
+        repeat = (
+            "INSERT INTO notifications (user_id, type, message, created_at, actor_id)"
+            " VALUES (1, 'new_follower', 'bob started following you', 0, 2)"
+        )
+        with self.assertRaises((sqlite3.IntegrityError, psycopg2.IntegrityError)):
+            await write(running.server.database, "repeat", repeat, ())
 
     async def test_schema_state_says_what_is_missing_or_unknown(self) -> None:
         """Nothing applied, part, all, and a version from a newer release: each is told apart,

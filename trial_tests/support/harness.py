@@ -75,13 +75,20 @@ def database_url(testcase: TestCase, engine: str) -> str:
     return fresh_postgres_url()
 
 
+# The REST and per-address rate limits off: every test server's default (test_config, MemoryServer,
+# processes.start_process) unless the test asks for them.
+NO_REQUEST_LIMITS = {"rest_rate_limit": 0, "address_rate_limit": 0}
+
+
 def test_config(database: str, **overrides: Any) -> Config:
-    """A Config for tests: a free loopback port and cheap password hashing."""
+    """A Config for tests: a free loopback port, cheap password hashing, and no REST or
+    per-address rate limits (tests make thousands of requests from 127.0.0.1) unless asked."""
     defaults: dict[str, Any] = {
         "listen": "tcp:0:interface=127.0.0.1",
         "database": database,
         "password_time_cost": 1,
         "password_memory_kib": 8,
+        **NO_REQUEST_LIMITS,
     }
     return Config(**{**defaults, **overrides})
 

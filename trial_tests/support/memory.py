@@ -44,7 +44,7 @@ from socialhub.auth.tokens import COOKIE_NAME
 from socialhub.config import Config
 from socialhub.reactor import as_reactor
 from socialhub.server import Server
-from trial_tests.support.harness import Response
+from trial_tests.support.harness import NO_REQUEST_LIMITS, Response
 
 T = TypeVar("T")
 ORIGIN = "http://socialhub.test"
@@ -114,6 +114,7 @@ class MemoryServer:
                 "password_time_cost": 1,
                 "password_memory_kib": 8,
                 "allowed_origins": (ORIGIN,),
+                **NO_REQUEST_LIMITS,
                 **overrides,
             }
         )

@@ -21,6 +21,8 @@ from trial_tests.support.harness import Client
 # The checkout: trial_tests/support/ is two levels below it.
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 START_TIMEOUT = 30.0
+# harness.NO_REQUEST_LIMITS on the command line.
+NO_REQUEST_LIMIT_OPTIONS = ("--rest-rate-limit", "0", "--address-rate-limit", "0")
 
 
 def server_environment() -> dict[str, str]:
@@ -108,7 +110,8 @@ async def start_process(
         "1",
         "--password-memory-kib",
         "8",
-        *options,
+        *NO_REQUEST_LIMIT_OPTIONS,
+        *options,  # after the defaults: the last of an option given twice wins
     ]
     reactor.spawnProcess(process, sys.executable, argv, env=server_environment(), path=REPO_ROOT)
     testcase.addCleanup(process.signal, "KILL")

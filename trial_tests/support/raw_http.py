@@ -8,12 +8,14 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol, connectionDone
+from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 from twisted.web.http_headers import Headers
 
 from trial_tests.support.harness import Response, RunningServer
 
 RAW_TIMEOUT = 10.0  # seconds; the server answers a refused body at once, or drains it for 2 s
+TRICKLE_SECONDS = 0.05  # between the bytes of a trickling client
 
 
 class _RawExchange(Protocol):
@@ -41,6 +43,30 @@ class _RawExchange(Protocol):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.done.callback(self._received)
+
+
+class _Trickle(_RawExchange):
+    """Writes `request`, then one more byte of `then` every `every` seconds, for as long as
+    the connection stays open: a client too slow to finish, which only the server ends."""
+
+    def __init__(self, request: bytes, then: bytes, every: float) -> None:
+        super().__init__(request, hang_up=False)
+        self._then = then
+        self._drip = LoopingCall(self._one_more)
+        self._every = every
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self._drip.start(self._every, now=False)
+
+    def _one_more(self) -> None:
+        assert self.transport is not None
+        byte, self._then = self._then[:1], self._then[1:] + self._then[:1]
+        self.transport.write(byte)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self._drip.stop()
+        super().connectionLost(reason)
 
 
 def _response_complete(raw: bytes) -> bool:
@@ -87,9 +113,18 @@ async def raw_request(running: RunningServer, request: bytes) -> Response:
     return await _exchange(running, request, hang_up=True)
 
 
+async def trickle(running: RunningServer, request: bytes, then: bytes) -> Response:
+    """Send `request`, then `then` a byte at a time (over and over) until the server closes
+    the connection, and read its answer."""
+    return await _answer(running, _Trickle(request, then, TRICKLE_SECONDS))
+
+
 async def _exchange(running: RunningServer, request: bytes, hang_up: bool) -> Response:
+    return await _answer(running, _RawExchange(request, hang_up))
+
+
+async def _answer(running: RunningServer, exchange: _RawExchange) -> Response:
     port = int(running.url.rsplit(":", 1)[1])
-    exchange = _RawExchange(request, hang_up)
     await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), exchange)
     raw = await exchange.done.addTimeout(RAW_TIMEOUT, reactor)
     status_line, _, rest = raw.partition(b"\r\n")
@@ -98,4 +133,16 @@ async def _exchange(running: RunningServer, request: bytes, hang_up: bool) -> Re
     for line in header_block.split(b"\r\n"):
         name, _, value = line.partition(b":")
         headers.addRawHeader(name.strip(), value.strip())
+    if headers.getRawHeaders(b"transfer-encoding") == [b"chunked"]:
+        content = _dechunked(content)
     return Response(int(status_line.split()[1]), headers, content)
+
+
+def _dechunked(content: bytes) -> bytes:
+    """The body of a chunked response (its chunks' sizes and the last chunk left out)."""
+    body = b""
+    while content:
+        size, _, content = content.partition(b"\r\n")
+        length = int(size.split(b";")[0], 16)
+        body, content = body + content[:length], content[length + 2 :]
+    return body

@@ -48,6 +48,7 @@ class _Protocol(WebSocketClientProtocol):
             match = re.search(r"upgrade failed \[(\d{3})\]", self.wasNotCleanReason or "")
             self.factory.opened.errback(WsRefused(int(match.group(1)) if match else 0))
         if not client.closed.called:
+            client.close_reason = reason
             client.closed.callback(code)
 
 
@@ -67,6 +68,7 @@ class WsClient:
         self.presence = presence  # whether presence frames are kept
         self.frames: DeferredQueue[Any] = DeferredQueue()
         self.closed: Deferred[int | None] = Deferred()
+        self.close_reason: str | None = None  # the server's, once `closed` fired
         self.protocol: Any = None
 
     def send(self, frame: Any) -> None:

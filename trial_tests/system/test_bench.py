@@ -1,6 +1,7 @@
 """The benchmark's smoke runs: `python -m bench --quick` on one workload, socialhub (SQLite) and
-the bare Autobahn relay only, in a few seconds; and the typing storm on socialhub (SQLite). They
-check the tool works end to end (servers start, the generator measures, the table prints), not
+the bare Autobahn relay only, in a few seconds; the typing storm on socialhub (SQLite); one
+kill -9 of `python -m bench.faults` and a 50-socket `python -m bench.soak`. They check the tools
+work end to end (servers start, the generator measures, the table or the verdict prints), not
 how fast anything is: no benchmark runs in the test suite. Skipped where the bench extras
 (`pip install '.[bench]'`) are missing."""
 
@@ -52,15 +53,41 @@ class BenchSmokeTests(TestCase):
         self.assertTrue(20 <= forwarded <= 110, done.stdout)
         self.assertGreater(cpu, 0, done.stdout)
 
+    def test_one_kill9_under_load_loses_no_ack(self) -> None:
+        """`python -m bench.faults kill9` with one SIGKILL on SQLite: the server is started
+        again, the senders finish, and the check finds every ack in history, once."""
+        done = run_script("bench.faults", "kill9", "--engine", "sqlite", "--cycles", "1")
+        self.assertIn("kill9 1: ", done.stdout)
+        self.assertIn("acked but lost 0, stored twice 0,", done.stdout)
+        self.assertEqual(done.stdout.splitlines()[-1], "PASS", done.stdout)
+
+    def test_short_soak_returns_every_descriptor(self) -> None:
+        """`python -m bench.soak` with 50 sockets: samples printed, every message acked, and
+        the server's descriptors back to the baseline once the sockets are closed."""
+        args = ("--sockets", "50", "--minutes", "0.1", "--warmup", "0.05", "--sample", "2")
+        done = run_script("bench.soak", *args)
+        self.assertIn("sockets open 50, still open at the end 50", done.stdout)
+        baseline = re.search(
+            r"descriptors baseline (\d+), with sockets (\d+), after close (\d+)", done.stdout
+        )
+        assert baseline is not None, done.stdout
+        self.assertEqual(int(baseline[2]), int(baseline[1]) + 50, done.stdout)
+        self.assertEqual(baseline[3], baseline[1], done.stdout)
+        self.assertEqual(done.stdout.splitlines()[-1], "PASS", done.stdout)
+
 
 def run_bench(workload: str, servers: str) -> subprocess.CompletedProcess[str]:
     """`python -m bench --quick` on one workload and the given servers; it must succeed."""
+    return run_script("bench", "--quick", "--workloads", workload, "--servers", servers)
+
+
+def run_script(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m <module> <args>` from this checkout; it must succeed."""
     missing = [m for m in GENERATOR_MODULES if importlib.util.find_spec(m) is None]
     if missing:
         raise SkipTest(f"bench extras not installed ({', '.join(missing)})")
-    argv = [sys.executable, "-m", "bench", "--quick", "--workloads", workload]
     done = subprocess.run(
-        [*argv, "--servers", servers],
+        [sys.executable, "-m", module, *args],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": REPO_ROOT},
         capture_output=True,

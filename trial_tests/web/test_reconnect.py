@@ -30,6 +30,16 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 OUTAGE_SECONDS = 10
+# Counts the WebSockets a page opens, in window.socketsOpened.
+_COUNT_SOCKETS = """
+window.socketsOpened = 0;
+window.WebSocket = class extends window.WebSocket {
+  constructor(...args) {
+    super(...args);
+    window.socketsOpened += 1;
+  }
+};
+"""
 # WEB.md: everything missed is shown within a second of the network's return.
 CAUGHT_UP_MS = 1000
 
@@ -137,5 +147,32 @@ class ReconnectTests(BrowserCase):
             ann.evaluate("() => { window.notReloaded = true; }")
             caught_up(ann, expected)
             quiet(ann, bob)
+
+        await self.scenario(scenario)
+
+    async def test_a_tab_past_the_socket_cap_waits_until_it_is_used(self) -> None:
+        """With --max-sockets 1, a second tab of the same person closes the first one's socket
+        (4002): the first says it is reconnecting and opens no socket by itself, which would
+        close the second's in turn; once used again (focused), it reconnects and the second
+        gives way."""
+        await self.start(max_sockets=1)
+
+        def scenario(browser: PeopleBrowser, base_url: str) -> None:
+            first = person(browser)
+            first.context.add_init_script(_COUNT_SOCKETS)
+            sign_up(first, base_url, "ann")
+            connected(first)
+            second = first.context.new_page()
+            second.goto(f"{base_url}/chat")
+            connected(second)
+            reconnecting(first)
+            # A prompt retry comes within 600 ms of a close: time enough to have opened one.
+            first.wait_for_timeout(1500)
+            opened = [page.evaluate("() => window.socketsOpened") for page in (first, second)]
+            assert opened == [1, 1], opened
+            first.evaluate("() => window.dispatchEvent(new Event('focus'))")
+            connected(first)
+            reconnecting(second)
+            quiet(first, second)
 
         await self.scenario(scenario)

@@ -20,7 +20,7 @@ from socialhub.handlers.accounts import Viewer
 from socialhub.handlers.chat import Chat
 from socialhub.handlers.commands import Answer
 from socialhub.handlers.message_changes import MessageChanges
-from socialhub.handlers.rate_limit import RateLimiter
+from socialhub.handlers.rate_limit import LimitSettings, RateLimits
 from socialhub.handlers.typing import Typing
 from socialhub.metrics import Metrics
 from socialhub.storage.stores.messages import Message
@@ -41,6 +41,7 @@ class Socket(FakeConnection):
         self.viewer = Viewer(user, session_id=1)
         self.turn = Turns()
         self.accepting = True
+        self.address = "127.0.0.1"
 
     def close_with(self, code: int, reason: str) -> None:
         raise AssertionError("the connection must stay open")
@@ -123,7 +124,9 @@ class DispatcherTests(TestCase):
         typing = Typing(Clock(), cast(Any, self.messages), self.groups, cast(Any, Delivery()))
         changes = MessageChanges(Clock(), cast(Any, None), cast(Any, Delivery()))
         table = chat_frames(chat, typing, changes)
-        self.dispatcher = Dispatcher(table, RateLimiter(Clock(), 0), Metrics())
+        self.dispatcher = Dispatcher(
+            table, RateLimits(Clock(), LimitSettings(0, 0, 0), None), Metrics()
+        )
         self.alice = Socket(_user(ALICE))
 
     def send(self, **fields: Any) -> Deferred[None]:
@@ -223,7 +226,9 @@ class TableTests(TestCase):
     def setUp(self) -> None:
         self.typing = Indicator()
         table = {"typing": FrameType(Indicator.parse, self.typing.handle)}
-        self.dispatcher = Dispatcher(table, RateLimiter(Clock(), 0), Metrics())
+        self.dispatcher = Dispatcher(
+            table, RateLimits(Clock(), LimitSettings(0, 0, 0), None), Metrics()
+        )
         self.alice = Socket(_user(ALICE))
 
     def send(self, **fields: Any) -> None:

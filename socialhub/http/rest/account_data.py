@@ -16,7 +16,7 @@ def register_routes(api: Api, export: AccountExport, deletion: AccountDeletion) 
         disposition = 'attachment; filename="socialhub-export.json"'
         return Reply(body=document, headers={"Content-Disposition": disposition})
 
-    @api.route("/api/users/me", "DELETE")
+    @api.route("/api/users/me", "DELETE", ok=204, body=bodies.confirm_password)
     async def delete_me(call: Call) -> Reply:
         await deletion.delete_own(call.user_viewer, bodies.confirm_password(call.body))
         return Reply(status=204, cookie=("", 0))

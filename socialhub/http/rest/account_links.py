@@ -12,18 +12,22 @@ from socialhub.validation import parse_path_id
 
 
 def register_routes(api: Api, links: AccountLinks) -> None:
-    @api.route("/api/auth/password-reset", "POST", auth=False)
+    @api.route(
+        "/api/auth/password-reset", "POST", auth=False, ok=202, body=bodies.password_reset_email
+    )
     async def request_reset(call: Call) -> Reply:
         """202 whether or not an account has the email: nobody learns who has one."""
         links.request_reset(bodies.password_reset_email(call.body))
         return Reply(status=202)
 
-    @api.route("/api/auth/password-reset/confirm", "POST", auth=False)
+    @api.route(
+        "/api/auth/password-reset/confirm", "POST", auth=False, ok=204, body=bodies.confirm_reset
+    )
     async def confirm_reset(call: Call) -> Reply:
         await links.reset_password(bodies.confirm_reset(call.body))
         return Reply(status=204)
 
-    @api.route("/api/auth/verify-email", "POST", auth=False)
+    @api.route("/api/auth/verify-email", "POST", auth=False, ok=204, body=bodies.token)
     async def verify_email(call: Call) -> Reply:
         await links.verify_email(bodies.token(call.body))
         return Reply(status=204)

@@ -40,7 +40,7 @@ def register_routes(
             cookie=(login.token, session_ttl),
         )
 
-    @api.route("/api/auth/register", "POST", auth=False)
+    @api.route("/api/auth/register", "POST", auth=False, ok=201, body=bodies.register)
     async def register(call: Call) -> Reply:
         """201 and a session; without the session when the email is verified first."""
         registration.check_open()
@@ -53,7 +53,7 @@ def register_routes(
             return await signed_in(registered.login, 201)
         return Reply(body=user_object(await users.profile(user.id, user.id), user.id), status=201)
 
-    @api.route("/api/auth/login", "POST", auth=False)
+    @api.route("/api/auth/login", "POST", auth=False, body=bodies.credentials, refusals=[401])
     async def login(call: Call) -> Reply:
         credentials = bodies.credentials(call.body)
         key, client = credentials.login.casefold(), call.address  # the login limit's key
@@ -68,7 +68,7 @@ def register_routes(
         auth_log.info("login of user {user_id} from {client}", user_id=login.user.id, client=client)
         return await signed_in(login, 200)
 
-    @api.route("/api/auth/logout", "POST")
+    @api.route("/api/auth/logout", "POST", ok=204)
     async def logout(call: Call) -> Reply:
         await accounts.logout(call.user_viewer)
         auth_log.info(
@@ -83,7 +83,7 @@ def register_routes(
         user = call.user_viewer.user
         return user_object(await users.profile(user.id, user.id), user.id)
 
-    @api.route("/api/auth/password", "POST")
+    @api.route("/api/auth/password", "POST", ok=204, body=bodies.change_password)
     async def change_password(call: Call) -> Reply:
         user_id = call.user_viewer.user.id
         try:
@@ -108,7 +108,7 @@ def register_routes(
         viewer = call.user_viewer
         return [session_object(s, viewer.session_id) for s in await accounts.sessions(viewer)]
 
-    @api.route("/api/auth/sessions/<session_id>", "DELETE")
+    @api.route("/api/auth/sessions/<session_id>", "DELETE", ok=204)
     async def revoke_session(call: Call) -> Reply:
         session_id = parse_path_id(call.path["session_id"])
         await accounts.revoke_session(call.user_viewer, session_id)

@@ -11,14 +11,17 @@ from collections.abc import Awaitable, Callable
 
 from socialhub.handlers.account_deletion import AccountDeletion
 from socialhub.handlers.administration import Administration
+from socialhub.http import schemas
 from socialhub.http.api import Api, Call, Reply
 from socialhub.http.rest import bodies
+from socialhub.http.schemas import PAGE, SEARCH, Param, id_param
 from socialhub.http.views import account_object, audit_object, report_object
 from socialhub.storage.stores.reports import OPEN, RESOLVED
 from socialhub.validation import choice, page, parse_id, parse_path_id, search_text
 
 DEFAULT_LIMIT = 50
 NO_CONTENT = Reply(status=204)
+STATUS = Param("status", schemas.choice((OPEN, RESOLVED)))
 
 Action = Callable[[int | None, int], Awaitable[None]]
 
@@ -49,15 +52,15 @@ def register_routes(
             await action(_actor(call), parse_path_id(call.path["target_id"]))
             return NO_CONTENT
 
-        api.route(path, method, admin=True)(act)
+        api.route(path, method, admin=True, ok=204)(act)
 
-    @api.route("/api/admin/users", "GET", admin=True)
+    @api.route("/api/admin/users", "GET", admin=True, query=SEARCH)
     async def admin_list_users(call: Call) -> object:
         limit, offset = page(call.query, DEFAULT_LIMIT)
         found = await administration.accounts(search_text(call.query), limit, offset)
         return [account_object(account.user, account.last_seen) for account in found]
 
-    @api.route("/api/admin/users", "POST", admin=True)
+    @api.route("/api/admin/users", "POST", admin=True, ok=201, body=bodies.create_account)
     async def admin_create_user(call: Call) -> Reply:
         new = bodies.create_account(call.body)
         user = await administration.create_account(_actor(call), new)
@@ -75,7 +78,7 @@ def register_routes(
     on_path("/api/admin/messages/<target_id>", "DELETE", administration.delete_message)
     on_path("/api/admin/groups/<target_id>", "DELETE", administration.delete_group)
 
-    @api.route("/api/admin/reports", "GET", admin=True)
+    @api.route("/api/admin/reports", "GET", admin=True, query=(STATUS, *PAGE))
     async def admin_list_reports(call: Call) -> object:
         status = _status(call)
         limit, offset = page(call.query, DEFAULT_LIMIT)
@@ -83,13 +86,15 @@ def register_routes(
             report_object(report) for report in await administration.reports(status, limit, offset)
         ]
 
-    @api.route("/api/admin/reports/<report_id>/resolve", "POST", admin=True)
+    @api.route(
+        "/api/admin/reports/<report_id>/resolve", "POST", admin=True, body=bodies.resolution_note
+    )
     async def admin_resolve_report(call: Call) -> object:
         report_id = parse_path_id(call.path["report_id"])
         note = bodies.resolution_note(call.body)
         return report_object(await administration.resolve_report(_actor(call), report_id, note))
 
-    @api.route("/api/admin/audit", "GET", admin=True)
+    @api.route("/api/admin/audit", "GET", admin=True, query=(*PAGE, id_param("before")))
     async def admin_audit_log(call: Call) -> object:
         limit, _ = page(call.query, DEFAULT_LIMIT)
         return [

@@ -3,7 +3,8 @@
 Each field is checked by validation.py, in the order the contract reports a bad one; fields a
 body does not know are ignored. A body whose route checks a resource first (404 or 403 before
 a bad field's 400) is returned as its refusal rather than raised, for the handler to raise
-after that check (commands.Refusable).
+after that check (commands.Refusable). Each parser is declared with the JSON Schema of the
+bodies it accepts, for /api/openapi.json.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from socialhub.handlers.commands import (
     UpdateGroup,
     UpdateProfile,
 )
+from socialhub.http import schemas
 from socialhub.storage.stores.events import RESPONSES
 from socialhub.storage.stores.media import MAX_ATTACHED
 from socialhub.storage.stores.posts import PRIVACY_LEVELS, PRIVATE, PUBLIC
@@ -74,6 +76,49 @@ MAX_TOKEN_USES = 1_000_000
 REASON_MAX = 1000
 NOTE_MAX = 1000
 
+# Each parser is declared with its body's JSON Schema (`described`), from the same limits.
+_TOKEN = schemas.text(TOKEN_MAX, 1)
+_DISPLAY_NAME = schemas.text(DISPLAY_NAME_MAX, 1)
+_GROUP_NAME = schemas.text(GROUP_NAME_MAX, 1)
+_DESCRIPTION = schemas.nullable(schemas.text(DESCRIPTION_MAX))
+_MEDIA_IDS = schemas.id_list(MAX_ATTACHED)
+_REGISTER = schemas.body(
+    {
+        "username": schemas.USERNAME,
+        "email": schemas.EMAIL,
+        "password": schemas.PASSWORD,
+        "display_name": _DISPLAY_NAME,
+        "token": _TOKEN,
+    },
+    required=["username", "email", "password"],
+)
+# privacy is public by default and for a group post; allowed_user_ids are for private posts.
+_CREATE_POST = {
+    **schemas.body(
+        {
+            "content": schemas.text(POST_MAX, 1, content=True),
+            "privacy": schemas.nullable(schemas.choice(PRIVACY_LEVELS)),
+            "allowed_user_ids": schemas.nullable(schemas.id_list(MAX_ALLOWED_USERS)),
+            "group_id": schemas.nullable(schemas.ID),
+            "media_ids": _MEDIA_IDS,
+        },
+        required=["content"],
+    ),
+    "allOf": [
+        {
+            "if": {
+                "properties": {"allowed_user_ids": {"type": "array"}},
+                "required": ["allowed_user_ids"],
+            },
+            "then": {"properties": {"privacy": {"const": PRIVATE}}, "required": ["privacy"]},
+        },
+        {
+            "if": {"properties": {"group_id": schemas.ID}, "required": ["group_id"]},
+            "then": {"properties": {"privacy": {"enum": [PUBLIC, None]}}},
+        },
+    ],
+}
+
 
 def _refusable(parse: Callable[[Body], T], body: Body) -> Refusable[T]:
     """The command, or the refusal of its first bad field, kept for the handler to raise."""
@@ -83,6 +128,7 @@ def _refusable(parse: Callable[[Body], T], body: Body) -> Refusable[T]:
         return error
 
 
+@schemas.described(_REGISTER)
 def register(body: Body) -> Register:
     name = username(body.get("username"))
     return Register(
@@ -103,19 +149,32 @@ def _token(value: object, field: str) -> str:
     return text(value, field, min_length=1, max_length=TOKEN_MAX)
 
 
+@schemas.described(schemas.body({"token": _TOKEN}, required=["token"]))
 def token(body: Body) -> str:
     """The `token` of a mailed link (a reset's or a verification's)."""
     return _token(body.get("token"), "token")
 
 
+@schemas.described(schemas.body({"email": schemas.EMAIL}, required=["email"]))
 def password_reset_email(body: Body) -> str:
     return email(body.get("email"))
 
 
+@schemas.described(
+    schemas.body({"token": _TOKEN, "password": schemas.PASSWORD}, required=["token", "password"])
+)
 def confirm_reset(body: Body) -> ConfirmReset:
     return ConfirmReset(token(body), password(body.get("password"), "password"))
 
 
+@schemas.described(
+    schemas.body(
+        {
+            "uses_allowed": schemas.nullable(schemas.positive_int(MAX_TOKEN_USES)),
+            "expires_at": schemas.nullable(schemas.DATE_TIME),
+        }
+    )
+)
 def create_registration_token(body: Body) -> CreateRegistrationToken:
     uses = body.get("uses_allowed")
     expires = body.get("expires_at")
@@ -125,12 +184,27 @@ def create_registration_token(body: Body) -> CreateRegistrationToken:
     )
 
 
+@schemas.described(
+    schemas.body(
+        {**_REGISTER["properties"], "is_admin": schemas.BOOLEAN}, required=_REGISTER["required"]
+    )
+)
 def create_account(body: Body) -> CreateAccount:
     """An administrator's new account: a registration's fields, and `is_admin` (false)."""
     is_admin = _given(body, "is_admin", lambda value: boolean(value, "is_admin"))
     return CreateAccount(register(body), bool(is_admin))
 
 
+@schemas.described(
+    schemas.body(
+        {
+            "kind": schemas.choice(KINDS),
+            "id": schemas.ID,
+            "reason": schemas.text(REASON_MAX, 1, content=True),
+        },
+        required=["kind", "id", "reason"],
+    )
+)
 def file_report(body: Body) -> FileReport:
     kinds = ", ".join(KINDS)
     return FileReport(
@@ -142,11 +216,25 @@ def file_report(body: Body) -> FileReport:
     )
 
 
+@schemas.described(schemas.body({"note": schemas.nullable(schemas.text(NOTE_MAX))}))
 def resolution_note(body: Body) -> str | None:
     """The optional `note` of a report's resolution."""
     return optional_text(body, "note", max_length=NOTE_MAX)
 
 
+@schemas.described(
+    {
+        **schemas.body(
+            {
+                "username": schemas.text(254, 1),
+                "email": schemas.text(254, 1),
+                "password": schemas.text(1024, 1),
+            },
+            required=["password"],
+        ),
+        "anyOf": [{"required": ["username"]}, {"required": ["email"]}],
+    }
+)
 def credentials(body: Body) -> Credentials:
     """A username or, without one, an email; any password (it was set under older rules)."""
     field = "username" if "username" in body else "email"
@@ -156,6 +244,12 @@ def credentials(body: Body) -> Credentials:
     )
 
 
+@schemas.described(
+    schemas.body(
+        {"old_password": schemas.text(1024), "new_password": schemas.PASSWORD},
+        required=["old_password", "new_password"],
+    )
+)
 def change_password(body: Body) -> ChangePassword:
     return ChangePassword(
         old_password=text(body.get("old_password"), "old_password", max_length=1024),
@@ -163,10 +257,14 @@ def change_password(body: Body) -> ChangePassword:
     )
 
 
+@schemas.described(schemas.body({"password": schemas.text(1024)}, required=["password"]))
 def confirm_password(body: Body) -> ConfirmPassword:
     return ConfirmPassword(password=text(body.get("password"), "password", max_length=1024))
 
 
+@schemas.described(
+    schemas.body({"name": _GROUP_NAME, "description": _DESCRIPTION}, required=["name"])
+)
 def create_group(body: Body) -> CreateGroup:
     return CreateGroup(
         name=text(body.get("name"), "name", min_length=1, max_length=GROUP_NAME_MAX),
@@ -174,6 +272,9 @@ def create_group(body: Body) -> CreateGroup:
     )
 
 
+@schemas.described(
+    schemas.body({"group_id": schemas.ID, "user_id": schemas.ID}, required=["group_id", "user_id"])
+)
 def invite(body: Body) -> Invite:
     return Invite(
         group_id=parse_id(body.get("group_id"), "group_id"),
@@ -189,6 +290,15 @@ def _update_group(body: Body) -> UpdateGroup:
     )
 
 
+@schemas.described(
+    schemas.body(
+        {
+            "name": schemas.nullable(_GROUP_NAME),
+            "description": _DESCRIPTION,
+            "owner_id": schemas.nullable(schemas.ID),
+        }
+    )
+)
 def update_group(body: Body) -> Refusable[UpdateGroup]:
     """Refused only once the viewer is found to own the group."""
     return _refusable(_update_group, body)
@@ -202,6 +312,16 @@ def _create_event(body: Body) -> CreateEvent:
     )
 
 
+@schemas.described(
+    schemas.body(
+        {
+            "title": schemas.text(TITLE_MAX, 1),
+            "description": _DESCRIPTION,
+            "starts_at": schemas.DATE_TIME,
+        },
+        required=["title", "starts_at"],
+    )
+)
 def create_event(body: Body) -> Refusable[CreateEvent]:
     """Refused only once the viewer is found to be a member of the group."""
     return _refusable(_create_event, body)
@@ -212,11 +332,13 @@ def _answer_event(body: Body) -> AnswerEvent:
     return AnswerEvent(choice(body.get("response"), RESPONSES, problem))
 
 
+@schemas.described(schemas.body({"response": schemas.choice(RESPONSES)}, required=["response"]))
 def answer_event(body: Body) -> Refusable[AnswerEvent]:
     """Refused only once the viewer is found to see the event."""
     return _refusable(_answer_event, body)
 
 
+@schemas.described(schemas.body({"ids": schemas.id_list(MAX_READ_IDS, unique=False)}))
 def mark_read(body: Body) -> MarkRead:
     """The `ids` to mark read, or every notification when the body names none."""
     if "ids" not in body:
@@ -227,6 +349,14 @@ def mark_read(body: Body) -> MarkRead:
     return MarkRead([parse_id(value, "ids") for value in ids])
 
 
+@schemas.described(
+    {
+        **schemas.body(
+            {"user": schemas.ID, "group": schemas.ID, "up_to": schemas.ID}, required=["up_to"]
+        ),
+        "oneOf": [{"required": ["user"]}, {"required": ["group"]}],
+    }
+)
 def read_conversation(body: Body) -> ReadConversation:
     """Exactly one of `user` and `group`, and `up_to` (refused after the conversation's
     checks: an unknown user or group is 404 before a bad `up_to` is 400)."""
@@ -277,6 +407,7 @@ def _post_content(body: Body, group_id: int | None) -> PostContent:
     )
 
 
+@schemas.described(_CREATE_POST)
 def create_post(body: Body) -> CreatePost:
     """A bad `group_id` is refused at once; the rest once the viewer is found to be a member of
     the group."""
@@ -291,6 +422,12 @@ def _create_comment(body: Body) -> CreateComment:
     return CreateComment(content, media_ids(body))
 
 
+@schemas.described(
+    schemas.body(
+        {"content": schemas.text(COMMENT_MAX, 1, content=True), "media_ids": _MEDIA_IDS},
+        required=["content"],
+    )
+)
 def create_comment(body: Body) -> Refusable[CreateComment]:
     """Refused only once the viewer is found to see the post."""
     return _refusable(_create_comment, body)
@@ -301,6 +438,17 @@ def _given(body: Body, field: str, check: Callable[[object], T]) -> T | None:
     return check(body[field]) if field in body else None
 
 
+@schemas.described(
+    schemas.body(
+        {
+            "display_name": _DISPLAY_NAME,
+            "about": schemas.text(ABOUT_MAX),
+            "is_private": schemas.BOOLEAN,
+            "avatar_media_id": schemas.nullable(schemas.ID),
+            "show_presence": schemas.BOOLEAN,
+        }
+    )
+)
 def update_profile(body: Body) -> UpdateProfile:
     """The fields a profile edit names, checked in this order; null removes the avatar."""
     return UpdateProfile(

@@ -17,6 +17,9 @@ from socialhub.storage.stores.media import Media
 
 # A stored file never changes (a new upload gets a new name), so caches may keep it for a year.
 IMMUTABLE = "public, max-age=31536000, immutable"
+# A stored file is an image and nothing else: should a browser ever take it for a document, it
+# may load nothing and run nothing, and lands in a unique origin without the site's cookies.
+SANDBOX = "default-src 'none'; sandbox"
 
 
 def media_object(media: Media) -> dict[str, object]:
@@ -43,7 +46,7 @@ def _file(path: Path, image_format: ImageFormat) -> File:
 
 
 def register_routes(api: Api, uploads: MediaUploads) -> None:
-    @api.route("/api/media", "POST", raw_body=True)
+    @api.route("/api/media", "POST", raw_body=True, ok=201)
     async def upload_media(call: Call) -> Reply:
         media = await uploads.upload(call.user_viewer.user.id, call.raw_body, call.content_type)
         return Reply(body=media_object(media), status=201)
@@ -53,4 +56,7 @@ def register_routes(api: Api, uploads: MediaUploads) -> None:
         found = uploads.locate(call.path["name"])
         if found is None:
             raise NotFound("no such image")
-        return Reply(body=_file(*found), headers={"cache-control": IMMUTABLE})
+        return Reply(
+            body=_file(*found),
+            headers={"cache-control": IMMUTABLE, "content-security-policy": SANDBOX},
+        )

@@ -21,7 +21,13 @@ def register_routes(api: Api, registration: Registration) -> None:
             "password_reset": registration.password_reset,
         }
 
-    @api.route("/api/admin/registration-tokens", "POST", admin=True)
+    @api.route(
+        "/api/admin/registration-tokens",
+        "POST",
+        admin=True,
+        ok=201,
+        body=bodies.create_registration_token,
+    )
     async def create_token(call: Call) -> Reply:
         command = bodies.create_registration_token(call.body)
         made = await registration.make_token(command, call.user_viewer.user.id)
@@ -32,7 +38,7 @@ def register_routes(api: Api, registration: Registration) -> None:
         tokens = await registration.tokens()
         return [registration_token_object(token) for token in tokens]
 
-    @api.route("/api/admin/registration-tokens/<token_id>", "DELETE", admin=True)
+    @api.route("/api/admin/registration-tokens/<token_id>", "DELETE", admin=True, ok=204)
     async def delete_token(call: Call) -> Reply:
         token_id = parse_path_id(call.path["token_id"])
         await registration.remove_token(token_id, call.user_viewer.user.id)

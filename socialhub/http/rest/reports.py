@@ -8,7 +8,7 @@ from socialhub.http.rest import bodies
 
 
 def register_routes(api: Api, reports: Reports) -> None:
-    @api.route("/api/reports", "POST")
+    @api.route("/api/reports", "POST", ok=201, body=bodies.file_report)
     async def file_report(call: Call) -> Reply:
         report = bodies.file_report(call.body)
         report_id = await reports.file(call.user_viewer.user, report)

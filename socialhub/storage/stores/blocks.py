@@ -13,7 +13,7 @@ blocker.
 from __future__ import annotations
 
 from socialhub.storage.database import Database, Transaction, qualify, write
-from socialhub.storage.stores.users import USER_COLUMNS, User
+from socialhub.storage.stores.users import SHOWN_USER, USER_COLUMNS, User
 
 _BETWEEN = (
     "SELECT 1 FROM blocks WHERE (blocker_id = ? AND blocked_id = ?)"
@@ -53,12 +53,12 @@ class BlocksStore:
 
     async def block(self, blocker_id: int, blocked_id: int, now: int) -> bool:
         """Block `blocked_id` and remove every follow and request between the two; a repeat
-        keeps the first block (and clears the follows again). False when there is no such user."""
+        keeps the first block (and clears the follows again). False when there is no such user, or
+        none the blocker may see (a deactivated account: users.shown_to)."""
 
         async def insert(txn: Transaction) -> bool:
             await lock_pair(txn, blocker_id, blocked_id)
-            exists = await txn.fetchone("SELECT 1 FROM users WHERE id = ?", (blocked_id,))
-            if exists is None:
+            if await txn.fetchone(SHOWN_USER, (blocked_id, blocker_id)) is None:
                 return False
             await txn.run(
                 "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)"

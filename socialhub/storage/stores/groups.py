@@ -32,7 +32,7 @@ from socialhub.storage.stores.notifications import (
     placeholders,
 )
 from socialhub.storage.stores.posts import delete_group_posts
-from socialhub.storage.stores.users import USER_COLUMNS, USER_WIDTH, User
+from socialhub.storage.stores.users import SHOWN_USER, USER_COLUMNS, USER_WIDTH, User
 
 MEMBER: Final = "member"
 INVITED: Final = "invited"
@@ -303,7 +303,7 @@ class GroupsStore:
             group = await select_group(txn, group_id, inviter_id)
             if group is None:
                 return Invited(None)
-            if await txn.fetchone("SELECT 1 FROM users WHERE id = ?", (user_id,)) is None:
+            if await txn.fetchone(SHOWN_USER, (user_id, inviter_id)) is None:
                 return Invited(group)
             if group.viewer_status != MEMBER:
                 return Invited(group, invitee_exists=True)

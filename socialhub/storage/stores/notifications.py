@@ -1,7 +1,7 @@
 """The SQL of notifications: storing them for many users at once, listing and marking them read.
 
 Every notification is stored through `_insert`, which leaves out the recipients who block the
-notice's actor: that is the one place the rule lives.
+notice's actor, and those who have it already, unread: that is the one place both rules live.
 """
 
 from __future__ import annotations
@@ -35,6 +35,20 @@ CHUNK = 1000
 _NOT_BLOCKING_ACTOR = (
     "NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = r.user_id"
     " AND b.blocked_id = CAST(? AS BIGINT))"
+)
+# Repeats: nobody gets a notification while the same one (type, actor, group, post, event and
+# message) waits unread for them, so a follow/unfollow loop notifies once; a comment is always
+# news. Left out here, before the rows are numbered, so positions keep no gaps; the stream
+# counter every insert locks first orders two writers, so the second sees the first's row
+# (schema/0018's unique index, on the same key, enforces it). The `?`s: type, actor (NULL
+# never repeats), group, post, event, message.
+_NOT_UNREAD_ALREADY = (
+    "NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = r.user_id AND NOT n.is_read"
+    " AND n.type = ? AND n.actor_id = CAST(? AS BIGINT)"
+    " AND COALESCE(n.group_id, 0) = COALESCE(CAST(? AS BIGINT), 0)"
+    " AND COALESCE(n.post_id, 0) = COALESCE(CAST(? AS BIGINT), 0)"
+    " AND COALESCE(n.event_id, 0) = COALESCE(CAST(? AS BIGINT), 0)"
+    " AND n.message = ? AND n.type <> 'post_comment')"
 )
 
 
@@ -94,7 +108,7 @@ async def _insert(
     txn: Transaction, notice: Notice, recipients: str, args: Args, now: int, count: int | None
 ) -> list[Notification]:
     """One INSERT of `notice` for each user id that `recipients` (VALUES or a SELECT) yields,
-    except those who block its actor.
+    except those who block its actor or have it unread already.
 
     Each row takes the next stream position, numbered from the counter: when the number of
     recipients is known (`count`) the positions are taken first (and those of recipients left
@@ -109,7 +123,7 @@ async def _insert(
         " SELECT user_id, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT),"
         " CAST(? AS BIGINT), CAST(? AS BIGINT),"
         " CAST(? AS BIGINT) + ROW_NUMBER() OVER (ORDER BY user_id) FROM recipients r"
-        f" WHERE {_NOT_BLOCKING_ACTOR} RETURNING {NOTIFICATION_COLUMNS}",
+        f" WHERE {_NOT_BLOCKING_ACTOR} AND {_NOT_UNREAD_ALREADY} RETURNING {NOTIFICATION_COLUMNS}",
         (
             *args,
             notice.subtype,
@@ -121,6 +135,12 @@ async def _insert(
             notice.event_id,
             last,
             notice.actor_id,
+            notice.subtype,
+            notice.actor_id,
+            notice.group_id,
+            notice.post_id,
+            notice.event_id,
+            notice.message,
         ),
     )
     if rows and count is None:
@@ -138,8 +158,8 @@ class NotificationsStore:
 
     @staticmethod
     async def add(txn: Transaction, notice: Notice, now: int) -> list[Notification]:
-        """Store `notice` for each of its users (but those who block its actor) inside `txn`,
-        so it commits with the action.
+        """Store `notice` for each of its users (but those who block its actor or have it
+        unread already) inside `txn`, so it commits with the action.
 
         Set-based: one multi-row INSERT per CHUNK recipients, never one statement per recipient.
         """

@@ -46,7 +46,7 @@ from socialhub.storage.stores.notifications import (
     placeholders,
 )
 from socialhub.storage.stores.post_visibility import visible_to, visible_to_each
-from socialhub.storage.stores.users import USER_COLUMNS, User, shown_to
+from socialhub.storage.stores.users import SHOWN_USER, USER_COLUMNS, User
 
 PUBLIC: Final = "public"
 FOLLOWERS: Final = "followers"
@@ -320,8 +320,7 @@ class PostsStore:
         (or none the viewer may see: users.shown_to)."""
 
         async def select(txn: Transaction) -> list[Post] | None:
-            author = f"SELECT 1 FROM users u WHERE u.id = ? AND {shown_to('?')}"
-            if await txn.fetchone(author, (author_id, viewer_id)) is None:
+            if await txn.fetchone(SHOWN_USER, (author_id, viewer_id)) is None:
                 return None
             where = "p.author_id = ?"
             return await _select_posts(txn, viewer_id, where, (author_id,), limit, offset)

@@ -16,7 +16,7 @@ from socialhub.storage.database import Database, Row, Transaction, by_name, qual
 from socialhub.storage.stores.audit import AuditEntry, record
 from socialhub.storage.stores.message_changes import VISIBLE
 from socialhub.storage.stores.post_visibility import visible_to_each
-from socialhub.storage.stores.users import USER_COLUMNS, USER_WIDTH, User, shown_to
+from socialhub.storage.stores.users import SHOWN_USER, USER_COLUMNS, USER_WIDTH, User
 
 POST: Final = "post"
 COMMENT: Final = "comment"
@@ -59,7 +59,7 @@ _TARGETS = {
         f" JOIN users a ON a.id = p.author_id WHERE c.id = ? AND {_POST_SEEN}"
     ),
     MESSAGE: f"SELECT 1 FROM messages m WHERE m.id = ? AND m.deleted_at IS NULL AND {VISIBLE}",
-    USER: f"SELECT 1 FROM users u WHERE u.id = ? AND {shown_to('?')}",
+    USER: SHOWN_USER,
 }
 
 

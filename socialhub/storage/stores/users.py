@@ -130,6 +130,12 @@ def shown_to(viewer: str, user: str = "u") -> str:
     return _SHOWN.format(user=user, viewer=viewer)
 
 
+# A row when the user (the first `?`) exists and is shown to the viewer (the second): what every
+# write naming another user asks first, so that a deactivated account is as unknown as a
+# missing one (404) to all but administrators.
+SHOWN_USER = f"SELECT 1 FROM users u WHERE u.id = ? AND {shown_to('?')}"
+
+
 def username_key(username: str) -> str:
     """Usernames are ASCII, so lower-casing makes them case-insensitive."""
     return username.lower()

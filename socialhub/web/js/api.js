@@ -35,6 +35,12 @@ export function prefetch(path) {
   prefetched.set(path, { answer, at: performance.now() });
 }
 
+/** Whether a fresh prefetched answer waits for the next api("GET", path). */
+export function prefetching(path) {
+  const early = prefetched.get(path);
+  return Boolean(early) && performance.now() - early.at < PREFETCH_FRESH_MS;
+}
+
 function takePrefetched(path) {
   const early = prefetched.get(path);
   prefetched.delete(path);

@@ -2,9 +2,10 @@
  * route. Logged out, every route shows the log-in form (or the sign-up form at /signup) and the
  * URL stays, so logging in lands on the page the link pointed to. */
 
+import { SIGNED_IN_HINT, hinted } from "./boot.js";
 import { api, session } from "./api.js";
 import { h, replace } from "./dom.js";
-import { navigate, onRoute, preload, refresh, startRouter } from "./router.js";
+import { navigate, onRoute, refresh, startRouter } from "./router.js";
 import { connectionState, on, start as startSocket, stop as stopSocket } from "./socket.js";
 import { onUnread, refreshNotifications, startUnread } from "./unread.js";
 import { startNotify } from "./notify.js";
@@ -12,30 +13,20 @@ import { startNotify } from "./notify.js";
 const app = document.getElementById("app");
 const outlet = h("main", { id: "main", tabindex: "-1" });
 
-/** Set and cleared by the server with the session cookie, which the page cannot read. It only
- * says whether asking who is signed in is worth a request; the answer decides. */
-const SIGNED_IN_HINT = "socialhub_signed_in";
-
-/** Signed in (by the hint), who is signed in, the view's module and its first data are asked
- * for side by side; the socket starts once the session is known good (a socket refused for a
- * stale hint would be a console error). */
+/** Who is signed in, the socket, the view's module and its first data were started by
+ * boot.js on the signed-in hint. */
 async function boot() {
   session.user = hinted() ? await signedIn() : null;
+  if (!session.user) stopSocket(); // the hint was wrong after all
   replace(app, session.user ? shell() : loggedOutHeader(), outlet);
   if (session.user) {
-    startSocket();
     startUnread(session.user.id);
     startNotify(session.user.id);
   }
   await startRouter(outlet, guard);
 }
 
-function hinted() {
-  return document.cookie.split("; ").includes(`${SIGNED_IN_HINT}=1`);
-}
-
 async function signedIn() {
-  preload(location.pathname);
   try {
     return await api("GET", "/api/auth/me");
   } catch (error) {

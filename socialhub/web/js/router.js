@@ -41,14 +41,10 @@ export function match(pathname) {
   return null;
 }
 
-/** Starts loading the view of a path, and its first data, before it is rendered (the boot does
- * it while it asks who is signed in). A view module may export prefetch(params) for that. */
-export function preload(pathname) {
-  const route = match(pathname);
-  if (!route) return;
-  viewModule(route.view)
-    .then((module) => module.prefetch?.(route.params))
-    .catch(() => {}); // the render that follows imports it again and shows the failure
+/** Starts loading a view's module before it is rendered (the boot does it while it asks who
+ * is signed in). */
+export function preload(view) {
+  viewModule(view).catch(() => {}); // the render that follows imports it again and shows the failure
 }
 
 function viewModule(view) {

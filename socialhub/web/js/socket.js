@@ -13,6 +13,8 @@ let cursor = null;
 let attempt = 0;
 let lostAt = 0;
 const PROMPT_RETRIES_MS = 60000;
+// The server's close of a user's oldest socket when a newer one took it past --max-sockets.
+const DISPLACED = 4002;
 let retryTimer = 0;
 let running = false;
 let state = "connecting";
@@ -83,6 +85,7 @@ export function stop() {
   running = false;
   window.removeEventListener("online", retryNow);
   window.removeEventListener("offline", dropNow);
+  window.removeEventListener("focus", retryNow);
   clearTimeout(retryTimer);
   unacked.clear();
   if (socket) socket.close(1000);
@@ -129,6 +132,13 @@ function closed(ws, code) {
   if (code === 4001) {
     running = false;
     emit("logged_out", { code });
+    return;
+  }
+  if (code === DISPLACED) {
+    // Another tab took this one's place. Coming back at once would displace the next oldest,
+    // and so on round the tabs: this one comes back when it is used again.
+    setState("reconnecting");
+    window.addEventListener("focus", retryNow, { once: true });
     return;
   }
   retryLater();

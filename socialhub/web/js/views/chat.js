@@ -5,12 +5,12 @@
  * resent frame) is shown once, and a message arriving out of order is put in its place.
  */
 
-import { ApiError, api, coalesce, prefetch as prefetchApi, session } from "../api.js";
+import { ApiError, api, coalesce, prefetching, session } from "../api.js";
 import { h, replace } from "../dom.js";
 import { navigate, refresh } from "../router.js";
-import { clientId, on, send } from "../socket.js";
+import { clientId, connectionState, on, send } from "../socket.js";
+import { PAGE, historyPath, presencePath, userPath } from "./chat_paths.js";
 
-const PAGE = 50;
 // The rows in the page at most (some 20 nodes each): however far the reader scrolls, a
 // conversation of any length stays under WEB.md's 5,000 nodes.
 export const WINDOW = 200;
@@ -21,32 +21,13 @@ const TYPING_SHOWN_MS = 6000;
 // A little over the server's one a second, so a frame sent on time is never the one it drops.
 const TYPING_EVERY_MS = 1100;
 const MAX_LENGTH = 4000;
+// Rows of the first page shown before the first paint: a screenful and some, the rest after.
+const FIRST_ROWS = 15;
+// A hidden tab runs no animation frames: the rest of the first page waits at most this long.
+const HIDDEN_PAINT_MS = 100;
 
 export function render(container, params) {
   return params.kind ? renderConversation(container, params) : renderList(container);
-}
-
-// The conversation ("private:7") whose newest page prefetch asked for, until it is rendered.
-let prefetched = null;
-
-/** A conversation's first data (its newest messages, the other person's name and presence),
- * requested while the boot asks who is signed in. */
-export function prefetch({ kind, id }) {
-  if (!kind) return;
-  prefetched = `${kind}:${id}`;
-  prefetchApi(historyPath(kind, id, null));
-  if (kind === "private") {
-    person(id);
-    prefetchApi(presencePath([id]));
-  }
-}
-
-/** A page of a conversation's history: the newest messages, or those before a message id. */
-function historyPath(kind, id, before) {
-  const older = before ? `&before=${before}` : "";
-  return kind === "private"
-    ? `/api/messages/private?user=${id}&limit=${PAGE}${older}`
-    : `/api/messages/group?group=${id}&limit=${PAGE}${older}`;
 }
 
 /* ---- People: names by id, fetched once per page load ---- */
@@ -55,7 +36,7 @@ const people = new Map();
 
 function person(id) {
   if (!people.has(id)) {
-    people.set(id, api("GET", `/api/users/${id}`).catch(() => ({ id, username: `user ${id}`, display_name: "" })));
+    people.set(id, api("GET", userPath(id)).catch(() => ({ id, username: `user ${id}`, display_name: "" })));
   }
   return people.get(id);
 }
@@ -77,10 +58,6 @@ function personName(id, className) {
 async function presenceOf(ids) {
   if (ids.length === 0) return {};
   return api("GET", presencePath(ids));
-}
-
-function presencePath(ids) {
-  return `/api/presence?users=${ids.slice(0, 100).join(",")}`;
 }
 
 /** A dot and the word "online" or "offline" (the list hides the word but for screen readers). */
@@ -207,10 +184,10 @@ function renderConversation(container, { kind, id }) {
   const isPrivate = kind === "private";
   const target = isPrivate ? { to: id } : { group_id: String(id) };
   const subs = subscriptions();
-  // A message that came on the socket between a prefetched page and this view's subscribing
-  // is in neither: the newest page is asked for again once the view is open.
-  const afterPrefetch = prefetched === `${kind}:${id}`;
-  prefetched = null;
+  // A message stored after a prefetched page was read, and sent on the socket before this
+  // view subscribed, is in neither: the newest page is asked for again once the view is open.
+  // While the socket has not resumed yet, its `resumed` does that (below).
+  const afterPrefetch = prefetching(historyPath(kind, id, null)) && connectionState() === "connected";
   // Every message the view holds, by id: the rows in the page and those in `below`.
   const rows = new Map();
   // Rows newer than the page's, taken out of it while the reader is up the history, oldest
@@ -529,26 +506,39 @@ function renderConversation(container, { kind, id }) {
 
   /* History. */
 
-  async function loadOlder() {
+  /** The page of history before the oldest row. The first one shows its newest `firstRows`
+   * at once and the rest after the next paint: a whole page's layout would hold back the
+   * first sight of the conversation. */
+  async function loadOlder(firstRows = PAGE) {
     if (loadingOlder || !hasOlder) return;
     loadingOlder = true;
     try {
       const items = await api("GET", historyPath(kind, id, oldest));
-      const height = scroller.scrollHeight;
-      const top = scroller.scrollTop;
-      for (const message of items) {
-        if (!rows.has(message.id)) place(row(message));
-        oldest = oldest === null ? message.id : Math.min(oldest, message.id);
+      showOlder(items.slice(0, firstRows));
+      if (items.length > firstRows) {
+        await afterPaint();
+        showOlder(items.slice(firstRows));
       }
       hasOlder = items.length === PAGE;
       older.hidden = !hasOlder;
-      scroller.scrollTop = top + (scroller.scrollHeight - height);
-      trimNewest(); // below what is shown: the position stays
     } catch (error) {
       showLoadError(error);
     } finally {
       loadingOlder = false;
     }
+  }
+
+  /** Older messages above the rows, the rows staying where they are on the screen (an empty
+   * log is thus scrolled to its bottom). */
+  function showOlder(items) {
+    const height = scroller.scrollHeight;
+    const top = scroller.scrollTop;
+    for (const message of items) {
+      if (!rows.has(message.id)) place(row(message));
+      oldest = oldest === null ? message.id : Math.min(oldest, message.id);
+    }
+    scroller.scrollTop = top + (scroller.scrollHeight - height);
+    trimNewest(); // below what is shown: the position stays
   }
 
   function showLoadError(error) {
@@ -839,7 +829,7 @@ function renderConversation(container, { kind, id }) {
     }
   })();
   input.focus();
-  const opened = loadOlder().then(() => {
+  const opened = loadOlder(FIRST_ROWS).then(() => {
     toBottom();
     markRead();
     if (afterPrefetch) catchUp();
@@ -847,11 +837,14 @@ function renderConversation(container, { kind, id }) {
 
   /** The newest page again, for messages that came by neither the first history page nor the
    * socket: after a prefetched page (above), and at each `resumed`, for those stored between
-   * the first history request and the socket's start. */
+   * the first history request and the socket's start. Asked at once, even while the first
+   * page is being shown: its answer waits for that page. */
   async function catchUp() {
+    const newest = api("GET", historyPath(kind, id, null));
+    newest.catch(() => {}); // handled below, once the first page is shown
     await opened;
     try {
-      const items = await api("GET", historyPath(kind, id, null));
+      const items = await newest;
       for (const message of items.reverse()) if (oldest !== null && message.id > oldest) arrive(message);
       markRead();
     } catch (error) {
@@ -860,6 +853,15 @@ function renderConversation(container, { kind, id }) {
   }
   subs.on("resumed", catchUp);
   return () => subs.end();
+}
+
+/** Resolves once the browser has painted what is in the page now (or soon, in a hidden tab,
+ * which paints nothing). */
+function afterPaint() {
+  return new Promise((resolve) => {
+    requestAnimationFrame(() => setTimeout(resolve));
+    setTimeout(resolve, HIDDEN_PAINT_MS);
+  });
 }
 
 // Made once: toLocaleTimeString and toLocaleDateString with options build a formatter at every

@@ -1,0 +1,1 @@
+"""Mutation testing of the authorization rules beyond what mutmut mutates (docs/testing.md)."""
