@@ -4,8 +4,8 @@
 
 Starts its own server (SQLite in a temporary directory) with the browser tests' small world.
 Each run opens ann's chat with bob in a new page and, as the page starts loading, has bob send a
-message from a socket of his own; the time is from the start of the load to the message shown
-in ann's conversation (by the live frame, or by the history the page loads if it came first).
+message on the socket his own page keeps open; the time is from the start of the load to the
+message shown in ann's conversation (by the live frame, or by the history the page loads if it came first).
 The page times itself: a MutationObserver, installed before any of the page's scripts, notes
 the first frame painted after the message's text entered the document, on the page's own clock
 (0 is the start of the navigation). Playwright's polling, which checks for the text at 0, 20,
@@ -19,6 +19,7 @@ tests need: playwright and /usr/bin/chromium.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from contextlib import AsyncExitStack
@@ -34,29 +35,25 @@ from trial_tests.web.world import World, world_server
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-# Bob's page sends one private message on a socket of its own and answers once it is acked.
-_SEND = """([to, content]) => new Promise((resolve) => {
-  const ws = new WebSocket(`ws://${location.host}/ws`);
-  ws.onopen = () => ws.send(JSON.stringify({type: "private", to, content, id: content}));
-  ws.onmessage = (event) => {
-    if (JSON.parse(event.data).type === "ack") { ws.close(); resolve(true); }
-  };
+# Bob's page keeps a socket of its own open, as a person in a conversation does...
+_OPEN = """() => new Promise((resolve) => {
+  window.sender = new WebSocket(`ws://${location.host}/ws`);
+  window.sender.onopen = () => resolve(true);
 })"""
-
-
-# Ann's pages: once `__watch(text)` is called, `__shown` is when the first frame after `text`
+# ... and sends on it without waiting for the ack, just before ann's page starts loading.
+_SEND = """([to, content]) => {
+  window.sender.send(JSON.stringify({type: "private", to, content, id: content}));
+}"""
+# Ann's page, from before its own scripts run: `shown` is when the first frame after `text`
 # entered the document began (performance.now(), from the start of the navigation).
-_WATCH = """(() => {
-  window.__watch = (text) => {
-    const seen = () => document.body !== null && document.body.textContent.includes(text);
-    const shown = () => requestAnimationFrame((now) => { window.__shown = now; });
-    if (seen()) { shown(); return; }
-    const observer = new MutationObserver(() => {
-      if (seen()) { observer.disconnect(); shown(); }
-    });
-    observer.observe(document, {childList: true, subtree: true, characterData: true});
-  };
-})()"""
+_WATCH = """((text) => {
+  const seen = () => document.body !== null && document.body.textContent.includes(text);
+  const shown = () => requestAnimationFrame((now) => { window.shown = now; });
+  const observer = new MutationObserver(() => {
+    if (seen()) { observer.disconnect(); shown(); }
+  });
+  observer.observe(document, {childList: true, subtree: true, characterData: true});
+})"""
 
 
 class _Loads:
@@ -68,20 +65,20 @@ class _Loads:
         bob = browser.new_context()
         bob.add_cookies(session_cookies(world.bob.token, base))
         self.sender = bob.new_page()
-        self.sender.goto(base + "/login")  # any page of the origin: its script opens the socket
+        self.sender.goto(base + "/login")  # any page of the origin
+        self.sender.evaluate(_OPEN)
         self.ann = browser.new_context()
         self.ann.add_cookies(session_cookies(world.ann.token, base))
-        self.ann.add_init_script(_WATCH)
 
     def load(self, run: int) -> float:
         """Seconds from the start of the navigation to the first frame showing the message."""
         page = self.ann.new_page()
         content = f"live {run} {time.time_ns()}"
-        page.goto(f"{self.base}/chat/u/{self.world.bob.id}", wait_until="commit")
-        page.evaluate("(text) => window.__watch(text)", content)
+        page.add_init_script(f"{_WATCH}({json.dumps(content)})")
         self.sender.evaluate(_SEND, [self.world.ann.id, content])
+        page.goto(f"{self.base}/chat/u/{self.world.bob.id}", wait_until="commit")
         page.get_by_text(content).wait_for()
-        shown = page.wait_for_function("() => window.__shown").json_value()
+        shown = page.wait_for_function("() => window.shown").json_value()
         page.close()
         return float(shown) / 1000
 
