@@ -5,12 +5,12 @@
 Starts its own server (SQLite in a temporary directory) with the browser tests' small world.
 Each run opens ann's chat with bob in a new page and, as the page starts loading, has bob send a
 message on the socket his own page keeps open; the time is from the start of the load to the
-message shown in ann's conversation (by the live frame, or by the history the page loads if it came first).
-The page times itself: a MutationObserver, installed before any of the page's scripts, notes
-the first frame painted after the message's text entered the document, on the page's own clock
-(0 is the start of the navigation). Playwright's polling, which checks for the text at 0, 20,
-70, 170 and 270 ms and so rounds every figure up, is outside the figure. Prints the median and
-the p95. With `--against DIR` a second server serves the client in DIR
+message shown in ann's conversation (by the live frame, or by the history the page loads if it
+came first). The page times itself: a MutationObserver, installed before any of the page's
+scripts, notes the first frame painted after the message's text entered the document, on the
+page's own clock (0 is the start of the navigation). Playwright's polling, which checks for the
+text at 0, 20, 70, 170 and 270 ms and so rounds every figure up, is outside the figure.
+Prints the median and the p95. With `--against DIR` a second server serves the client in DIR
 (another checkout's `socialhub/web`) and the runs alternate between the two, so that both see
 the same machine: an A/B that a loaded machine's noise does not decide. Needs what the browser
 tests need: playwright and /usr/bin/chromium.
