@@ -24,10 +24,6 @@ class Rate:
     per_second: float
     burst: float
 
-    def wait(self, level: float) -> float:
-        """Seconds until a bucket at `level` holds one token."""
-        return max(0.0, (1 - level) / self.per_second)
-
 
 Keyed = Sequence[tuple[Hashable, Rate]]
 
