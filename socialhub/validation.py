@@ -111,17 +111,24 @@ def username(value: object) -> str:
     return value
 
 
+EMAIL_MAX = 254
+
+
 def email(value: object) -> str:
     """A new account's email: only its shape is checked (no mail is sent)."""
-    address = text(value, "email", min_length=3, max_length=254)
+    address = text(value, "email", min_length=3, max_length=EMAIL_MAX)
     if not _EMAIL.fullmatch(address):
         raise InvalidRequest("email must be one '@' between two non-empty parts")
     return address
 
 
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024
+
+
 def password(value: object, field: str) -> str:
-    """A password being set: at least 8 code points."""
-    return text(value, field, min_length=8, max_length=1024)
+    """A password being set: at least PASSWORD_MIN code points."""
+    return text(value, field, min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
 
 
 def positive_int(value: object, field: str, maximum: int) -> int:

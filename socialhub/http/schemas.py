@@ -13,8 +13,11 @@ from typing import Any, TypeVar
 
 from socialhub.validation import (
     CONTROL_CHARS,
+    EMAIL_MAX,
     EMAIL_PATTERN,
     MAX_ID,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
     QUERY_MAX,
     USERNAME_PATTERN,
 )
@@ -38,7 +41,7 @@ _ALLOWED = f"[^{CONTROL_CHARS}]"
 EMAIL: Schema = {
     "type": "string",
     "minLength": 3,
-    "maxLength": 254,
+    "maxLength": EMAIL_MAX,
     "pattern": "^" + EMAIL_PATTERN.replace("[^@", f"[^@{CONTROL_CHARS}") + "$",
 }
 
@@ -49,7 +52,7 @@ def text(max_length: int, min_length: int = 0, *, content: bool = False) -> Sche
     return {"type": "string", "minLength": min_length, "maxLength": max_length, "pattern": pattern}
 
 
-PASSWORD: Schema = text(1024, 8)
+PASSWORD: Schema = text(PASSWORD_MAX, PASSWORD_MIN)
 
 
 def nullable(schema: Schema) -> Schema:

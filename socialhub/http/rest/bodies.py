@@ -42,6 +42,8 @@ from socialhub.storage.stores.media import MAX_ATTACHED
 from socialhub.storage.stores.posts import PRIVACY_LEVELS, PRIVATE, PUBLIC
 from socialhub.storage.stores.reports import KINDS
 from socialhub.validation import (
+    EMAIL_MAX,
+    PASSWORD_MAX,
     boolean,
     choice,
     date_time,
@@ -226,9 +228,9 @@ def resolution_note(body: Body) -> str | None:
     {
         **schemas.body(
             {
-                "username": schemas.text(254, 1),
-                "email": schemas.text(254, 1),
-                "password": schemas.text(1024, 1),
+                "username": schemas.text(EMAIL_MAX, 1),
+                "email": schemas.text(EMAIL_MAX, 1),
+                "password": schemas.text(PASSWORD_MAX, 1),
             },
             required=["password"],
         ),
@@ -239,27 +241,27 @@ def credentials(body: Body) -> Credentials:
     """A username or, without one, an email; any password (it was set under older rules)."""
     field = "username" if "username" in body else "email"
     return Credentials(
-        login=text(body.get(field), field, min_length=1, max_length=254),
-        password=text(body.get("password"), "password", min_length=1, max_length=1024),
+        login=text(body.get(field), field, min_length=1, max_length=EMAIL_MAX),
+        password=text(body.get("password"), "password", min_length=1, max_length=PASSWORD_MAX),
     )
 
 
 @schemas.described(
     schemas.body(
-        {"old_password": schemas.text(1024), "new_password": schemas.PASSWORD},
+        {"old_password": schemas.text(PASSWORD_MAX), "new_password": schemas.PASSWORD},
         required=["old_password", "new_password"],
     )
 )
 def change_password(body: Body) -> ChangePassword:
     return ChangePassword(
-        old_password=text(body.get("old_password"), "old_password", max_length=1024),
+        old_password=text(body.get("old_password"), "old_password", max_length=PASSWORD_MAX),
         new_password=password(body.get("new_password"), "new_password"),
     )
 
 
-@schemas.described(schemas.body({"password": schemas.text(1024)}, required=["password"]))
+@schemas.described(schemas.body({"password": schemas.text(PASSWORD_MAX)}, required=["password"]))
 def confirm_password(body: Body) -> ConfirmPassword:
-    return ConfirmPassword(password=text(body.get("password"), "password", max_length=1024))
+    return ConfirmPassword(password=text(body.get("password"), "password", max_length=PASSWORD_MAX))
 
 
 @schemas.described(
