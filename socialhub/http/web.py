@@ -195,8 +195,8 @@ class _Page(_WebResource):
         return NOT_DONE_YET
 
     async def _hint(self, request: Any, token: str) -> None:
-        """The hint set for a live session (signed in before the hint existed, or the hint was
-        lost) and cleared for a dead one. Without the database the hint stays as it is: the
+        """The hint set for a live session whose page lacks it (the hint cookie was lost or
+        deleted) and cleared for a dead one. Without the database the hint stays as it is: the
         page asks who is signed in, and a 401 there clears it."""
         try:
             alive = await self.accounts.authenticate(token) is not None
