@@ -118,6 +118,10 @@ class ChatProtocol(LeanServerProtocol):
             raise ConnectionDeny(500, "Internal Server Error") from None
         if viewer is None:
             raise ConnectionDeny(401, "Unauthorized")
+        if self.state == self.STATE_CLOSED:
+            # The client left, or the handshake deadline cut it, while the session was looked
+            # up: Autobahn would open it all the same, and nothing would ever close it.
+            raise ConnectionDeny(408, "gone before the handshake was answered")
         self.viewer = viewer
         self.address = self._client()  # whose frames count against its address's rate limit
         self.since = (request.params.get("since") or [None])[0]
