@@ -35,6 +35,10 @@ from socialhub.ws.turns import Turns
 MAX_MESSAGE = 64 * 1024
 PING_INTERVAL = 30
 PING_TIMEOUT = 60
+# Seconds a client has to answer the server's close frame before its connection is cut.
+# Autobahn's timers fire at a whole second (rounded down), so its default of 1 s could cut a
+# client at once, before it even read the close frame and its code.
+CLOSE_TIMEOUT = 5
 _log = Logger(namespace="socialhub.ws")
 
 
@@ -217,6 +221,7 @@ class ChatFactory(WebSocketServerFactory):
             failByDrop=False,
             autoPingInterval=PING_INTERVAL,
             autoPingTimeout=PING_TIMEOUT,
+            closeHandshakeTimeout=CLOSE_TIMEOUT,
             # From the upgrade request read (http/channel.py timed its headers) to the answer:
             # the session lookup of a stalled database must not hold the socket for ever.
             openHandshakeTimeout=handshake_timeout,
