@@ -10,6 +10,7 @@ trial_tests/_compat/test_autobahn.py fails if Autobahn changes them.
 from __future__ import annotations
 
 from autobahn.twisted.websocket import WebSocketServerProtocol
+from twisted.python.failure import Failure
 
 # A client text frame's header (RFC 6455 5.2): FIN and the text opcode; the mask bit and a
 # length below 126, or 126 and the length in the next two bytes; then the 4-byte mask.
@@ -143,3 +144,11 @@ class LeanServerProtocol(WebSocketServerProtocol):
     def close_with(self, code: int, reason: str) -> None:
         """Send a close frame with any code (sendClose refuses 1001, 1003 and 1009)."""
         self.sendCloseFrame(code=code, reasonUtf8=reason.encode("utf-8"), isReply=False)
+
+    def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
+        """Autobahn's, also cancelling the wait for the client's answer to a close, which
+        Autobahn leaves to fire after a connection that ended without that answer."""
+        super().connectionLost(reason)
+        if self.closeHandshakeTimeoutCall is not None:
+            self.closeHandshakeTimeoutCall.cancel()
+            self.closeHandshakeTimeoutCall = None

@@ -15,9 +15,11 @@ from typing import Any
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket import xormasker
 from autobahn.websocket.types import ConnectionDeny
+from twisted.internet.error import ConnectionLost
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import LogLevel, globalLogPublisher
+from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from socialhub._compat.autobahn import LeanServerProtocol, unmasked
@@ -136,6 +138,16 @@ class ConnectionTests(TestCase):
         self.assertEqual(protocol.messages, [(b"{}", False)])
         self.assertFalse(timeout.active())
         self.assertIsNone(protocol.autoPingTimeoutCall)
+
+    def test_a_lost_connection_stops_waiting_for_the_close_answer(self) -> None:
+        """A connection that ends before the client answered the server's close leaves no
+        timer behind (Autobahn cancels the others it set, not this one)."""
+        protocol, _ = opened()
+        timeout = Clock().callLater(5, lambda: None)
+        protocol.closeHandshakeTimeoutCall = timeout  # type: ignore[assignment]
+        protocol.connectionLost(Failure(ConnectionLost()))
+        self.assertFalse(timeout.active())
+        self.assertIsNone(protocol.closeHandshakeTimeoutCall)
 
     def test_autobahns_own_frames_come_after_before_own_frame(self) -> None:
         """A ping, a pong and a close (any code) reach the transport through sendData, after

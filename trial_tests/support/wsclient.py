@@ -59,9 +59,7 @@ class _Factory(WebSocketClientFactory):
         super().__init__(url, headers=headers, reactor=reactor)
         # Autobahn gives the server 1 s to drop TCP after the closing handshake, then reports
         # 1006 instead of the server's code: a loaded machine's server can take longer.
-        self.setProtocolOptions(
-            serverConnectionDropTimeout=FRAME_TIMEOUT, closeHandshakeTimeout=FRAME_TIMEOUT
-        )
+        self.setProtocolOptions(serverConnectionDropTimeout=FRAME_TIMEOUT)
         self.client = client
         self.opened: Deferred[_Protocol] = Deferred()
 
