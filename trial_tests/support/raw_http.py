@@ -69,6 +69,37 @@ class _Trickle(_RawExchange):
         super().connectionLost(reason)
 
 
+class _Leaving(_RawExchange):
+    """Writes one request and hangs up at once: a client gone before its answer."""
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        assert self.transport is not None
+        self.transport.loseConnection()
+
+
+def upgrade_request(token: str) -> bytes:
+    """A browser's WebSocket upgrade of /ws with this session token."""
+    return (
+        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        f"Cookie: socialhub_session={token}\r\n\r\n"
+    ).encode()
+
+
+async def raw_bytes(running: RunningServer, request: bytes, leave: bool = False) -> bytes:
+    """What the server sends back to `request`, however little, until it closes; with
+    `leave`, the client hangs up right after sending it."""
+    exchange = _Leaving(request, False) if leave else _RawExchange(request, False)
+    await _connect(running, exchange)
+    return await exchange.done.addTimeout(RAW_TIMEOUT, reactor)
+
+
+async def _connect(running: RunningServer, exchange: Protocol) -> None:
+    port = int(running.url.rsplit(":", 1)[1])
+    await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), exchange)
+
+
 def _response_complete(raw: bytes) -> bool:
     head, separator, content = raw.partition(b"\r\n\r\n")
     match = re.search(rb"(?im)^content-length:\s*(\d+)", head)
@@ -124,8 +155,7 @@ async def _exchange(running: RunningServer, request: bytes, hang_up: bool) -> Re
 
 
 async def _answer(running: RunningServer, exchange: _RawExchange) -> Response:
-    port = int(running.url.rsplit(":", 1)[1])
-    await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), exchange)
+    await _connect(running, exchange)
     raw = await exchange.done.addTimeout(RAW_TIMEOUT, reactor)
     status_line, _, rest = raw.partition(b"\r\n")
     header_block, _, content = rest.partition(b"\r\n\r\n")

@@ -13,6 +13,7 @@ from twisted.trial.unittest import TestCase
 
 from trial_tests.support.chat import register
 from trial_tests.support.harness import start_server
+from trial_tests.support.raw_http import upgrade_request
 from trial_tests.support.wsclient import client_frame
 
 ANSWER_TIMEOUT = 10.0  # seconds to wait for a frame or the connection's end
@@ -32,11 +33,7 @@ class _SlowCloser(Protocol):
 
     def connectionMade(self) -> None:
         assert self.transport is not None
-        self.transport.write(
-            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            f"Sec-WebSocket-Version: 13\r\nCookie: socialhub_session={self._token}\r\n\r\n".encode()
-        )
+        self.transport.write(upgrade_request(self._token))
 
     def dataReceived(self, data: bytes) -> None:
         self.received += data

@@ -12,66 +12,27 @@ from typing import Any
 
 import psycopg2
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred
-from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.internet.protocol import Protocol, connectionDone
 from twisted.internet.task import deferLater
-from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from trial_tests.support.chat import Person, register
 from trial_tests.support.harness import RunningServer, fresh_postgres_url, start_server
+from trial_tests.support.raw_http import raw_bytes, upgrade_request
 from trial_tests.support.wsclient import connect
 
 # Seconds: the server's header timeout, which is also its handshake's. Autobahn's timers fire at
 # a whole second (now + timeout, rounded down), so a shorter one could cut a quick handshake too.
 DEADLINE = 2.0
-ANSWER_TIMEOUT = 10.0  # seconds the client waits for the server to answer or hang up
-POLL = 0.05
-
-
-class _Upgrade(Protocol):
-    """Sends a WebSocket upgrade and collects what comes back until the connection closes;
-    with `leave`, hangs up at once, as a client gone before its answer."""
-
-    def __init__(self, request: bytes, leave: bool) -> None:
-        self._request = request
-        self._leave = leave
-        self._received = b""
-        self.done: Deferred[bytes] = Deferred()
-
-    def connectionMade(self) -> None:
-        assert self.transport is not None
-        self.transport.write(self._request)
-        if self._leave:
-            self.transport.loseConnection()
-
-    def dataReceived(self, data: bytes) -> None:
-        self._received += data
-
-    def connectionLost(self, reason: Failure = connectionDone) -> None:
-        self.done.callback(self._received)
-
-
-def _upgrade_request(token: str) -> bytes:
-    return (
-        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-        f"Cookie: socialhub_session={token}\r\n\r\n"
-    ).encode()
+POLL = 0.05  # seconds between looks at the lock
+POLLS = 200
 
 
 class HandshakeDeadlineTests(TestCase):
-    async def asyncSetUp(self) -> tuple[RunningServer, Person, str]:
+    async def started(self) -> tuple[RunningServer, Person, str]:
+        """A server on a database of its own, with alice registered."""
         database = fresh_postgres_url()
         running = await start_server(self, "postgres", database, header_timeout=DEADLINE)
         return running, await register(running.url, "alice"), database
-
-    async def upgrade(self, running: RunningServer, token: str, leave: bool) -> bytes:
-        port = int(running.url.rsplit(":", 1)[1])
-        exchange = _Upgrade(_upgrade_request(token), leave)
-        await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), exchange)
-        return await exchange.done.addTimeout(ANSWER_TIMEOUT, reactor)
 
     async def while_sessions_locked(
         self, database: str, running: RunningServer, token: str, leave: bool
@@ -81,7 +42,7 @@ class HandshakeDeadlineTests(TestCase):
         with closing(psycopg2.connect(database)) as locker:
             with locker.cursor() as cursor:
                 cursor.execute("LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE")
-            answer = await self.upgrade(running, token, leave)
+            answer = await raw_bytes(running, upgrade_request(token), leave)
             await self.until_waiting(locker, True)
             locker.rollback()
             await self.until_waiting(locker, False)
@@ -90,7 +51,7 @@ class HandshakeDeadlineTests(TestCase):
     async def until_waiting(self, locker: Any, waiting: bool) -> None:
         """Poll until a lookup waits on the sessions table's lock (or none does any more)."""
         sql = "SELECT count(*) FROM pg_locks WHERE relation = 'sessions'::regclass AND NOT granted"
-        for _ in range(int(ANSWER_TIMEOUT / POLL)):
+        for _ in range(POLLS):
             with locker.cursor() as cursor:
                 cursor.execute(sql)
                 if bool(cursor.fetchone()[0]) == waiting:
@@ -111,14 +72,14 @@ class HandshakeDeadlineTests(TestCase):
         )
 
     async def test_a_handshake_the_database_holds_up_is_cut_at_the_deadline(self) -> None:
-        running, alice, database = await self.asyncSetUp()
+        running, alice, database = await self.started()
         answer = await self.while_sessions_locked(database, running, alice.token, leave=False)
         self.assertEqual(answer, b"", "the server hung up without an answer")
         gauge = await self.open_sockets_after_one_more(running, alice)
         self.assertEqual(gauge, "socialhub_websocket_connections 1.0")
 
     async def test_a_client_gone_before_its_session_is_found_never_opens(self) -> None:
-        running, alice, database = await self.asyncSetUp()
+        running, alice, database = await self.started()
         await self.while_sessions_locked(database, running, alice.token, leave=True)
         gauge = await self.open_sockets_after_one_more(running, alice)
         self.assertEqual(gauge, "socialhub_websocket_connections 1.0")
