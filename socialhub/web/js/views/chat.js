@@ -9,6 +9,7 @@ import { ApiError, api, coalesce, prefetching, session } from "../api.js";
 import { h, replace } from "../dom.js";
 import { navigate, refresh } from "../router.js";
 import { clientId, connectionState, on, send } from "../socket.js";
+import { formatTime } from "../time.js";
 import { PAGE, historyPath, presencePath, userPath } from "./chat_paths.js";
 
 // The rows in the page at most (some 20 nodes each): however far the reader scrolls, a
@@ -529,10 +530,12 @@ function renderConversation(container, { kind, id }) {
   }
 
   /** Older messages above the rows, the rows staying where they are on the screen (an empty
-   * log is thus scrolled to its bottom). */
+   * log is thus scrolled to its bottom). An empty log's layout is not read before: that would
+   * lay the page out twice in the first render, once without its rows. */
   function showOlder(items) {
-    const height = scroller.scrollHeight;
-    const top = scroller.scrollTop;
+    const empty = log.childElementCount === 0;
+    const height = empty ? 0 : scroller.scrollHeight;
+    const top = empty ? 0 : scroller.scrollTop;
     for (const message of items) {
       if (!rows.has(message.id)) place(row(message));
       oldest = oldest === null ? message.id : Math.min(oldest, message.id);
@@ -863,14 +866,3 @@ function afterPaint() {
     setTimeout(resolve, HIDDEN_PAINT_MS);
   });
 }
-
-// Made once: toLocaleTimeString and toLocaleDateString with options build a formatter at every
-// call, some 7 times the cost of reusing one, paid twice per row painted.
-const TIME_FORMAT = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
-const DATE_FORMAT = new Intl.DateTimeFormat();
-
-function formatTime(date) {
-  const time = TIME_FORMAT.format(date);
-  return date.toDateString() === new Date().toDateString() ? time : `${DATE_FORMAT.format(date)} ${time}`;
-}
-
