@@ -8,8 +8,10 @@ message on the socket his own page keeps open; the time is from the start of the
 message shown in ann's conversation (by the live frame, or by the history the page loads if it
 came first). The page times itself: a MutationObserver, installed before any of the page's
 scripts, notes the first frame painted after the message's text entered the document, on the
-page's own clock (0 is the start of the navigation). Playwright's polling, which checks for the
-text at 0, 20, 70, 170 and 270 ms and so rounds every figure up, is outside the figure.
+page's own clock (0 is the start of the navigation), and reports it in a console message. The
+harness runs nothing in the page before that message: a Playwright locator waiting for the text
+would inject Playwright's script into the page, 15-25 ms on its main thread, often in the middle
+of the load (and Playwright's polling, at 0, 20, 70, 170 and 270 ms, would round figures up).
 Prints the median and the p95. With `--against DIR` a second server serves the client in DIR
 (another checkout's `socialhub/web`) and the runs alternate between the two, so that both see
 the same machine: an A/B that a loaded machine's noise does not decide. `--floor` adds, in turn
@@ -52,10 +54,15 @@ _SEND = """([to, content]) => {
   window.sender.send(JSON.stringify({type: "private", to, content, id: content}));
 }"""
 # Ann's page, from before its own scripts run: `shown` is when the first frame after `text`
-# entered the document began (performance.now(), from the start of the navigation).
-_WATCH = """((text) => {
+# entered the document began (performance.now(), from the start of the navigation), told in a
+# console message "<_SHOWN> <ms>".
+_SHOWN = "first-message-shown"
+_WATCH = """((text, said) => {
   const seen = () => document.body !== null && document.body.textContent.includes(text);
-  const shown = () => requestAnimationFrame((now) => { window.shown = now; });
+  const shown = () => requestAnimationFrame((now) => {
+    window.shown = now;
+    console.log(said, now);
+  });
   const observer = new MutationObserver(() => {
     if (seen()) { observer.disconnect(); shown(); }
   });
@@ -118,12 +125,13 @@ class _Loads:
         """Seconds from the start of the navigation to the first frame showing the message."""
         page = self.ann.new_page()
         content = f"live {run} {time.time_ns()}"
-        page.add_init_script(f"{_WATCH}({json.dumps(content)})")
+        page.add_init_script(f"{_WATCH}({json.dumps(content)}, {json.dumps(_SHOWN)})")
         if trace:
             page.add_init_script(_FRAMES)
-        page.goto(self.start(content), wait_until="commit")
-        page.get_by_text(content).wait_for()
-        shown = page.wait_for_function("() => window.shown").json_value()
+        said = page.expect_console_message(lambda message: message.text.startswith(_SHOWN))
+        with said as message:
+            page.goto(self.start(content), wait_until="commit")
+        shown = message.value.text.split()[-1]
         if trace:
             self.traces.append(page.evaluate(_STEPS))
         page.close()
