@@ -89,17 +89,19 @@ _STEPS = """() => {
     const where = `${script.sourceURL.split("/").pop() || script.invoker}: ${script.invokerType}`;
     scripts[where] = (scripts[where] || 0) + script.duration;
   }
+  const history = first("/api/messages/", "responseEnd");
   return {
     steps: {
       "the page's bytes received": nav.responseEnd,
       "its CSS and modules asked": first("/static/", "startTime"),
       "the page parsed (domInteractive)": nav.domInteractive,
       "the first API request asked": first("/api/", "startTime"),
-      "the newest page of history answered": first("/api/messages/", "responseEnd"),
+      "the newest page of history answered": history,
       "long frames before the message (ms of them)": before.reduce((sum, f) => sum + f.duration, 0),
       "  of which forced style and layout": before.flatMap((f) => f.scripts)
         .reduce((sum, s) => sum + s.forcedStyleAndLayoutDuration, 0),
       "the message painted": window.shown,
+      "from the history's answer to the paint": history === null ? null : window.shown - history,
     },
     scripts,
   };
