@@ -1,12 +1,11 @@
 /* The first requests of a page load, started as soon as the smallest part of the module graph
  * is evaluated: who is signed in, the socket, the route's view module and the view's first
  * data, all side by side. main.js imports it first; the answers wait in api.js for the calls
- * that want them. The time formatters are made while they are in flight. */
+ * that want them. */
 
 import { prefetch } from "./api.js";
 import { match, preload } from "./router.js";
 import { start as startSocket } from "./socket.js";
-import { prepareFormats } from "./time.js";
 import { firstPaths as chatPaths } from "./views/chat_paths.js";
 
 /** Set and cleared by the server with the session cookie, which the page cannot read, and
@@ -30,5 +29,4 @@ if (hinted()) {
     for (const path of FIRST_PATHS[route.view]?.(route.params) || []) prefetch(path);
     preload(route.view);
   }
-  setTimeout(prepareFormats); // a task of its own, once the requests are out and main.js ran
 }
