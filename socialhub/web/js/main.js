@@ -14,12 +14,18 @@ const app = document.getElementById("app");
 const outlet = h("main", { id: "main", tabindex: "-1" });
 
 /** Who is signed in, the socket, the view's module and its first data were started by
- * boot.js on the signed-in hint. */
+ * boot.js on the signed-in hint. On the hint the shell is shown while who is signed in is
+ * still asked: its layout and the fonts it needs are done by the time the view's data comes. */
 async function boot() {
-  session.user = hinted() ? await signedIn() : null;
-  if (!session.user) stopSocket(); // the hint was wrong after all
-  replace(app, session.user ? shell() : loggedOutHeader(), outlet);
-  if (session.user) {
+  const hint = hinted();
+  const early = hint ? shell() : null;
+  if (early) replace(app, early.header, outlet);
+  session.user = hint ? await signedIn() : null;
+  if (!session.user) {
+    stopSocket(); // the hint was wrong after all
+    early?.end();
+    replace(app, loggedOutHeader(), outlet);
+  } else {
     startUnread(session.user.id);
     startNotify(session.user.id);
   }
@@ -60,6 +66,7 @@ function loggedOutHeader() {
   );
 }
 
+/** The signed-in header: { header, end }. */
 function shell() {
   const chatCount = h("span", { class: "badge", hidden: true });
   const bellCount = h("span", { class: "badge", id: "bell-count", hidden: true });
@@ -78,24 +85,28 @@ function shell() {
     h("a", { href: "/settings" }, "Settings"),
   ];
   const logout = h("button", { type: "button", class: "link", onclick: logOut }, "Log out");
-  onUnread(({ messages, notifications }) => {
-    showCount(chatCount, messages, "unread messages");
-    showCount(bellCount, notifications, "unread notifications");
-  });
-  on("state", showState);
-  on("logged_out", () => location.assign("/login"));
   const banners = h("div", { class: "banners", "aria-live": "polite" });
-  on("broadcast", (frame) => banners.append(banner(frame.content)));
-  window.addEventListener("unauthorized", () => location.assign("/login"));
-  onRoute((path) => {
-    for (const link of links) {
-      const here = link.pathname === path || (link.pathname !== "/" && path.startsWith(link.pathname + "/"));
-      if (here) link.setAttribute("aria-current", "page");
-      else link.removeAttribute("aria-current");
-    }
-    refreshNotifications();
-  });
-  return h(
+  const toLogIn = () => location.assign("/login");
+  window.addEventListener("unauthorized", toLogIn);
+  const undo = [
+    onUnread(({ messages, notifications }) => {
+      showCount(chatCount, messages, "unread messages");
+      showCount(bellCount, notifications, "unread notifications");
+    }),
+    on("state", showState),
+    on("logged_out", toLogIn),
+    on("broadcast", (frame) => banners.append(banner(frame.content))),
+    () => window.removeEventListener("unauthorized", toLogIn),
+    onRoute((path) => {
+      for (const link of links) {
+        const here = link.pathname === path || (link.pathname !== "/" && path.startsWith(link.pathname + "/"));
+        if (here) link.setAttribute("aria-current", "page");
+        else link.removeAttribute("aria-current");
+      }
+      refreshNotifications();
+    }),
+  ];
+  const header = h(
     "header",
     { class: "top" },
     h("a", { class: "brand", href: "/" }, "socialhub"),
@@ -103,6 +114,8 @@ function shell() {
     status,
     banners,
   );
+  /** end() unsubscribes it all: the shell shown on a hint that turned out wrong. */
+  return { header, end: () => undo.forEach((fn) => fn()) };
 }
 
 /** An administrator's announcement, shown until this tab dismisses it. */
@@ -131,7 +144,7 @@ window.addEventListener("signed-in", (event) => {
   session.user = event.detail;
   const next = event.detail.next;
   if (next && next !== location.pathname + location.search) history.replaceState(null, "", next);
-  replace(app, shell(), outlet);
+  replace(app, shell().header, outlet);
   startSocket();
   startUnread(session.user.id);
   startNotify(session.user.id);

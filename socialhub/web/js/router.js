@@ -47,8 +47,15 @@ export function preload(view) {
   viewModule(view).catch(() => {}); // the render that follows imports it again and shows the failure
 }
 
+/** View modules evaluated already, by view: rendering one of them takes no task of its own,
+ * so the view's first content comes with the same frame as the shell, not one frame later. */
+const loaded = new Map();
+
 function viewModule(view) {
-  return import(`./views/${view}.js`);
+  return import(`./views/${view}.js`).then((module) => {
+    loaded.set(view, module);
+    return module;
+  });
 }
 
 /** Starts routing into the outlet element. guard(route) may swap the route (logged out ->
@@ -111,7 +118,7 @@ async function render(moveFocus) {
   }
   let cleanup;
   try {
-    const module = await viewModule(route.view);
+    const module = loaded.get(route.view) || (await viewModule(route.view));
     if (mine !== renders) return;
     cleanup = await module.render(container, { ...route.params, query });
   } catch (error) {

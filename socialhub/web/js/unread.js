@@ -28,14 +28,17 @@ function publish(next) {
   for (const fn of listeners) fn(counts);
 }
 
-/** Re-reads the conversation count soon (coalescing calls made in the same moment). */
+/** Re-reads the conversation count soon (coalescing calls made in the same moment). Offline
+ * it asks nothing: the socket's `resumed`, once back, asks for both counts. */
 export const refreshMessages = coalesce(async () => {
+  if (!navigator.onLine) return;
   const { messages } = await api("GET", "/api/conversations/unread");
   publish({ ...counts, messages });
 });
 
 /** Re-reads the notification count soon; views that mark notifications read call it. */
 export const refreshNotifications = coalesce(async () => {
+  if (!navigator.onLine) return;
   const { count } = await api("GET", "/api/notifications/unread_count");
   publish({ ...counts, notifications: count });
 });
