@@ -6,7 +6,7 @@
  */
 
 import { ApiError, api, coalesce, prefetching, session } from "../api.js";
-import { h, replace } from "../dom.js";
+import { h, replace, writtenTime } from "../dom.js";
 import { navigate, refresh } from "../router.js";
 import { clientId, connectionState, on, send } from "../socket.js";
 import { PAGE, historyPath, presencePath, userPath } from "./chat_paths.js";
@@ -263,7 +263,7 @@ function renderConversation(container, { kind, id }) {
       "div",
       { class: "meta" },
       mine ? h("span", { class: "author" }, "You") : personName(message.from, "author"),
-      h("time", { dateTime: when.toISOString() }, formatTime(when)),
+      h("time", { dateTime: when.toISOString() }, writtenTime(when)),
       message.edited && !message.deleted ? h("span", {}, "(edited)") : null,
       entry.pending ? h("span", {}, "Sending…") : null,
       entry.failed ? h("span", { class: "error" }, "Not sent: ", entry.failed) : null,
@@ -864,16 +864,4 @@ function afterPaint() {
     requestAnimationFrame(() => setTimeout(resolve));
     setTimeout(resolve, HIDDEN_PAINT_MS);
   });
-}
-
-// Written out rather than with Intl: a new tab's first Intl formatter costs 20-60 ms (the
-// locale's data is loaded), which the first render of a conversation would wait for.
-const pad = (n) => String(n).padStart(2, "0");
-
-/** "14:05" for a message sent today, "2026-12-24 14:05" for an older one: the same in every
- * locale, and unambiguous in all of them. */
-function formatTime(date) {
-  const at = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
-  if (date.toDateString() === new Date().toDateString()) return at;
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${at}`;
 }

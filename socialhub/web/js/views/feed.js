@@ -2,7 +2,7 @@
 // shows posts shares: the composer, the post card with likes and comments, user links.
 // Everything from the server is rendered as text through h(): never as markup.
 
-import { append, h, clear } from "../dom.js";
+import { append, h, clear, writtenTime } from "../dom.js";
 import { api } from "../api.js";
 
 const PAGE = 20;
@@ -43,8 +43,7 @@ export function count(n, noun) {
 }
 
 export function when(iso) {
-  const date = new Date(iso);
-  return h("time", { dateTime: iso }, date.toLocaleString());
+  return h("time", { dateTime: iso }, writtenTime(new Date(iso)));
 }
 
 export function avatar(user, size = "small") {
