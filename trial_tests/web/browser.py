@@ -85,6 +85,10 @@ try:
     from playwright.sync_api import expect as expect
 except ImportError:
     expect = None  # type: ignore[assignment]
+else:
+    # An assertion waits 5 s by default, an action or a wait_for 30 s: a page on a loaded
+    # machine is given the longer time for both (a failing assertion only takes longer).
+    expect.set_options(timeout=30_000)
 
 
 def _expected(message: ConsoleMessage) -> bool:
