@@ -58,9 +58,9 @@ def measure(base: str, world: World, messages: int, presses: int) -> list[float]
             print(f"  rows {texts[0]} .. {texts[-1]} ({len(texts)}): {nodes} nodes", flush=True)
 
         print("scrolling up")
-        scroll_through(page, True, show)
+        scroll_through(page, True, show, numbered(0))
         print("scrolling down")
-        scroll_through(page, False, show)
+        scroll_through(page, False, show, numbered(messages - 1))
         composer = page.get_by_role("textbox", name="Message", exact=True)
         composer.focus()
         times = []

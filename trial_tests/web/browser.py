@@ -28,7 +28,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.main import CONNECTION_DONE
 from twisted.python.failure import Failure
-from twisted.trial.unittest import TestCase
+from twisted.trial.unittest import FailTest, TestCase
 
 from socialhub.auth.tokens import COOKIE_NAME, HINT_COOKIE_NAME
 from trial_tests.support.harness import RunningServer, start_server
@@ -85,6 +85,10 @@ try:
     from playwright.sync_api import expect as expect
 except ImportError:
     expect = None  # type: ignore[assignment]
+else:
+    # An assertion waits 5 s by default, an action or a wait_for 30 s: a page on a loaded
+    # machine is given the longer time for both (a failing assertion only takes longer).
+    expect.set_options(timeout=30_000)
 
 
 def _expected(message: ConsoleMessage) -> bool:
@@ -227,6 +231,24 @@ def browser_thread() -> _BrowserThread:
     return _thread
 
 
+def play(scenario: Callable[[PeopleBrowser, str], T], base_url: str) -> Deferred[T]:
+    """Run `scenario(browser, base_url)` on the browser thread (for a test or a bench script);
+    the Deferred fails with every problem the pages reported."""
+    thread = browser_thread()
+
+    def run() -> T:
+        people = PeopleBrowser(thread.browser(), base_url)
+        try:
+            result = scenario(people, base_url)
+        finally:
+            people.close()
+        if people.problems:
+            raise FailTest("the pages reported problems:\n" + "\n".join(people.problems))
+        return result
+
+    return thread.call(run)
+
+
 def drop_connections_at_end(testcase: TestCase, site: Any) -> None:
     """Close, when the test ends, every connection a browser still holds open to `site`.
 
@@ -290,18 +312,4 @@ class BrowserCase(TestCase):
         self, scenario: Callable[[PeopleBrowser, str], T], url: str | None = None
     ) -> T:
         """Run `scenario(browser, base_url)` in the browser thread; fail on any page problem."""
-        thread = browser_thread()
-        base_url = url or self.server.url
-        return await thread.call(lambda: self._play(thread, scenario, base_url))
-
-    def _play(
-        self, thread: _BrowserThread, scenario: Callable[[PeopleBrowser, str], T], url: str
-    ) -> T:
-        people = PeopleBrowser(thread.browser(), url)
-        try:
-            result = scenario(people, url)
-        finally:
-            people.close()
-        if people.problems:
-            self.fail("the pages reported problems:\n" + "\n".join(people.problems))
-        return result
+        return await play(scenario, url or self.server.url)

@@ -22,8 +22,8 @@ NODES = """() => {
 }"""
 ROW_TEXTS = "() => [...document.querySelectorAll('[role=log] li p.text')].map((p) => p.textContent)"
 # Scrolls the log to one end, then waits until the row at that end is another one (a page came
-# in) or `settle` ms passed with nothing more to show.
-_SCROLL = """async ([toTop, settle]) => {
+# in) or `patience` ms passed with nothing more to show.
+_SCROLL = """async ([toTop, patience]) => {
   const log = document.querySelector("[role=log]");
   const end = () => {
     const rows = log.querySelectorAll("li p.text");
@@ -32,12 +32,14 @@ _SCROLL = """async ([toTop, settle]) => {
   const before = end();
   log.scrollTop = toTop ? 0 : log.scrollHeight;
   const started = performance.now();
-  while (end() === before && performance.now() - started < settle) {
+  while (end() === before && performance.now() - started < patience) {
     await new Promise((resolve) => requestAnimationFrame(resolve));
   }
   return end() !== before;
 }"""
-SETTLE_MS = 3000
+# How long a scroll may take to bring rows (a page of history from the server, on a loaded
+# machine): only a scroll that brings nothing, which fails the caller's checks, waits it out.
+STEP_MS = 30_000
 # chat.js's WINDOW, from the module the page runs (under the page's versioned prefix).
 _WINDOW = """async () => {
   const main = document.querySelector("script[type=module]").src;
@@ -63,8 +65,15 @@ def node_count(page: Page) -> int:
     return count
 
 
-def scroll_through(page: Page, to_top: bool, step: Step) -> None:
-    """Scroll the log to its top (or bottom) again and again until no more rows come; after
-    each scroll, `step(texts, nodes)` with the rows' texts and the document's node count."""
-    while page.evaluate(_SCROLL, [to_top, SETTLE_MS]):
+def scroll_through(page: Page, to_top: bool, step: Step, last: str) -> None:
+    """Scroll the log to its top (or bottom) again and again until the row at that end is
+    `last` (the conversation's first message, or its newest); after each scroll, `step(texts,
+    nodes)` with the rows' texts and the document's node count. A scroll that brings no row
+    within STEP_MS ends it short of `last`."""
+    while _end(page, to_top) != last and page.evaluate(_SCROLL, [to_top, STEP_MS]):
         step(row_texts(page), node_count(page))
+
+
+def _end(page: Page, to_top: bool) -> str | None:
+    texts = row_texts(page)
+    return (texts[0] if to_top else texts[-1]) if texts else None

@@ -21,7 +21,7 @@ from twisted.python import log
 
 from socialhub.reactor import as_reactor
 from trial_tests.support.harness import serve
-from trial_tests.support.proxy import start_proxy
+from trial_tests.support.proxy import LoopbackProxy, start_proxy
 from trial_tests.web.browser import BrowserCase, PeopleBrowser, drop_connections_at_end
 from trial_tests.web.test_auth import connected, person, quiet, sign_up
 from trial_tests.web.test_chat import TEXTS, composer, message, say, texts
@@ -40,8 +40,10 @@ window.WebSocket = class extends window.WebSocket {
   }
 };
 """
-# WEB.md: everything missed is shown within a second of the network's return.
-CAUGHT_UP_MS = 1000
+# How long a page is given to show what it missed once it can. WEB.md's bound is a second after
+# the network returns, which bench/reconnect.py measures; a test under a loaded machine's
+# scheduling checks that it happens, and what it shows.
+CAUGHT_UP_MS = 15_000
 
 
 def on_reactor(function: Callable[[], Any]) -> Any:
@@ -76,9 +78,9 @@ def reconnecting(page: Page) -> None:
     page.get_by_role("status").filter(has_text="Reconnecting…").wait_for()
 
 
-def caught_up(page: Page, expected: list[str], timeout: float = CAUGHT_UP_MS) -> None:
+def caught_up(page: Page, expected: list[str]) -> None:
     """The page shows exactly `expected`, once each, in order, connected and not reloaded."""
-    page.wait_for_function(f"() => ({TEXTS})().length >= {len(expected)}", timeout=timeout)
+    page.wait_for_function(f"() => ({TEXTS})().length >= {len(expected)}", timeout=CAUGHT_UP_MS)
     assert texts(page) == expected, texts(page)
     connected(page)
     assert page.evaluate("() => window.notReloaded") is True
@@ -90,30 +92,36 @@ def post(page: Page, text: str) -> None:
     composer(page).press("Enter")
 
 
+def across_a_cut(browser: PeopleBrowser, base_url: str, proxy: LoopbackProxy) -> float:
+    """Ann and Bob chatting, Bob through `proxy`, which is cut for OUTAGE_SECONDS while Ann
+    sends 20 messages: Bob's page says it is reconnecting and shows none of them, then, once
+    the proxy listens again, all of them (`caught_up`). The seconds from the proxy's return to
+    the page showing them all."""
+    ann, bob = chatting(browser, base_url, proxy.url)
+    on_reactor(proxy.cut)
+    cut_at = time.monotonic()
+    reconnecting(bob)
+    sent = [f"while the network was down {n}" for n in range(20)]
+    for text in sent:
+        say(ann, text)
+    # The ten seconds without a network are the requirement; the browser thread waits.
+    bob.wait_for_timeout(max(0.0, OUTAGE_SECONDS - (time.monotonic() - cut_at)) * 1000)
+    assert texts(bob) == ["Hello Bob"], texts(bob)
+    reconnecting(bob)
+    on_reactor(proxy.listen)
+    back_at = time.monotonic()
+    caught_up(bob, ["Hello Bob", *sent])
+    seconds = time.monotonic() - back_at
+    quiet(ann, bob)
+    return seconds
+
+
 class ReconnectTests(BrowserCase):
     async def test_a_cut_network_misses_nothing_once_back(self) -> None:
         await self.start()
         proxy = start_proxy(self, self.server)
-
-        def scenario(browser: PeopleBrowser, base_url: str) -> None:
-            ann, bob = chatting(browser, base_url, proxy.url)
-            on_reactor(proxy.cut)
-            cut_at = time.monotonic()
-            reconnecting(bob)
-            sent = [f"while the network was down {n}" for n in range(20)]
-            for text in sent:
-                say(ann, text)
-            # The ten seconds without a network are the requirement; the browser thread waits.
-            bob.wait_for_timeout(max(0.0, OUTAGE_SECONDS - (time.monotonic() - cut_at)) * 1000)
-            assert texts(bob) == ["Hello Bob"], texts(bob)
-            reconnecting(bob)
-            on_reactor(proxy.listen)
-            back_at = time.monotonic()
-            caught_up(bob, ["Hello Bob", *sent])
-            log.msg(f"caught up {time.monotonic() - back_at:.3f} s after the network returned")
-            quiet(ann, bob)
-
-        await self.scenario(scenario)
+        seconds = await self.scenario(lambda browser, url: across_a_cut(browser, url, proxy))
+        log.msg(f"caught up {seconds:.3f} s after the network returned")
 
     async def test_a_server_restart_misses_nothing(self) -> None:
         await self.start()
@@ -143,7 +151,7 @@ class ReconnectTests(BrowserCase):
             for text in after:
                 say(ann, text)
             expected = ["Hello Bob", *during, *after]
-            caught_up(bob, expected, timeout=5000)
+            caught_up(bob, expected)
             ann.evaluate("() => { window.notReloaded = true; }")
             caught_up(ann, expected)
             quiet(ann, bob)

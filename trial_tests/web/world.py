@@ -4,8 +4,9 @@ both in it, a group event and a private conversation, all made through the publi
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -85,16 +86,34 @@ async def fill_conversation(running: RunningServer, sender: Person, to: int, cou
 
 
 @asynccontextmanager
-async def world_server(**overrides: Any) -> AsyncIterator[tuple[RunningServer, World]]:
-    """A server of its own (SQLite in a temporary directory) holding the world, for the
-    hand-run scripts (bench/screenshots.py, bench/first_message.py, bench/chat_scale.py), with
-    any Config overrides; stopped on leaving."""
+async def fresh_server(**overrides: Any) -> AsyncIterator[RunningServer]:
+    """A server of its own (SQLite in a temporary directory, Config `overrides` applied) for
+    the hand-run scripts; stopped on leaving."""
     with tempfile.TemporaryDirectory() as directory:
         config = test_config(
             f"sqlite:{directory}/world.sqlite3", media_dir=f"{directory}/m", **overrides
         )
         running = await serve(config)
         try:
-            yield running, await make_world(running)
+            yield running
         finally:
             await running.stop()
+
+
+@asynccontextmanager
+async def world_server(**overrides: Any) -> AsyncIterator[tuple[RunningServer, World]]:
+    """A fresh server holding the world, for the hand-run scripts (bench/screenshots.py,
+    bench/first_message.py, bench/chat_scale.py), with any Config overrides."""
+    async with fresh_server(**overrides) as running:
+        yield running, await make_world(running)
+
+
+async def print_times(once: Callable[[], Awaitable[float]], runs: int, what: str) -> None:
+    """Measure `runs` times (`once` gives seconds) for a hand-run script; print each figure,
+    `what` it measured, then the median and the worst."""
+    times = []
+    for number in range(runs):
+        times.append(await once())
+        print(f"run {number + 1}: {times[-1] * 1000:.0f} ms {what}", flush=True)
+    median, worst = statistics.median(times) * 1000, max(times) * 1000
+    print(f"{runs} runs: median {median:.0f} ms, worst {worst:.0f} ms")

@@ -1,0 +1,56 @@
+"""A real connection drop of 10 s, in Chromium: from the network's return to every message sent
+meanwhile shown (WEB.md's budget: ≤ 1 s), run by hand.
+
+    python -m bench.reconnect [--runs 5]
+
+Each run starts its own server (SQLite in a temporary directory) and plays the browser test's
+scenario (trial_tests/web/test_reconnect.py's `across_a_cut`): Ann and Bob chatting, Bob
+through a loopback proxy that is cut for 10 s while Ann sends 20 messages, then listens again.
+The time is from the proxy listening again to Bob's page showing all 20 (checked once each, in
+order, without a reload), on the monotonic clock of the thread driving the browser. The test
+checks what the page shows, under any load; this script prints the figure: each run's, the
+median and the worst. Needs what the browser tests need: playwright and /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from twisted.internet import task
+from twisted.internet.defer import Deferred
+
+from trial_tests.support.proxy import LoopbackProxy
+from trial_tests.web.browser import play
+from trial_tests.web.test_reconnect import across_a_cut
+from trial_tests.web.world import fresh_server, print_times
+
+
+async def once() -> float:
+    """One drop on a server and proxy of its own: seconds from the network's return to all
+    messages shown."""
+    async with fresh_server() as running:
+        proxy = LoopbackProxy(int(running.url.rsplit(":", 1)[1]))
+        proxy.listen()
+        try:
+            seconds: float = await play(
+                lambda browser, url: across_a_cut(browser, url, proxy), running.url
+            )
+        finally:
+            await proxy.cut()
+    return seconds
+
+
+async def run(reactor: Any, runs: int) -> None:
+    await print_times(once, runs, "from the network's return to all messages shown")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    task.react(lambda reactor: Deferred.fromCoroutine(run(reactor, args.runs)))
+
+
+if __name__ == "__main__":
+    main()
