@@ -15,15 +15,9 @@ and /usr/bin/chromium.
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
-
-from twisted.internet import task
-from twisted.internet.defer import Deferred
-
 from trial_tests.web.browser import play
 from trial_tests.web.test_chat import read_in_one_tab
-from trial_tests.web.world import fresh_server, print_times
+from trial_tests.web.world import fresh_server, time_by_hand
 
 
 async def once() -> float:
@@ -32,15 +26,8 @@ async def once() -> float:
     return seconds
 
 
-async def run(reactor: Any, runs: int) -> None:
-    await print_times(once, runs, "from the read to the other tab cleared")
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=10)
-    args = parser.parse_args()
-    task.react(lambda reactor: Deferred.fromCoroutine(run(reactor, args.runs)))
+    time_by_hand(once, __doc__, 10, "from the read to the other tab cleared")
 
 
 if __name__ == "__main__":

@@ -14,16 +14,10 @@ median and the worst. Needs what the browser tests need: playwright and /usr/bin
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
-
-from twisted.internet import task
-from twisted.internet.defer import Deferred
-
 from trial_tests.support.proxy import LoopbackProxy
 from trial_tests.web.browser import play
 from trial_tests.web.test_reconnect import across_a_cut
-from trial_tests.web.world import fresh_server, print_times
+from trial_tests.web.world import fresh_server, time_by_hand
 
 
 async def once() -> float:
@@ -41,15 +35,8 @@ async def once() -> float:
     return seconds
 
 
-async def run(reactor: Any, runs: int) -> None:
-    await print_times(once, runs, "from the network's return to all messages shown")
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    task.react(lambda reactor: Deferred.fromCoroutine(run(reactor, args.runs)))
+    time_by_hand(once, __doc__, 5, "from the network's return to all messages shown")
 
 
 if __name__ == "__main__":

@@ -3,12 +3,16 @@ both in it, a group event and a private conversation, all made through the publi
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import statistics
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+
+from twisted.internet import task
+from twisted.internet.defer import Deferred
 
 from trial_tests.support.chat import Person, register
 from trial_tests.support.harness import RunningServer, serve, test_config
@@ -108,12 +112,21 @@ async def world_server(**overrides: Any) -> AsyncIterator[tuple[RunningServer, W
         yield running, await make_world(running)
 
 
-async def print_times(once: Callable[[], Awaitable[float]], runs: int, what: str) -> None:
-    """Measure `runs` times (`once` gives seconds) for a hand-run script; print each figure,
-    `what` it measured, then the median and the worst."""
-    times = []
-    for number in range(runs):
-        times.append(await once())
-        print(f"run {number + 1}: {times[-1] * 1000:.0f} ms {what}", flush=True)
-    median, worst = statistics.median(times) * 1000, max(times) * 1000
-    print(f"{runs} runs: median {median:.0f} ms, worst {worst:.0f} ms")
+def time_by_hand(
+    once: Callable[[], Awaitable[float]], doc: str, default_runs: int, what: str
+) -> None:
+    """A hand-run script's main: `--runs` times `once` (which gives seconds), each figure
+    printed with `what` it measured, then the median and the worst. `doc` is the script's."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=default_runs)
+    runs = parser.parse_args().runs
+
+    async def measure(reactor: Any) -> None:
+        times = []
+        for number in range(runs):
+            times.append(await once())
+            print(f"run {number + 1}: {times[-1] * 1000:.0f} ms {what}", flush=True)
+        median, worst = statistics.median(times) * 1000, max(times) * 1000
+        print(f"{runs} runs: median {median:.0f} ms, worst {worst:.0f} ms")
+
+    task.react(lambda reactor: Deferred.fromCoroutine(measure(reactor)))
