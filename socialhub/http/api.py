@@ -48,7 +48,9 @@ from socialhub.http.request import LimitedRequest, client_address
 from socialhub.http.schemas import Param
 from socialhub.storage.database import DatabaseUnavailable
 
-_STATE_CHANGING = {b"POST", b"PATCH", b"PUT", b"DELETE"}
+# The methods whose JSON body is read (and which the conventions may answer 409, 413 or 415).
+STATE_CHANGING = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+_STATE_CHANGING = frozenset(method.encode() for method in STATE_CHANGING)  # as Twisted has them
 log = Logger(namespace="socialhub.http")
 
 

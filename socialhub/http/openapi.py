@@ -15,11 +15,10 @@ from typing import Any
 
 from socialhub import __version__
 from socialhub.auth.tokens import COOKIE_NAME
-from socialhub.http.api import Api, Declared, route_pattern
+from socialhub.http.api import STATE_CHANGING, Api, Declared, route_pattern
 from socialhub.http.schemas import BODIES, ID, Param, Schema
 
 _PATH_PARAMETER = re.compile(r"{([^}]+)}")
-_STATE_CHANGING = {"POST", "PATCH", "PUT", "DELETE"}
 _ERROR_REF = {"$ref": "#/components/responses/Error"}
 _ERROR: Schema = {
     "type": "object",
@@ -128,6 +127,6 @@ def _error_statuses(method: str, declared: Declared) -> list[int]:
     statuses = [400, 403, 404, 429, 503, *declared.refusals]
     if declared.auth:
         statuses.append(401)
-    if method in _STATE_CHANGING:
+    if method in STATE_CHANGING:
         statuses += [409, 413, 415]
     return sorted(set(statuses))
